@@ -1,0 +1,161 @@
+// tierwatch's configuration: parsed once from TOML into immutable, validated structs.
+#pragma once
+
+#include <boost/regex.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tierwatch {
+
+using Duration = std::chrono::milliseconds;
+
+struct SourceLocation {
+    std::string file;
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+    std::string to_string() const;  // "file:line:column"
+};
+
+// Thrown at load time only; what() is "file:line:column: message".
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(SourceLocation where, const std::string& message);
+    const SourceLocation& where() const noexcept { return where_; }
+    const std::string& message() const noexcept { return message_; }
+
+private:
+    SourceLocation where_;
+    std::string message_;
+};
+
+// A secret read from a file. Its value never leaves through formatting or logging helpers.
+class Secret {
+public:
+    Secret() = default;
+    explicit Secret(std::string value) : value_(std::move(value)) {}
+    const std::string& reveal() const noexcept { return value_; }
+    bool empty() const noexcept { return value_.empty(); }
+
+private:
+    std::string value_;
+};
+
+// "500ms", "15s", "5m", "2h", "21d" (and combinations like "1m30s").
+// Returns nullopt on a malformed value; the caller reports where.
+std::optional<Duration> parse_duration(std::string_view text);
+std::string format_duration(Duration d);
+
+enum class Protocol : std::uint8_t { tcp, tls, http, https };
+std::string_view to_string(Protocol p) noexcept;
+// Protocols that need a TLS handshake before (or instead of) their dialogue.
+bool uses_implicit_tls(Protocol p) noexcept;
+
+struct DaemonSettings {
+    std::string listen = "127.0.0.1:9469";
+    std::filesystem::path state_dir = "/var/lib/tierwatch";
+    std::uint32_t max_in_flight = 20000;
+    std::uint32_t per_host_max_in_flight = 8;
+    Duration dns_refresh = std::chrono::seconds(30);
+    std::vector<std::string> nameservers;  // "host:port"; empty: the system resolver
+    std::string log_level = "info";
+};
+
+// Everything a check inherits from [defaults] unless it sets it itself.
+struct CheckDefaults {
+    Duration interval = std::chrono::seconds(15);
+    Duration timeout = std::chrono::seconds(5);
+    std::uint32_t rise = 2;
+    std::uint32_t fall = 3;
+    std::filesystem::path ca_file = "/etc/ssl/certs/ca-certificates.crt";
+    Duration cert_warning = std::chrono::days(21);
+    Duration cert_critical = std::chrono::days(7);
+    bool tls_resume = false;
+    Duration cert_refresh = std::chrono::hours(1);
+    std::optional<Duration> latency_warning;
+    std::optional<Duration> latency_critical;
+};
+
+struct Node {
+    std::string name;
+    std::string role;
+    std::string zone;
+    std::string address;  // IP literal or host name
+    std::string fqdn;     // SNI and certificate name; empty: none
+    SourceLocation where;
+};
+
+struct Nlb {
+    std::string name;
+    std::string fqdn;  // resolved to every A/AAAA record
+    SourceLocation where;
+};
+
+struct TlsSettings {
+    std::filesystem::path ca_file;
+    bool verify = true;           // chain verification against ca_file
+    bool verify_hostname = true;  // name check against fqdn / NLB name
+    std::string server_name;      // overrides SNI and the checked name; empty: node fqdn / NLB fqdn
+    bool resume = false;
+    Duration cert_refresh = std::chrono::hours(1);
+};
+
+struct HttpSettings {
+    std::string method = "GET";
+    std::string path = "/";
+    std::string host;                      // Host header; empty: fqdn, else address
+    std::vector<int> expected_statuses;    // empty: any 2xx
+    std::optional<boost::regex> body_regex;
+    std::string body_regex_text;
+    std::size_t body_limit = 1 << 20;      // bytes read at most
+    bool follow_redirects = false;
+    std::uint32_t max_redirects = 5;
+};
+
+struct Check {
+    std::string name;
+    Protocol protocol = Protocol::tcp;
+    std::uint16_t port = 0;
+    std::vector<std::string> roles;
+    std::vector<std::string> nlbs;
+
+    Duration interval{};
+    Duration timeout{};
+    std::uint32_t rise = 2;
+    std::uint32_t fall = 3;
+    std::optional<Duration> latency_warning;
+    std::optional<Duration> latency_critical;
+    Duration cert_warning{};
+    Duration cert_critical{};
+
+    TlsSettings tls;  // used by tls/https (and by STARTTLS protocols later)
+    std::optional<boost::regex> banner_regex;  // tcp: expected first line
+    std::string banner_regex_text;
+    HttpSettings http;
+
+    std::string username;
+    Secret password;  // from password_file
+    SourceLocation where;
+};
+
+struct Config {
+    std::filesystem::path file;
+    DaemonSettings daemon;
+    CheckDefaults defaults;
+    std::vector<Node> nodes;
+    std::vector<Nlb> nlbs;
+    std::vector<Check> checks;
+};
+
+// Reads, validates and returns the whole configuration, or throws ConfigError naming
+// file:line:column. Relative paths in the file are taken relative to the file's directory.
+Config load_config(const std::filesystem::path& file);
+// Same, from text (tests); `file` is only used in error locations and for relative paths.
+Config parse_config(std::string_view text, const std::filesystem::path& file);
+
+}  // namespace tierwatch
