@@ -4,6 +4,7 @@
 // rendered straight from the target table with TextWriter on each scrape.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -33,6 +34,10 @@ public:
     void sample(std::string_view name, std::initializer_list<Label> labels, double value) {
         sample(name, std::span<const Label>(labels.begin(), labels.size()), value);
     }
+    // A sample of a derived series, name+suffix{labels,extra} value (extra may be null). Lets
+    // histograms write _bucket/_sum/_count and le without building names or label lists.
+    void sample(std::string_view name, std::string_view suffix, std::span<const Label> labels,
+                const Label* extra, double value);
 
 private:
     std::string& out_;
@@ -60,7 +65,9 @@ private:
 
 class Histogram {
 public:
-    explicit Histogram(std::vector<double> upper_bounds);  // sorted, without +Inf
+    // Bounds must be strictly increasing (else std::invalid_argument); the +Inf bucket is
+    // implicit, so a trailing +Inf bound is dropped.
+    explicit Histogram(std::vector<double> upper_bounds);
     void observe(double value) noexcept;
     const std::vector<double>& upper_bounds() const noexcept { return bounds_; }
     // Non-cumulative count per bucket; the last entry is the +Inf bucket.
@@ -80,6 +87,8 @@ private:
 };
 
 // A named family whose children are keyed by label values, in the order of label_names.
+// Children are written sorted by those values; a family without labels has one child from
+// construction, so it is exposed (as 0) before first use.
 template <typename Metric>
 class Family {
 public:
@@ -87,6 +96,7 @@ public:
            Metric prototype = Metric{});
     // Returns the child for these label values, creating it on first use. The reference stays
     // valid for the family's lifetime: look it up once, keep it, update it on the hot path.
+    // Throws std::invalid_argument if the number of values differs from the label names.
     Metric& with(const std::vector<std::string>& label_values);
     const std::string& name() const noexcept { return name_; }
     void write(TextWriter& writer) const;
@@ -102,6 +112,12 @@ private:
 // Owns the daemon-level families; renders them all in registration order.
 class Registry {
 public:
+    Registry();
+    ~Registry();  // out of line: Entry is complete only in metrics.cpp
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
+    // Each registration throws std::invalid_argument if the name is already registered.
     Family<Counter>& counter(std::string name, std::string help,
                              std::vector<std::string> label_names = {});
     Family<Gauge>& gauge(std::string name, std::string help,
@@ -113,10 +129,16 @@ public:
 
 private:
     struct Entry;
+    template <typename Metric>
+    Family<Metric>& add(Family<Metric> family);
+
     std::vector<std::unique_ptr<Entry>> entries_;
 };
 
 // Formats a sample value as Prometheus expects: integers without exponent, +Inf/-Inf/NaN.
 void append_value(std::string& out, double value);
+// Formats a histogram bound for the le label as the Go client does (strconv 'g', shortest):
+// 0.005, 2.5, 10, 1e+06, +Inf. Matching it keeps le values identical across exporters.
+void append_bound(std::string& out, double bound);
 
 }  // namespace tierwatch::metrics
