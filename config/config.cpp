@@ -1,0 +1,988 @@
+// Loads tierwatch's TOML configuration into validated structs, naming file:line:column for every error.
+#include "config/config.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <span>
+#include <toml++/toml.h>
+#include <utility>
+
+namespace tierwatch {
+
+std::string SourceLocation::to_string() const {
+    // Line 0 means "the file as a whole" (e.g. it cannot be read), where a position would lie.
+    if (line == 0) {
+        return file;
+    }
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+ConfigError::ConfigError(SourceLocation where, const std::string& message)
+    : std::runtime_error(where.to_string() + ": " + message),
+      where_(std::move(where)),
+      message_(message) {}
+
+namespace {
+
+struct DurationUnit {
+    std::string_view suffix;
+    std::int64_t millis;
+};
+
+// Largest first: format_duration walks them in this order and parse_duration demands it,
+// so "30s1m" (almost certainly a typo) is refused rather than silently summed.
+constexpr std::array<DurationUnit, 5> duration_units{{
+    {"d", 86'400'000},
+    {"h", 3'600'000},
+    {"m", 60'000},
+    {"s", 1'000},
+    {"ms", 1},
+}};
+
+// Longer durations are configuration mistakes, and would overflow nanosecond clocks downstream.
+constexpr Duration max_config_duration = std::chrono::days(3650);
+
+constexpr std::array<std::pair<std::string_view, Protocol>, 4> protocol_names{{
+    {"tcp", Protocol::tcp},
+    {"tls", Protocol::tls},
+    {"http", Protocol::http},
+    {"https", Protocol::https},
+}};
+
+// Protocols the spec promises for later; named so such a config is refused plainly, not as a typo.
+constexpr std::array<std::string_view, 12> planned_protocols{
+    "smtp", "smtps", "submission", "lmtp", "imap", "imaps",
+    "pop3", "pop3s", "ldap", "ldaps", "ldap_replication", "roundtrip",
+};
+
+// Top-level sections planned for later work, as the operator writes them.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 4> planned_sections{{
+    {"group", "[[group]]"},
+    {"tiers", "[tiers]"},
+    {"pager", "[[pager]]"},
+    {"maintenance", "[[maintenance]]"},
+}};
+
+constexpr std::array<std::string_view, 5> top_level_keys{"daemon", "defaults", "node", "nlb", "check"};
+constexpr std::array<std::string_view, 7> daemon_keys{
+    "listen", "state_dir", "max_in_flight", "per_host_max_in_flight", "dns_refresh", "nameservers", "log_level",
+};
+constexpr std::array<std::string_view, 11> defaults_keys{
+    "interval",  "timeout",    "rise",         "fall",            "ca_file",          "cert_warning",
+    "cert_critical", "tls_resume", "cert_refresh", "latency_warning", "latency_critical",
+};
+constexpr std::array<std::string_view, 5> node_keys{"name", "role", "zone", "address", "fqdn"};
+constexpr std::array<std::string_view, 2> nlb_keys{"name", "fqdn"};
+
+// Keys meaningful only for some protocols; setting one elsewhere would be silently ignored.
+constexpr std::array<std::string_view, 8> tls_only_keys{
+    "ca_file", "tls_verify", "tls_verify_hostname", "tls_server_name",
+    "tls_resume", "cert_refresh", "cert_warning", "cert_critical",
+};
+constexpr std::array<std::string_view, 8> http_only_keys{
+    "method", "path", "host", "expected_status", "body_regex", "body_limit", "follow_redirects", "max_redirects",
+};
+constexpr std::array<std::string_view, 1> tcp_only_keys{"banner_regex"};
+constexpr std::array<std::string_view, 13> check_common_keys{
+    "name", "protocol", "port", "roles", "nlbs", "interval", "timeout", "rise", "fall",
+    "latency_warning", "latency_critical", "username", "password_file",
+};
+
+constexpr std::array<std::string_view, 7> log_levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+constexpr std::size_t max_password_bytes = 64 * 1024;
+constexpr std::int64_t max_body_limit = std::int64_t{1} << 30;
+constexpr std::int64_t max_redirects_limit = 100;
+
+bool contains(std::span<const std::string_view> names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string in_quotes(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
+
+std::string joined(std::span<const std::string_view> names) {
+    std::string out;
+    for (std::string_view name : names) {
+        out += out.empty() ? "" : ", ";
+        out += name;
+    }
+    return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// " (did you mean "x"?)" for the closest candidate within two edits, else nothing.
+template <class Candidates>
+std::string did_you_mean(std::string_view word, const Candidates& candidates) {
+    std::string_view best;
+    std::size_t best_distance = 3;
+    for (std::string_view candidate : candidates) {
+        const std::size_t distance = edit_distance(word, candidate);
+        if (distance < best_distance && distance < candidate.size()) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return best.empty() ? std::string() : " (did you mean " + in_quotes(best) + "?)";
+}
+
+std::string_view type_name(toml::node_type type) {
+    switch (type) {
+        case toml::node_type::table: return "table";
+        case toml::node_type::array: return "array";
+        case toml::node_type::string: return "string";
+        case toml::node_type::integer: return "integer";
+        case toml::node_type::floating_point: return "float";
+        case toml::node_type::boolean: return "boolean";
+        case toml::node_type::date: return "date";
+        case toml::node_type::time: return "time";
+        case toml::node_type::date_time: return "date-time";
+        case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+template <class T>
+constexpr std::string_view wanted_name() {
+    if constexpr (std::is_same_v<T, std::string>) {
+        return "a string";
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+        return "an integer";
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return "a boolean";
+    } else if constexpr (std::is_same_v<T, toml::array>) {
+        return "an array";
+    } else {
+        static_assert(std::is_same_v<T, toml::table>);
+        return "a table";
+    }
+}
+
+struct FileRead {
+    std::string content;
+    int error = 0;  // errno of the failed call; 0: read
+};
+
+// Reads at most `limit` bytes (plus one, so the caller can tell "too large"); errno on failure.
+FileRead read_file(const std::filesystem::path& path, std::size_t limit) {
+    FileRead out;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        out.error = errno;
+        return out;
+    }
+    char buffer[4096];
+    while (out.content.size() <= limit) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            out.error = errno;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        out.content.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+// True when `text` is host:port or [v6]:port with a port in 1..65535.
+bool is_host_port(std::string_view text) {
+    std::string_view host;
+    std::string_view port;
+    if (text.starts_with('[')) {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos || text.substr(close + 1, 1) != ":") {
+            return false;
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        if (host.find(':') == std::string_view::npos) {
+            return false;  // brackets are for IPv6 literals only
+        }
+    } else {
+        const std::size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            return false;
+        }
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) {
+            return false;  // an IPv6 literal must be bracketed, or its port is ambiguous
+        }
+    }
+    const auto bad_host_char = [](char c) { return c == ' ' || c == '\t' || c == '[' || c == ']' || c == '/'; };
+    if (host.empty() || std::any_of(host.begin(), host.end(), bad_host_char)) {
+        return false;
+    }
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    return ec == std::errc{} && end == port.data() + port.size() && value >= 1 && value <= 65535;
+}
+
+// Where a setting's value was written, so a conflict can be reported at the line to change.
+template <class T>
+struct Sourced {
+    T value{};
+    std::optional<SourceLocation> set_at;  // nullopt: built-in default
+    bool here = false;                     // written in the section being read, not inherited
+};
+
+// The settings a check inherits from [defaults] (and [defaults] from the built-in values).
+struct Inherited {
+    Sourced<Duration> interval;
+    Sourced<Duration> timeout;
+    Sourced<std::uint32_t> rise;
+    Sourced<std::uint32_t> fall;
+    Sourced<std::optional<Duration>> latency_warning;
+    Sourced<std::optional<Duration>> latency_critical;
+    Sourced<Duration> cert_warning;
+    Sourced<Duration> cert_critical;
+    Sourced<std::filesystem::path> ca_file;
+    Sourced<bool> tls_resume;
+    Sourced<Duration> cert_refresh;
+
+    // The header's CheckDefaults, written nowhere (so errors fall back to the section reading them).
+    static Inherited built_in() {
+        const CheckDefaults d;
+        return Inherited{
+            .interval = {d.interval, std::nullopt, false},
+            .timeout = {d.timeout, std::nullopt, false},
+            .rise = {d.rise, std::nullopt, false},
+            .fall = {d.fall, std::nullopt, false},
+            .latency_warning = {d.latency_warning, std::nullopt, false},
+            .latency_critical = {d.latency_critical, std::nullopt, false},
+            .cert_warning = {d.cert_warning, std::nullopt, false},
+            .cert_critical = {d.cert_critical, std::nullopt, false},
+            .ca_file = {d.ca_file, std::nullopt, false},
+            .tls_resume = {d.tls_resume, std::nullopt, false},
+            .cert_refresh = {d.cert_refresh, std::nullopt, false},
+        };
+    }
+
+    CheckDefaults values() const {
+        return CheckDefaults{
+            .interval = interval.value,
+            .timeout = timeout.value,
+            .rise = rise.value,
+            .fall = fall.value,
+            .ca_file = ca_file.value,
+            .cert_warning = cert_warning.value,
+            .cert_critical = cert_critical.value,
+            .tls_resume = tls_resume.value,
+            .cert_refresh = cert_refresh.value,
+            .latency_warning = latency_warning.value,
+            .latency_critical = latency_critical.value,
+        };
+    }
+};
+
+struct Context {
+    std::string file;               // as the operator named it, for error locations
+    std::filesystem::path base_dir;  // relative paths in the file are taken from here
+
+    SourceLocation at(const toml::node& node) const {
+        const auto& begin = node.source().begin;
+        return SourceLocation{file, begin.line, begin.column};
+    }
+
+    std::filesystem::path resolve(const std::string& path) const {
+        return (base_dir / path).lexically_normal();  // an absolute `path` replaces base_dir
+    }
+};
+
+// One TOML table being read: typed look-ups that throw ConfigError at the offending value.
+class Section {
+public:
+    Section(const Context& context, const toml::table& table, std::string title)
+        : context_(context), table_(table), title_(std::move(title)) {}
+
+    const toml::table& table() const noexcept { return table_; }
+    bool has(std::string_view key) const { return table_.contains(key); }
+
+    SourceLocation where() const { return context_.at(table_); }
+    // The key's value when it is set, else the table (where a missing key belongs).
+    SourceLocation where(std::string_view key) const {
+        const toml::node* node = table_.get(key);
+        return node ? context_.at(*node) : where();
+    }
+
+    [[noreturn]] void fail(const std::string& message) const { throw ConfigError(where(), message); }
+    [[noreturn]] void fail(std::string_view key, const std::string& message) const {
+        throw ConfigError(where(key), message);
+    }
+    [[noreturn]] void fail(const toml::node& node, const std::string& message) const {
+        throw ConfigError(context_.at(node), message);
+    }
+
+    // `node` as T, or a type error naming `label` ("\"role\"", "each entry of \"roles\"").
+    template <class T>
+    const T& expect(const toml::node& node, const std::string& label) const {
+        if (const auto* typed = node.as<T>()) {
+            if constexpr (std::is_same_v<T, toml::array> || std::is_same_v<T, toml::table>) {
+                return *typed;
+            } else {
+                return typed->get();
+            }
+        }
+        fail(node, "expected " + std::string(wanted_name<T>()) + " for " + label + ", got " +
+                       std::string(type_name(node.type())));
+    }
+
+    // The value of `key` as T (std::string, std::int64_t, bool), nullopt when absent. `problem`
+    // returns why a well-typed value is still wrong (empty: fine); either error is thrown at the value.
+    template <class T, class Problem>
+    std::optional<T> get(std::string_view key, Problem problem) const {
+        const toml::node* node = table_.get(key);
+        if (!node) {
+            return std::nullopt;
+        }
+        const T& value = expect<T>(*node, in_quotes(key));
+        if (std::string why = problem(value); !why.empty()) {
+            fail(*node, why);
+        }
+        return value;
+    }
+
+    template <class T>
+    std::optional<T> get(std::string_view key) const {
+        return get<T>(key, [](const T&) { return std::string(); });
+    }
+
+    // Like get(), for an array of T; `problem` is asked about each entry.
+    template <class T, class Problem>
+    std::optional<std::vector<T>> get_list(std::string_view key, Problem problem) const {
+        const toml::node* node = table_.get(key);
+        if (!node) {
+            return std::nullopt;
+        }
+        const std::string label = "each entry of " + in_quotes(key);
+        std::vector<T> out;
+        for (const toml::node& entry : expect<toml::array>(*node, in_quotes(key))) {
+            const T& value = expect<T>(entry, label);
+            if (std::string why = problem(value); !why.empty()) {
+                fail(entry, why);
+            }
+            out.push_back(value);
+        }
+        return out;
+    }
+
+    std::optional<std::string> text(std::string_view key) const {
+        return get<std::string>(key, [&](const std::string& value) {
+            return value.empty() ? in_quotes(key) + " must not be empty" : std::string();
+        });
+    }
+
+    std::string required_text(std::string_view key) const {
+        if (auto value = text(key)) {
+            return *value;
+        }
+        fail("missing required key " + in_quotes(key) + " in " + title_);
+    }
+
+    std::optional<bool> flag(std::string_view key) const { return get<bool>(key); }
+
+    std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+        return get<std::int64_t>(key, [&](std::int64_t value) {
+            if (value >= min && value <= max) {
+                return std::string();
+            }
+            const std::string range = max == std::numeric_limits<std::uint32_t>::max()
+                                          ? "at least " + std::to_string(min)
+                                          : "between " + std::to_string(min) + " and " + std::to_string(max);
+            return in_quotes(key) + " must be " + range + ", got " + std::to_string(value);
+        });
+    }
+
+    // A count of at least 1 (rise, fall, in-flight limits).
+    std::optional<std::uint32_t> count(std::string_view key) const {
+        const auto value = integer(key, 1, std::numeric_limits<std::uint32_t>::max());
+        return value ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*value)) : std::nullopt;
+    }
+
+    std::optional<Duration> duration(std::string_view key) const { return any_duration(key, false); }
+    std::optional<Duration> duration_or_zero(std::string_view key) const { return any_duration(key, true); }
+
+    std::optional<std::filesystem::path> path(std::string_view key) const {
+        const auto value = text(key);
+        return value ? std::optional(context_.resolve(*value)) : std::nullopt;
+    }
+
+    // Compiled now so a bad pattern stops the load instead of every probe.
+    std::optional<boost::regex> regex(std::string_view key, std::string& text_out) const {
+        const auto value = text(key);
+        if (!value) {
+            return std::nullopt;
+        }
+        try {
+            boost::regex compiled(*value);
+            text_out = *value;
+            return compiled;
+        } catch (const boost::regex_error& e) {
+            fail(key, "invalid regex for " + in_quotes(key) + ": " + e.what());
+        }
+    }
+
+    // The first unknown key in document order, with a spelling suggestion from `known`.
+    void reject_unknown_keys(std::span<const std::string_view> known) const {
+        const toml::node* first = nullptr;
+        std::string_view first_key;
+        for (auto&& [key, node] : table_) {
+            if (contains(known, key.str()) || (first && !earlier(node, *first))) {
+                continue;
+            }
+            first = &node;
+            first_key = key.str();
+        }
+        if (first) {
+            fail(*first, "unknown key " + in_quotes(first_key) + " in " + title_ + did_you_mean(first_key, known));
+        }
+    }
+
+    // Refuses keys this protocol would ignore, so no setting is silently without effect.
+    void reject_keys_for(std::span<const std::string_view> keys, std::string_view applies_to,
+                         Protocol protocol) const {
+        for (std::string_view key : keys) {
+            if (has(key)) {
+                fail(key, in_quotes(key) + " applies only to " + std::string(applies_to) + ", not to protocol " +
+                              in_quotes(to_string(protocol)));
+            }
+        }
+    }
+
+private:
+    static bool earlier(const toml::node& a, const toml::node& b) {
+        const auto& pa = a.source().begin;
+        const auto& pb = b.source().begin;
+        return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
+    }
+
+    std::optional<Duration> any_duration(std::string_view key, bool zero_allowed) const {
+        const toml::node* node = table_.get(key);
+        if (!node) {
+            return std::nullopt;
+        }
+        // A bare 15 could mean seconds or milliseconds; the unit must be written.
+        if (!node->is_string()) {
+            fail(*node, "expected a duration string for " + in_quotes(key) + " (e.g. \"15s\"), got " +
+                            std::string(type_name(node->type())));
+        }
+        const std::string& text = node->as_string()->get();
+        const auto value = parse_duration(text);
+        if (!value) {
+            fail(*node, "invalid duration " + in_quotes(text) + " for " + in_quotes(key) +
+                            " (expected e.g. 500ms, 15s, 5m, 2h, 21d)");
+        }
+        if (*value == Duration::zero() && !zero_allowed) {
+            fail(*node, in_quotes(key) + " must be longer than 0s");
+        }
+        if (*value > max_config_duration) {
+            fail(*node, "duration " + in_quotes(text) + " for " + in_quotes(key) + " is too long (at most " +
+                            format_duration(max_config_duration) + ")");
+        }
+        return value;
+    }
+
+    const Context& context_;
+    const toml::table& table_;
+    std::string title_;  // "[daemon]", "[[check]] \"smtp\"", ... as messages name it
+};
+
+// Overrides `field` with the section's own value for `key`, read by `reader`, if it has one.
+template <class T, class Reader>
+void overlay(Sourced<T>& field, const Section& section, std::string_view key, Reader reader) {
+    auto value = std::invoke(reader, section, key);
+    field.here = value.has_value();
+    if (value) {
+        field.value = std::move(*value);
+        field.set_at = section.where(key);
+    }
+}
+
+Inherited read_inherited(const Section& section, Inherited in) {
+    overlay(in.interval, section, "interval", &Section::duration);
+    overlay(in.timeout, section, "timeout", &Section::duration);
+    overlay(in.rise, section, "rise", &Section::count);
+    overlay(in.fall, section, "fall", &Section::count);
+    overlay(in.latency_warning, section, "latency_warning", &Section::duration);
+    overlay(in.latency_critical, section, "latency_critical", &Section::duration);
+    overlay(in.cert_warning, section, "cert_warning", &Section::duration_or_zero);
+    overlay(in.cert_critical, section, "cert_critical", &Section::duration_or_zero);
+    overlay(in.ca_file, section, "ca_file", &Section::path);
+    overlay(in.tls_resume, section, "tls_resume", &Section::flag);
+    overlay(in.cert_refresh, section, "cert_refresh", &Section::duration);
+    return in;
+}
+
+// Where a conflict between two settings belongs: the one this section wrote itself, else the
+// inherited one's origin (a pair inherited whole was already checked where it was written).
+template <class A, class B>
+SourceLocation conflict_location(const Section& section, const Sourced<A>& a, const Sourced<B>& b) {
+    const auto& origin = (a.here || !b.here) ? a.set_at : b.set_at;
+    return origin.value_or(section.where());
+}
+
+void require_not_above(const Section& section, const Sourced<Duration>& lower, std::string_view lower_key,
+                       const Sourced<Duration>& upper, std::string_view upper_key, std::string_view why) {
+    if (lower.value > upper.value) {
+        throw ConfigError(conflict_location(section, lower, upper),
+                          std::string(lower_key) + " " + format_duration(lower.value) + " is above " +
+                              std::string(upper_key) + " " + format_duration(upper.value) + std::string(why));
+    }
+}
+
+void validate_inherited(const Section& section, const Inherited& in) {
+    require_not_above(section, in.timeout, "timeout", in.interval, "interval",
+                      " (a target must never overlap itself)");
+    require_not_above(section, in.cert_critical, "cert_critical", in.cert_warning, "cert_warning",
+                      " (critical is the nearer expiry)");
+    if (in.latency_warning.value && in.latency_critical.value) {
+        const auto unwrap = [](const Sourced<std::optional<Duration>>& s) {
+            return Sourced<Duration>{*s.value, s.set_at, s.here};
+        };
+        require_not_above(section, unwrap(in.latency_warning), "latency_warning", unwrap(in.latency_critical),
+                          "latency_critical", "");
+    }
+}
+
+// `path` as read, or an error at `where` naming the path and the system's reason.
+FileRead read_readable(const SourceLocation& where, std::string_view key, const std::filesystem::path& path,
+                       std::size_t limit) {
+    FileRead read = read_file(path, limit);
+    if (read.error != 0) {
+        throw ConfigError(where, "cannot read " + std::string(key) + " " + in_quotes(path.string()) + ": " +
+                                     std::strerror(read.error));
+    }
+    return read;
+}
+
+// Proves `path` readable now, so a typo fails the load instead of every probe; its user reads it whole later.
+void require_readable(const SourceLocation& where, std::string_view key, const std::filesystem::path& path) {
+    read_readable(where, key, path, 0);
+}
+
+// The whole of `path`, at most `limit` bytes, or an error at `where`.
+std::string read_or_throw(const SourceLocation& where, std::string_view key, const std::filesystem::path& path,
+                          std::size_t limit) {
+    FileRead read = read_readable(where, key, path, limit);
+    if (read.content.size() > limit) {
+        throw ConfigError(where, std::string(key) + " " + in_quotes(path.string()) + " is larger than " +
+                                     std::to_string(limit) + " bytes");
+    }
+    return std::move(read.content);
+}
+
+// `table[key]` as an array of tables ([[key]]), each handed to `each`.
+template <class Each>
+void for_each_entry(const Section& top, std::string_view key, Each each) {
+    const toml::node* node = top.table().get(key);
+    if (!node) {
+        return;
+    }
+    const std::string label = in_quotes(key) + " (written [[" + std::string(key) + "]])";
+    std::size_t index = 0;
+    for (const toml::node& entry : top.expect<toml::array>(*node, label)) {
+        each(top.expect<toml::table>(entry, label), ++index);
+    }
+}
+
+// "[[check]] \"smtp\"" when the entry has a usable name, else "[[check]] #3".
+std::string entry_title(std::string_view kind, const toml::table& table, std::size_t index) {
+    const auto name = table["name"].value_exact<std::string>();
+    return "[[" + std::string(kind) + "]] " +
+           (name && !name->empty() ? in_quotes(*name) : "#" + std::to_string(index));
+}
+
+// Records `name`, or fails at its second occurrence naming the first.
+void claim_name(std::map<std::string, SourceLocation, std::less<>>& seen, const Section& section,
+                std::string_view kind, const std::string& name) {
+    const auto [it, inserted] = seen.emplace(name, section.where("name"));
+    if (!inserted) {
+        section.fail("name", "duplicate " + std::string(kind) + " name " + in_quotes(name) + " (first defined at " +
+                                 it->second.to_string() + ")");
+    }
+}
+
+DaemonSettings read_daemon(const Section& s) {
+    s.reject_unknown_keys(daemon_keys);
+    const auto address_problem = [](std::string_view key) {
+        return [key](const std::string& value) {
+            return is_host_port(value) ? std::string()
+                                       : "invalid address " + in_quotes(value) + " for " + in_quotes(key) +
+                                             " (expected host:port or [v6]:port)";
+        };
+    };
+    DaemonSettings d;
+    d.listen = s.get<std::string>("listen", address_problem("listen")).value_or(d.listen);
+    d.state_dir = s.path("state_dir").value_or(d.state_dir);
+    d.max_in_flight = s.count("max_in_flight").value_or(d.max_in_flight);
+    d.per_host_max_in_flight = s.count("per_host_max_in_flight").value_or(d.per_host_max_in_flight);
+    d.dns_refresh = s.duration("dns_refresh").value_or(d.dns_refresh);
+    d.nameservers = s.get_list<std::string>("nameservers", address_problem("nameservers")).value_or(d.nameservers);
+    d.log_level = s.get<std::string>("log_level", [](const std::string& value) {
+                       return contains(log_levels, value) ? std::string()
+                                                          : "invalid log_level " + in_quotes(value) +
+                                                                " (expected one of: " + joined(log_levels) + ")";
+                   }).value_or(d.log_level);
+    return d;
+}
+
+Node read_node(const Section& s) {
+    s.reject_unknown_keys(node_keys);
+    Node node;
+    node.name = s.required_text("name");
+    node.role = s.required_text("role");
+    node.zone = s.text("zone").value_or("default");
+    node.address = s.required_text("address");
+    node.fqdn = s.text("fqdn").value_or("");
+    node.where = s.where();
+    return node;
+}
+
+Nlb read_nlb(const Section& s) {
+    s.reject_unknown_keys(nlb_keys);
+    Nlb nlb;
+    nlb.name = s.required_text("name");
+    nlb.fqdn = s.required_text("fqdn");
+    nlb.where = s.where();
+    return nlb;
+}
+
+Protocol read_protocol(const Section& s) {
+    const std::string name = s.required_text("protocol");
+    for (const auto& [known, protocol] : protocol_names) {
+        if (name == known) {
+            return protocol;
+        }
+    }
+    std::vector<std::string_view> supported;
+    for (const auto& entry : protocol_names) {
+        supported.push_back(entry.first);
+    }
+    if (contains(planned_protocols, name)) {
+        s.fail("protocol", "protocol " + in_quotes(name) + " is not supported by this build yet (supported: " +
+                               joined(supported) + ")");
+    }
+    s.fail("protocol", "unknown protocol " + in_quotes(name) + " (expected one of: " + joined(supported) + ")" +
+                           did_you_mean(name, supported));
+}
+
+std::optional<std::uint16_t> default_port(Protocol protocol) {
+    switch (protocol) {
+        case Protocol::http: return 80;
+        case Protocol::https: return 443;
+        case Protocol::tcp:
+        case Protocol::tls: break;
+    }
+    return std::nullopt;
+}
+
+using NameSet = std::set<std::string, std::less<>>;
+
+// What a check's roles and nlbs may name: everything the file defines.
+struct Targets {
+    NameSet roles;
+    NameSet nlbs;
+};
+
+// A list of names, each one `known` and listed once.
+std::vector<std::string> read_references(const Section& s, std::string_view key, std::string_view kind,
+                                         const NameSet& known, std::string_view missing_why) {
+    NameSet listed;
+    return s.get_list<std::string>(key, [&](const std::string& name) {
+                if (!known.contains(name)) {
+                    return std::string(kind) + " " + in_quotes(name) + " " + std::string(missing_why) +
+                           did_you_mean(name, known);
+                }
+                return listed.insert(name).second ? std::string()
+                                                  : std::string(kind) + " " + in_quotes(name) + " is listed twice";
+            }).value_or(std::vector<std::string>{});
+}
+
+HttpSettings read_http(const Section& s) {
+    HttpSettings http;
+    http.method = s.get<std::string>("method", [](const std::string& value) {
+                       const bool token = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+                           return c >= 'A' && c <= 'Z';
+                       });
+                       return token ? std::string() : "invalid HTTP method " + in_quotes(value) + " (expected e.g. GET)";
+                   }).value_or(http.method);
+    http.path = s.get<std::string>("path", [](const std::string& value) {
+                     return value.starts_with('/') ? std::string()
+                                                   : "\"path\" must start with \"/\", got " + in_quotes(value);
+                 }).value_or(http.path);
+    http.host = s.text("host").value_or("");
+    const auto statuses = s.get_list<std::int64_t>("expected_status", [](std::int64_t status) {
+        return status >= 100 && status <= 599
+                   ? std::string()
+                   : "invalid HTTP status " + std::to_string(status) + " in \"expected_status\" (expected 100-599)";
+    });
+    for (std::int64_t status : statuses.value_or(std::vector<std::int64_t>{})) {
+        http.expected_statuses.push_back(static_cast<int>(status));
+    }
+    http.body_regex = s.regex("body_regex", http.body_regex_text);
+    http.body_limit = static_cast<std::size_t>(s.integer("body_limit", 1, max_body_limit).value_or(
+        static_cast<std::int64_t>(http.body_limit)));
+    http.follow_redirects = s.flag("follow_redirects").value_or(http.follow_redirects);
+    http.max_redirects = static_cast<std::uint32_t>(s.integer("max_redirects", 0, max_redirects_limit).value_or(
+        http.max_redirects));
+    return http;
+}
+
+Check read_check(const Section& s, const Inherited& defaults, const Targets& targets) {
+    Check check;
+    check.name = s.required_text("name");
+    check.protocol = read_protocol(s);
+    check.where = s.where();
+
+    std::vector<std::string_view> known(check_common_keys.begin(), check_common_keys.end());
+    known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
+    known.insert(known.end(), http_only_keys.begin(), http_only_keys.end());
+    known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
+    s.reject_unknown_keys(known);
+    const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
+    if (!uses_implicit_tls(check.protocol)) {
+        s.reject_keys_for(tls_only_keys, "protocols with TLS (tls, https)", check.protocol);
+    }
+    if (!is_http) {
+        s.reject_keys_for(http_only_keys, "protocols http, https", check.protocol);
+    }
+    if (check.protocol != Protocol::tcp) {
+        s.reject_keys_for(tcp_only_keys, "protocol tcp", check.protocol);
+    }
+
+    const auto port = s.integer("port", 1, 65535);
+    if (!port && !default_port(check.protocol)) {
+        s.fail("missing required key \"port\" in [[check]] " + in_quotes(check.name) + " (protocol " +
+               in_quotes(to_string(check.protocol)) + " has no default port)");
+    }
+    check.port = port ? static_cast<std::uint16_t>(*port) : *default_port(check.protocol);
+
+    check.roles = read_references(s, "roles", "role", targets.roles, "is not the role of any [[node]]");
+    check.nlbs = read_references(s, "nlbs", "nlb", targets.nlbs, "is not defined by any [[nlb]]");
+    if (check.roles.empty() && check.nlbs.empty()) {
+        s.fail("[[check]] " + in_quotes(check.name) + " has neither \"roles\" nor \"nlbs\", so it would probe nothing");
+    }
+
+    const Inherited in = read_inherited(s, defaults);
+    validate_inherited(s, in);
+    check.interval = in.interval.value;
+    check.timeout = in.timeout.value;
+    check.rise = in.rise.value;
+    check.fall = in.fall.value;
+    check.latency_warning = in.latency_warning.value;
+    check.latency_critical = in.latency_critical.value;
+    check.cert_warning = in.cert_warning.value;
+    check.cert_critical = in.cert_critical.value;
+
+    check.tls.ca_file = in.ca_file.value;
+    check.tls.verify = s.flag("tls_verify").value_or(check.tls.verify);
+    check.tls.verify_hostname = s.flag("tls_verify_hostname").value_or(check.tls.verify_hostname);
+    check.tls.server_name = s.text("tls_server_name").value_or("");
+    check.tls.resume = in.tls_resume.value;
+    check.tls.cert_refresh = in.cert_refresh.value;
+    if (uses_implicit_tls(check.protocol) && check.tls.verify) {
+        require_readable(in.ca_file.set_at.value_or(s.where()), "ca_file", check.tls.ca_file);
+    }
+
+    check.banner_regex = s.regex("banner_regex", check.banner_regex_text);
+    if (is_http) {
+        check.http = read_http(s);
+    }
+
+    check.username = s.text("username").value_or("");
+    if (const auto password_file = s.path("password_file")) {
+        std::string password = read_or_throw(s.where("password_file"), "password_file", *password_file,
+                                             max_password_bytes);
+        // Editors add a final newline that is not part of the password.
+        if (password.ends_with('\n')) {
+            password.pop_back();
+            if (password.ends_with('\r')) {
+                password.pop_back();
+            }
+        }
+        if (password.empty()) {
+            s.fail("password_file", "password_file " + in_quotes(password_file->string()) + " is empty");
+        }
+        check.password = Secret(std::move(password));
+    }
+    return check;
+}
+
+Config read_config(const toml::table& root, const Context& context) {
+    const Section top(context, root, "the top-level table");
+    for (const auto& [key, written] : planned_sections) {
+        if (top.has(key)) {
+            top.fail(key, "section " + std::string(written) + " is not supported by this build yet");
+        }
+    }
+    top.reject_unknown_keys(top_level_keys);
+
+    Config config;
+    config.file = context.file;
+    const auto table_section = [&](std::string_view key) -> std::optional<Section> {
+        const toml::node* node = root.get(key);
+        if (!node) {
+            return std::nullopt;
+        }
+        const std::string title = "[" + std::string(key) + "]";
+        return Section(context, top.expect<toml::table>(*node, in_quotes(key) + " (written " + title + ")"), title);
+    };
+    if (const auto daemon = table_section("daemon")) {
+        config.daemon = read_daemon(*daemon);
+    }
+
+    Inherited defaults = Inherited::built_in();
+    if (const auto section = table_section("defaults")) {
+        section->reject_unknown_keys(defaults_keys);
+        defaults = read_inherited(*section, defaults);
+        validate_inherited(*section, defaults);
+    }
+    config.defaults = defaults.values();
+
+    // Nodes and NLBs first whatever the file's order: checks refer to them.
+    Targets targets;
+    std::map<std::string, SourceLocation, std::less<>> node_names;
+    for_each_entry(top, "node", [&](const toml::table& table, std::size_t index) {
+        const Section s(context, table, entry_title("node", table, index));
+        config.nodes.push_back(read_node(s));
+        claim_name(node_names, s, "node", config.nodes.back().name);
+        targets.roles.insert(config.nodes.back().role);
+    });
+    std::map<std::string, SourceLocation, std::less<>> nlb_names;
+    for_each_entry(top, "nlb", [&](const toml::table& table, std::size_t index) {
+        const Section s(context, table, entry_title("nlb", table, index));
+        config.nlbs.push_back(read_nlb(s));
+        claim_name(nlb_names, s, "nlb", config.nlbs.back().name);
+        targets.nlbs.insert(config.nlbs.back().name);
+    });
+    std::map<std::string, SourceLocation, std::less<>> check_names;
+    for_each_entry(top, "check", [&](const toml::table& table, std::size_t index) {
+        const Section s(context, table, entry_title("check", table, index));
+        config.checks.push_back(read_check(s, defaults, targets));
+        claim_name(check_names, s, "check", config.checks.back().name);
+    });
+    return config;
+}
+
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    std::int64_t total = 0;
+    std::size_t next_unit = 0;  // each unit at most once, largest first
+    while (!text.empty()) {
+        // Unsigned parsing refuses a sign, so "-5s" and "+5s" fail here.
+        std::uint64_t amount = 0;
+        const auto [digits_end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
+        if (ec != std::errc{}) {
+            return std::nullopt;
+        }
+        text.remove_prefix(static_cast<std::size_t>(digits_end - text.data()));
+        const std::size_t letters = std::min(text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"), text.size());
+        const std::string_view suffix = text.substr(0, letters);
+        text.remove_prefix(letters);
+        const auto unit = std::find_if(duration_units.begin() + static_cast<std::ptrdiff_t>(next_unit),
+                                       duration_units.end(), [&](const DurationUnit& u) { return u.suffix == suffix; });
+        if (unit == duration_units.end()) {
+            return std::nullopt;
+        }
+        next_unit = static_cast<std::size_t>(unit - duration_units.begin()) + 1;
+        const auto room = static_cast<std::uint64_t>((std::numeric_limits<std::int64_t>::max() - total) / unit->millis);
+        if (amount > room) {
+            return std::nullopt;
+        }
+        total += static_cast<std::int64_t>(amount) * unit->millis;
+    }
+    return Duration(total);
+}
+
+std::string format_duration(Duration d) {
+    if (d == Duration::zero()) {
+        return "0s";
+    }
+    std::string out = d < Duration::zero() ? "-" : "";
+    // Unsigned negation keeps the most negative value representable.
+    std::uint64_t rest = d < Duration::zero() ? 0 - static_cast<std::uint64_t>(d.count())
+                                              : static_cast<std::uint64_t>(d.count());
+    for (const DurationUnit& unit : duration_units) {
+        const auto millis = static_cast<std::uint64_t>(unit.millis);
+        if (rest >= millis) {
+            out += std::to_string(rest / millis);
+            out += unit.suffix;
+            rest %= millis;
+        }
+    }
+    return out;
+}
+
+std::string_view to_string(Protocol p) noexcept {
+    for (const auto& [name, protocol] : protocol_names) {
+        if (protocol == p) {
+            return name;
+        }
+    }
+    return "unknown";
+}
+
+bool uses_implicit_tls(Protocol p) noexcept {
+    return p == Protocol::tls || p == Protocol::https;
+}
+
+Config parse_config(std::string_view text, const std::filesystem::path& file) {
+    const std::filesystem::path absolute = file.empty() ? std::filesystem::current_path() / "config.toml"
+                                                        : std::filesystem::absolute(file);
+    const Context context{file.string(), absolute.lexically_normal().parent_path()};
+    toml::table root;
+    try {
+        root = toml::parse(text, std::string_view(context.file));
+    } catch (const toml::parse_error& e) {
+        const auto& begin = e.source().begin;
+        throw ConfigError(SourceLocation{context.file, begin.line, begin.column}, std::string(e.description()));
+    }
+    return read_config(root, context);
+}
+
+Config load_config(const std::filesystem::path& file) {
+    // TOML files are small; a limit keeps a wrong path (a device, a huge log) from being slurped.
+    constexpr std::size_t max_config_bytes = 64 * 1024 * 1024;
+    const std::string text = read_or_throw(SourceLocation{file.string(), 0, 0}, "configuration file", file,
+                                           max_config_bytes);
+    return parse_config(text, file);
+}
+
+}  // namespace tierwatch

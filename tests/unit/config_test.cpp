@@ -1,0 +1,603 @@
+// Unit tests for the configuration loader: every error class at its exact file:line:column, and a full load.
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+namespace tierwatch {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Lines 1-9; text appended to it starts on line 10.
+constexpr std::string_view kBase =
+    "[[node]]\n"
+    "name = \"mta1\"\n"
+    "role = \"mta\"\n"
+    "address = \"10.0.0.1\"\n"
+    "\n"
+    "[[nlb]]\n"
+    "name = \"mail\"\n"
+    "fqdn = \"mail.example.com\"\n"
+    "\n";
+
+// Lines 10-14 after kBase: a valid tcp check; text appended to it starts on line 15.
+constexpr std::string_view kTcpCheck =
+    "[[check]]\n"
+    "name = \"smtp\"\n"
+    "protocol = \"tcp\"\n"
+    "port = 25\n"
+    "roles = [\"mta\"]\n";
+
+// Lines 10-14 after kBase: a tls check that verifies; text appended to it starts on line 15.
+constexpr std::string_view kTlsCheck =
+    "[[check]]\n"
+    "name = \"smtps\"\n"
+    "protocol = \"tls\"\n"
+    "port = 465\n"
+    "roles = [\"mta\"]\n";
+
+std::string with_base(std::string_view rest) {
+    return std::string(kBase) + std::string(rest);
+}
+
+std::string with_tcp_check(std::string_view rest) {
+    return std::string(kBase) + std::string(kTcpCheck) + std::string(rest);
+}
+
+std::string with_tls_check(std::string_view rest) {
+    return std::string(kBase) + std::string(kTlsCheck) + std::string(rest);
+}
+
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = std::filesystem::temp_directory_path() /
+               ("tierwatch-config-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+    }
+
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::filesystem::path write(const std::filesystem::path& relative, std::string_view content) const {
+        const std::filesystem::path path = dir_ / relative;
+        std::filesystem::create_directories(path.parent_path());
+        std::ofstream(path, std::ios::binary) << content;
+        return path;
+    }
+
+    std::string file() const { return (dir_ / "tierwatch.toml").string(); }
+    std::string dir() const { return dir_.string(); }
+
+    Config parse(std::string_view text) const { return parse_config(text, dir_ / "tierwatch.toml"); }
+
+    // The ConfigError's what() for `text`, or a test failure when it loads.
+    std::string error_of(std::string_view text) const {
+        try {
+            parse(text);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        ADD_FAILURE() << "loaded without error:\n" << text;
+        return {};
+    }
+
+    void expect_error(std::string_view text, std::string_view position, std::string_view message) const {
+        EXPECT_EQ(error_of(text), file() + ":" + std::string(position) + ": " + std::string(message));
+    }
+
+    // For messages whose tail comes from a library (toml++, Boost.Regex).
+    void expect_error_prefix(std::string_view text, std::string_view position, std::string_view message) const {
+        const std::string error = error_of(text);
+        const std::string prefix = file() + ":" + std::string(position) + ": " + std::string(message);
+        EXPECT_TRUE(error.starts_with(prefix)) << error << "\ndoes not start with\n" << prefix;
+    }
+
+private:
+    std::filesystem::path dir_;
+};
+
+TEST(SourceLocationTest, FormatsFileLineColumnAndWholeFile) {
+    EXPECT_EQ((SourceLocation{"a.toml", 3, 14}.to_string()), "a.toml:3:14");
+    EXPECT_EQ((SourceLocation{"a.toml", 0, 0}.to_string()), "a.toml");
+    const ConfigError error(SourceLocation{"a.toml", 3, 14}, "bad");
+    EXPECT_STREQ(error.what(), "a.toml:3:14: bad");
+    EXPECT_EQ(error.message(), "bad");
+    EXPECT_EQ(error.where().line, 3u);
+}
+
+TEST(ProtocolTest, NamesAndImplicitTls) {
+    EXPECT_EQ(to_string(Protocol::tcp), "tcp");
+    EXPECT_EQ(to_string(Protocol::tls), "tls");
+    EXPECT_EQ(to_string(Protocol::http), "http");
+    EXPECT_EQ(to_string(Protocol::https), "https");
+    EXPECT_FALSE(uses_implicit_tls(Protocol::tcp));
+    EXPECT_TRUE(uses_implicit_tls(Protocol::tls));
+    EXPECT_FALSE(uses_implicit_tls(Protocol::http));
+    EXPECT_TRUE(uses_implicit_tls(Protocol::https));
+}
+
+TEST(DurationTest, ParsesValidForms) {
+    const std::pair<std::string_view, Duration> table[] = {
+        {"500ms", 500ms},
+        {"15s", 15s},
+        {"5m", 5min},
+        {"2h", 2h},
+        {"21d", std::chrono::days(21)},
+        {"1m30s", 90s},
+        {"1h0m5s", 3605s},
+        {"1s500ms", 1500ms},
+        {"1d12h", 36h},
+        {"0s", 0ms},
+        {"9223372036854775807ms", Duration(std::numeric_limits<std::int64_t>::max())},
+    };
+    for (const auto& [text, expected] : table) {
+        const auto parsed = parse_duration(text);
+        ASSERT_TRUE(parsed.has_value()) << text;
+        EXPECT_EQ(*parsed, expected) << text;
+    }
+}
+
+TEST(DurationTest, RejectsMalformedForms) {
+    const std::string_view table[] = {
+        "",      "5",     "5x",     "-5s",   "+5s",  " 5s", "5s ", "1.5s", "5S",
+        "30s1m",  // units out of order
+        "1s1s",   // a unit twice
+        "ms",    "s5",    "5 s",
+        "9223372036854775808ms",  // past int64
+        "200000000000d",          // overflows when scaled
+        "106751991167d8h",        // overflows when summed
+    };
+    for (std::string_view text : table) {
+        EXPECT_FALSE(parse_duration(text).has_value()) << '"' << text << '"';
+    }
+}
+
+TEST(DurationTest, FormatsAndRoundTrips) {
+    EXPECT_EQ(format_duration(0ms), "0s");
+    EXPECT_EQ(format_duration(500ms), "500ms");
+    EXPECT_EQ(format_duration(90s), "1m30s");
+    EXPECT_EQ(format_duration(1500ms), "1s500ms");
+    EXPECT_EQ(format_duration(std::chrono::days(21)), "21d");
+    EXPECT_EQ(format_duration(-1500ms), "-1s500ms");
+    for (const Duration d : std::initializer_list<Duration>{1ms, 999ms, 61s, 3601s, std::chrono::days(400) + 1ms}) {
+        EXPECT_EQ(parse_duration(format_duration(d)), d) << format_duration(d);
+    }
+}
+
+TEST_F(ConfigTest, TomlSyntaxErrorAtParserPosition) {
+    expect_error_prefix("[[node]]\nname = \"mta1\nrole = \"mta\"\n", "2:13", "Error while parsing string");
+    expect_error_prefix(with_base("[[check]]\nname = = \"x\"\n"), "11:8", "Error while parsing value");
+}
+
+TEST_F(ConfigTest, UnknownKeyWithSuggestion) {
+    expect_error(with_tcp_check("intervall = \"15s\"\n"), "15:13",
+                 "unknown key \"intervall\" in [[check]] \"smtp\" (did you mean \"interval\"?)");
+    expect_error("[[nodes]]\nname = \"x\"\n", "1:1",
+                 "unknown key \"nodes\" in the top-level table (did you mean \"node\"?)");
+}
+
+TEST_F(ConfigTest, UnknownKeyReportedInDocumentOrder) {
+    // toml++ keeps keys sorted; the operator expects the first one in the file.
+    expect_error("[daemon]\nzzz_setting = 1\naaa_setting = 2\n", "2:15", "unknown key \"zzz_setting\" in [daemon]");
+}
+
+TEST_F(ConfigTest, PlannedSectionsRefused) {
+    expect_error(with_base("[[group]]\nname = \"mta-pool\"\n"), "10:1",
+                 "section [[group]] is not supported by this build yet");
+    expect_error("[tiers.tier1]\nreceivers = []\n", "1:1", "section [tiers] is not supported by this build yet");
+    expect_error("[[pager]]\nname = \"am\"\n", "1:1", "section [[pager]] is not supported by this build yet");
+    expect_error("[[maintenance]]\nreason = \"x\"\n", "1:1",
+                 "section [[maintenance]] is not supported by this build yet");
+}
+
+TEST_F(ConfigTest, WrongTypes) {
+    expect_error("[[node]]\nname = \"mta1\"\nrole = 5\naddress = \"10.0.0.1\"\n", "3:8",
+                 "expected a string for \"role\", got integer");
+    expect_error(with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = 25\nroles = [\"mta\", 7]\n"),
+                 "14:17", "expected a string for each entry of \"roles\", got integer");
+    expect_error(with_tls_check("tls_verify = \"no\"\n"), "15:14", "expected a boolean for \"tls_verify\", got string");
+    expect_error("[[daemon]]\nlisten = \"127.0.0.1:1\"\n", "1:1",
+                 "expected a table for \"daemon\" (written [daemon]), got array");
+    expect_error("[node]\nname = \"x\"\n", "1:1", "expected an array for \"node\" (written [[node]]), got table");
+}
+
+TEST_F(ConfigTest, IntegerIsNotADuration) {
+    expect_error("[defaults]\ninterval = 15\n", "2:12",
+                 "expected a duration string for \"interval\" (e.g. \"15s\"), got integer");
+}
+
+TEST_F(ConfigTest, MalformedDuration) {
+    expect_error(with_tcp_check("interval = \"5x\"\n"), "15:12",
+                 "invalid duration \"5x\" for \"interval\" (expected e.g. 500ms, 15s, 5m, 2h, 21d)");
+    expect_error("[daemon]\ndns_refresh = \"0s\"\n", "2:15", "\"dns_refresh\" must be longer than 0s");
+    expect_error("[defaults]\ncert_refresh = \"4000d\"\n", "2:16",
+                 "duration \"4000d\" for \"cert_refresh\" is too long (at most 3650d)");
+}
+
+TEST_F(ConfigTest, DuplicateNames) {
+    expect_error("[[node]]\nname = \"mta1\"\nrole = \"mta\"\naddress = \"10.0.0.1\"\n\n"
+                 "[[node]]\nname = \"mta1\"\nrole = \"mta\"\naddress = \"10.0.0.2\"\n",
+                 "7:8", "duplicate node name \"mta1\" (first defined at " + file() + ":2:8)");
+    expect_error(with_base("[[nlb]]\nname = \"mail\"\nfqdn = \"other.example.com\"\n"), "11:8",
+                 "duplicate nlb name \"mail\" (first defined at " + file() + ":7:8)");
+    expect_error(with_tcp_check("\n[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = 26\nroles = [\"mta\"]\n"),
+                 "17:8", "duplicate check name \"smtp\" (first defined at " + file() + ":11:8)");
+}
+
+TEST_F(ConfigTest, UnknownRoleOrNlb) {
+    expect_error(with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = 25\nroles = [\"mtaa\"]\n"), "14:10",
+                 "role \"mtaa\" is not the role of any [[node]] (did you mean \"mta\"?)");
+    expect_error(with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = 25\nnlbs = [\"mial\"]\n"), "14:9",
+                 "nlb \"mial\" is not defined by any [[nlb]] (did you mean \"mail\"?)");
+    expect_error(with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = 25\nroles = [\"mta\", \"mta\"]\n"),
+                 "14:17", "role \"mta\" is listed twice");
+}
+
+TEST_F(ConfigTest, CheckWithoutTargets) {
+    const std::string message = "[[check]] \"smtp\" has neither \"roles\" nor \"nlbs\", so it would probe nothing";
+    expect_error(with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = 25\n"), "10:1", message);
+    expect_error(with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = 25\nroles = []\n"), "10:1",
+                 message);
+}
+
+TEST_F(ConfigTest, MissingRequiredKeysAtTheTable) {
+    expect_error("[[node]]\nname = \"mta1\"\nrole = \"mta\"\n", "1:1",
+                 "missing required key \"address\" in [[node]] \"mta1\"");
+    expect_error("[[nlb]]\nfqdn = \"mail.example.com\"\n", "1:1", "missing required key \"name\" in [[nlb]] #1");
+    expect_error(with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nroles = [\"mta\"]\n"), "10:1",
+                 "missing required key \"port\" in [[check]] \"smtp\" (protocol \"tcp\" has no default port)");
+    expect_error("[[node]]\nname = \"\"\nrole = \"mta\"\naddress = \"10.0.0.1\"\n", "2:8",
+                 "\"name\" must not be empty");
+}
+
+TEST_F(ConfigTest, UnsupportedAndUnknownProtocols) {
+    const auto check = [](std::string_view protocol) {
+        return with_base("[[check]]\nname = \"c\"\nprotocol = \"" + std::string(protocol) +
+                         "\"\nport = 25\nroles = [\"mta\"]\n");
+    };
+    expect_error(check("smtp"), "12:12",
+                 "protocol \"smtp\" is not supported by this build yet (supported: tcp, tls, http, https)");
+    expect_error(check("ldap_replication"), "12:12",
+                 "protocol \"ldap_replication\" is not supported by this build yet (supported: tcp, tls, http, https)");
+    expect_error(check("foo"), "12:12", "unknown protocol \"foo\" (expected one of: tcp, tls, http, https)");
+    expect_error(check("htps"), "12:12",
+                 "unknown protocol \"htps\" (expected one of: tcp, tls, http, https) (did you mean \"https\"?)");
+}
+
+TEST_F(ConfigTest, KeysForOtherProtocolsRefused) {
+    expect_error(with_tcp_check("method = \"GET\"\n"), "15:10",
+                 "\"method\" applies only to protocols http, https, not to protocol \"tcp\"");
+    expect_error(with_tcp_check("cert_warning = \"7d\"\n"), "15:16",
+                 "\"cert_warning\" applies only to protocols with TLS (tls, https), not to protocol \"tcp\"");
+    expect_error(with_base("[[check]]\nname = \"web\"\nprotocol = \"http\"\nroles = [\"mta\"]\nbanner_regex = \"x\"\n"),
+                 "14:16", "\"banner_regex\" applies only to protocol tcp, not to protocol \"http\"");
+}
+
+TEST_F(ConfigTest, UnreadablePasswordFile) {
+    expect_error(with_tcp_check("password_file = \"missing.password\"\n"), "15:17",
+                 "cannot read password_file \"" + dir() + "/missing.password\": No such file or directory");
+    write("empty.password", "\n");
+    expect_error(with_tcp_check("password_file = \"empty.password\"\n"), "15:17",
+                 "password_file \"" + dir() + "/empty.password\" is empty");
+}
+
+TEST_F(ConfigTest, UnreadableCaFileOnlyWhenVerifying) {
+    expect_error(with_tls_check("ca_file = \"missing-ca.pem\"\n"), "15:11",
+                 "cannot read ca_file \"" + dir() + "/missing-ca.pem\": No such file or directory");
+    std::filesystem::create_directories(std::filesystem::path(dir()) / "certs");
+    expect_error(with_tls_check("ca_file = \"certs\"\n"), "15:11",
+                 "cannot read ca_file \"" + dir() + "/certs\": Is a directory");
+    // Inherited from [defaults]: reported where [defaults] names it.
+    expect_error(with_tls_check("\n[defaults]\nca_file = \"missing-ca.pem\"\n"), "17:11",
+                 "cannot read ca_file \"" + dir() + "/missing-ca.pem\": No such file or directory");
+    EXPECT_NO_THROW(parse(with_tls_check("ca_file = \"missing-ca.pem\"\ntls_verify = false\n")));
+    EXPECT_NO_THROW(parse(with_tcp_check("\n[defaults]\nca_file = \"missing-ca.pem\"\n")));
+}
+
+TEST_F(ConfigTest, TimeoutAboveInterval) {
+    const std::string message = " (a target must never overlap itself)";
+    expect_error(with_tcp_check("interval = \"5s\"\ntimeout = \"10s\"\n"), "16:11",
+                 "timeout 10s is above interval 5s" + message);
+    // The built-in 5s timeout meets the check's own interval: the interval is what to change.
+    expect_error(with_tcp_check("interval = \"2s\"\n"), "15:12", "timeout 5s is above interval 2s" + message);
+    expect_error(with_tcp_check("interval = \"10s\"\n\n[defaults]\ninterval = \"30s\"\ntimeout = \"20s\"\n"), "15:12",
+                 "timeout 20s is above interval 10s" + message);
+    expect_error("[defaults]\ninterval = \"2s\"\n", "2:12", "timeout 5s is above interval 2s" + message);
+}
+
+TEST_F(ConfigTest, RiseAndFallAtLeastOne) {
+    expect_error(with_tcp_check("rise = 0\n"), "15:8", "\"rise\" must be at least 1, got 0");
+    expect_error("[defaults]\nfall = -1\n", "2:8", "\"fall\" must be at least 1, got -1");
+}
+
+TEST_F(ConfigTest, PortOutOfRange) {
+    const auto check = [](std::string_view port) {
+        return with_base("[[check]]\nname = \"smtp\"\nprotocol = \"tcp\"\nport = " + std::string(port) +
+                         "\nroles = [\"mta\"]\n");
+    };
+    expect_error(check("70000"), "13:8", "\"port\" must be between 1 and 65535, got 70000");
+    expect_error(check("0"), "13:8", "\"port\" must be between 1 and 65535, got 0");
+}
+
+TEST_F(ConfigTest, LatencyWarningAboveCritical) {
+    expect_error(with_tcp_check("latency_warning = \"3s\"\nlatency_critical = \"2s\"\n"), "15:19",
+                 "latency_warning 3s is above latency_critical 2s");
+    expect_error(with_tcp_check("latency_critical = \"2s\"\n\n[defaults]\nlatency_warning = \"3s\"\n"), "15:20",
+                 "latency_warning 3s is above latency_critical 2s");
+}
+
+TEST_F(ConfigTest, CertCriticalAboveWarning) {
+    expect_error(with_tls_check("tls_verify = false\ncert_warning = \"7d\"\ncert_critical = \"14d\"\n"), "17:17",
+                 "cert_critical 14d is above cert_warning 7d (critical is the nearer expiry)");
+    expect_error("[defaults]\ncert_warning = \"5d\"\n", "2:16",
+                 "cert_critical 7d is above cert_warning 5d (critical is the nearer expiry)");
+}
+
+TEST_F(ConfigTest, InFlightLimitsAtLeastOne) {
+    expect_error("[daemon]\nmax_in_flight = 0\n", "2:17", "\"max_in_flight\" must be at least 1, got 0");
+    expect_error("[daemon]\nper_host_max_in_flight = 0\n", "2:26",
+                 "\"per_host_max_in_flight\" must be at least 1, got 0");
+}
+
+TEST_F(ConfigTest, ListenAndNameserverAddresses) {
+    const auto listen = [](std::string_view address) {
+        return "[daemon]\nlisten = \"" + std::string(address) + "\"\n";
+    };
+    for (std::string_view good : {"127.0.0.1:9469", "[::1]:9469", "monitor.example.com:1", "0.0.0.0:65535"}) {
+        EXPECT_EQ(parse(listen(good)).daemon.listen, good);
+    }
+    for (std::string_view bad : {"9469", "::1:9469", "[::1]9469", "host:0", "host:65536", ":9469", "[127.0.0.1]:80",
+                                 "host:http", "host:-1"}) {
+        expect_error(listen(bad), "2:10",
+                     "invalid address \"" + std::string(bad) + "\" for \"listen\" (expected host:port or [v6]:port)");
+    }
+    expect_error("[daemon]\nnameservers = [\"1.1.1.1:53\", \"8.8.8.8\"]\n", "2:30",
+                 "invalid address \"8.8.8.8\" for \"nameservers\" (expected host:port or [v6]:port)");
+}
+
+TEST_F(ConfigTest, LogLevelValidated) {
+    expect_error("[daemon]\nlog_level = \"verbose\"\n", "2:13",
+                 "invalid log_level \"verbose\" (expected one of: trace, debug, info, warn, error, critical, off)");
+}
+
+TEST_F(ConfigTest, InvalidRegexes) {
+    expect_error_prefix(with_tcp_check("banner_regex = '^220 ('\n"), "15:16", "invalid regex for \"banner_regex\": ");
+    expect_error_prefix(with_base("[[check]]\nname = \"web\"\nprotocol = \"http\"\nroles = [\"mta\"]\n"
+                                  "body_regex = \"[unclosed\"\n"),
+                        "14:14", "invalid regex for \"body_regex\": ");
+}
+
+TEST_F(ConfigTest, HttpSettingsValidated) {
+    const auto http = [](std::string_view line) {
+        return with_base("[[check]]\nname = \"web\"\nprotocol = \"http\"\nroles = [\"mta\"]\n" + std::string(line) +
+                         "\n");
+    };
+    expect_error(http("expected_status = [200, 99]"), "14:25",
+                 "invalid HTTP status 99 in \"expected_status\" (expected 100-599)");
+    expect_error(http("path = \"health\""), "14:8", "\"path\" must start with \"/\", got \"health\"");
+    expect_error(http("method = \"get\""), "14:10", "invalid HTTP method \"get\" (expected e.g. GET)");
+    expect_error(http("body_limit = 0"), "14:14", "\"body_limit\" must be between 1 and 1073741824, got 0");
+}
+
+TEST_F(ConfigTest, SecretsNeverInErrors) {
+    const std::string secret = "hunter2-correct-horse";
+    write("probe.password", secret + "\n");
+    // The password is read before the timeout is checked, so it is in hand when the error is built.
+    const std::string error = error_of(with_tcp_check("password_file = \"probe.password\"\ntimeout = \"20s\"\n"));
+    EXPECT_EQ(error, file() + ":16:11: timeout 20s is above interval 15s (a target must never overlap itself)");
+    EXPECT_EQ(error.find(secret), std::string::npos);
+}
+
+TEST_F(ConfigTest, PasswordLosesOnlyOneTrailingNewline) {
+    write("crlf.password", "s3cret\r\n");
+    write("two.password", "s3cret\n\n");
+    write("none.password", "s3cret");
+    const auto password = [&](std::string_view name) {
+        return parse(with_tcp_check("password_file = \"" + std::string(name) + "\"\n")).checks.at(0).password.reveal();
+    };
+    EXPECT_EQ(password("crlf.password"), "s3cret");
+    EXPECT_EQ(password("two.password"), "s3cret\n");
+    EXPECT_EQ(password("none.password"), "s3cret");
+}
+
+TEST_F(ConfigTest, MissingConfigFileNamesThePath) {
+    const std::string path = dir() + "/absent.toml";
+    try {
+        load_config(path);
+        FAIL() << "loaded a missing file";
+    } catch (const ConfigError& e) {
+        EXPECT_STREQ(e.what(), (path + ": cannot read configuration file \"" + path + "\": No such file or directory")
+                                   .c_str());
+    }
+}
+
+TEST_F(ConfigTest, FullConfigRoundTrip) {
+    const std::filesystem::path ca = write("certs/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    const std::filesystem::path other_ca = write("other/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    write("secrets/probe.password", "s3cret\n");
+    const std::string text = R"([daemon]
+listen = "[::1]:9470"
+state_dir = "state"
+max_in_flight = 100
+per_host_max_in_flight = 2
+dns_refresh = "1m"
+nameservers = ["10.0.0.2:53", "[fd00::2]:53"]
+log_level = "debug"
+
+[defaults]
+interval = "30s"
+timeout = "4s"
+rise = 3
+fall = 4
+ca_file = "certs/ca.pem"
+cert_warning = "30d"
+cert_critical = "10d"
+tls_resume = true
+cert_refresh = "2h"
+latency_warning = "800ms"
+
+[[node]]
+name = "mta1"
+role = "mta"
+zone = "us-east-2a"
+address = "172.16.0.10"
+fqdn = "mail1.example.com"
+
+[[node]]
+name = "proxy1"
+role = "proxy"
+address = "proxy1.internal"
+
+[[nlb]]
+name = "mail"
+fqdn = "mail.example.com"
+
+[[check]]
+name = "imaps"
+protocol = "tls"
+port = 993
+roles = ["proxy"]
+nlbs = ["mail"]
+timeout = "2s"
+latency_critical = "2s"
+tls_server_name = "mail.example.com"
+username = "probe@example.com"
+password_file = "secrets/probe.password"
+
+[[check]]
+name = "web"
+protocol = "https"
+nlbs = ["mail"]
+interval = "1m"
+ca_file = ")" + other_ca.string() + R"("
+tls_verify_hostname = false
+tls_resume = false
+method = "HEAD"
+path = "/health"
+host = "mail.example.com"
+expected_status = [200, 204]
+body_regex = "ok$"
+body_limit = 4096
+follow_redirects = true
+max_redirects = 2
+
+[[check]]
+name = "smtp"
+protocol = "tcp"
+port = 25
+roles = ["mta"]
+banner_regex = '^220 '
+
+[[check]]
+name = "plain"
+protocol = "http"
+roles = ["proxy"]
+)";
+    write("tierwatch.toml", text);
+    const Config config = load_config(file());
+
+    EXPECT_EQ(config.file, file());
+    EXPECT_EQ(config.daemon.listen, "[::1]:9470");
+    EXPECT_EQ(config.daemon.state_dir, std::filesystem::path(dir()) / "state");
+    EXPECT_EQ(config.daemon.max_in_flight, 100u);
+    EXPECT_EQ(config.daemon.per_host_max_in_flight, 2u);
+    EXPECT_EQ(config.daemon.dns_refresh, 1min);
+    EXPECT_EQ(config.daemon.nameservers, (std::vector<std::string>{"10.0.0.2:53", "[fd00::2]:53"}));
+    EXPECT_EQ(config.daemon.log_level, "debug");
+
+    EXPECT_EQ(config.defaults.interval, 30s);
+    EXPECT_EQ(config.defaults.timeout, 4s);
+    EXPECT_EQ(config.defaults.ca_file, ca);
+    EXPECT_EQ(config.defaults.latency_warning, 800ms);
+    EXPECT_FALSE(config.defaults.latency_critical.has_value());
+
+    ASSERT_EQ(config.nodes.size(), 2u);
+    EXPECT_EQ(config.nodes[0].name, "mta1");
+    EXPECT_EQ(config.nodes[0].zone, "us-east-2a");
+    EXPECT_EQ(config.nodes[0].fqdn, "mail1.example.com");
+    EXPECT_EQ(config.nodes[0].where.line, 22u);
+    EXPECT_EQ(config.nodes[1].zone, "default");
+    EXPECT_EQ(config.nodes[1].address, "proxy1.internal");
+    EXPECT_TRUE(config.nodes[1].fqdn.empty());
+    ASSERT_EQ(config.nlbs.size(), 1u);
+    EXPECT_EQ(config.nlbs[0].fqdn, "mail.example.com");
+
+    ASSERT_EQ(config.checks.size(), 4u);
+    const Check& imaps = config.checks[0];
+    EXPECT_EQ(imaps.protocol, Protocol::tls);
+    EXPECT_EQ(imaps.port, 993);
+    EXPECT_EQ(imaps.roles, std::vector<std::string>{"proxy"});
+    EXPECT_EQ(imaps.nlbs, std::vector<std::string>{"mail"});
+    EXPECT_EQ(imaps.interval, 30s);  // from [defaults]
+    EXPECT_EQ(imaps.timeout, 2s);    // its own
+    EXPECT_EQ(imaps.rise, 3u);
+    EXPECT_EQ(imaps.fall, 4u);
+    EXPECT_EQ(imaps.latency_warning, 800ms);
+    EXPECT_EQ(imaps.latency_critical, 2s);
+    EXPECT_EQ(imaps.cert_warning, std::chrono::days(30));
+    EXPECT_EQ(imaps.cert_critical, std::chrono::days(10));
+    EXPECT_EQ(imaps.tls.ca_file, ca);
+    EXPECT_TRUE(imaps.tls.verify);
+    EXPECT_TRUE(imaps.tls.verify_hostname);
+    EXPECT_EQ(imaps.tls.server_name, "mail.example.com");
+    EXPECT_TRUE(imaps.tls.resume);
+    EXPECT_EQ(imaps.tls.cert_refresh, 2h);
+    EXPECT_EQ(imaps.username, "probe@example.com");
+    EXPECT_EQ(imaps.password.reveal(), "s3cret");
+    EXPECT_EQ(imaps.where.line, 38u);
+
+    const Check& web = config.checks[1];
+    EXPECT_EQ(web.protocol, Protocol::https);
+    EXPECT_EQ(web.port, 443);
+    EXPECT_EQ(web.interval, 1min);
+    EXPECT_EQ(web.tls.ca_file, other_ca);
+    EXPECT_FALSE(web.tls.verify_hostname);
+    EXPECT_FALSE(web.tls.resume);
+    EXPECT_TRUE(web.password.empty());
+    EXPECT_EQ(web.http.method, "HEAD");
+    EXPECT_EQ(web.http.path, "/health");
+    EXPECT_EQ(web.http.host, "mail.example.com");
+    EXPECT_EQ(web.http.expected_statuses, (std::vector<int>{200, 204}));
+    ASSERT_TRUE(web.http.body_regex.has_value());
+    EXPECT_TRUE(boost::regex_search("all ok", *web.http.body_regex));
+    EXPECT_FALSE(boost::regex_search("ok, not", *web.http.body_regex));
+    EXPECT_EQ(web.http.body_regex_text, "ok$");
+    EXPECT_EQ(web.http.body_limit, 4096u);
+    EXPECT_TRUE(web.http.follow_redirects);
+    EXPECT_EQ(web.http.max_redirects, 2u);
+
+    const Check& smtp = config.checks[2];
+    EXPECT_EQ(smtp.protocol, Protocol::tcp);
+    ASSERT_TRUE(smtp.banner_regex.has_value());
+    EXPECT_TRUE(boost::regex_search("220 mx.example.com ESMTP", *smtp.banner_regex));
+    EXPECT_FALSE(boost::regex_search("421 busy", *smtp.banner_regex));
+
+    const Check& plain = config.checks[3];
+    EXPECT_EQ(plain.port, 80);
+    EXPECT_EQ(plain.http.method, "GET");
+    EXPECT_TRUE(plain.http.expected_statuses.empty());
+    EXPECT_FALSE(plain.http.body_regex.has_value());
+}
+
+TEST(ReferenceExampleTest, LoadsCleanly) {
+    const auto source_dir = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    const Config config = load_config(source_dir / "config" / "examples" / "reference.toml");
+    EXPECT_EQ(config.nodes.size(), 15u);  // three zones of mta, proxy, ldap and two mailbox servers
+    ASSERT_EQ(config.nlbs.size(), 1u);
+    EXPECT_EQ(config.nlbs[0].fqdn, "mail.example.com");
+    EXPECT_EQ(config.checks.size(), 14u);
+    const auto webmail = std::find_if(config.checks.begin(), config.checks.end(),
+                                      [](const Check& c) { return c.name == "webmail-https"; });
+    ASSERT_NE(webmail, config.checks.end());
+    EXPECT_EQ(webmail->port, 443);
+    EXPECT_EQ(webmail->nlbs, std::vector<std::string>{"mail"});
+}
+
+}  // namespace
+}  // namespace tierwatch
