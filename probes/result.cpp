@@ -1,6 +1,8 @@
 // Names of failure reasons and phases, as they appear in metrics labels and output.
 #include "probes/result.hpp"
 
+#include <algorithm>
+
 namespace tierwatch {
 
 std::string_view to_string(FailureReason reason) noexcept {
@@ -44,6 +46,26 @@ std::string_view to_string(Phase phase) noexcept {
         case Phase::auth: return "auth";
     }
     return "unknown";
+}
+
+std::string printable_excerpt(std::string_view bytes, std::size_t max) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string text;
+    text.reserve(std::min(bytes.size(), max) + 8);
+    for (unsigned char c : bytes) {
+        if (text.size() >= max) {
+            text += "...";
+            break;
+        }
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            text += static_cast<char>(c);
+        } else {
+            text += "\\x";
+            text += hex[c >> 4];
+            text += hex[c & 0xf];
+        }
+    }
+    return text;
 }
 
 }  // namespace tierwatch

@@ -69,4 +69,8 @@ struct ProbeResult {
     }
 };
 
+// A server's bytes made safe for a detail text: at most `max` characters, control and non-ASCII
+// bytes shown as \xNN, so garbage from the wire cannot break a log line or a label.
+std::string printable_excerpt(std::string_view bytes, std::size_t max = 120);
+
 }  // namespace tierwatch

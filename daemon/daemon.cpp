@@ -1,0 +1,95 @@
+// The long-running daemon: engine, HTTP interface and signal handling on one event loop.
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+
+#include "daemon/commands.hpp"
+#include "daemon/engine.hpp"
+#include "daemon/http_server.hpp"
+
+namespace tierwatch {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+std::uint64_t raise_file_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+        getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    return limit.rlim_cur;
+}
+
+namespace {
+
+void text_response(HttpResponse& response, http::status status, std::string body,
+                   std::string_view content_type = "text/plain; charset=utf-8") {
+    response.result(status);
+    response.set(http::field::content_type, content_type);
+    response.body() = std::move(body);
+}
+
+HttpHandler make_routes(const Engine& engine) {
+    return [&engine](const HttpRequest& request, HttpResponse& response) {
+        const std::string_view target = request.target();
+        const std::string_view path = target.substr(0, target.find('?'));
+        const bool read = request.method() == http::verb::get || request.method() == http::verb::head;
+        if (path == "/metrics" && read) {
+            std::string body;
+            body.reserve(1 << 16);
+            engine.render_metrics(body);
+            text_response(response, http::status::ok, std::move(body),
+                          "text/plain; version=0.0.4; charset=utf-8");
+        } else if (path == "/-/healthy" && read) {
+            text_response(response, http::status::ok, "tierwatch is healthy.\n");
+        } else if (path == "/-/ready" && read) {
+            if (engine.ready()) {
+                text_response(response, http::status::ok, "tierwatch is ready.\n");
+            } else {
+                text_response(response, http::status::service_unavailable,
+                              "tierwatch is resolving its targets.\n");
+            }
+        } else if (path == "/metrics" || path == "/-/healthy" || path == "/-/ready") {
+            text_response(response, http::status::method_not_allowed, "use GET\n");
+            response.set(http::field::allow, "GET, HEAD");
+        } else {
+            text_response(response, http::status::not_found, "not found; try /metrics\n");
+        }
+    };
+}
+
+}  // namespace
+
+int run_daemon(std::shared_ptr<const Config> config) {
+    std::signal(SIGPIPE, SIG_IGN);
+    const auto files = raise_file_limit();
+    asio::io_context io(1);
+    Engine engine(io.get_executor(), config);
+    HttpServer server(io.get_executor(), parse_listen_address(config->daemon.listen),
+                      make_routes(engine));
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+        if (error) return;
+        spdlog::info("received signal {}, stopping", signal);
+        engine.stop();
+        server.stop();
+        io.stop();  // in-flight probes are abandoned and their sockets closed with the loop
+    });
+    engine.start();
+    server.start();
+    const auto endpoint = server.local_endpoint();
+    spdlog::info("tierwatch {} listening on {}:{} ({} nodes, {} NLBs, {} checks, file limit {})",
+                 TIERWATCH_VERSION, endpoint.address().to_string(), endpoint.port(),
+                 config->nodes.size(), config->nlbs.size(), config->checks.size(), files);
+    io.run();
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace tierwatch

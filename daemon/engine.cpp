@@ -1,0 +1,273 @@
+// Engine: DNS refresh, scheduling loop, probe launches, result recording, metrics rendering.
+#include "daemon/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace tierwatch {
+
+namespace asio = boost::asio;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string join_addresses(const std::vector<asio::ip::address>& addresses) {
+    std::string text;
+    for (const auto& address : addresses) {
+        if (!text.empty()) text += ", ";
+        text += address.to_string();
+    }
+    return text.empty() ? "none" : text;
+}
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> config)
+    : executor_(executor),
+      config_(std::move(config)),
+      probe_context_{executor, &tls_contexts_},
+      resolver_(executor, config_->daemon.nameservers),
+      scheduler_({config_->daemon.max_in_flight, config_->daemon.per_host_max_in_flight}),
+      wake_(executor),
+      dns_timer_(executor),
+      scheduler_lag_(registry_
+                         .histogram("tierwatch_scheduler_lag_seconds",
+                                    "Delay from a target's due time to its probe's start, "
+                                    "queueing behind in-flight limits included.",
+                                    metrics::Histogram::exponential_buckets(0.001, 2, 15))
+                         .with({})),
+      dns_failures_(registry_.counter("tierwatch_dns_failures_total",
+                                      "Resolutions of an NLB or node name that failed.", {"name"})),
+      probes_by_result_(config_->checks.size()) {
+    registry_.gauge("tierwatch_build_info", "tierwatch's version.", {"version"})
+        .with({TIERWATCH_VERSION})
+        .set(1);
+}
+
+Engine::~Engine() = default;
+
+std::size_t Engine::check_index(const Check* check) const {
+    return static_cast<std::size_t>(check - config_->checks.data());
+}
+
+void Engine::start() {
+    asio::co_spawn(executor_, dns_loop(), asio::detached);
+    asio::co_spawn(executor_, schedule_loop(), asio::detached);
+}
+
+void Engine::stop() {
+    stopping_ = true;
+    wake_.cancel();
+    dns_timer_.cancel();
+}
+
+asio::awaitable<void> Engine::dns_loop() {
+    while (!stopping_) {
+        co_await resolve_all();
+        if (!ready_) {
+            ready_ = true;
+            spdlog::info("probing {} targets of {} checks", table_.active_count(),
+                         config_->checks.size());
+        }
+        dns_timer_.expires_after(config_->daemon.dns_refresh);
+        co_await dns_timer_.async_wait(use_tuple);
+    }
+}
+
+asio::awaitable<void> Engine::resolve_all() {
+    for (const auto& name : names_to_resolve(*config_)) {
+        auto answer = co_await resolver_.resolve(name);
+        if (stopping_) co_return;
+        Resolution resolution{std::move(answer.addresses), std::move(answer.error)};
+        auto& previous = resolved_[name];
+        if (!resolution.error.empty()) {
+            dns_failures_.with({name}).inc();
+            if (previous.error != resolution.error) {
+                spdlog::warn("{} does not resolve: {}", name, resolution.error);
+            }
+        } else if (previous.addresses != resolution.addresses) {
+            spdlog::info("{} resolves to {} (was {})", name, join_addresses(resolution.addresses),
+                         join_addresses(previous.addresses));
+        }
+        previous = std::move(resolution);
+    }
+
+    const auto change = table_.sync(expand_targets(*config_, resolved_));
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto id : change.removed) scheduler_.remove(id);
+    for (const auto id : change.added) {
+        const Target& target = table_.at(id);
+        scheduler_.add(id, target.host, target.spec.check->interval,
+                       stable_hash(target.spec.identity), now);
+    }
+    if (!change.added.empty() || !change.removed.empty()) wake_.cancel();
+}
+
+asio::awaitable<void> Engine::schedule_loop() {
+    while (!stopping_) {
+        const auto due = scheduler_.next_due();
+        wake_.expires_at(due ? *due : SteadyTime::max());
+        co_await wake_.async_wait(use_tuple);
+        if (stopping_) break;
+        scheduler_.advance(std::chrono::steady_clock::now(), launches_);
+        launch_pending();
+    }
+}
+
+void Engine::launch_pending() {
+    for (const auto& launch : launches_) {
+        scheduler_lag_.observe(seconds(launch.lag));
+        asio::co_spawn(executor_, run_target(launch.target), asio::detached);
+    }
+    launches_.clear();
+}
+
+asio::awaitable<void> Engine::run_target(std::uint32_t id) {
+    Target& target = table_.at(id);
+    ProbeResult result;
+    if (!target.spec.dns_error.empty()) {
+        result.reason = FailureReason::dns;
+        result.detail = target.spec.dns_error;
+    } else {
+        const ProbeTarget probe{target.spec.check, target.spec.address, target.spec.check->port,
+                                target.server_name};
+        try {
+            result = co_await run_probe(probe, probe_context_);
+        } catch (const std::exception& error) {
+            // A probe must never take the daemon down; this is a bug or an unreadable CA file.
+            result.reason = FailureReason::protocol;
+            result.detail = std::string("internal error: ") + error.what();
+        }
+    }
+    if (stopping_) co_return;
+    record(target, std::move(result));
+    scheduler_.complete(id, std::chrono::steady_clock::now(), launches_);
+    launch_pending();
+}
+
+void Engine::record(Target& target, ProbeResult&& result) {
+    const bool changed = !target.has_result || target.last.reason != result.reason;
+    if (changed && (target.has_result || !result.ok())) {
+        // Transitions only: a healthy fleet logs nothing per probe.
+        const auto level = result.ok() ? spdlog::level::info : spdlog::level::warn;
+        spdlog::log(level, "{} {}: {} -> {}{}{}", target.spec.check->name, target.label,
+                    target.has_result ? to_string(target.last.reason) : "unknown",
+                    result.ok() ? "ok" : to_string(result.reason), result.detail.empty() ? "" : ": ",
+                    result.detail);
+    }
+    ++target.probes;
+    if (!result.ok()) ++target.failures;
+    ++probes_by_result_[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
+    target.last = std::move(result);
+    target.has_result = true;
+}
+
+void Engine::render_metrics(std::string& out) const {
+    using metrics::Label;
+    using metrics::Type;
+    metrics::TextWriter writer(out);
+
+    // Label sets built once per target per family pass, as views into the target's strings.
+    std::array<Label, 8> labels;
+    auto target_labels = [&](const Target& target, std::size_t& count) {
+        count = 0;
+        labels[count++] = {"check", target.spec.check->name};
+        labels[count++] = {"target", target.label};
+        if (target.spec.node) {
+            labels[count++] = {"node", target.spec.node->name};
+            labels[count++] = {"role", target.spec.node->role};
+            labels[count++] = {"zone", target.spec.node->zone};
+        } else {
+            labels[count++] = {"nlb", target.spec.nlb->name};
+        }
+    };
+    auto per_target = [&](std::string_view name, std::string_view help, Type type, auto&& emit) {
+        writer.family(name, help, type);
+        table_.for_each_active([&](const Target& target) {
+            if (!target.has_result) return;
+            std::size_t count = 0;
+            target_labels(target, count);
+            emit(target, count);
+        });
+    };
+
+    per_target("probe_success", "Whether the last probe of the target succeeded.", Type::gauge,
+               [&](const Target& t, std::size_t n) {
+                   writer.sample("probe_success", {labels.data(), n}, t.last.ok() ? 1 : 0);
+               });
+    per_target("probe_duration_seconds", "Duration of the last probe, all phases.", Type::gauge,
+               [&](const Target& t, std::size_t n) {
+                   writer.sample("probe_duration_seconds", {labels.data(), n}, seconds(t.last.total));
+               });
+    per_target("probe_phase_duration_seconds", "Duration of each phase of the last probe.",
+               Type::gauge, [&](const Target& t, std::size_t n) {
+                   for (std::size_t p = 0; p < phase_count; ++p) {
+                       const auto phase = static_cast<Phase>(p);
+                       if (t.last.phase(phase).count() == 0 && phase != Phase::connect) continue;
+                       labels[n] = {"phase", to_string(phase)};
+                       writer.sample("probe_phase_duration_seconds", {labels.data(), n + 1},
+                                     seconds(t.last.phase(phase)));
+                   }
+               });
+    per_target("probe_failure_info", "The reason the last probe failed (1 for the reason).",
+               Type::gauge, [&](const Target& t, std::size_t n) {
+                   if (t.last.ok()) return;
+                   labels[n] = {"reason", to_string(t.last.reason)};
+                   writer.sample("probe_failure_info", {labels.data(), n + 1}, 1);
+               });
+    per_target("probe_ssl_earliest_cert_expiry",
+               "Earliest notAfter of the presented chain, seconds since the epoch.", Type::gauge,
+               [&](const Target& t, std::size_t n) {
+                   if (!t.last.certificate || t.last.certificate->earliest_not_after == 0) return;
+                   writer.sample("probe_ssl_earliest_cert_expiry", {labels.data(), n},
+                                 static_cast<double>(t.last.certificate->earliest_not_after));
+               });
+    per_target("probe_tls_version_info", "The TLS version of the last probe's handshake.",
+               Type::gauge, [&](const Target& t, std::size_t n) {
+                   if (!t.last.certificate) return;
+                   labels[n] = {"version", t.last.certificate->tls_version};
+                   writer.sample("probe_tls_version_info", {labels.data(), n + 1}, 1);
+               });
+    per_target("probe_http_status_code", "HTTP status of the last response.", Type::gauge,
+               [&](const Target& t, std::size_t n) {
+                   if (t.last.status_code == 0) return;
+                   writer.sample("probe_http_status_code", {labels.data(), n}, t.last.status_code);
+               });
+
+    writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);
+    for (std::size_t c = 0; c < config_->checks.size(); ++c) {
+        for (const auto reason : all_failure_reasons()) {
+            const auto value = probes_by_result_[c][static_cast<std::size_t>(reason)];
+            if (value == 0) continue;
+            const std::string_view result = reason == FailureReason::none ? "success" : to_string(reason);
+            writer.sample("tierwatch_probes_total",
+                          {{"check", config_->checks[c].name}, {"result", result}},
+                          static_cast<double>(value));
+        }
+    }
+    writer.family("tierwatch_targets", "Active targets per check.", Type::gauge);
+    std::vector<std::uint32_t> per_check(config_->checks.size(), 0);
+    table_.for_each_active([&](const Target& t) { ++per_check[check_index(t.spec.check)]; });
+    for (std::size_t c = 0; c < per_check.size(); ++c) {
+        writer.sample("tierwatch_targets", {{"check", config_->checks[c].name}}, per_check[c]);
+    }
+    const auto& stats = scheduler_.stats();
+    writer.family("tierwatch_probes_in_flight", "Probes running now.", Type::gauge);
+    writer.sample("tierwatch_probes_in_flight", {}, stats.in_flight);
+    writer.family("tierwatch_probes_queued",
+                  "Due probes waiting for the global or per-host in-flight limit.", Type::gauge);
+    writer.sample("tierwatch_probes_queued", {}, static_cast<double>(stats.queued));
+    writer.family("tierwatch_scheduler_skipped_slots_total",
+                  "Slots skipped because the target was still running or waiting.", Type::counter);
+    writer.sample("tierwatch_scheduler_skipped_slots_total", {},
+                  static_cast<double>(stats.skipped_slots));
+    registry_.render(out);
+}
+
+}  // namespace tierwatch

@@ -1,0 +1,74 @@
+// The daemon's engine on one event loop: keeps the target table in step with DNS, runs the
+// scheduler's launches as probe coroutines, records results, and renders /metrics from it all.
+#pragma once
+
+#include <array>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/dns_resolver.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/scheduler.hpp"
+#include "daemon/targets.hpp"
+#include "probes/probe.hpp"
+#include "probes/tls_context.hpp"
+
+namespace tierwatch {
+
+class Engine {
+public:
+    Engine(boost::asio::any_io_executor executor, std::shared_ptr<const Config> config);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Resolves names, builds the targets and starts probing.
+    void start();
+    // Stops scheduling; probes still in flight end with the event loop.
+    void stop();
+    // True once the first resolution has built the target table.
+    bool ready() const noexcept { return ready_; }
+
+    // Appends the Prometheus exposition of every target and daemon metric.
+    void render_metrics(std::string& out) const;
+
+    const TargetTable& targets() const noexcept { return table_; }
+    const Config& config() const noexcept { return *config_; }
+    const Scheduler::Stats& scheduler_stats() const noexcept { return scheduler_.stats(); }
+
+private:
+    boost::asio::awaitable<void> dns_loop();
+    boost::asio::awaitable<void> resolve_all();
+    boost::asio::awaitable<void> schedule_loop();
+    boost::asio::awaitable<void> run_target(std::uint32_t id);
+    void launch_pending();
+    void record(Target& target, ProbeResult&& result);
+    std::size_t check_index(const Check* check) const;
+
+    boost::asio::any_io_executor executor_;
+    std::shared_ptr<const Config> config_;
+    TlsContextCache tls_contexts_;
+    ProbeContext probe_context_;
+    DnsResolver resolver_;
+    ResolvedNames resolved_;
+    TargetTable table_;
+    Scheduler scheduler_;
+    boost::asio::steady_timer wake_;
+    boost::asio::steady_timer dns_timer_;
+    std::vector<Scheduler::Launch> launches_;
+
+    metrics::Registry registry_;
+    metrics::Histogram& scheduler_lag_;
+    metrics::Family<metrics::Counter>& dns_failures_;
+    // probes_by_result_[check index][reason]: counted without string look-ups on the hot path.
+    std::vector<std::array<std::uint64_t, failure_reason_count>> probes_by_result_;
+    bool stopping_ = false;
+    bool ready_ = false;
+};
+
+}  // namespace tierwatch

@@ -1,0 +1,48 @@
+// Single-result grading (see grading.hpp).
+#include "daemon/grading.hpp"
+
+namespace tierwatch {
+
+std::string_view to_string(Grade grade) noexcept {
+    switch (grade) {
+        case Grade::ok: return "ok";
+        case Grade::warning: return "warning";
+        case Grade::critical: return "critical";
+    }
+    return "unknown";
+}
+
+Graded grade_result(const ProbeResult& result, const Check& check,
+                    std::chrono::system_clock::time_point now) {
+    if (!result.ok()) {
+        return {Grade::critical, std::string(to_string(result.reason)) +
+                                     (result.detail.empty() ? "" : ": " + result.detail)};
+    }
+    Graded graded;
+    auto raise = [&](Grade grade, std::string why) {
+        if (grade > graded.grade) graded = {grade, std::move(why)};
+    };
+    const auto latency = std::chrono::duration_cast<Duration>(result.total);
+    if (check.latency_critical && latency > *check.latency_critical) {
+        raise(Grade::critical, "latency " + format_duration(latency) + " above " +
+                                   format_duration(*check.latency_critical));
+    } else if (check.latency_warning && latency > *check.latency_warning) {
+        raise(Grade::warning, "latency " + format_duration(latency) + " above " +
+                                  format_duration(*check.latency_warning));
+    }
+    if (result.certificate && result.certificate->earliest_not_after > 0) {
+        const auto expiry = std::chrono::system_clock::time_point(
+            std::chrono::seconds(result.certificate->earliest_not_after));
+        const auto left = std::chrono::duration_cast<Duration>(expiry - now);
+        const auto days = std::chrono::duration_cast<std::chrono::hours>(left).count() / 24;
+        const std::string why = "certificate expires in " + std::to_string(days) + " days";
+        if (left < check.cert_critical) {
+            raise(Grade::critical, why);
+        } else if (left < check.cert_warning) {
+            raise(Grade::warning, why);
+        }
+    }
+    return graded;
+}
+
+}  // namespace tierwatch

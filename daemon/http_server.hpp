@@ -1,0 +1,41 @@
+// The daemon's HTTP listener on the event loop (Beast): bounded requests, keep-alive with an
+// idle timeout, one handler function for routing. TLS for the listener comes with the
+// operator-surfaces work.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tierwatch {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+// "127.0.0.1:9469", "[::1]:9469", "localhost:9469" -> endpoint; throws std::runtime_error.
+boost::asio::ip::tcp::endpoint parse_listen_address(const std::string& listen);
+
+class HttpServer {
+public:
+    // Binds at once (so a busy port is a start-up error); serves after start().
+    HttpServer(boost::asio::any_io_executor executor, const boost::asio::ip::tcp::endpoint& endpoint,
+               HttpHandler handler);
+    void start();
+    void stop();
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+private:
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket);
+
+    boost::asio::ip::tcp::acceptor acceptor_;
+    HttpHandler handler_;
+};
+
+}  // namespace tierwatch
