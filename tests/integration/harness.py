@@ -1,0 +1,180 @@
+"""Shared helpers for tierwatch's integration tests: processes on loopback, HTTP, cleanup.
+
+Every server a test starts binds an explicit 127.x.y.z address; nothing leaves loopback.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BUILD = os.environ.get("TIERWATCH_BUILD_DIR") or os.path.join(os.path.dirname(__file__), "../../build")
+SOURCE = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "../..")
+TIERWATCHD = os.path.join(BUILD, "tierwatchd")
+FAULTSERVER = os.path.join(BUILD, "tests", "tierwatch-faultserver")
+
+
+class Fleet:
+    """Starts processes, remembers them, and stops them all on exit, even on failure."""
+
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix=f"tierwatch-{name}-")
+        os.chmod(self.dir, 0o755)
+        self.processes = []
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def start(self, argv, log_name, wait_line=None, timeout=15):
+        log_path = self.path(log_name)
+        log = open(log_path, "wb")
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if wait_line else log,
+                                   stderr=log, start_new_session=True)
+        self.processes.append(process)
+        if wait_line:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                line = process.stdout.readline().decode(errors="replace")
+                if not line:
+                    break
+                if wait_line in line:
+                    return process
+            raise AssertionError(f"{argv[0]} did not print {wait_line!r}; log:\n{tail(log_path)}")
+        return process
+
+    def faultserver(self, serves, sans=()):
+        argv = [FAULTSERVER, "--pki-dir", self.path("pki")]
+        for san in sans:
+            argv += ["--san", san]
+        for serve in serves:
+            argv += ["--serve", serve]
+        return self.start(argv, "faultserver.log", wait_line="ready")
+
+    def dnsmasq(self, address, port, hosts_file):
+        argv = ["/usr/sbin/dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll",
+                "--conf-file=/dev/null", f"--listen-address={address}", "--bind-interfaces",
+                f"--port={port}", f"--addn-hosts={hosts_file}", "--local=/test/", "--local-ttl=1",
+                f"--pid-file={self.path('dnsmasq.pid')}", "--log-facility=-", "--user=root", "--group=root"]
+        process = self.start(argv, "dnsmasq.log")
+        wait_for(lambda: "started" in read(self.path("dnsmasq.log")), 10, "dnsmasq start")
+        return process
+
+    def tierwatchd(self, config_text, *extra):
+        config = self.path("tierwatch.toml")
+        with open(config, "w") as f:
+            f.write(config_text)
+        return self.start([TIERWATCHD, "--config", config, *extra], "tierwatchd.log")
+
+    def close(self):
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if os.environ.get("TIERWATCH_KEEP_TEST_DIR"):
+            print(f"kept {self.dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            for name in sorted(os.listdir(self.dir)):
+                if name.endswith(".log"):
+                    print(f"--- {name}\n{tail(self.path(name))}", file=sys.stderr)
+        self.close()
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def tail(path, lines=40):
+    return "\n".join(read(path).splitlines()[-lines:])
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as error:  # the condition may not be checkable yet (server starting)
+            last_error = error
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read().decode()
+
+
+def free_port(address):
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def parse_metrics(text):
+    """Returns [(name, labels dict, value)] for every sample line."""
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, value = line.rsplit(" ", 1)
+        name, labels = head, {}
+        if "{" in head:
+            name, rest = head.split("{", 1)
+            for part in split_labels(rest.rstrip("}")):
+                key, raw = part.split("=", 1)
+                labels[key] = json.loads(raw)
+        samples.append((name, labels, float(value)))
+    return samples
+
+
+def split_labels(text):
+    parts, current, quoted, escaped = [], "", False, False
+    for c in text:
+        if escaped:
+            current += c
+            escaped = False
+        elif c == "\\":
+            current += c
+            escaped = True
+        elif c == '"':
+            current += c
+            quoted = not quoted
+        elif c == "," and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += c
+    if current:
+        parts.append(current)
+    return parts
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
