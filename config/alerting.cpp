@@ -1,0 +1,903 @@
+// Parses and validates the alerting sections of the configuration, and reads tz database zones.
+#include "config/alerting.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace tierwatch {
+
+// ---------------------------------------------------------------------------------------------
+// Time zones
+
+namespace {
+
+using namespace std::chrono;
+
+constexpr std::size_t max_tzif_bytes = 1 << 20;
+
+std::int64_t read_be(std::string_view bytes, std::size_t at, std::size_t width) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < width; ++i) {
+        value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
+    }
+    if (width == 4) {
+        return static_cast<std::int32_t>(static_cast<std::uint32_t>(value));
+    }
+    return static_cast<std::int64_t>(value);
+}
+
+struct TzifCounts {
+    std::size_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
+
+    std::size_t data_size(std::size_t time_width) const {
+        return timecnt * time_width + timecnt + typecnt * 6 + charcnt + leapcnt * (time_width + 4) +
+               isstdcnt + isutcnt;
+    }
+};
+
+TzifCounts read_counts(std::string_view bytes, std::size_t at) {
+    if (bytes.size() < at + 44 || bytes.substr(at, 4) != "TZif") {
+        throw std::runtime_error("not a TZif file");
+    }
+    auto count = [&](std::size_t i) { return static_cast<std::size_t>(read_be(bytes, at + 20 + 4 * i, 4)); };
+    TzifCounts counts{count(0), count(1), count(2), count(3), count(4), count(5)};
+    if (counts.typecnt == 0 || counts.data_size(8) > bytes.size()) {
+        throw std::runtime_error("corrupt TZif header");
+    }
+    return counts;
+}
+
+// A POSIX TZ offset "[+-]hh[:mm[:ss]]", west positive as POSIX writes it; returns east positive.
+std::optional<seconds> parse_posix_offset(std::string_view& text) {
+    int sign = -1;
+    if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+        sign = text[0] == '-' ? 1 : -1;
+        text.remove_prefix(1);
+    }
+    int parts[3] = {0, 0, 0};
+    for (int i = 0; i < 3; ++i) {
+        const char* end = text.data() + text.size();
+        auto [ptr, ec] = std::from_chars(text.data(), end, parts[i]);
+        if (ec != std::errc() || parts[i] < 0 || parts[i] > 167) {
+            return std::nullopt;
+        }
+        text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
+        if (text.empty() || text[0] != ':' || i == 2) {
+            break;
+        }
+        text.remove_prefix(1);
+    }
+    return seconds(sign * (parts[0] * 3600 + parts[1] * 60 + parts[2]));
+}
+
+bool skip_posix_name(std::string_view& text) {
+    if (!text.empty() && text[0] == '<') {
+        const auto close = text.find('>');
+        if (close == std::string_view::npos) {
+            return false;
+        }
+        text.remove_prefix(close + 1);
+        return true;
+    }
+    std::size_t n = 0;
+    while (n < text.size() && std::isalpha(static_cast<unsigned char>(text[n]))) {
+        ++n;
+    }
+    text.remove_prefix(n);
+    return n >= 3;
+}
+
+std::optional<TimeZone::Rule::Date> parse_posix_date(std::string_view& text) {
+    using Date = TimeZone::Rule::Date;
+    Date date;
+    auto number = [&](int& out) {
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+        if (ec != std::errc()) {
+            return false;
+        }
+        text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
+        return true;
+    };
+    auto dot = [&] {
+        if (text.empty() || text[0] != '.') {
+            return false;
+        }
+        text.remove_prefix(1);
+        return true;
+    };
+    if (text.starts_with('M')) {
+        text.remove_prefix(1);
+        date.kind = Date::Kind::month_week_day;
+        if (!number(date.month) || !dot() || !number(date.week) || !dot() || !number(date.day) ||
+            date.month < 1 || date.month > 12 || date.week < 1 || date.week > 5 || date.day < 0 ||
+            date.day > 6) {
+            return std::nullopt;
+        }
+    } else if (text.starts_with('J')) {
+        text.remove_prefix(1);
+        date.kind = Date::Kind::julian_no_leap;
+        if (!number(date.day) || date.day < 1 || date.day > 365) {
+            return std::nullopt;
+        }
+    } else {
+        date.kind = Date::Kind::zero_based;
+        if (!number(date.day) || date.day < 0 || date.day > 365) {
+            return std::nullopt;
+        }
+    }
+    if (text.starts_with('/')) {
+        text.remove_prefix(1);
+        // The time is a wall-clock offset from local midnight, written with POSIX's sign.
+        const auto time = parse_posix_offset(text);
+        if (!time) {
+            return std::nullopt;
+        }
+        date.time = -*time;
+    }
+    return date;
+}
+
+// Local midnight of the rule date in `year`, as days since the epoch.
+sys_days rule_day(const TimeZone::Rule::Date& date, int y) {
+    using Kind = TimeZone::Rule::Date::Kind;
+    const year yr{y};
+    switch (date.kind) {
+        case Kind::julian_no_leap: {
+            // Jn never counts February 29, so day 60 is always March 1.
+            const int extra = (yr.is_leap() && date.day >= 60) ? 1 : 0;
+            return sys_days(yr / January / 1) + days(date.day - 1 + extra);
+        }
+        case Kind::zero_based:
+            return sys_days(yr / January / 1) + days(date.day);
+        case Kind::month_week_day: {
+            const auto wd = weekday(static_cast<unsigned>(date.day));
+            const auto m = month(static_cast<unsigned>(date.month));
+            if (date.week == 5) {
+                return sys_days(yr / m / wd[last]);
+            }
+            return sys_days(yr / m / wd[static_cast<unsigned>(date.week)]);
+        }
+    }
+    return sys_days(yr / January / 1);
+}
+
+seconds rule_offset_at(const TimeZone::Rule& rule, std::int64_t utc) {
+    if (!rule.dst_offset) {
+        return rule.std_offset;
+    }
+    const auto local_day = floor<days>(sys_seconds(seconds(utc) + rule.std_offset));
+    const int y = static_cast<int>(year_month_day(local_day).year());
+    // A change is written in the wall time in force just before it.
+    const auto start = sys_seconds(rule_day(rule.dst_start, y)) + rule.dst_start.time - rule.std_offset;
+    const auto end = sys_seconds(rule_day(rule.dst_end, y)) + rule.dst_end.time - *rule.dst_offset;
+    const auto now = sys_seconds(seconds(utc));
+    const bool dst = start < end ? (start <= now && now < end) : !(end <= now && now < start);
+    return dst ? *rule.dst_offset : rule.std_offset;
+}
+
+}  // namespace
+
+std::optional<TimeZone::Rule> TimeZone::parse_rule(std::string_view text) {
+    Rule rule;
+    if (!skip_posix_name(text)) {
+        return std::nullopt;
+    }
+    const auto std_offset = parse_posix_offset(text);
+    if (!std_offset) {
+        return std::nullopt;
+    }
+    rule.std_offset = *std_offset;
+    if (text.empty()) {
+        return rule;
+    }
+    if (!skip_posix_name(text)) {
+        return std::nullopt;
+    }
+    rule.dst_offset = rule.std_offset + hours(1);
+    if (!text.empty() && text[0] != ',') {
+        const auto dst_offset = parse_posix_offset(text);
+        if (!dst_offset) {
+            return std::nullopt;
+        }
+        rule.dst_offset = *dst_offset;
+    }
+    // TZif footers always spell the rule out; POSIX's implementation-defined default is not needed.
+    if (text.empty() || text[0] != ',') {
+        return std::nullopt;
+    }
+    text.remove_prefix(1);
+    const auto start = parse_posix_date(text);
+    if (!start || text.empty() || text[0] != ',') {
+        return std::nullopt;
+    }
+    text.remove_prefix(1);
+    const auto end = parse_posix_date(text);
+    if (!end || !text.empty()) {
+        return std::nullopt;
+    }
+    rule.dst_start = *start;
+    rule.dst_end = *end;
+    return rule;
+}
+
+std::shared_ptr<const TimeZone> TimeZone::from_tzif(std::string name, std::string_view bytes) {
+    auto zone = std::make_shared<TimeZone>();
+    zone->name_ = std::move(name);
+    const TzifCounts v1 = read_counts(bytes, 0);
+    const char version = bytes[4];
+    std::size_t at = 44;
+    std::size_t width = 4;
+    TzifCounts counts = v1;
+    if (version >= '2') {
+        // Version 2+ repeats the data with 64-bit times after the 32-bit block; use that one.
+        at += v1.data_size(4);
+        counts = read_counts(bytes, at);
+        at += 44;
+        width = 8;
+    }
+    const std::size_t times_at = at;
+    const std::size_t indices_at = times_at + counts.timecnt * width;
+    const std::size_t types_at = indices_at + counts.timecnt;
+    auto type_offset = [&](std::size_t type) {
+        if (type >= counts.typecnt) {
+            throw std::runtime_error("corrupt TZif transition type");
+        }
+        return static_cast<std::int32_t>(read_be(bytes, types_at + type * 6, 4));
+    };
+    zone->initial_offset_ = type_offset(0);
+    for (std::size_t i = 0; i < counts.timecnt; ++i) {
+        zone->transitions_.push_back(read_be(bytes, times_at + i * width, width));
+        zone->offsets_.push_back(type_offset(static_cast<unsigned char>(bytes[indices_at + i])));
+    }
+    if (!std::is_sorted(zone->transitions_.begin(), zone->transitions_.end())) {
+        throw std::runtime_error("corrupt TZif transitions");
+    }
+    if (version >= '2') {
+        const std::size_t footer_at = at + counts.data_size(8);
+        if (footer_at < bytes.size() && bytes[footer_at] == '\n') {
+            const auto close = bytes.find('\n', footer_at + 1);
+            const auto footer = bytes.substr(footer_at + 1, close == std::string_view::npos
+                                                                 ? std::string_view::npos
+                                                                 : close - footer_at - 1);
+            if (!footer.empty()) {
+                zone->rule_ = parse_rule(footer);
+                if (!zone->rule_) {
+                    throw std::runtime_error("unsupported TZ rule \"" + std::string(footer) + "\"");
+                }
+            }
+        }
+    }
+    return zone;
+}
+
+std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name) {
+    // Names are relative paths inside the database; anything else could read arbitrary files.
+    if (name.empty() || name.front() == '/' || name.find("..") != std::string_view::npos) {
+        throw std::runtime_error("not a time zone name");
+    }
+    const char* tzdir = std::getenv("TZDIR");
+    const std::filesystem::path path =
+        std::filesystem::path(tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo") / std::string(name);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int error = errno;
+        throw std::runtime_error(error == ENOENT ? "no such time zone in " + path.parent_path().string()
+                                                 : path.string() + ": " + std::strerror(error));
+    }
+    std::string bytes;
+    char buffer[8192];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0 || bytes.size() > max_tzif_bytes) {
+            break;
+        }
+        bytes.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return from_tzif(std::string(name), bytes);
+}
+
+std::chrono::seconds TimeZone::offset_at(TimePoint utc) const {
+    const std::int64_t t = floor<seconds>(utc.time_since_epoch()).count();
+    const auto after = std::upper_bound(transitions_.begin(), transitions_.end(), t);
+    if (after == transitions_.end() && rule_) {
+        return rule_offset_at(*rule_, t);
+    }
+    if (after == transitions_.begin()) {
+        return seconds(initial_offset_);
+    }
+    return seconds(offsets_[static_cast<std::size_t>(after - transitions_.begin() - 1)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching and schedules
+
+namespace {
+
+bool listed(const std::vector<std::string>& list, std::string_view value) {
+    return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// A matcher field that names nodes' attributes cannot match an NLB target, and vice versa.
+bool listed_for(const std::vector<std::string>& list, const std::string* value) {
+    return list.empty() || (value && std::find(list.begin(), list.end(), *value) != list.end());
+}
+
+}  // namespace
+
+bool TargetMatcher::empty() const noexcept {
+    return nodes.empty() && roles.empty() && zones.empty() && nlbs.empty() && checks.empty();
+}
+
+bool TargetMatcher::matches(const Check& check, const Node* node, const Nlb* nlb) const {
+    return listed(checks, check.name) && listed_for(nodes, node ? &node->name : nullptr) &&
+           listed_for(roles, node ? &node->role : nullptr) &&
+           listed_for(zones, node ? &node->zone : nullptr) && listed_for(nlbs, nlb ? &nlb->name : nullptr);
+}
+
+bool GroupConfig::contains(const Check& check, const Node* node, const Nlb* nlb) const {
+    if (targets.empty()) {
+        return match.matches(check, node, nlb);
+    }
+    const std::string& name = node ? node->name : nlb->name;
+    return std::any_of(targets.begin(), targets.end(), [&](const ExplicitTarget& t) {
+        return t.node == name && (t.check.empty() || t.check == check.name);
+    });
+}
+
+bool CoverageWindow::covers(TimePoint now) const {
+    const auto local = floor<minutes>(now) + zone->offset_at(now);
+    const auto day = floor<days>(local);
+    const minutes minute_of_day = duration_cast<minutes>(local - day);
+    auto on = [&](sys_days d) { return (weekdays >> weekday(d).c_encoding()) & 1U; };
+    if (start < end) {
+        return on(day) && start <= minute_of_day && minute_of_day < end;
+    }
+    // Past midnight: the window belongs to the weekday it starts on.
+    return (on(day) && minute_of_day >= start) || (on(day - days(1)) && minute_of_day < end);
+}
+
+std::span<const std::string> TierConfig::receivers_at(TimePoint now) const {
+    for (const CoverageWindow& window : coverage) {
+        if (window.covers(now)) {
+            return window.receivers;
+        }
+    }
+    return receivers;
+}
+
+std::string_view to_string(PagerKind kind) noexcept {
+    switch (kind) {
+        case PagerKind::alertmanager: return "alertmanager";
+        case PagerKind::pagerduty: return "pagerduty";
+        case PagerKind::webhook: return "webhook";
+        case PagerKind::email: return "email";
+    }
+    return "unknown";
+}
+
+const PagerConfig* AlertingConfig::pager(std::string_view name) const {
+    for (const PagerConfig& p : pagers) {
+        if (p.name == name) {
+            return &p;
+        }
+    }
+    return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+namespace {
+
+std::string in_quotes(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
+
+std::string one_of(std::span<const std::string_view> names) {
+    std::string out;
+    for (std::string_view name : names) {
+        out += out.empty() ? "" : ", ";
+        out += in_quotes(name);
+    }
+    return out;
+}
+
+constexpr std::array<std::string_view, 7> weekday_names{"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+constexpr std::array<std::string_view, 4> pager_kinds{"alertmanager", "pagerduty", "webhook", "email"};
+constexpr std::array<std::string_view, 3> tier_names{"tier1", "tier2", "tier3"};
+
+constexpr std::array<std::string_view, 9> group_keys{
+    "name", "roles", "zones", "nlbs", "checks", "nodes", "targets", "warning_when_down", "critical_when_up_below",
+};
+constexpr std::array<std::string_view, 5> tier_keys{"receivers", "repeat", "coverage", "after", "classes"};
+constexpr std::array<std::string_view, 5> coverage_keys{"weekdays", "start", "end", "time_zone", "receivers"};
+constexpr std::array<std::string_view, 8> maintenance_keys{
+    "nodes", "roles", "zones", "nlbs", "checks", "start", "end", "reason",
+};
+constexpr std::array<std::string_view, 2> flapping_keys{"window", "max_changes"};
+
+// What the alerting sections refer to, gathered once from the base configuration.
+struct Names {
+    std::set<std::string, std::less<>> nodes, roles, zones, nlbs, checks, pagers;
+};
+
+class Parser {
+public:
+    Parser(const std::filesystem::path& file, const Config& base) : file_(file.string()), base_(base) {
+        const auto absolute = file.empty() ? std::filesystem::current_path() / "config.toml"
+                                           : std::filesystem::absolute(file);
+        base_dir_ = absolute.lexically_normal().parent_path();
+        for (const Node& node : base.nodes) {
+            names_.nodes.insert(node.name);
+            names_.roles.insert(node.role);
+            names_.zones.insert(node.zone);
+        }
+        for (const Nlb& nlb : base.nlbs) {
+            names_.nlbs.insert(nlb.name);
+        }
+        for (const Check& check : base.checks) {
+            names_.checks.insert(check.name);
+        }
+    }
+
+    AlertingConfig parse(const toml::table& root) {
+        AlertingConfig out;
+        // Pagers first: tiers name them.
+        for_each_table(root, "pager", [&](const toml::table& t) { out.pagers.push_back(pager(t)); });
+        for_each_table(root, "group", [&](const toml::table& t) { out.groups.push_back(group(t, out)); });
+        if (const toml::node* node = root.get("tiers")) {
+            const toml::table& tiers = as_table(*node, "\"tiers\"");
+            check_keys(tiers, tier_names, "[tiers]");
+            for (std::size_t i = 0; i < tier_names.size(); ++i) {
+                if (const toml::node* t = tiers.get(tier_names[i])) {
+                    out.tiers[i] = tier(as_table(*t, in_quotes(tier_names[i])), static_cast<int>(i) + 1);
+                }
+            }
+        }
+        for_each_table(root, "maintenance",
+                       [&](const toml::table& t) { out.maintenance.push_back(maintenance(t)); });
+        if (const toml::node* node = root.get("flapping")) {
+            out.flapping = flapping(as_table(*node, "\"flapping\""));
+        }
+        return out;
+    }
+
+private:
+    SourceLocation at(const toml::node& node) const {
+        const auto& begin = node.source().begin;
+        return SourceLocation{file_, begin.line, begin.column};
+    }
+
+    [[noreturn]] void fail(const toml::node& node, const std::string& message) const {
+        throw ConfigError(at(node), message);
+    }
+
+    const toml::table& as_table(const toml::node& node, const std::string& label) const {
+        if (const auto* table = node.as_table()) {
+            return *table;
+        }
+        fail(node, "expected a table for " + label);
+    }
+
+    template <class Visit>
+    void for_each_table(const toml::table& root, std::string_view key, Visit visit) const {
+        const toml::node* node = root.get(key);
+        if (!node) {
+            return;
+        }
+        const auto* array = node->as_array();
+        if (!array || !array->is_array_of_tables()) {
+            fail(*node, "expected [[" + std::string(key) + "]] tables");
+        }
+        for (const toml::node& entry : *array) {
+            visit(*entry.as_table());
+        }
+    }
+
+    void check_keys(const toml::table& table, std::span<const std::string_view> allowed,
+                    std::string_view section) const {
+        for (const auto& [key, value] : table) {
+            if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
+                throw ConfigError(SourceLocation{file_, key.source().begin.line, key.source().begin.column},
+                                  "unknown key " + in_quotes(key.str()) + " in " + std::string(section) +
+                                      "; expected one of " + one_of(allowed));
+            }
+        }
+    }
+
+    // The node at `key`, or the table itself (where a missing key belongs).
+    const toml::node& node_or_table(const toml::table& table, std::string_view key) const {
+        const toml::node* node = table.get(key);
+        return node ? *node : table;
+    }
+
+    std::optional<std::string> text(const toml::table& table, std::string_view key) const {
+        const toml::node* node = table.get(key);
+        if (!node) {
+            return std::nullopt;
+        }
+        const auto* value = node->as_string();
+        if (!value) {
+            fail(*node, "expected a string for " + in_quotes(key));
+        }
+        if (value->get().empty()) {
+            fail(*node, in_quotes(key) + " must not be empty");
+        }
+        return value->get();
+    }
+
+    std::string required_text(const toml::table& table, std::string_view key, std::string_view section) const {
+        auto value = text(table, key);
+        if (!value) {
+            fail(table, std::string(section) + " needs " + in_quotes(key));
+        }
+        return *value;
+    }
+
+    // A list of names, each checked against `known` (when given) and reported at the entry.
+    std::vector<std::string> names(const toml::table& table, std::string_view key,
+                                   const std::set<std::string, std::less<>>* known,
+                                   std::string_view what) const {
+        std::vector<std::string> out;
+        const toml::node* node = table.get(key);
+        if (!node) {
+            return out;
+        }
+        const auto* array = node->as_array();
+        if (!array) {
+            fail(*node, "expected an array of strings for " + in_quotes(key));
+        }
+        for (const toml::node& entry : *array) {
+            const auto* value = entry.as_string();
+            if (!value || value->get().empty()) {
+                fail(entry, "expected a non-empty string in " + in_quotes(key));
+            }
+            if (known && !known->contains(value->get())) {
+                fail(entry, "no " + std::string(what) + " named " + in_quotes(value->get()));
+            }
+            out.push_back(value->get());
+        }
+        return out;
+    }
+
+    std::optional<Duration> duration(const toml::table& table, std::string_view key) const {
+        const auto value = text(table, key);
+        if (!value) {
+            return std::nullopt;
+        }
+        const auto parsed = parse_duration(*value);
+        if (!parsed || *parsed <= Duration::zero()) {
+            fail(*table.get(key), "expected a positive duration like \"30m\" for " + in_quotes(key));
+        }
+        return parsed;
+    }
+
+    std::optional<std::uint32_t> count(const toml::table& table, std::string_view key, std::int64_t min) const {
+        const toml::node* node = table.get(key);
+        if (!node) {
+            return std::nullopt;
+        }
+        const auto* value = node->as_integer();
+        if (!value || value->get() < min || value->get() > 1'000'000) {
+            fail(*node, "expected an integer from " + std::to_string(min) + " for " + in_quotes(key));
+        }
+        return static_cast<std::uint32_t>(value->get());
+    }
+
+    TimePoint datetime(const toml::table& table, std::string_view key, std::string_view section) const {
+        const toml::node& node = node_or_table(table, key);
+        if (&node == &table) {
+            fail(table, std::string(section) + " needs " + in_quotes(key));
+        }
+        const auto* value = node.as_date_time();
+        if (!value) {
+            fail(node, "expected a date-time like 2026-12-01T02:00:00Z for " + in_quotes(key));
+        }
+        const toml::date_time& dt = value->get();
+        if (!dt.offset) {
+            fail(node, in_quotes(key) + " needs a UTC offset (Z or +01:00): a local date-time is ambiguous");
+        }
+        const auto day = sys_days(year(dt.date.year) / month(dt.date.month) / day_of(dt.date.day));
+        return TimePoint(day) + hours(dt.time.hour) + minutes(dt.time.minute) + seconds(dt.time.second) +
+               nanoseconds(dt.time.nanosecond) - minutes(dt.offset->minutes);
+    }
+
+    static std::chrono::day day_of(unsigned value) { return std::chrono::day(value); }
+
+    // "HH:MM" (or a TOML local time); "24:00" is allowed as an end.
+    minutes time_of_day(const toml::table& table, std::string_view key, minutes fallback) const {
+        const toml::node* node = table.get(key);
+        if (!node) {
+            return fallback;
+        }
+        if (const auto* time = node->as_time()) {
+            return hours(time->get().hour) + minutes(time->get().minute);
+        }
+        const auto* value = node->as_string();
+        const std::string_view text = value ? std::string_view(value->get()) : std::string_view();
+        int h = -1;
+        int m = -1;
+        if (text.size() == 5 && text[2] == ':') {
+            std::from_chars(text.data(), text.data() + 2, h);
+            std::from_chars(text.data() + 3, text.data() + 5, m);
+        }
+        if (h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0)) {
+            fail(*node, "expected a time of day like \"08:00\" for " + in_quotes(key));
+        }
+        return hours(h) + minutes(m);
+    }
+
+    std::uint8_t weekdays(const toml::table& table) const {
+        const toml::node* node = table.get("weekdays");
+        if (!node) {
+            return 0x7f;
+        }
+        auto index = [&](std::string_view name, const toml::node& at) {
+            const auto it = std::find(weekday_names.begin(), weekday_names.end(), name);
+            if (it == weekday_names.end()) {
+                fail(at, "expected a weekday (" + one_of(weekday_names) + ") or a range like \"mon-fri\", got " +
+                             in_quotes(name));
+            }
+            return static_cast<unsigned>(it - weekday_names.begin());
+        };
+        std::uint8_t mask = 0;
+        const auto entries = names(table, "weekdays", nullptr, "");
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            const std::string_view entry = entries[i];
+            const toml::node& at = *node->as_array()->get(i);
+            const auto dash = entry.find('-');
+            const unsigned first = index(entry.substr(0, dash), at);
+            const unsigned last = dash == std::string_view::npos ? first : index(entry.substr(dash + 1), at);
+            // Ranges may wrap ("fri-mon").
+            for (unsigned d = first;; d = (d + 1) % 7) {
+                mask |= static_cast<std::uint8_t>(1U << d);
+                if (d == last) {
+                    break;
+                }
+            }
+        }
+        if (mask == 0) {
+            fail(*node, "\"weekdays\" must name at least one day");
+        }
+        return mask;
+    }
+
+    std::shared_ptr<const TimeZone> zone(const toml::table& table) {
+        const std::string name = required_text(table, "time_zone", "a coverage window");
+        if (auto it = zones_.find(name); it != zones_.end()) {
+            return it->second;
+        }
+        try {
+            auto zone = TimeZone::load(name);
+            zones_.emplace(name, zone);
+            return zone;
+        } catch (const std::runtime_error& e) {
+            fail(*table.get("time_zone"), "time zone " + in_quotes(name) + ": " + e.what());
+        }
+    }
+
+    std::vector<std::string> receivers(const toml::table& table) const {
+        return names(table, "receivers", &names_.pagers, "[[pager]]");
+    }
+
+    PagerConfig pager(const toml::table& table) {
+        PagerConfig out;
+        out.where = at(table);
+        out.table = table;
+        out.name = required_text(table, "name", "[[pager]]");
+        if (!names_.pagers.insert(out.name).second) {
+            fail(*table.get("name"), "a pager named " + in_quotes(out.name) + " is already defined");
+        }
+        const std::string kind = required_text(table, "kind", "[[pager]]");
+        const auto it = std::find(pager_kinds.begin(), pager_kinds.end(), kind);
+        if (it == pager_kinds.end()) {
+            fail(*table.get("kind"), "expected " + one_of(pager_kinds) + " for \"kind\", got " + in_quotes(kind));
+        }
+        out.kind = static_cast<PagerKind>(it - pager_kinds.begin());
+        out.url = text(table, "url").value_or("");
+        if (auto path = text(table, "routing_key_file")) {
+            out.routing_key_file = (base_dir_ / *path).lexically_normal();
+        }
+        if (auto path = text(table, "secret_file")) {
+            out.secret_file = (base_dir_ / *path).lexically_normal();
+        }
+        out.timeout = duration(table, "timeout");
+        const bool http_url = out.url.starts_with("http://") || out.url.starts_with("https://");
+        switch (out.kind) {
+            case PagerKind::alertmanager:
+            case PagerKind::webhook:
+                if (!http_url) {
+                    fail(node_or_table(table, "url"), "a " + kind + " pager needs \"url\" = \"http(s)://...\"");
+                }
+                break;
+            case PagerKind::pagerduty:
+                if (out.routing_key_file.empty()) {
+                    fail(table, "a pagerduty pager needs \"routing_key_file\"");
+                }
+                if (!out.url.empty() && !http_url) {
+                    fail(*table.get("url"), "expected an http(s):// events endpoint for \"url\"");
+                }
+                break;
+            case PagerKind::email:
+                if (!out.url.starts_with("smtp://") && !out.url.starts_with("smtps://")) {
+                    fail(node_or_table(table, "url"), "an email pager needs \"url\" = \"smtp://relay:587\"");
+                }
+                break;
+        }
+        return out;
+    }
+
+    TargetMatcher matcher(const toml::table& table) const {
+        TargetMatcher m;
+        m.nodes = names(table, "nodes", &names_.nodes, "node");
+        m.roles = names(table, "roles", &names_.roles, "node with role");
+        m.zones = names(table, "zones", &names_.zones, "node in zone");
+        m.nlbs = names(table, "nlbs", &names_.nlbs, "[[nlb]]");
+        m.checks = names(table, "checks", &names_.checks, "[[check]]");
+        return m;
+    }
+
+    // "check@node" or "node"; the check must apply to the node (or NLB).
+    ExplicitTarget explicit_target(const std::string& entry, const toml::node& at) const {
+        const auto sign = entry.find('@');
+        ExplicitTarget out;
+        out.node = sign == std::string::npos ? entry : entry.substr(sign + 1);
+        out.check = sign == std::string::npos ? std::string() : entry.substr(0, sign);
+        const Node* node = nullptr;
+        for (const Node& n : base_.nodes) {
+            node = n.name == out.node ? &n : node;
+        }
+        if (!node && !names_.nlbs.contains(out.node)) {
+            fail(at, "no node or [[nlb]] named " + in_quotes(out.node));
+        }
+        if (out.check.empty()) {
+            return out;
+        }
+        for (const Check& check : base_.checks) {
+            if (check.name != out.check) {
+                continue;
+            }
+            const auto& list = node ? check.roles : check.nlbs;
+            const std::string& want = node ? node->role : out.node;
+            if (std::find(list.begin(), list.end(), want) == list.end()) {
+                fail(at, "check " + in_quotes(out.check) + " does not probe " + in_quotes(out.node));
+            }
+            return out;
+        }
+        fail(at, "no [[check]] named " + in_quotes(out.check));
+    }
+
+    GroupConfig group(const toml::table& table, const AlertingConfig& done) const {
+        check_keys(table, group_keys, "[[group]]");
+        GroupConfig out;
+        out.where = at(table);
+        out.name = required_text(table, "name", "[[group]]");
+        for (const GroupConfig& other : done.groups) {
+            if (other.name == out.name) {
+                fail(*table.get("name"), "a group named " + in_quotes(out.name) + " is already defined at " +
+                                             other.where.to_string());
+            }
+        }
+        out.match = matcher(table);
+        if (const toml::node* node = table.get("targets")) {
+            if (!out.match.empty()) {
+                fail(*node, "a group lists either \"targets\" or matchers (roles, zones, nlbs, checks, nodes)");
+            }
+            const auto entries = names(table, "targets", nullptr, "");
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+                out.targets.push_back(explicit_target(entries[i], *node->as_array()->get(i)));
+            }
+        } else if (out.match.empty()) {
+            fail(table, "a group needs \"targets\" or at least one of roles, zones, nlbs, checks, nodes");
+        }
+        out.warning_when_down = count(table, "warning_when_down", 1);
+        out.critical_when_up_below = count(table, "critical_when_up_below", 1);
+        if (!out.warning_when_down && !out.critical_when_up_below) {
+            fail(table, "a group needs \"warning_when_down\" or \"critical_when_up_below\"");
+        }
+        return out;
+    }
+
+    CoverageWindow coverage(const toml::table& table) {
+        check_keys(table, coverage_keys, "a coverage window");
+        CoverageWindow out;
+        out.where = at(table);
+        out.weekdays = weekdays(table);
+        out.start = time_of_day(table, "start", minutes(0));
+        out.end = time_of_day(table, "end", hours(24));
+        if (out.start == out.end) {
+            fail(node_or_table(table, "end"), "\"end\" equals \"start\": the window would be empty");
+        }
+        out.zone = zone(table);
+        out.receivers = receivers(table);
+        if (out.receivers.empty()) {
+            fail(table, "a coverage window needs \"receivers\"");
+        }
+        return out;
+    }
+
+    TierConfig tier(const toml::table& table, int number) {
+        const std::string section = "[tiers.tier" + std::to_string(number) + "]";
+        // Only tier3 escalates and takes routed classes.
+        check_keys(table, std::span(tier_keys.data(), number == 3 ? 5 : 3), section);
+        TierConfig out;
+        out.where = at(table);
+        out.receivers = receivers(table);
+        out.repeat = duration(table, "repeat");
+        if (const toml::node* node = table.get("coverage")) {
+            const auto* array = node->as_array();
+            if (!array || !array->is_array_of_tables()) {
+                fail(*node, "expected [[tiers.tier" + std::to_string(number) + ".coverage]] tables");
+            }
+            for (const toml::node& entry : *array) {
+                out.coverage.push_back(coverage(*entry.as_table()));
+            }
+        }
+        if (number == 3) {
+            out.after = duration(table, "after");
+            out.classes = names(table, "classes", nullptr, "");
+            const auto* array = table.get("classes") ? table.get("classes")->as_array() : nullptr;
+            for (std::size_t i = 0; i < out.classes.size(); ++i) {
+                const std::string& c = out.classes[i];
+                if (std::find(alarm_classes.begin(), alarm_classes.end(), c) == alarm_classes.end() &&
+                    !names_.checks.contains(c)) {
+                    fail(*array->get(i), "expected an alarm class (" + one_of(alarm_classes) +
+                                             ") or a check name, got " + in_quotes(c));
+                }
+            }
+        }
+        return out;
+    }
+
+    MaintenanceWindow maintenance(const toml::table& table) const {
+        check_keys(table, maintenance_keys, "[[maintenance]]");
+        MaintenanceWindow out;
+        out.where = at(table);
+        out.match = matcher(table);
+        if (out.match.empty()) {
+            fail(table, "a maintenance window needs at least one of nodes, roles, zones, nlbs, checks");
+        }
+        out.start = datetime(table, "start", "[[maintenance]]");
+        out.end = datetime(table, "end", "[[maintenance]]");
+        if (out.end <= out.start) {
+            fail(*table.get("end"), "\"end\" must be after \"start\"");
+        }
+        out.reason = text(table, "reason").value_or("");
+        return out;
+    }
+
+    FlappingConfig flapping(const toml::table& table) const {
+        check_keys(table, flapping_keys, "[flapping]");
+        FlappingConfig out;
+        out.window = duration(table, "window").value_or(out.window);
+        out.max_changes = count(table, "max_changes", 2).value_or(out.max_changes);
+        return out;
+    }
+
+    std::string file_;
+    std::filesystem::path base_dir_;
+    const Config& base_;
+    Names names_;
+    std::map<std::string, std::shared_ptr<const TimeZone>, std::less<>> zones_;
+};
+
+}  // namespace
+
+AlertingConfig parse_alerting(const toml::table& root, const std::filesystem::path& file, const Config& base) {
+    return Parser(file, base).parse(root);
+}
+
+}  // namespace tierwatch
