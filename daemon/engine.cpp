@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace tierwatch {
@@ -121,17 +122,24 @@ asio::awaitable<void> Engine::schedule_loop() {
 }
 
 void Engine::launch_pending() {
-    for (const auto& launch : launches_) {
+    // co_spawn may run a coroutine inline up to its first suspension, and that coroutine may
+    // finish and launch again: work on a private copy so nothing is launched twice.
+    std::vector<Scheduler::Launch> launching;
+    launching.swap(launches_);
+    for (const auto& launch : launching) {
         scheduler_lag_.observe(seconds(launch.lag));
         asio::co_spawn(executor_, run_target(launch.target), asio::detached);
     }
-    launches_.clear();
+    launching.clear();
+    if (launches_.empty()) launches_.swap(launching);  // reuse the capacity
 }
 
 asio::awaitable<void> Engine::run_target(std::uint32_t id) {
     Target& target = table_.at(id);
     ProbeResult result;
     if (!target.spec.dns_error.empty()) {
+        // No I/O to wait for: yield once so a run of such targets cannot recurse.
+        co_await asio::post(executor_, asio::use_awaitable);
         result.reason = FailureReason::dns;
         result.detail = target.spec.dns_error;
     } else {

@@ -2,6 +2,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -162,6 +163,7 @@ int run_once(std::shared_ptr<const Config> config, bool json) {
             asio::co_spawn(io, [&, id = launch.target]() -> asio::awaitable<void> {
                 Target& target = table.at(id);
                 if (!target.spec.dns_error.empty()) {
+                    co_await asio::post(io, asio::use_awaitable);  // no recursion through inline completions
                     target.last.reason = FailureReason::dns;
                     target.last.detail = target.spec.dns_error;
                 } else {
