@@ -418,6 +418,7 @@ std::string one_of(std::span<const std::string_view> names) {
 constexpr std::array<std::string_view, 7> weekday_names{"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 constexpr std::array<std::string_view, 4> pager_kinds{"alertmanager", "pagerduty", "webhook", "email"};
 constexpr std::array<std::string_view, 3> tier_names{"tier1", "tier2", "tier3"};
+constexpr std::array<std::string_view, 4> tiers_keys{"tier1", "tier2", "tier3", "settle"};
 
 constexpr std::array<std::string_view, 9> group_keys{
     "name", "roles", "zones", "nlbs", "checks", "nodes", "targets", "warning_when_down", "critical_when_up_below",
@@ -460,7 +461,16 @@ public:
         for_each_table(root, "group", [&](const toml::table& t) { out.groups.push_back(group(t, out)); });
         if (const toml::node* node = root.get("tiers")) {
             const toml::table& tiers = as_table(*node, "\"tiers\"");
-            check_keys(tiers, tier_names, "[tiers]");
+            check_keys(tiers, tiers_keys, "[tiers]");
+            if (tiers.contains("settle")) {
+                // Zero is allowed: it pages on the first evaluation.
+                const auto* value = tiers.get("settle")->as_string();
+                const auto parsed = value ? parse_duration(value->get()) : std::nullopt;
+                if (!parsed) {
+                    fail(*tiers.get("settle"), "expected a duration like \"30s\" for \"settle\"");
+                }
+                out.settle = *parsed;
+            }
             for (std::size_t i = 0; i < tier_names.size(); ++i) {
                 if (const toml::node* t = tiers.get(tier_names[i])) {
                     out.tiers[i] = tier(as_table(*t, in_quotes(tier_names[i])), static_cast<int>(i) + 1);

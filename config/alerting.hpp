@@ -156,6 +156,9 @@ struct AlertingConfig {
     std::vector<PagerConfig> pagers;
     std::vector<MaintenanceWindow> maintenance;
     FlappingConfig flapping;
+    // [tiers] settle: how long an alarm fires before it pages, so that a zone going down over
+    // one probe round pages once as "zone down", not first as its earliest failing targets.
+    Duration settle = std::chrono::seconds(30);
 
     const TierConfig& tier(int number) const { return tiers.at(static_cast<std::size_t>(number - 1)); }
     const PagerConfig* pager(std::string_view name) const;

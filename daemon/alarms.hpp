@@ -1,0 +1,110 @@
+// Alarm lifecycle and paging decisions, sans-io: conditions in, page events out, time injected.
+// The book decides what to page, to whom (tiers, coverage schedule, escalation, repeats) and
+// when to resolve; delivering the events (pagers, durable outbox) is the paging layer's job.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "config/alerting.hpp"
+#include "daemon/grading.hpp"
+
+namespace tierwatch {
+
+enum class AlarmKind : std::uint8_t { target, group, zone_down, nlb_down, flapping };
+std::string_view to_string(AlarmKind kind) noexcept;
+
+// Why a target alarm's grade is what it is; part of the alarm's classes for tier3 routing.
+enum class GradeCause : std::uint8_t { none, failure, latency, certificate };
+std::string_view to_string(GradeCause cause) noexcept;
+
+// What an alarm is about; empty fields do not apply. Never holds time or counters.
+struct AlarmLabels {
+    std::string node;
+    std::string zone;
+    std::string role;
+    std::string check;
+    std::string nlb;
+    std::string address;
+    std::string group;
+};
+
+// One alarm that should be firing now, as the roll-up sees it.
+struct AlarmCondition {
+    AlarmKind kind = AlarmKind::target;
+    std::string key;  // dedup key: kind and subject, stable across restarts
+    Grade severity = Grade::warning;
+    GradeCause cause = GradeCause::none;
+    std::string summary;
+    AlarmLabels labels;
+    bool suppressed = false;   // explained by a zone or NLB address that is down
+    bool silenced = false;
+    bool maintenance = false;
+
+    bool pageable() const noexcept { return !suppressed && !silenced && !maintenance; }
+};
+
+// The key for `kind` about `subject` (a target identity, group, zone, "nlb/address").
+std::string alarm_key(AlarmKind kind, std::string_view subject);
+
+enum class PageAction : std::uint8_t { trigger, repeat, escalate, resolve };
+std::string_view to_string(PageAction action) noexcept;
+
+// One message for one receiver; the paging layer delivers it (and keeps it until accepted).
+struct PageEvent {
+    PageAction action = PageAction::trigger;
+    std::string receiver;  // a [[pager]] name
+    std::string dedup_key;
+    Grade severity = Grade::warning;
+    int tier = 1;  // the alarm's tier: 1 warning, 2 critical, 3 escalated or routed
+    AlarmKind kind = AlarmKind::target;
+    std::string summary;
+    AlarmLabels labels;
+    TimePoint starts_at;  // when the alarm started firing
+    TimePoint at;         // when this event was decided
+
+    // alarm, severity, tier, node, zone, role, check, nlb, address, group; empty ones left out.
+    std::vector<std::pair<std::string_view, std::string>> label_pairs() const;
+};
+
+// A firing alarm, for the status page and metrics.
+struct Alarm {
+    AlarmCondition condition;
+    TimePoint started;                // first seen firing
+    std::optional<TimePoint> critical_since;
+    int tier = 1;
+    bool escalated = false;           // tier3 paged after tiers.tier3.after
+    std::vector<std::string> notified;  // receivers that got the trigger: they get the resolve
+    std::array<std::optional<TimePoint>, 3> last_sent{};  // per tier, for `repeat`
+    Grade sent_severity = Grade::ok;  // severity the receivers last heard
+};
+
+class AlarmBook {
+public:
+    // Keeps a reference: the configuration outlives the book (a reload builds a new one).
+    explicit AlarmBook(const AlertingConfig& alerting) : alerting_(alerting) {}
+
+    // Makes the book match `firing` (every alarm that should fire at `now`) and returns the
+    // events to deliver: triggers, repeats, escalations, and resolves for alarms that cleared.
+    std::vector<PageEvent> update(std::vector<AlarmCondition> firing, TimePoint now);
+
+    const std::unordered_map<std::string, Alarm>& alarms() const noexcept { return alarms_; }
+    const Alarm* find(std::string_view key) const;
+
+private:
+    bool routed_to_tier3(const AlarmCondition& condition) const;
+    void page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out);
+    PageEvent event(const Alarm& alarm, PageAction action, std::string receiver, TimePoint now) const;
+
+    const AlertingConfig& alerting_;
+    std::unordered_map<std::string, Alarm> alarms_;
+};
+
+}  // namespace tierwatch
