@@ -337,10 +337,10 @@ bool decode_entry(BerCursor& cursor, LdapMessage& out) {
 
 // Decodes the content of one LDAPMessage SEQUENCE.
 bool decode_message(BerCursor& cursor, LdapMessage& out) {
+    // Attributes are left in place so an entry following an entry reuses their storage.
     out.result = {};
     out.response_name.clear();
     out.object_name.clear();
-    out.attributes.clear();
     Tlv op;
     if (!cursor.expect_int(ber::integer, out.message_id) || !cursor.read(op)) return false;
     out.tag = op.tag;
@@ -370,6 +370,7 @@ bool decode_message(BerCursor& cursor, LdapMessage& out) {
             out.op = LdapOp::other;
             break;
     }
+    if (out.op != LdapOp::search_result_entry) out.attributes.clear();
     // Whatever follows the operation (controls) is skipped, but it must still be framed.
     return ok && skip_rest(cursor);
 }
