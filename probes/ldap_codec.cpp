@@ -1,10 +1,11 @@
-// LDAPv3 BER encoding, bounded incremental decoding, result codes and contextCSN (see ldap_codec.hpp).
+// LDAPv3 BER writing, bounded incremental reading, result codes and contextCSN (ldap_codec.hpp).
 #include "probes/ldap_codec.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 namespace tierwatch {
@@ -52,7 +53,9 @@ void BerWriter::boolean(bool value) {
     primitive(ber::boolean, value ? std::string_view("\xff", 1) : std::string_view("\0", 1));
 }
 
-void BerWriter::raw(std::string_view encoded) { out_.append(encoded); }
+void BerWriter::raw(std::string_view encoded) {
+    out_.append(encoded);
+}
 
 std::size_t BerWriter::open(std::uint8_t tag) {
     out_.push_back(static_cast<char>(tag));
@@ -94,10 +97,10 @@ constexpr std::uint8_t search_done_tag = app_constructed(5);
 constexpr std::uint8_t search_reference_tag = app_constructed(19);
 constexpr std::uint8_t extended_request_tag = app_constructed(23);
 constexpr std::uint8_t extended_response_tag = app_constructed(24);
-constexpr std::uint8_t simple_auth_tag = ber::context | 0;          // [0] OCTET STRING
-constexpr std::uint8_t request_name_tag = ber::context | 0;         // [0] LDAPOID
-constexpr std::uint8_t response_name_tag = ber::context | 10;       // [10] LDAPOID
-constexpr std::uint8_t present_filter_tag = ber::context | 7;       // [7] AttributeDescription
+constexpr std::uint8_t simple_auth_tag = ber::context | 0;     // [0] OCTET STRING
+constexpr std::uint8_t request_name_tag = ber::context | 0;    // [0] LDAPOID
+constexpr std::uint8_t response_name_tag = ber::context | 10;  // [10] LDAPOID
+constexpr std::uint8_t present_filter_tag = ber::context | 7;  // [7] AttributeDescription
 
 // Wraps what `body` writes in LDAPMessage { messageID, protocolOp }.
 template <typename Body>
@@ -379,10 +382,8 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
     const auto lower = [](char c) {
         return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     };
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) {
-               return lower(x) == lower(y);
-           });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [&](char x, char y) { return lower(x) == lower(y); });
 }
 
 }  // namespace
@@ -401,12 +402,18 @@ bool is_notice_of_disconnection(const LdapMessage& message) noexcept {
 
 std::string_view to_string(LdapDecodeError error) noexcept {
     switch (error) {
-        case LdapDecodeError::none: return "none";
-        case LdapDecodeError::not_ldap_message: return "not an LDAP message";
-        case LdapDecodeError::indefinite_length: return "indefinite length";
-        case LdapDecodeError::length_too_long: return "length of more than 4 octets";
-        case LdapDecodeError::message_too_large: return "message over the size limit";
-        case LdapDecodeError::malformed: return "malformed message";
+        case LdapDecodeError::none:
+            return "none";
+        case LdapDecodeError::not_ldap_message:
+            return "not an LDAP message";
+        case LdapDecodeError::indefinite_length:
+            return "indefinite length";
+        case LdapDecodeError::length_too_long:
+            return "length of more than 4 octets";
+        case LdapDecodeError::message_too_large:
+            return "message over the size limit";
+        case LdapDecodeError::malformed:
+            return "malformed message";
     }
     return "unknown";
 }
@@ -483,57 +490,76 @@ LdapReader::Status LdapReader::next(LdapMessage& out) {
 
 // ---- result codes --------------------------------------------------------------------------
 
+namespace {
+
+struct ResultCodeName {
+    int code;
+    std::string_view name;
+};
+
+// Sorted by code for the binary search below.
+constexpr ResultCodeName result_code_names[] = {
+    {0, "success"},
+    {1, "operationsError"},
+    {2, "protocolError"},
+    {3, "timeLimitExceeded"},
+    {4, "sizeLimitExceeded"},
+    {5, "compareFalse"},
+    {6, "compareTrue"},
+    {7, "authMethodNotSupported"},
+    {8, "strongerAuthRequired"},
+    {10, "referral"},
+    {11, "adminLimitExceeded"},
+    {12, "unavailableCriticalExtension"},
+    {13, "confidentialityRequired"},
+    {14, "saslBindInProgress"},
+    {16, "noSuchAttribute"},
+    {17, "undefinedAttributeType"},
+    {18, "inappropriateMatching"},
+    {19, "constraintViolation"},
+    {20, "attributeOrValueExists"},
+    {21, "invalidAttributeSyntax"},
+    {32, "noSuchObject"},
+    {33, "aliasProblem"},
+    {34, "invalidDNSyntax"},
+    {36, "aliasDereferencingProblem"},
+    {48, "inappropriateAuthentication"},
+    {49, "invalidCredentials"},
+    {50, "insufficientAccessRights"},
+    {51, "busy"},
+    {52, "unavailable"},
+    {53, "unwillingToPerform"},
+    {54, "loopDetect"},
+    {64, "namingViolation"},
+    {65, "objectClassViolation"},
+    {66, "notAllowedOnNonLeaf"},
+    {67, "notAllowedOnRDN"},
+    {68, "entryAlreadyExists"},
+    {69, "objectClassModsProhibited"},
+    {71, "affectsMultipleDSAs"},
+    {80, "other"},
+    // Later RFCs: cancel (3909), assertion (4528), proxied authorization (4370), sync (4533).
+    {118, "canceled"},
+    {119, "noSuchOperation"},
+    {120, "tooLate"},
+    {121, "cannotCancel"},
+    {122, "assertionFailed"},
+    {123, "authorizationDenied"},
+    {4096, "e-syncRefreshRequired"},
+};
+static_assert(std::is_sorted(std::begin(result_code_names), std::end(result_code_names),
+                             [](const ResultCodeName& a, const ResultCodeName& b) {
+                                 return a.code < b.code;
+                             }));
+
+}  // namespace
+
 std::string_view ldap_result_code_name(int code) noexcept {
-    switch (code) {
-        case 0: return "success";
-        case 1: return "operationsError";
-        case 2: return "protocolError";
-        case 3: return "timeLimitExceeded";
-        case 4: return "sizeLimitExceeded";
-        case 5: return "compareFalse";
-        case 6: return "compareTrue";
-        case 7: return "authMethodNotSupported";
-        case 8: return "strongerAuthRequired";
-        case 10: return "referral";
-        case 11: return "adminLimitExceeded";
-        case 12: return "unavailableCriticalExtension";
-        case 13: return "confidentialityRequired";
-        case 14: return "saslBindInProgress";
-        case 16: return "noSuchAttribute";
-        case 17: return "undefinedAttributeType";
-        case 18: return "inappropriateMatching";
-        case 19: return "constraintViolation";
-        case 20: return "attributeOrValueExists";
-        case 21: return "invalidAttributeSyntax";
-        case 32: return "noSuchObject";
-        case 33: return "aliasProblem";
-        case 34: return "invalidDNSyntax";
-        case 36: return "aliasDereferencingProblem";
-        case 48: return "inappropriateAuthentication";
-        case 49: return "invalidCredentials";
-        case 50: return "insufficientAccessRights";
-        case 51: return "busy";
-        case 52: return "unavailable";
-        case 53: return "unwillingToPerform";
-        case 54: return "loopDetect";
-        case 64: return "namingViolation";
-        case 65: return "objectClassViolation";
-        case 66: return "notAllowedOnNonLeaf";
-        case 67: return "notAllowedOnRDN";
-        case 68: return "entryAlreadyExists";
-        case 69: return "objectClassModsProhibited";
-        case 71: return "affectsMultipleDSAs";
-        case 80: return "other";
-        // Later RFCs: cancel (3909), assertion (4528), proxied authorization (4370), sync (4533).
-        case 118: return "canceled";
-        case 119: return "noSuchOperation";
-        case 120: return "tooLate";
-        case 121: return "cannotCancel";
-        case 122: return "assertionFailed";
-        case 123: return "authorizationDenied";
-        case 4096: return "e-syncRefreshRequired";
-        default: return "unknown";
-    }
+    const auto* found = std::lower_bound(
+        std::begin(result_code_names), std::end(result_code_names), code,
+        [](const ResultCodeName& entry, int wanted) { return entry.code < wanted; });
+    if (found == std::end(result_code_names) || found->code != code) return "unknown";
+    return found->name;
 }
 
 LdapFailure classify_ldap_result(int code) noexcept {

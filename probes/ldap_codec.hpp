@@ -80,11 +80,11 @@ bool is_notice_of_disconnection(const LdapMessage& message) noexcept;
 
 enum class LdapDecodeError : std::uint8_t {
     none,
-    not_ldap_message,    // the stream does not start with a SEQUENCE: garbage or another protocol
-    indefinite_length,   // forbidden by RFC 4511 §5.1
-    length_too_long,     // more than four length octets
-    message_too_large,   // the PDU declares more than LdapReaderLimits::max_message_size
-    malformed,           // a required element is missing, mistagged or overruns its parent
+    not_ldap_message,   // the stream does not start with a SEQUENCE: garbage or another protocol
+    indefinite_length,  // forbidden by RFC 4511 §5.1
+    length_too_long,    // more than four length octets
+    message_too_large,  // the PDU declares more than LdapReaderLimits::max_message_size
+    malformed,          // a required element is missing, mistagged or overruns its parent
 };
 std::string_view to_string(LdapDecodeError error) noexcept;
 

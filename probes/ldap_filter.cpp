@@ -35,9 +35,15 @@ inline constexpr std::uint8_t match_value = 0x83;
 inline constexpr std::uint8_t dn_attributes = 0x84;
 }  // namespace filter_tag
 
-bool is_alpha(char c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_keychar(char c) noexcept { return is_alpha(c) || is_digit(c) || c == '-'; }
+bool is_alpha(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+bool is_keychar(char c) noexcept {
+    return is_alpha(c) || is_digit(c) || c == '-';
+}
 
 int hex_value(char c) noexcept {
     if (is_digit(c)) return c - '0';
@@ -119,8 +125,8 @@ private:
     // filter = "(" filtercomp ")"; `depth` counts parenthesised levels, the outermost being 1.
     bool filter(std::size_t depth) {
         if (depth > max_depth_) {
-            return fail(pos_, "filter nested deeper than " + std::to_string(max_depth_) +
-                                  " levels");
+            return fail(pos_,
+                        "filter nested deeper than " + std::to_string(max_depth_) + " levels");
         }
         if (peek() != '(') return fail(pos_, at_end() ? "missing '('" : "expected '('");
         ++pos_;
@@ -134,7 +140,8 @@ private:
             case '!': {
                 ++pos_;
                 const auto marker = writer_.open(filter_tag::not_);
-                if (peek() != '(') return fail(pos_, "'!' must be followed by a filter in parentheses");
+                if (peek() != '(')
+                    return fail(pos_, "'!' must be followed by a filter in parentheses");
                 if (!filter(depth + 1)) return false;
                 if (peek() == '(') return fail(pos_, "'!' takes exactly one filter");
                 writer_.close(marker);
@@ -197,8 +204,8 @@ private:
         }
         if (tag != filter_tag::equality) {
             ++pos_;
-            if (peek() != '=') return fail(pos_, std::string("expected '=' after '") +
-                                                     text_[pos_ - 1] + "'");
+            if (peek() != '=')
+                return fail(pos_, std::string("expected '=' after '") + text_[pos_ - 1] + "'");
         }
         ++pos_;
 
@@ -255,8 +262,8 @@ private:
             const std::size_t token_start = pos_;
             while (!at_end() && (is_keychar(peek()) || peek() == '.')) ++pos_;
             const std::string_view token = text_.substr(token_start, pos_ - token_start);
-            const bool is_dn = token.size() == 2 && (token[0] | 0x20) == 'd' &&
-                               (token[1] | 0x20) == 'n';
+            const bool is_dn =
+                token.size() == 2 && (token[0] | 0x20) == 'd' && (token[1] | 0x20) == 'n';
             if (is_dn && !dn && rule.empty()) {
                 dn = true;
             } else if (rule.empty() && !token.empty() &&
@@ -325,7 +332,8 @@ private:
     bool substrings(std::string_view attribute, const Value& value) {
         const auto& pieces = value.pieces;
         for (std::size_t i = 1; i + 1 < pieces.size(); ++i) {
-            if (pieces[i].empty()) return fail(value.star_offsets[i], "empty substring between '*'");
+            if (pieces[i].empty())
+                return fail(value.star_offsets[i], "empty substring between '*'");
         }
         const auto marker = writer_.open(filter_tag::substrings);
         writer_.primitive(ber::octet_string, attribute);

@@ -1,5 +1,7 @@
 // LDAP codec and filter compiler checked byte by byte against PDUs derived by hand from RFC 4511,
 // with the reader fed in every split, truncated, oversized, indefinite, deeply nested and garbage.
+#include "probes/ldap_codec.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "probes/ldap_codec.hpp"
 #include "probes/ldap_filter.hpp"
 
 namespace tierwatch {
@@ -108,8 +109,7 @@ TEST(LdapWriter, SubtreeSearchWithLimitsCompiledFilterAndNoAttributes) {
     // messageID 300 = 01 2c; sizeLimit 500 = 01 f4; scope wholeSubtree = 2.
     const auto expected = unhex("30 2b  02 02 01 2c  63 25  04 03") + "o=x" +
                           unhex("0a 01 02  0a 01 00  02 02 01 f4  02 01 0a  01 01 00") +
-                          unhex("a3 0c 04 03") + "uid" + unhex("04 05") + "probe" +
-                          unhex("30 00");
+                          unhex("a3 0c 04 03") + "uid" + unhex("04 05") + "probe" + unhex("30 00");
     EXPECT_EQ(hex(out), hex(expected));
 }
 
@@ -146,10 +146,16 @@ TEST(LdapWriter, LongFormLengthsWhenContentReaches128Bytes) {
 
 TEST(LdapWriter, IntegersAreMinimalTwosComplement) {
     const std::vector<std::pair<std::int64_t, std::string>> cases{
-        {0, "02 01 00"},          {1, "02 01 01"},          {127, "02 01 7f"},
-        {128, "02 02 00 80"},     {255, "02 02 00 ff"},     {256, "02 02 01 00"},
-        {2147483647, "02 04 7f ff ff ff"},                   {-1, "02 01 ff"},
-        {-128, "02 01 80"},       {-129, "02 02 ff 7f"},
+        {0, "02 01 00"},
+        {1, "02 01 01"},
+        {127, "02 01 7f"},
+        {128, "02 02 00 80"},
+        {255, "02 02 00 ff"},
+        {256, "02 02 01 00"},
+        {2147483647, "02 04 7f ff ff ff"},
+        {-1, "02 01 ff"},
+        {-128, "02 01 80"},
+        {-129, "02 02 ff 7f"},
     };
     for (const auto& [value, expected] : cases) {
         std::string out;
@@ -181,9 +187,8 @@ TEST(LdapFilter, EqualityPresenceAndOrderingMatches) {
 }
 
 TEST(LdapFilter, SubstringsSplitIntoInitialAnyFinal) {
-    EXPECT_EQ(compiled("(cn=ab*cd*ef)"),
-              hex(unhex("a4 12 04 02") + "cn" +
-                  unhex("30 0c 80 02 61 62 81 02 63 64 82 02 65 66")));
+    EXPECT_EQ(compiled("(cn=ab*cd*ef)"), hex(unhex("a4 12 04 02") + "cn" +
+                                             unhex("30 0c 80 02 61 62 81 02 63 64 82 02 65 66")));
     EXPECT_EQ(compiled("(cn=ab*)"), hex(unhex("a4 0a 04 02") + "cn" + unhex("30 04 80 02 61 62")));
     EXPECT_EQ(compiled("(cn=*ef)"), hex(unhex("a4 0a 04 02") + "cn" + unhex("30 04 82 02 65 66")));
     EXPECT_EQ(compiled("(cn=*cd*)"), hex(unhex("a4 0a 04 02") + "cn" + unhex("30 04 81 02 63 64")));
@@ -477,10 +482,10 @@ TEST(LdapReader, ReusedMessageDropsStaleAttributes) {
 }
 
 TEST(LdapReader, ExtendedResponsesReferencesUnknownOpsControlsAndReferrals) {
-    const auto start_tls = unhex("30 24 02 01 01 78 1f 0a 01 00 04 00 04 00 8a 16") +
-                           "1.3.6.1.4.1.1466.20037";
-    const auto notice = unhex("30 24 02 01 00 78 1f 0a 01 34 04 00 04 00 8a 16") +
-                        "1.3.6.1.4.1.1466.20036";
+    const auto start_tls =
+        unhex("30 24 02 01 01 78 1f 0a 01 00 04 00 04 00 8a 16") + "1.3.6.1.4.1.1466.20037";
+    const auto notice =
+        unhex("30 24 02 01 00 78 1f 0a 01 34 04 00 04 00 8a 16") + "1.3.6.1.4.1.1466.20036";
     const auto reference = unhex("30 10 02 01 02 73 0b 04 09") + "ldap://b/";
     const auto modify_response = unhex("30 0c 02 01 05 67 07 0a 01 00 04 00 04 00");
     const auto with_controls =
@@ -488,8 +493,8 @@ TEST(LdapReader, ExtendedResponsesReferencesUnknownOpsControlsAndReferrals) {
     const auto with_referral =
         unhex("30 19 02 01 01 61 14 0a 01 0a 04 00 04 00 a3 0b 04 09") + "ldap://b/";
 
-    const auto collected = feed_all(start_tls + notice + reference + modify_response +
-                                    with_controls + with_referral);
+    const auto collected =
+        feed_all(start_tls + notice + reference + modify_response + with_controls + with_referral);
     ASSERT_EQ(collected.messages.size(), 6u);
     const auto& m = collected.messages;
     EXPECT_EQ(m[0].op, LdapOp::extended_response);
@@ -528,15 +533,15 @@ void expect_error(std::string_view bytes, LdapDecodeError error, LdapReaderLimit
 
 TEST(LdapReader, InnerElementsThatOverrunOrMismatchAreMalformed) {
     const auto malformed = LdapDecodeError::malformed;
-    expect_error(unhex("30 05 02 01 01 61 07"), malformed);           // op overruns message
-    expect_error(unhex("30 07 02 01 01 61 02 0a 01"), malformed);     // code overruns op
+    expect_error(unhex("30 05 02 01 01 61 07"), malformed);                 // op overruns message
+    expect_error(unhex("30 07 02 01 01 61 02 0a 01"), malformed);           // code overruns op
     expect_error(unhex("30 0a 02 01 01 61 05 0a 01 00 04 00"), malformed);  // no diagnostic
-    expect_error(unhex("30 03 04 01 01"), malformed);                 // messageID not INTEGER
-    expect_error(unhex("30 02 02 00"), malformed);                    // empty INTEGER
-    expect_error(unhex("30 03 02 01 ff"), malformed);                 // negative messageID
-    expect_error(unhex("30 07 02 05 00 80 00 00 00"), malformed);     // messageID 2^31
-    expect_error(unhex("30 03 02 01 01"), malformed);                 // no protocolOp
-    expect_error(unhex("30 05 02 01 01 1f 00"), malformed);           // multi-octet tag
+    expect_error(unhex("30 03 04 01 01"), malformed);                       // messageID not INTEGER
+    expect_error(unhex("30 02 02 00"), malformed);                          // empty INTEGER
+    expect_error(unhex("30 03 02 01 ff"), malformed);                       // negative messageID
+    expect_error(unhex("30 07 02 05 00 80 00 00 00"), malformed);           // messageID 2^31
+    expect_error(unhex("30 03 02 01 01"), malformed);                       // no protocolOp
+    expect_error(unhex("30 05 02 01 01 1f 00"), malformed);                 // multi-octet tag
     // A value sent as a constructed string instead of a primitive OCTET STRING.
     expect_error(unhex("30 13 02 01 02 64 0e 04 00 30 0a 30 08 04 00 31 04 24 02 04 00"),
                  malformed);
@@ -690,8 +695,7 @@ TEST(ContextCsn, ParsesTimeWithMicrosecondsAndFields) {
     const auto csn = parse_context_csn("20261122234501.123456Z#000000#001#000000");
     ASSERT_TRUE(csn.has_value());
     using std::chrono::sys_days;
-    EXPECT_EQ(csn->time, sys_days{std::chrono::year{2026} / 11 / 22} + 23h + 45min + 1s +
-                             123456us);
+    EXPECT_EQ(csn->time, sys_days{std::chrono::year{2026} / 11 / 22} + 23h + 45min + 1s + 123456us);
     EXPECT_EQ(csn->sid, 1u);
     EXPECT_EQ(csn->count, 0u);
     EXPECT_EQ(csn->mod, 0u);
