@@ -154,13 +154,14 @@ private:
         return expect_close();
     }
 
-    // and / or = ("&" / "|") 1*filter
+    // and / or = ("&" / "|") *filter: empty lists are RFC 4526's absolute true and false, which
+    // slapd and OpenLDAP's own filter encoder accept.
     bool list(std::uint8_t tag, std::size_t depth) {
         const char op = peek();
         ++pos_;
         const auto marker = writer_.open(tag);
-        if (peek() != '(') {
-            return fail(pos_, std::string("'") + op + "' must be followed by one or more filters");
+        if (peek() != '(' && peek() != ')') {
+            return fail(pos_, std::string("'") + op + "' must be followed by filters or ')'");
         }
         while (peek() == '(') {
             if (!filter(depth + 1)) return false;

@@ -25,8 +25,9 @@ struct LdapFilterResult {
 };
 
 // Accepts every RFC 4515 form: (&...), (|...), (!...), (a=v), (a=*), (a=in*any*fin), (a>=v),
-// (a<=v), (a~=v), extensible (a:dn:rule:=v), \XX escapes; and, like ldapsearch, a bare item
-// without the outer parentheses ("objectClass=*").
+// (a<=v), (a~=v), extensible (a:dn:rule:=v), \XX escapes; and, like ldapsearch, RFC 4526's (&)
+// and (|) and a bare item without the outer parentheses ("objectClass=*"). Stricter than
+// OpenLDAP's encoder where RFC 4515 is: no RFC 2254 "\*" escapes, no blanks around items.
 LdapFilterResult compile_ldap_filter(std::string_view text,
                                      std::size_t max_depth = default_max_filter_depth);
 

@@ -205,6 +205,9 @@ TEST(LdapFilter, AndOrNotAndNesting) {
     EXPECT_EQ(compiled("(|(a=b)(c=d))"), hex(unhex("a1 10") + ab + cd));
     EXPECT_EQ(compiled("(!(a=b))"), hex(unhex("a2 08") + ab));
     EXPECT_EQ(compiled("(&(a=b))"), hex(unhex("a0 08") + ab));
+    // RFC 4526 absolute true and false.
+    EXPECT_EQ(compiled("(&)"), "a0 00");
+    EXPECT_EQ(compiled("(|)"), "a1 00");
     EXPECT_EQ(compiled("(&(objectClass=person)(|(cn=a*)(!(mail=*))))"),
               hex(unhex("a0 2c  a3 15 04 0b") + "objectClass" + unhex("04 06") + "person" +
                   unhex("a1 13  a4 09 04 02") + "cn" + unhex("30 03 80 01 61") +
@@ -235,6 +238,40 @@ TEST(LdapFilter, OptionsNumericOidsExtensibleAndBareItem) {
     EXPECT_EQ(compiled("objectClass=*"), hex(unhex("87 0b") + "objectClass"));
 }
 
+// Every example of RFC 4515 §4; the expected bytes were produced by OpenLDAP 2.5's own encoder
+// (ldap_pvt_put_filter), an implementation independent of this one.
+TEST(LdapFilter, Rfc4515ExamplesMatchOpenLdapEncoding) {
+    const std::vector<std::pair<std::string_view, std::string_view>> cases{
+        {"(cn=Babs Jensen)", "a3110402636e040b42616273204a656e73656e"},
+        {"(!(cn=Tim Howes))", "a211a30f0402636e040954696d20486f776573"},
+        {"(&(objectClass=Person)(|(sn=Jensen)(cn=Babs J*)))",
+         "a037a315040b6f626a656374436c6173730406506572736f6ea11ea30c0402736e04064a656e73656e"
+         "a40e0402636e3008800642616273204a"},
+        {"(o=univ*of*mich*)", "a41504016f30108004756e697681026f6681046d696368"},
+        {"(seeAlso=)", "a30b0407736565416c736f0400"},
+        {"(cn:caseExactMatch:=Fred Flintstone)",
+         "a925810e6361736545786163744d617463688202636e830f4672656420466c696e7473746f6e65"},
+        {"(cn:=Betty Rubble)", "a9128202636e830c426574747920527562626c65"},
+        {"(sn:dn:2.4.6.8.10:=Barney Rubble)",
+         "a922810a322e342e362e382e31308202736e830d4261726e657920527562626c658401ff"},
+        {"(o:dn:=Ace Industry)", "a91482016f830c41636520496e6475737472798401ff"},
+        {"(:1.2.3:=Wilma Flintstone)", "a9198105312e322e33831057696c6d6120466c696e7473746f6e65"},
+        {"(:DN:2.4.6.8.10:=Dino)", "a915810a322e342e362e382e3130830444696e6f8401ff"},
+        {"(o=Parens R Us \\28for all your parenthetical needs\\29)",
+         "a33304016f042e506172656e7320522055732028666f7220616c6c20796f757220706172656e7468657469"
+         "63616c206e6565647329"},
+        {"(cn=*\\2A*)", "a4090402636e300381012a"},
+        {"(filename=C:\\5cMyFile)", "a315040866696c656e616d650409433a5c4d7946696c65"},
+        {"(bin=\\00\\00\\00\\04)", "a30b040362696e040400000004"},
+        {"(sn=Lu\\c4\\8di\\c4\\87)", "a30d0402736e04074c75c48d69c487"},
+        {"(1.3.6.1.4.1.1466.0=\\04\\02\\48\\69)",
+         "a31a0412312e332e362e312e342e312e313436362e30040404024869"},
+    };
+    for (const auto& [text, expected] : cases) {
+        EXPECT_EQ(compiled(text), hex(unhex(expected))) << text;
+    }
+}
+
 TEST(LdapFilter, MalformedFiltersReportTheOffset) {
     struct Case {
         std::string text;
@@ -260,8 +297,9 @@ TEST(LdapFilter, MalformedFiltersReportTheOffset) {
         {"(cn~=*)", 5, "'*' is only allowed"},
         {"(cn=a**b)", 6, "empty substring"},
         {"(cn=a(b)", 5, "unescaped '('"},
-        {"(&)", 2, "one or more filters"},
-        {"(|cn=x)", 2, "one or more filters"},
+        {"(&a=b)", 2, "followed by filters"},
+        {"(|cn=x)", 2, "followed by filters"},
+        {"(cn=a\\*b)", 5, "two hex digits"},  // RFC 2254's escape, which RFC 4515 dropped
         {"(!(a=b)(c=d))", 7, "exactly one filter"},
         {"(!a=b)", 2, "'!' must be followed"},
         {"(&(a=b)c)", 7, "expected ')'"},
