@@ -75,9 +75,18 @@ std::size_t invalid_oid_at(std::string_view oid) noexcept {
     }
 }
 
+// Control and non-ASCII bytes are spelled \xNN so the message stays one readable line.
 std::string invalid_character(char c, std::string_view where) {
     std::string message = "invalid character '";
-    message += c;
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte > 0x7e) {
+        static constexpr char digits[] = "0123456789abcdef";
+        message += "\\x";
+        message += digits[byte >> 4];
+        message += digits[byte & 0xf];
+    } else {
+        message += c;
+    }
     message += "' in ";
     message += where;
     return message;

@@ -315,6 +315,7 @@ TEST(LdapFilter, MalformedFiltersReportTheOffset) {
         {"(cn:=a*)", 6, "not allowed in an extensible"},
         {"(", 1, "missing attribute"},
         {"(cn=a\0b)"s, 5, "NUL"},
+        {"(c\xc3\xa9=x)", 2, "invalid character '\\xc3'"},
     };
     for (const auto& c : cases) {
         const auto result = compile_ldap_filter(c.text);
