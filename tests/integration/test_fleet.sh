@@ -11,8 +11,8 @@ SUBNET=${FLEET_TEST_SUBNET:-127.42}
 T0=$SECONDS
 passed=0 failed=0 failures=()
 
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAIL - $*"; }
+ok() { passed=$((passed + 1)); echo "ok   - $* [$((SECONDS - T0))s]"; }
+fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAIL - $* [$((SECONDS - T0))s]"; }
 check() { local what=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$what"; else fail "$what"; sed 's/^/       | /' "$WORK/last.out" | tail -n 15; fi; }
 finish() {
   echo "test_fleet: $passed passed, $failed failed in $((SECONDS - T0)) s"
@@ -56,7 +56,7 @@ check "fleet status: all running" "$FLEET" status --dir "$DIR"
 tls() {
   local name=$1 ip=$2 port=$3 proto=${4:-} out
   out=$(echo | timeout 10 openssl s_client -showcerts -connect "$ip:$port" ${proto:+-starttls "$proto"} \
-    -CAfile "$CA" -verify_return_error -verify_ip "$ip" -verify_hostname "$name.$FLEET_DOMAIN" 2>&1)
+    -CAfile "$CA" -verify_return_error -verify_ip "$ip" -verify_hostname "$name.$FLEET_DOMAIN" 2>&1 | tr -d '\0')
   local rc=$?
   if ((rc == 0)) && grep -q 'Verify return code: 0 (ok)' <<<"$out" &&
     [[ $(grep -c 'BEGIN CERTIFICATE' <<<"$out") -eq 2 ]]; then
@@ -180,10 +180,21 @@ for ((i = 0; i < 100; i++)); do
 done
 ((equal)) && ok "contextCSN equal on both after the write ($a)" || fail "contextCSN: ldap1=[$a] ldap2=[$b] before=[$before]"
 
-# ---- freeze / resume: connect succeeds but no banner while frozen ---------------------------------------------------
 banner() { # IP PORT SECONDS: prints the first line the server sends, fails if the connect fails or nothing comes
   timeout $(($3 + 2)) bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 2; IFS= read -r -t "$3" line <&3 || exit 1; printf "%s\n" "$line"' _ "$@"
 }
+
+# ---- plaintext trust only where the proxies connect -----------------------------------------------------------------
+check "mailbox1 direct: LOGINDISABLED before STARTTLS" bash -c "$(declare -f banner); banner $FLEET_MAILBOX1_IP $FLEET_IMAP_PORT 5 | grep -q LOGINDISABLED"
+check "mailbox1 proxy address: plaintext login allowed from 127.0.0.1" bash -c "$(declare -f banner); banner $FLEET_MAILBOX1_PROXY_IP $FLEET_IMAP_PORT 5 | grep -q AUTH=PLAIN"
+ehlo() { timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 2; IFS= read -r -t 5 line <&3; printf "EHLO probe.test\r\n" >&3
+  while IFS= read -r -t 5 line <&3; do printf "%s\n" "$line"; [[ $line == "250 "* ]] && break; done; printf "QUIT\r\n" >&3' _ "$@"; }
+check "mta1 port 25-like: no XCLIENT for 127.0.0.1" bash -c "$(declare -f ehlo); ehlo $FLEET_MTA1_IP $FLEET_SMTP_PORT | grep -q '^250' && ! ehlo $FLEET_MTA1_IP $FLEET_SMTP_PORT | grep -q XCLIENT"
+check "mta1 proxied port: XCLIENT for 127.0.0.1" bash -c "$(declare -f ehlo); ehlo $FLEET_MTA1_IP $FLEET_PROXIED_SMTP_PORT | grep -q XCLIENT"
+check "mta1 refuses to relay elsewhere" bash -c '! timeout 20 swaks -4 --server "$1" --port "$2" --to someone@elsewhere.invalid >/dev/null 2>&1' \
+  _ "$FLEET_MTA1_IP" "$FLEET_SMTP_PORT"
+
+# ---- freeze / resume: connect succeeds but no banner while frozen ---------------------------------------------------
 check "mta2 banner before freeze" bash -c "$(declare -f banner); banner $FLEET_MTA2_IP $FLEET_SMTP_PORT 5 | grep -q '^220 '"
 check "fleet freeze mta2" "$FLEET" freeze mta2 --dir "$DIR"
 frozen_tree() { local m p n=0; m=$(sed 's/ //g' "$FLEET_DIR/mta2/queue/pid/master.pid")
