@@ -285,12 +285,12 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name) {
         throw std::runtime_error("not a time zone name");
     }
     const char* tzdir = std::getenv("TZDIR");
-    const std::filesystem::path path =
-        std::filesystem::path(tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo") / std::string(name);
+    const std::filesystem::path dir = tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo";
+    const std::filesystem::path path = dir / std::string(name);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         const int error = errno;
-        throw std::runtime_error(error == ENOENT ? "no such time zone in " + path.parent_path().string()
+        throw std::runtime_error(error == ENOENT ? "no such time zone in " + dir.string()
                                                  : path.string() + ": " + std::strerror(error));
     }
     std::string bytes;
@@ -730,12 +730,12 @@ private:
             case PagerKind::alertmanager:
             case PagerKind::webhook:
                 if (!http_url) {
-                    fail(node_or_table(table, "url"), "a " + kind + " pager needs \"url\" = \"http(s)://...\"");
+                    fail(node_or_table(table, "url"), "kind " + in_quotes(kind) + " needs \"url\" = \"http(s)://...\"");
                 }
                 break;
             case PagerKind::pagerduty:
                 if (out.routing_key_file.empty()) {
-                    fail(table, "a pagerduty pager needs \"routing_key_file\"");
+                    fail(table, "kind \"pagerduty\" needs \"routing_key_file\"");
                 }
                 if (!out.url.empty() && !http_url) {
                     fail(*table.get("url"), "expected an http(s):// events endpoint for \"url\"");
@@ -743,7 +743,7 @@ private:
                 break;
             case PagerKind::email:
                 if (!out.url.starts_with("smtp://") && !out.url.starts_with("smtps://")) {
-                    fail(node_or_table(table, "url"), "an email pager needs \"url\" = \"smtp://relay:587\"");
+                    fail(node_or_table(table, "url"), "kind \"email\" needs \"url\" = \"smtp://relay:587\"");
                 }
                 break;
         }

@@ -1,0 +1,400 @@
+// Unit tests for the alerting configuration: values, every error at its exact file:line:column,
+// tz database zones across DST changes and past the last listed transition, coverage windows.
+#include "config/alerting.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tierwatch {
+namespace {
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+constexpr std::string_view kBase = R"(
+[[node]]
+name = "mta1"
+role = "mta"
+zone = "zone-a"
+address = "10.0.1.10"
+[[node]]
+name = "ldap1"
+role = "ldap"
+zone = "zone-a"
+address = "10.0.1.20"
+[[node]]
+name = "ldap2"
+role = "ldap"
+zone = "zone-b"
+address = "10.0.2.20"
+
+[[nlb]]
+name = "mail"
+fqdn = "mail.example.com"
+
+[[check]]
+name = "smtp"
+protocol = "tcp"
+port = 25
+roles = ["mta"]
+nlbs = ["mail"]
+
+[[check]]
+name = "ldap"
+protocol = "tcp"
+port = 389
+roles = ["ldap"]
+)";
+
+// Lines 1-4; text appended to it starts on line 5.
+constexpr std::string_view kPager =
+    "[[pager]]\n"
+    "name = \"noc\"\n"
+    "kind = \"webhook\"\n"
+    "url = \"http://127.0.0.1:9/noc\"\n";
+
+class AlertingConfigTest : public ::testing::Test {
+protected:
+    AlertingConfigTest() : base_(parse_config(kBase, "/etc/tierwatch/tierwatch.toml")) {}
+
+    AlertingConfig parse(std::string_view text) const {
+        const auto root = toml::parse(text, std::string_view("/etc/tierwatch/tierwatch.toml"));
+        return parse_alerting(root, "/etc/tierwatch/tierwatch.toml", base_);
+    }
+
+    // The error for kPager + `rest`, as "line:column: message".
+    std::string error(std::string_view rest) const {
+        try {
+            parse(std::string(kPager) + std::string(rest));
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(e.where().file, "/etc/tierwatch/tierwatch.toml");
+            return std::to_string(e.where().line) + ":" + std::to_string(e.where().column) + ": " + e.message();
+        }
+        return "no error";
+    }
+
+    Config base_;
+};
+
+TimePoint utc(year_month_day day, hours h, minutes m = 0min, seconds s = 0s) {
+    return sys_days(day) + h + m + s;
+}
+
+TEST_F(AlertingConfigTest, ReadsEverySection) {
+    const AlertingConfig config = parse(R"(
+[[pager]]
+name = "pagerduty-oncall"
+kind = "pagerduty"
+routing_key_file = "pagerduty.key"
+priority = "P1"
+[[pager]]
+name = "alertmanager"
+kind = "alertmanager"
+url = "http://127.0.0.1:9093"
+timeout = "10s"
+[[pager]]
+name = "engineering"
+kind = "email"
+url = "smtp://relay.example.com:587"
+secret_file = "/run/credentials/relay"
+
+[[group]]
+name = "mta-pool"
+roles = ["mta"]
+warning_when_down = 1
+critical_when_up_below = 2
+
+[[group]]
+name = "ldap-masters"
+targets = ["ldap1", "ldap@ldap2"]
+critical_when_up_below = 1
+
+[tiers]
+settle = "0s"
+[tiers.tier1]
+receivers = ["alertmanager"]
+[tiers.tier2]
+receivers = ["pagerduty-oncall", "alertmanager"]
+repeat = "30m"
+[[tiers.tier2.coverage]]
+weekdays = ["mon-fri"]
+start = "08:00"
+end = 18:00:00
+time_zone = "Europe/Berlin"
+receivers = ["alertmanager"]
+[tiers.tier3]
+after = "45m"
+receivers = ["engineering"]
+classes = ["certificate", "smtp"]
+
+[[maintenance]]
+nodes = ["mta1"]
+start = 2026-12-01T02:00:00Z
+end = 2026-12-01T04:00:00+01:00
+reason = "kernel upgrade"
+
+[flapping]
+window = "15m"
+max_changes = 8
+)");
+    ASSERT_EQ(config.pagers.size(), 3u);
+    EXPECT_EQ(config.pagers[0].kind, PagerKind::pagerduty);
+    EXPECT_EQ(config.pagers[0].routing_key_file, "/etc/tierwatch/pagerduty.key");
+    EXPECT_EQ(config.pagers[0].table["priority"].value_or(std::string()), "P1") << "kind-specific keys kept";
+    EXPECT_EQ(config.pagers[1].timeout, 10s);
+    EXPECT_EQ(config.pagers[2].secret_file, "/run/credentials/relay");
+    EXPECT_EQ(config.pager("alertmanager"), &config.pagers[1]);
+
+    ASSERT_EQ(config.groups.size(), 2u);
+    EXPECT_EQ(config.groups[0].match.roles, std::vector<std::string>{"mta"});
+    EXPECT_EQ(config.groups[0].warning_when_down, 1u);
+    EXPECT_EQ(config.groups[0].critical_when_up_below, 2u);
+    ASSERT_EQ(config.groups[1].targets.size(), 2u);
+    EXPECT_EQ(config.groups[1].targets[1].check, "ldap");
+    EXPECT_EQ(config.groups[1].targets[1].node, "ldap2");
+    EXPECT_FALSE(config.groups[1].warning_when_down);
+
+    EXPECT_EQ(config.settle, 0s);
+    EXPECT_EQ(config.tier(1).receivers, std::vector<std::string>{"alertmanager"});
+    EXPECT_EQ(config.tier(2).repeat, 30min);
+    ASSERT_EQ(config.tier(2).coverage.size(), 1u);
+    const CoverageWindow& window = config.tier(2).coverage[0];
+    EXPECT_EQ(window.weekdays, 0b0111110);
+    EXPECT_EQ(window.start, 8h);
+    EXPECT_EQ(window.end, 18h);
+    EXPECT_EQ(window.zone->name(), "Europe/Berlin");
+    EXPECT_EQ(config.tier(3).after, 45min);
+    EXPECT_EQ(config.tier(3).classes, (std::vector<std::string>{"certificate", "smtp"}));
+
+    ASSERT_EQ(config.maintenance.size(), 1u);
+    EXPECT_EQ(config.maintenance[0].start, utc(2026y / December / 1, 2h));
+    EXPECT_EQ(config.maintenance[0].end, utc(2026y / December / 1, 3h));
+    EXPECT_EQ(config.maintenance[0].reason, "kernel upgrade");
+    EXPECT_EQ(config.flapping.window, 15min);
+    EXPECT_EQ(config.flapping.max_changes, 8u);
+}
+
+TEST_F(AlertingConfigTest, CoverageChoosesReceiversByLocalTimeAndFallsBackToTheTierList) {
+    const AlertingConfig config = parse(std::string(kPager) + R"(
+[[pager]]
+name = "office"
+kind = "webhook"
+url = "http://127.0.0.1:9/office"
+[tiers.tier2]
+receivers = ["noc"]
+[[tiers.tier2.coverage]]
+weekdays = ["mon-fri"]
+start = "08:00"
+end = "18:00"
+time_zone = "Europe/Berlin"
+receivers = ["office"]
+)");
+    const TierConfig& tier = config.tier(2);
+    // Wednesday 15 July 2026 (CEST, UTC+2); Saturday 18 July is outside the weekdays.
+    EXPECT_EQ(tier.receivers_at(utc(2026y / July / 15, 6h))[0], "office");
+    EXPECT_EQ(tier.receivers_at(utc(2026y / July / 15, 5h, 59min))[0], "noc");
+    EXPECT_EQ(tier.receivers_at(utc(2026y / July / 15, 15h, 59min))[0], "office");
+    EXPECT_EQ(tier.receivers_at(utc(2026y / July / 15, 16h))[0], "noc");
+    EXPECT_EQ(tier.receivers_at(utc(2026y / July / 18, 10h))[0], "noc");
+}
+
+TEST(CoverageWindow, PastMidnightBelongsToTheWeekdayItStartsOn) {
+    CoverageWindow window;
+    window.weekdays = 1U << Friday.c_encoding();
+    window.start = 22h;
+    window.end = 6h;
+    window.zone = TimeZone::load("UTC");
+    EXPECT_TRUE(window.covers(utc(2026y / July / 17, 23h)));          // Friday night
+    EXPECT_TRUE(window.covers(utc(2026y / July / 18, 5h, 59min)));    // Saturday early morning
+    EXPECT_FALSE(window.covers(utc(2026y / July / 18, 6h)));
+    EXPECT_FALSE(window.covers(utc(2026y / July / 18, 23h)));         // Saturday night
+    EXPECT_FALSE(window.covers(utc(2026y / July / 17, 5h)));          // Thursday's night
+    EXPECT_FALSE(window.covers(utc(2026y / July / 17, 21h, 59min)));
+}
+
+TEST_F(AlertingConfigTest, MatchersAndExplicitGroups) {
+    const Check& smtp = base_.checks[0];
+    const Check& ldap = base_.checks[1];
+    const Node& mta1 = base_.nodes[0];
+    const Node& ldap2 = base_.nodes[2];
+    const Nlb& mail = base_.nlbs[0];
+
+    TargetMatcher roles;
+    roles.roles = {"mta"};
+    EXPECT_TRUE(roles.matches(smtp, &mta1, nullptr));
+    EXPECT_FALSE(roles.matches(smtp, nullptr, &mail)) << "an NLB target has no role";
+    TargetMatcher nlbs;
+    nlbs.nlbs = {"mail"};
+    EXPECT_TRUE(nlbs.matches(smtp, nullptr, &mail));
+    EXPECT_FALSE(nlbs.matches(smtp, &mta1, nullptr));
+    TargetMatcher both;
+    both.zones = {"zone-b"};
+    both.checks = {"ldap"};
+    EXPECT_TRUE(both.matches(ldap, &ldap2, nullptr));
+    EXPECT_FALSE(both.matches(smtp, &mta1, nullptr));
+
+    GroupConfig group;
+    group.targets = {{"", "mta1"}, {"ldap", "ldap2"}};
+    EXPECT_TRUE(group.contains(smtp, &mta1, nullptr));
+    EXPECT_TRUE(group.contains(ldap, &ldap2, nullptr));
+    EXPECT_FALSE(group.contains(ldap, &base_.nodes[1], nullptr));
+}
+
+TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
+    EXPECT_EQ(error("[tiers.tier2]\n"
+                    "receivers = [\"noc\", \"pagerduty\"]\n"),
+              "6:21: no [[pager]] named \"pagerduty\"");
+    EXPECT_EQ(error("[[group]]\n"
+                    "name = \"mail-pool\"\n"
+                    "roles = [\"mta\", \"mailbox\"]\n"
+                    "warning_when_down = 1\n"),
+              "7:17: no node with role named \"mailbox\"");
+    EXPECT_EQ(error("[[group]]\n"
+                    "name = \"ldap-masters\"\n"
+                    "targets = [\"ldap@mta1\"]\n"
+                    "critical_when_up_below = 1\n"),
+              "7:12: check \"ldap\" does not probe \"mta1\"");
+    EXPECT_EQ(error("[[group]]\n"
+                    "name = \"mta-pool\"\n"
+                    "roles = [\"mta\"]\n"),
+              "5:1: a group needs \"warning_when_down\" or \"critical_when_up_below\"");
+    EXPECT_EQ(error("[[group]]\n"
+                    "name = \"mta-pool\"\n"
+                    "roles = [\"mta\"]\n"
+                    "critical_when_up_below = 0\n"),
+              "8:26: expected an integer from 1 for \"critical_when_up_below\"");
+    EXPECT_EQ(error("[[group]]\n"
+                    "name = \"mta-pool\"\n"
+                    "role = [\"mta\"]\n"),
+              "7:1: unknown key \"role\" in [[group]]; expected one of \"name\", \"roles\", \"zones\", "
+              "\"nlbs\", \"checks\", \"nodes\", \"targets\", \"warning_when_down\", \"critical_when_up_below\"");
+    EXPECT_EQ(error("[tiers.tier2]\n"
+                    "receivers = [\"noc\"]\n"
+                    "[[tiers.tier2.coverage]]\n"
+                    "start = \"08:00\"\n"
+                    "end = \"20:00\"\n"
+                    "time_zone = \"Europe/Berlinn\"\n"
+                    "receivers = [\"noc\"]\n"),
+              "10:13: time zone \"Europe/Berlinn\": no such time zone in /usr/share/zoneinfo");
+    EXPECT_EQ(error("[[tiers.tier2.coverage]]\n"
+                    "weekdays = [\"mon\", \"fir\"]\n"
+                    "time_zone = \"UTC\"\n"
+                    "receivers = [\"noc\"]\n"),
+              "6:20: expected a weekday (\"sun\", \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\") or a "
+              "range like \"mon-fri\", got \"fir\"");
+    EXPECT_EQ(error("[[tiers.tier1.coverage]]\n"
+                    "start = \"8:00\"\n"
+                    "time_zone = \"UTC\"\n"
+                    "receivers = [\"noc\"]\n"),
+              "6:9: expected a time of day like \"08:00\" for \"start\"");
+    EXPECT_EQ(error("[tiers.tier1]\n"
+                    "receivers = [\"noc\"]\n"
+                    "after = \"45m\"\n"),
+              "7:1: unknown key \"after\" in [tiers.tier1]; expected one of \"receivers\", \"repeat\", \"coverage\"");
+    EXPECT_EQ(error("[tiers.tier2]\n"
+                    "repeat = \"30 minutes\"\n"),
+              "6:10: expected a positive duration like \"30m\" for \"repeat\"");
+    EXPECT_EQ(error("[tiers.tier3]\n"
+                    "classes = [\"certificates\"]\n"),
+              "6:12: expected an alarm class (\"target\", \"group\", \"zone_down\", \"nlb_down\", \"flapping\", "
+              "\"failure\", \"latency\", \"certificate\") or a check name, got \"certificates\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"noc\"\n"
+                    "kind = \"webhook\"\n"
+                    "url = \"http://127.0.0.1:9/other\"\n"),
+              "6:8: a pager named \"noc\" is already defined");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"pd\"\n"
+                    "kind = \"pagerdutty\"\n"),
+              "7:8: expected \"alertmanager\", \"pagerduty\", \"webhook\", \"email\" for \"kind\", got "
+              "\"pagerdutty\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"am\"\n"
+                    "kind = \"alertmanager\"\n"
+                    "url = \"127.0.0.1:9093\"\n"),
+              "8:7: kind \"alertmanager\" needs \"url\" = \"http(s)://...\"");
+    EXPECT_EQ(error("[[maintenance]]\n"
+                    "nodes = [\"mta1\"]\n"
+                    "start = 2026-12-01T02:00:00\n"
+                    "end = 2026-12-01T04:00:00Z\n"),
+              "7:9: \"start\" needs a UTC offset (Z or +01:00): a local date-time is ambiguous");
+    EXPECT_EQ(error("[[maintenance]]\n"
+                    "nodes = [\"mta1\"]\n"
+                    "start = 2026-12-01T02:00:00Z\n"
+                    "end = 2026-12-01T02:00:00Z\n"),
+              "8:7: \"end\" must be after \"start\"");
+    EXPECT_EQ(error("[[maintenance]]\n"
+                    "start = 2026-12-01T02:00:00Z\n"
+                    "end = 2026-12-01T04:00:00Z\n"),
+              "5:1: a maintenance window needs at least one of nodes, roles, zones, nlbs, checks");
+    EXPECT_EQ(error("[flapping]\n"
+                    "max_changes = 1\n"),
+              "6:15: expected an integer from 2 for \"max_changes\"");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time zones
+
+TEST(TimeZone, BerlinAcrossBothDaylightSavingChanges) {
+    const auto berlin = TimeZone::load("Europe/Berlin");
+    // 2026: forward at 01:00 UTC on 29 March, back at 01:00 UTC on 25 October.
+    EXPECT_EQ(berlin->offset_at(utc(2026y / March / 29, 0h, 59min, 59s)), 1h);
+    EXPECT_EQ(berlin->offset_at(utc(2026y / March / 29, 1h)), 2h);
+    EXPECT_EQ(berlin->offset_at(utc(2026y / October / 25, 0h, 59min, 59s)), 2h);
+    EXPECT_EQ(berlin->offset_at(utc(2026y / October / 25, 1h)), 1h);
+}
+
+TEST(TimeZone, PastTheListedTransitionsTheFooterRuleApplies) {
+    // TZif files list transitions up to 2037 at most; later years come from the POSIX rule.
+    const auto berlin = TimeZone::load("Europe/Berlin");
+    const sys_days spring = sys_days(2100y / March / Sunday[last]);
+    const sys_days autumn = sys_days(2100y / October / Sunday[last]);
+    EXPECT_EQ(berlin->offset_at(spring + 1h - 1s), 1h);
+    EXPECT_EQ(berlin->offset_at(spring + 1h), 2h);
+    EXPECT_EQ(berlin->offset_at(autumn + 1h - 1s), 2h);
+    EXPECT_EQ(berlin->offset_at(autumn + 1h), 1h);
+
+    // The southern hemisphere's summer spans the new year.
+    const auto sydney = TimeZone::load("Australia/Sydney");
+    EXPECT_EQ(sydney->offset_at(utc(2100y / January / 15, 0h)), 11h);
+    EXPECT_EQ(sydney->offset_at(utc(2100y / July / 15, 0h)), 10h);
+
+    const auto new_york = TimeZone::load("America/New_York");
+    EXPECT_EQ(new_york->offset_at(utc(2026y / March / 8, 6h, 59min, 59s)), -5h);
+    EXPECT_EQ(new_york->offset_at(utc(2026y / March / 8, 7h)), -4h);
+    EXPECT_EQ(TimeZone::load("UTC")->offset_at(utc(2100y / July / 15, 0h)), 0s);
+}
+
+TEST(TimeZone, PosixRules) {
+    const auto us = TimeZone::parse_rule("EST5EDT,M3.2.0,M11.1.0");
+    ASSERT_TRUE(us);
+    EXPECT_EQ(us->std_offset, -5h);
+    EXPECT_EQ(us->dst_offset, -4h);
+    EXPECT_EQ(us->dst_start.month, 3);
+    EXPECT_EQ(us->dst_start.week, 2);
+    EXPECT_EQ(us->dst_start.time, 2h);
+
+    const auto tehran = TimeZone::parse_rule("<+0330>-3:30");
+    ASSERT_TRUE(tehran);
+    EXPECT_EQ(tehran->std_offset, 3h + 30min);
+    EXPECT_FALSE(tehran->dst_offset);
+
+    const auto late = TimeZone::parse_rule("<-02>2<-01>,M3.5.0/-1,M10.5.0/0");
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->dst_start.time, -1h);
+
+    EXPECT_FALSE(TimeZone::parse_rule("CET-1CEST"));
+    EXPECT_FALSE(TimeZone::parse_rule("X"));
+    EXPECT_FALSE(TimeZone::parse_rule("CET-1CEST,M13.5.0,M10.5.0/3"));
+}
+
+TEST(TimeZone, RefusesWhatIsNotAZoneName) {
+    EXPECT_THROW(TimeZone::load("../../etc/passwd"), std::runtime_error);
+    EXPECT_THROW(TimeZone::load("/etc/localtime"), std::runtime_error);
+    EXPECT_THROW(TimeZone::load("Nowhere/City"), std::runtime_error);
+    EXPECT_THROW(TimeZone::from_tzif("bad", "TZif2 but far too short"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace tierwatch
