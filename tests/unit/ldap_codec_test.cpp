@@ -117,7 +117,7 @@ TEST(LdapWriter, AppendsToTheBufferWithoutDisturbingIt) {
     std::string out = "x";
     append_unbind_request(out, 1);
     append_unbind_request(out, 2);
-    EXPECT_EQ(hex(out), hex("x" + unhex("30 05 02 01 01 42 00 30 05 02 01 02 42 00")));
+    EXPECT_EQ(hex(out), hex(std::string("x") + unhex("30 05 02 01 01 42 00 30 05 02 01 02 42 00")));
 }
 
 TEST(LdapWriter, LongFormLengthsWhenContentReaches128Bytes) {
