@@ -143,25 +143,6 @@ Rollup::Rollup(const AlertingConfig& alerting) : alerting_(alerting) {
     }
 }
 
-std::uint32_t Rollup::group_index(GroupKind kind, const std::string& name) {
-    for (std::size_t i = alerting_.groups.size(); i < groups_.size(); ++i) {
-        if (groups_[i].kind == kind && groups_[i].name == name) {
-            return static_cast<std::uint32_t>(i);
-        }
-    }
-    Group g;
-    g.kind = kind;
-    g.name = name;
-    if (kind == GroupKind::zone) {
-        g.key = alarm_key(AlarmKind::zone_down, name);
-        g.labels.zone = name;
-    } else {
-        g.key = alarm_key(AlarmKind::nlb_down, name);
-    }
-    groups_.push_back(std::move(g));
-    return static_cast<std::uint32_t>(groups_.size() - 1);
-}
-
 void Rollup::set_targets(std::span<const RollupTarget> targets) {
     // Implicit groups follow the targets (NLB addresses come and go with DNS); rebuild them all.
     groups_.resize(alerting_.groups.size());
@@ -171,6 +152,23 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
     for (Slot& slot : slots_) {
         slot.present = false;
     }
+    // Build-time indexes, so that a large fleet's re-sync stays linear in its targets.
+    std::map<std::pair<GroupKind, std::string>, std::uint32_t> implicit;
+    std::map<std::pair<std::uint32_t, std::string>, std::size_t> member_at;
+    auto implicit_group = [&](GroupKind kind, const std::string& name) {
+        const auto [it, added] = implicit.try_emplace({kind, name}, static_cast<std::uint32_t>(groups_.size()));
+        if (added) {
+            Group g;
+            g.kind = kind;
+            g.name = name;
+            g.key = alarm_key(kind == GroupKind::zone ? AlarmKind::zone_down : AlarmKind::nlb_down, name);
+            if (kind == GroupKind::zone) {
+                g.labels.zone = name;  // NLB labels are set by the caller, which knows the parts
+            }
+            groups_.push_back(std::move(g));
+        }
+        return it->second;
+    };
     for (const RollupTarget& target : targets) {
         if (target.id >= slots_.size()) {
             slots_.resize(target.id + 1);
@@ -189,14 +187,14 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
         slot.zone = none;
         slot.nlb_address = none;
 
+        const std::string member = member_name(target);
         auto join = [&](std::uint32_t index) {
             auto& members = groups_[index].members;
-            const std::string name = member_name(target);
-            auto it = std::find_if(members.begin(), members.end(), [&](const Member& m) { return m.name == name; });
-            if (it == members.end()) {
-                it = members.insert(members.end(), Member{name, {}});
+            const auto [it, added] = member_at.try_emplace({index, member}, members.size());
+            if (added) {
+                members.push_back(Member{member, {}});
             }
-            it->targets.push_back(target.id);
+            members[it->second].targets.push_back(target.id);
         };
         for (std::size_t i = 0; i < alerting_.groups.size(); ++i) {
             if (alerting_.groups[i].contains(*target.check, target.node, target.nlb)) {
@@ -205,11 +203,11 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
             }
         }
         if (target.node) {
-            slot.zone = group_index(GroupKind::zone, target.node->zone);
+            slot.zone = implicit_group(GroupKind::zone, target.node->zone);
             join(slot.zone);
         } else {
             const std::string name = target.nlb->name + "/" + (target.address.empty() ? "dns" : target.address);
-            slot.nlb_address = group_index(GroupKind::nlb_address, name);
+            slot.nlb_address = implicit_group(GroupKind::nlb_address, name);
             Group& group = groups_[slot.nlb_address];
             group.labels.nlb = target.nlb->name;
             group.labels.address = target.address;

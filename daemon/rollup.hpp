@@ -138,7 +138,6 @@ private:
 
     static constexpr std::uint32_t none = UINT32_MAX;
 
-    std::uint32_t group_index(GroupKind kind, const std::string& name);
     Flags flags_of(const Group& group, TimePoint now) const;
     bool in_maintenance(const Slot& slot, TimePoint now) const;
     bool silenced(const Slot& slot, TimePoint now) const;

@@ -249,6 +249,7 @@ public:
         return out;
     }
 
+    void silence(MaintenanceWindow silence) { rollup_->set_silences({std::move(silence)}); }
     const Alarm* alarm(std::string_view key) const { return book_->find(key); }
     const std::vector<PageEvent>& events() const { return events_; }
     void clear_events() { events_.clear(); }
@@ -498,6 +499,53 @@ TEST(Alarms, UnresolvedPastTierThreeAfterEscalatesOnceAndResolveReachesEveryone)
     for (const std::string_view receiver : {"noc", "pagerduty", "engineering"}) {
         EXPECT_EQ(fleet.count(receiver, PageAction::resolve), 1u) << receiver;
     }
+}
+
+TEST(Alarms, SilencedAlarmIsShownButPagesOnlyOnceTheSilenceEnds) {
+    Fleet fleet(kTiers);
+    MaintenanceWindow silence;
+    silence.match.checks = {"https"};
+    silence.start = kNoon - 1h;
+    silence.end = kNoon + 30min;
+    silence.reason = "certificate rollover";
+    fleet.silence(silence);
+    fleet.failing = node_is({"mailbox1"});
+    fleet.run(20min);
+    ASSERT_NE(fleet.alarm(kMailbox1), nullptr);
+    EXPECT_TRUE(fleet.alarm(kMailbox1)->condition.silenced);
+    EXPECT_TRUE(fleet.events().empty());
+    fleet.run(15min);
+    EXPECT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u);
+}
+
+TEST(Alarms, RoutedClassPagesTierThreeStraightAway) {
+    // kTiers ends inside [tiers.tier3].
+    Fleet fleet(std::string(kTiers) + "classes = [\"https\"]\n");
+    fleet.failing = node_is({"mailbox1"});
+    fleet.run(2min);
+    const auto pages = fleet.events_to("engineering");
+    ASSERT_EQ(pages.size(), 1u);
+    EXPECT_EQ(pages[0].action, PageAction::trigger);
+    EXPECT_EQ(pages[0].tier, 3);
+    EXPECT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u) << "a critical alarm still pages Tier II";
+    fleet.run(2h);
+    EXPECT_EQ(fleet.count("engineering", PageAction::escalate), 0u) << "already with Tier III";
+}
+
+TEST(Alarms, WarningThatBecomesCriticalTriggersTierTwoAndUpdatesTierOne) {
+    Fleet fleet(kTiers);
+    fleet.failing = node_is({"mta1"});
+    fleet.run(5min);
+    EXPECT_TRUE(fleet.events_to("pagerduty").empty());
+    fleet.clear_events();
+    fleet.failing = node_is({"mta1", "mta2"});
+    fleet.run(5min);
+    ASSERT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u);
+    const auto noc = fleet.events_to("noc");
+    const bool updated = std::any_of(noc.begin(), noc.end(), [](const PageEvent& e) {
+        return e.dedup_key == kMtaPool && e.action == PageAction::repeat && e.severity == Grade::critical;
+    });
+    EXPECT_TRUE(updated) << "Tier I hears the pool is now critical, under the same dedup key";
 }
 
 TEST(Alarms, DedupKeyIsTheAlarmIdentityNeverATimeOrCounter) {
