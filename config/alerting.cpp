@@ -620,12 +620,10 @@ private:
         if (!dt.offset) {
             fail(node, in_quotes(key) + " needs a UTC offset (Z or +01:00): a local date-time is ambiguous");
         }
-        const auto day = sys_days(year(dt.date.year) / month(dt.date.month) / day_of(dt.date.day));
+        const auto day = sys_days(year(dt.date.year) / month(dt.date.month) / std::chrono::day(dt.date.day));
         return TimePoint(day) + hours(dt.time.hour) + minutes(dt.time.minute) + seconds(dt.time.second) +
                nanoseconds(dt.time.nanosecond) - minutes(dt.offset->minutes);
     }
-
-    static std::chrono::day day_of(unsigned value) { return std::chrono::day(value); }
 
     // "HH:MM" (or a TOML local time); "24:00" is allowed as an end.
     minutes time_of_day(const toml::table& table, std::string_view key, minutes fallback) const {
@@ -790,6 +788,26 @@ private:
         fail(at, "no [[check]] named " + in_quotes(out.check));
     }
 
+    // Names that each exist can still combine into nothing (roles = ["mta"], zones = ["b"] with
+    // no MTA in b); such a group would report "0 up" for ever.
+    bool matches_any_target(const GroupConfig& group) const {
+        for (const Check& check : base_.checks) {
+            for (const Node& node : base_.nodes) {
+                const bool probed = std::find(check.roles.begin(), check.roles.end(), node.role) != check.roles.end();
+                if (probed && group.contains(check, &node, nullptr)) {
+                    return true;
+                }
+            }
+            for (const Nlb& nlb : base_.nlbs) {
+                const bool probed = std::find(check.nlbs.begin(), check.nlbs.end(), nlb.name) != check.nlbs.end();
+                if (probed && group.contains(check, nullptr, &nlb)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     GroupConfig group(const toml::table& table, const AlertingConfig& done) const {
         check_keys(table, group_keys, "[[group]]");
         GroupConfig out;
@@ -812,6 +830,9 @@ private:
             }
         } else if (out.match.empty()) {
             fail(table, "a group needs \"targets\" or at least one of roles, zones, nlbs, checks, nodes");
+        }
+        if (!matches_any_target(out)) {
+            fail(table, "group " + in_quotes(out.name) + " matches no target: no check probes what it names");
         }
         out.warning_when_down = count(table, "warning_when_down", 1);
         out.critical_when_up_below = count(table, "critical_when_up_below", 1);

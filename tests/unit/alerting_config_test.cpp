@@ -256,6 +256,12 @@ TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
                     "critical_when_up_below = 1\n"),
               "7:12: check \"ldap\" does not probe \"mta1\"");
     EXPECT_EQ(error("[[group]]\n"
+                    "name = \"mta-b\"\n"
+                    "roles = [\"mta\"]\n"
+                    "zones = [\"zone-b\"]\n"
+                    "warning_when_down = 1\n"),
+              "5:1: group \"mta-b\" matches no target: no check probes what it names");
+    EXPECT_EQ(error("[[group]]\n"
                     "name = \"mta-pool\"\n"
                     "roles = [\"mta\"]\n"),
               "5:1: a group needs \"warning_when_down\" or \"critical_when_up_below\"");
