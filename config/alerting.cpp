@@ -48,7 +48,9 @@ TzifCounts read_counts(std::string_view bytes, std::size_t at) {
     if (bytes.size() < at + 44 || bytes.substr(at, 4) != "TZif") {
         throw std::runtime_error("not a TZif file");
     }
-    auto count = [&](std::size_t i) { return static_cast<std::size_t>(read_be(bytes, at + 20 + 4 * i, 4)); };
+    auto count = [&](std::size_t i) {
+        return static_cast<std::size_t>(read_be(bytes, at + 20 + 4 * i, 4));
+    };
     TzifCounts counts{count(0), count(1), count(2), count(3), count(4), count(5)};
     if (counts.typecnt == 0 || counts.data_size(8) > bytes.size()) {
         throw std::runtime_error("corrupt TZif header");
@@ -177,7 +179,8 @@ seconds rule_offset_at(const TimeZone::Rule& rule, std::int64_t utc) {
     const auto local_day = floor<days>(sys_seconds(seconds(utc) + rule.std_offset));
     const int y = static_cast<int>(year_month_day(local_day).year());
     // A change is written in the wall time in force just before it.
-    const auto start = sys_seconds(rule_day(rule.dst_start, y)) + rule.dst_start.time - rule.std_offset;
+    const auto start =
+        sys_seconds(rule_day(rule.dst_start, y)) + rule.dst_start.time - rule.std_offset;
     const auto end = sys_seconds(rule_day(rule.dst_end, y)) + rule.dst_end.time - *rule.dst_offset;
     const auto now = sys_seconds(seconds(utc));
     const bool dst = start < end ? (start <= now && now < end) : !(end <= now && now < start);
@@ -266,8 +269,8 @@ std::shared_ptr<const TimeZone> TimeZone::from_tzif(std::string name, std::strin
         if (footer_at < bytes.size() && bytes[footer_at] == '\n') {
             const auto close = bytes.find('\n', footer_at + 1);
             const auto footer = bytes.substr(footer_at + 1, close == std::string_view::npos
-                                                                 ? std::string_view::npos
-                                                                 : close - footer_at - 1);
+                                                                ? std::string_view::npos
+                                                                : close - footer_at - 1);
             if (!footer.empty()) {
                 zone->rule_ = parse_rule(footer);
                 if (!zone->rule_) {
@@ -344,7 +347,8 @@ bool TargetMatcher::empty() const noexcept {
 bool TargetMatcher::matches(const Check& check, const Node* node, const Nlb* nlb) const {
     return listed(checks, check.name) && listed_for(nodes, node ? &node->name : nullptr) &&
            listed_for(roles, node ? &node->role : nullptr) &&
-           listed_for(zones, node ? &node->zone : nullptr) && listed_for(nlbs, nlb ? &nlb->name : nullptr);
+           listed_for(zones, node ? &node->zone : nullptr) &&
+           listed_for(nlbs, nlb ? &nlb->name : nullptr);
 }
 
 bool GroupConfig::contains(const Check& check, const Node* node, const Nlb* nlb) const {
@@ -380,10 +384,14 @@ std::span<const std::string> TierConfig::receivers_at(TimePoint now) const {
 
 std::string_view to_string(PagerKind kind) noexcept {
     switch (kind) {
-        case PagerKind::alertmanager: return "alertmanager";
-        case PagerKind::pagerduty: return "pagerduty";
-        case PagerKind::webhook: return "webhook";
-        case PagerKind::email: return "email";
+        case PagerKind::alertmanager:
+            return "alertmanager";
+        case PagerKind::pagerduty:
+            return "pagerduty";
+        case PagerKind::webhook:
+            return "webhook";
+        case PagerKind::email:
+            return "email";
     }
     return "unknown";
 }
@@ -415,16 +423,28 @@ std::string one_of(std::span<const std::string_view> names) {
     return out;
 }
 
-constexpr std::array<std::string_view, 7> weekday_names{"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-constexpr std::array<std::string_view, 4> pager_kinds{"alertmanager", "pagerduty", "webhook", "email"};
+constexpr std::array<std::string_view, 7> weekday_names{"sun", "mon", "tue", "wed",
+                                                        "thu", "fri", "sat"};
+constexpr std::array<std::string_view, 4> pager_kinds{"alertmanager", "pagerduty", "webhook",
+                                                      "email"};
 constexpr std::array<std::string_view, 3> tier_names{"tier1", "tier2", "tier3"};
 constexpr std::array<std::string_view, 4> tiers_keys{"tier1", "tier2", "tier3", "settle"};
 
 constexpr std::array<std::string_view, 9> group_keys{
-    "name", "roles", "zones", "nlbs", "checks", "nodes", "targets", "warning_when_down", "critical_when_up_below",
+    "name",
+    "roles",
+    "zones",
+    "nlbs",
+    "checks",
+    "nodes",
+    "targets",
+    "warning_when_down",
+    "critical_when_up_below",
 };
-constexpr std::array<std::string_view, 5> tier_keys{"receivers", "repeat", "coverage", "after", "classes"};
-constexpr std::array<std::string_view, 5> coverage_keys{"weekdays", "start", "end", "time_zone", "receivers"};
+constexpr std::array<std::string_view, 5> tier_keys{"receivers", "repeat", "coverage", "after",
+                                                    "classes"};
+constexpr std::array<std::string_view, 5> coverage_keys{"weekdays", "start", "end", "time_zone",
+                                                        "receivers"};
 constexpr std::array<std::string_view, 8> maintenance_keys{
     "nodes", "roles", "zones", "nlbs", "checks", "start", "end", "reason",
 };
@@ -437,7 +457,8 @@ struct Names {
 
 class Parser {
 public:
-    Parser(const std::filesystem::path& file, const Config& base) : file_(file.string()), base_(base) {
+    Parser(const std::filesystem::path& file, const Config& base)
+        : file_(file.string()), base_(base) {
         const auto absolute = file.empty() ? std::filesystem::current_path() / "config.toml"
                                            : std::filesystem::absolute(file);
         base_dir_ = absolute.lexically_normal().parent_path();
@@ -457,8 +478,10 @@ public:
     AlertingConfig parse(const toml::table& root) {
         AlertingConfig out;
         // Pagers first: tiers name them.
-        for_each_table(root, "pager", [&](const toml::table& t) { out.pagers.push_back(pager(t)); });
-        for_each_table(root, "group", [&](const toml::table& t) { out.groups.push_back(group(t, out)); });
+        for_each_table(root, "pager",
+                       [&](const toml::table& t) { out.pagers.push_back(pager(t)); });
+        for_each_table(root, "group",
+                       [&](const toml::table& t) { out.groups.push_back(group(t, out)); });
         if (const toml::node* node = root.get("tiers")) {
             const toml::table& tiers = as_table(*node, "\"tiers\"");
             check_keys(tiers, tiers_keys, "[tiers]");
@@ -473,7 +496,8 @@ public:
             }
             for (std::size_t i = 0; i < tier_names.size(); ++i) {
                 if (const toml::node* t = tiers.get(tier_names[i])) {
-                    out.tiers[i] = tier(as_table(*t, in_quotes(tier_names[i])), static_cast<int>(i) + 1);
+                    out.tiers[i] =
+                        tier(as_table(*t, in_quotes(tier_names[i])), static_cast<int>(i) + 1);
                 }
             }
         }
@@ -521,9 +545,10 @@ private:
                     std::string_view section) const {
         for (const auto& [key, value] : table) {
             if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
-                throw ConfigError(SourceLocation{file_, key.source().begin.line, key.source().begin.column},
-                                  "unknown key " + in_quotes(key.str()) + " in " + std::string(section) +
-                                      "; expected one of " + one_of(allowed));
+                throw ConfigError(
+                    SourceLocation{file_, key.source().begin.line, key.source().begin.column},
+                    "unknown key " + in_quotes(key.str()) + " in " + std::string(section) +
+                        "; expected one of " + one_of(allowed));
             }
         }
     }
@@ -549,7 +574,8 @@ private:
         return value->get();
     }
 
-    std::string required_text(const toml::table& table, std::string_view key, std::string_view section) const {
+    std::string required_text(const toml::table& table, std::string_view key,
+                              std::string_view section) const {
         auto value = text(table, key);
         if (!value) {
             fail(table, std::string(section) + " needs " + in_quotes(key));
@@ -590,24 +616,28 @@ private:
         }
         const auto parsed = parse_duration(*value);
         if (!parsed || *parsed <= Duration::zero()) {
-            fail(*table.get(key), "expected a positive duration like \"30m\" for " + in_quotes(key));
+            fail(*table.get(key),
+                 "expected a positive duration like \"30m\" for " + in_quotes(key));
         }
         return parsed;
     }
 
-    std::optional<std::uint32_t> count(const toml::table& table, std::string_view key, std::int64_t min) const {
+    std::optional<std::uint32_t> count(const toml::table& table, std::string_view key,
+                                       std::int64_t min) const {
         const toml::node* node = table.get(key);
         if (!node) {
             return std::nullopt;
         }
         const auto* value = node->as_integer();
         if (!value || value->get() < min || value->get() > 1'000'000) {
-            fail(*node, "expected an integer from " + std::to_string(min) + " for " + in_quotes(key));
+            fail(*node,
+                 "expected an integer from " + std::to_string(min) + " for " + in_quotes(key));
         }
         return static_cast<std::uint32_t>(value->get());
     }
 
-    TimePoint datetime(const toml::table& table, std::string_view key, std::string_view section) const {
+    TimePoint datetime(const toml::table& table, std::string_view key,
+                       std::string_view section) const {
         const toml::node& node = node_or_table(table, key);
         if (&node == &table) {
             fail(table, std::string(section) + " needs " + in_quotes(key));
@@ -618,11 +648,14 @@ private:
         }
         const toml::date_time& dt = value->get();
         if (!dt.offset) {
-            fail(node, in_quotes(key) + " needs a UTC offset (Z or +01:00): a local date-time is ambiguous");
+            fail(node, in_quotes(key) +
+                           " needs a UTC offset (Z or +01:00): a local date-time is ambiguous");
         }
-        const auto day = sys_days(year(dt.date.year) / month(dt.date.month) / std::chrono::day(dt.date.day));
-        return TimePoint(day) + hours(dt.time.hour) + minutes(dt.time.minute) + seconds(dt.time.second) +
-               nanoseconds(dt.time.nanosecond) - minutes(dt.offset->minutes);
+        const auto day =
+            sys_days(year(dt.date.year) / month(dt.date.month) / std::chrono::day(dt.date.day));
+        return TimePoint(day) + hours(dt.time.hour) + minutes(dt.time.minute) +
+               seconds(dt.time.second) + nanoseconds(dt.time.nanosecond) -
+               minutes(dt.offset->minutes);
     }
 
     // "HH:MM" (or a TOML local time); "24:00" is allowed as an end.
@@ -656,8 +689,8 @@ private:
         auto index = [&](std::string_view name, const toml::node& at) {
             const auto it = std::find(weekday_names.begin(), weekday_names.end(), name);
             if (it == weekday_names.end()) {
-                fail(at, "expected a weekday (" + one_of(weekday_names) + ") or a range like \"mon-fri\", got " +
-                             in_quotes(name));
+                fail(at, "expected a weekday (" + one_of(weekday_names) +
+                             ") or a range like \"mon-fri\", got " + in_quotes(name));
             }
             return static_cast<unsigned>(it - weekday_names.begin());
         };
@@ -668,7 +701,8 @@ private:
             const toml::node& at = *node->as_array()->get(i);
             const auto dash = entry.find('-');
             const unsigned first = index(entry.substr(0, dash), at);
-            const unsigned last = dash == std::string_view::npos ? first : index(entry.substr(dash + 1), at);
+            const unsigned last =
+                dash == std::string_view::npos ? first : index(entry.substr(dash + 1), at);
             // Ranges may wrap ("fri-mon").
             for (unsigned d = first;; d = (d + 1) % 7) {
                 mask |= static_cast<std::uint8_t>(1U << d);
@@ -707,12 +741,14 @@ private:
         out.table = table;
         out.name = required_text(table, "name", "[[pager]]");
         if (!names_.pagers.insert(out.name).second) {
-            fail(*table.get("name"), "a pager named " + in_quotes(out.name) + " is already defined");
+            fail(*table.get("name"),
+                 "a pager named " + in_quotes(out.name) + " is already defined");
         }
         const std::string kind = required_text(table, "kind", "[[pager]]");
         const auto it = std::find(pager_kinds.begin(), pager_kinds.end(), kind);
         if (it == pager_kinds.end()) {
-            fail(*table.get("kind"), "expected " + one_of(pager_kinds) + " for \"kind\", got " + in_quotes(kind));
+            fail(*table.get("kind"),
+                 "expected " + one_of(pager_kinds) + " for \"kind\", got " + in_quotes(kind));
         }
         out.kind = static_cast<PagerKind>(it - pager_kinds.begin());
         out.url = text(table, "url").value_or("");
@@ -728,7 +764,8 @@ private:
             case PagerKind::alertmanager:
             case PagerKind::webhook:
                 if (!http_url) {
-                    fail(node_or_table(table, "url"), "kind " + in_quotes(kind) + " needs \"url\" = \"http(s)://...\"");
+                    fail(node_or_table(table, "url"),
+                         "kind " + in_quotes(kind) + " needs \"url\" = \"http(s)://...\"");
                 }
                 break;
             case PagerKind::pagerduty:
@@ -741,7 +778,8 @@ private:
                 break;
             case PagerKind::email:
                 if (!out.url.starts_with("smtp://") && !out.url.starts_with("smtps://")) {
-                    fail(node_or_table(table, "url"), "kind \"email\" needs \"url\" = \"smtp://relay:587\"");
+                    fail(node_or_table(table, "url"),
+                         "kind \"email\" needs \"url\" = \"smtp://relay:587\"");
                 }
                 break;
         }
@@ -781,7 +819,8 @@ private:
             const auto& list = node ? check.roles : check.nlbs;
             const std::string& want = node ? node->role : out.node;
             if (std::find(list.begin(), list.end(), want) == list.end()) {
-                fail(at, "check " + in_quotes(out.check) + " does not probe " + in_quotes(out.node));
+                fail(at,
+                     "check " + in_quotes(out.check) + " does not probe " + in_quotes(out.node));
             }
             return out;
         }
@@ -793,13 +832,15 @@ private:
     bool matches_any_target(const GroupConfig& group) const {
         for (const Check& check : base_.checks) {
             for (const Node& node : base_.nodes) {
-                const bool probed = std::find(check.roles.begin(), check.roles.end(), node.role) != check.roles.end();
+                const bool probed = std::find(check.roles.begin(), check.roles.end(), node.role) !=
+                                    check.roles.end();
                 if (probed && group.contains(check, &node, nullptr)) {
                     return true;
                 }
             }
             for (const Nlb& nlb : base_.nlbs) {
-                const bool probed = std::find(check.nlbs.begin(), check.nlbs.end(), nlb.name) != check.nlbs.end();
+                const bool probed =
+                    std::find(check.nlbs.begin(), check.nlbs.end(), nlb.name) != check.nlbs.end();
                 if (probed && group.contains(check, nullptr, &nlb)) {
                     return true;
                 }
@@ -815,24 +856,28 @@ private:
         out.name = required_text(table, "name", "[[group]]");
         for (const GroupConfig& other : done.groups) {
             if (other.name == out.name) {
-                fail(*table.get("name"), "a group named " + in_quotes(out.name) + " is already defined at " +
-                                             other.where.to_string());
+                fail(*table.get("name"), "a group named " + in_quotes(out.name) +
+                                             " is already defined at " + other.where.to_string());
             }
         }
         out.match = matcher(table);
         if (const toml::node* node = table.get("targets")) {
             if (!out.match.empty()) {
-                fail(*node, "a group lists either \"targets\" or matchers (roles, zones, nlbs, checks, nodes)");
+                fail(*node,
+                     "a group lists either \"targets\" or matchers (roles, zones, nlbs, checks, "
+                     "nodes)");
             }
             const auto entries = names(table, "targets", nullptr, "");
             for (std::size_t i = 0; i < entries.size(); ++i) {
                 out.targets.push_back(explicit_target(entries[i], *node->as_array()->get(i)));
             }
         } else if (out.match.empty()) {
-            fail(table, "a group needs \"targets\" or at least one of roles, zones, nlbs, checks, nodes");
+            fail(table,
+                 "a group needs \"targets\" or at least one of roles, zones, nlbs, checks, nodes");
         }
         if (!matches_any_target(out)) {
-            fail(table, "group " + in_quotes(out.name) + " matches no target: no check probes what it names");
+            fail(table, "group " + in_quotes(out.name) +
+                            " matches no target: no check probes what it names");
         }
         out.warning_when_down = count(table, "warning_when_down", 1);
         out.critical_when_up_below = count(table, "critical_when_up_below", 1);
@@ -850,7 +895,8 @@ private:
         out.start = time_of_day(table, "start", minutes(0));
         out.end = time_of_day(table, "end", hours(24));
         if (out.start == out.end) {
-            fail(node_or_table(table, "end"), "\"end\" equals \"start\": the window would be empty");
+            fail(node_or_table(table, "end"),
+                 "\"end\" equals \"start\": the window would be empty");
         }
         out.zone = zone(table);
         out.receivers = receivers(table);
@@ -871,7 +917,8 @@ private:
         if (const toml::node* node = table.get("coverage")) {
             const auto* array = node->as_array();
             if (!array || !array->is_array_of_tables()) {
-                fail(*node, "expected [[tiers.tier" + std::to_string(number) + ".coverage]] tables");
+                fail(*node,
+                     "expected [[tiers.tier" + std::to_string(number) + ".coverage]] tables");
             }
             for (const toml::node& entry : *array) {
                 out.coverage.push_back(coverage(*entry.as_table()));
@@ -883,7 +930,8 @@ private:
             const auto* array = table.get("classes") ? table.get("classes")->as_array() : nullptr;
             for (std::size_t i = 0; i < out.classes.size(); ++i) {
                 const std::string& c = out.classes[i];
-                if (std::find(alarm_classes.begin(), alarm_classes.end(), c) == alarm_classes.end() &&
+                if (std::find(alarm_classes.begin(), alarm_classes.end(), c) ==
+                        alarm_classes.end() &&
                     !names_.checks.contains(c)) {
                     fail(*array->get(i), "expected an alarm class (" + one_of(alarm_classes) +
                                              ") or a check name, got " + in_quotes(c));
@@ -899,7 +947,8 @@ private:
         out.where = at(table);
         out.match = matcher(table);
         if (out.match.empty()) {
-            fail(table, "a maintenance window needs at least one of nodes, roles, zones, nlbs, checks");
+            fail(table,
+                 "a maintenance window needs at least one of nodes, roles, zones, nlbs, checks");
         }
         out.start = datetime(table, "start", "[[maintenance]]");
         out.end = datetime(table, "end", "[[maintenance]]");
@@ -927,7 +976,8 @@ private:
 
 }  // namespace
 
-AlertingConfig parse_alerting(const toml::table& root, const std::filesystem::path& file, const Config& base) {
+AlertingConfig parse_alerting(const toml::table& root, const std::filesystem::path& file,
+                              const Config& base) {
     return Parser(file, base).parse(root);
 }
 

@@ -2,6 +2,8 @@
 // maintenance windows and flapping limits, parsed from TOML into validated, immutable structs.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -11,7 +13,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "config/config.hpp"
@@ -40,7 +41,7 @@ public:
             enum class Kind : std::uint8_t { julian_no_leap, zero_based, month_week_day } kind{};
             int day = 0;  // Jn: 1..365; n: 0..365; Mm.w.d: weekday 0 (Sunday)..6
             int month = 0;
-            int week = 0;  // 1..5, 5 meaning the last
+            int week = 0;                         // 1..5, 5 meaning the last
             std::chrono::seconds time{2 * 3600};  // local wall time of the change
         };
         std::chrono::seconds std_offset{};  // east positive
@@ -80,9 +81,9 @@ struct ExplicitTarget {
 
 struct GroupConfig {
     std::string name;
-    TargetMatcher match;                  // used when `targets` is empty
-    std::vector<ExplicitTarget> targets;  // "check@node" or "node"
-    std::optional<std::uint32_t> warning_when_down;      // at least this many members down
+    TargetMatcher match;                                  // used when `targets` is empty
+    std::vector<ExplicitTarget> targets;                  // "check@node" or "node"
+    std::optional<std::uint32_t> warning_when_down;       // at least this many members down
     std::optional<std::uint32_t> critical_when_up_below;  // fewer than this many members up
     SourceLocation where;
 
@@ -104,10 +105,10 @@ struct CoverageWindow {
 
 struct TierConfig {
     std::vector<std::string> receivers;    // when no coverage window applies
-    std::optional<Duration> repeat;         // re-send while firing; none: send once
+    std::optional<Duration> repeat;        // re-send while firing; none: send once
     std::vector<CoverageWindow> coverage;  // first matching window wins
-    std::optional<Duration> after;          // tier3: escalate a critical alarm unresolved this long
-    std::vector<std::string> classes;       // tier3: alarm classes paged to it straight away
+    std::optional<Duration> after;         // tier3: escalate a critical alarm unresolved this long
+    std::vector<std::string> classes;      // tier3: alarm classes paged to it straight away
     SourceLocation where;
 
     // The receivers this tier pages at `now`, by its coverage schedule.
@@ -160,7 +161,9 @@ struct AlertingConfig {
     // one probe round pages once as "zone down", not first as its earliest failing targets.
     Duration settle = std::chrono::seconds(30);
 
-    const TierConfig& tier(int number) const { return tiers.at(static_cast<std::size_t>(number - 1)); }
+    const TierConfig& tier(int number) const {
+        return tiers.at(static_cast<std::size_t>(number - 1));
+    }
     const PagerConfig* pager(std::string_view name) const;
 };
 

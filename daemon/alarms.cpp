@@ -8,31 +8,44 @@ namespace tierwatch {
 
 std::string_view to_string(AlarmKind kind) noexcept {
     switch (kind) {
-        case AlarmKind::target: return "target";
-        case AlarmKind::group: return "group";
-        case AlarmKind::zone_down: return "zone_down";
-        case AlarmKind::nlb_down: return "nlb_down";
-        case AlarmKind::flapping: return "flapping";
+        case AlarmKind::target:
+            return "target";
+        case AlarmKind::group:
+            return "group";
+        case AlarmKind::zone_down:
+            return "zone_down";
+        case AlarmKind::nlb_down:
+            return "nlb_down";
+        case AlarmKind::flapping:
+            return "flapping";
     }
     return "unknown";
 }
 
 std::string_view to_string(GradeCause cause) noexcept {
     switch (cause) {
-        case GradeCause::none: return "none";
-        case GradeCause::failure: return "failure";
-        case GradeCause::latency: return "latency";
-        case GradeCause::certificate: return "certificate";
+        case GradeCause::none:
+            return "none";
+        case GradeCause::failure:
+            return "failure";
+        case GradeCause::latency:
+            return "latency";
+        case GradeCause::certificate:
+            return "certificate";
     }
     return "unknown";
 }
 
 std::string_view to_string(PageAction action) noexcept {
     switch (action) {
-        case PageAction::trigger: return "trigger";
-        case PageAction::repeat: return "repeat";
-        case PageAction::escalate: return "escalate";
-        case PageAction::resolve: return "resolve";
+        case PageAction::trigger:
+            return "trigger";
+        case PageAction::repeat:
+            return "repeat";
+        case PageAction::escalate:
+            return "escalate";
+        case PageAction::resolve:
+            return "resolve";
     }
     return "unknown";
 }
@@ -52,8 +65,9 @@ std::vector<std::pair<std::string_view, std::string>> PageEvent::label_pairs() c
         {"tier", std::to_string(tier)},
     };
     const std::pair<std::string_view, const std::string*> optional[] = {
-        {"node", &labels.node}, {"zone", &labels.zone},       {"role", &labels.role},   {"check", &labels.check},
-        {"nlb", &labels.nlb},   {"address", &labels.address}, {"group", &labels.group},
+        {"node", &labels.node},   {"zone", &labels.zone}, {"role", &labels.role},
+        {"check", &labels.check}, {"nlb", &labels.nlb},   {"address", &labels.address},
+        {"group", &labels.group},
     };
     for (const auto& [name, value] : optional) {
         if (!value->empty()) {
@@ -71,12 +85,14 @@ const Alarm* AlarmBook::find(std::string_view key) const {
 bool AlarmBook::routed_to_tier3(const AlarmCondition& condition) const {
     const auto& classes = alerting_.tier(3).classes;
     return std::any_of(classes.begin(), classes.end(), [&](const std::string& c) {
-        return c == to_string(condition.kind) || (!condition.labels.check.empty() && c == condition.labels.check) ||
+        return c == to_string(condition.kind) ||
+               (!condition.labels.check.empty() && c == condition.labels.check) ||
                (condition.cause != GradeCause::none && c == to_string(condition.cause));
     });
 }
 
-PageEvent AlarmBook::event(const Alarm& alarm, PageAction action, std::string receiver, TimePoint now) const {
+PageEvent AlarmBook::event(const Alarm& alarm, PageAction action, std::string receiver,
+                           TimePoint now) const {
     const AlarmCondition& c = alarm.condition;
     return PageEvent{
         .action = action,
@@ -103,7 +119,8 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
     // Suppressed, silenced and unsettled alarms are shown with their tier but page nobody.
     const bool may_page = c.pageable() && now - alarm.started >= alerting_.settle;
     const auto& after = alerting_.tier(3).after;
-    if (may_page && !alarm.escalated && alarm.critical_since && after && now - *alarm.critical_since >= *after) {
+    if (may_page && !alarm.escalated && alarm.critical_since && after &&
+        now - *alarm.critical_since >= *after) {
         alarm.escalated = true;
     }
     const bool routed = routed_to_tier3(c);
@@ -112,7 +129,8 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
         return;
     }
 
-    const bool severity_changed = alarm.sent_severity != Grade::ok && alarm.sent_severity != c.severity;
+    const bool severity_changed =
+        alarm.sent_severity != Grade::ok && alarm.sent_severity != c.severity;
     const std::array<bool, 3> audience{true, critical, alarm.escalated || routed};
     // A receiver listed in several tiers hears about the alarm once per update.
     std::vector<std::string_view> addressed;
@@ -133,7 +151,8 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
             }
             addressed.push_back(receiver);
             PageAction action = PageAction::repeat;
-            if (std::find(alarm.notified.begin(), alarm.notified.end(), receiver) == alarm.notified.end()) {
+            if (std::find(alarm.notified.begin(), alarm.notified.end(), receiver) ==
+                alarm.notified.end()) {
                 alarm.notified.push_back(receiver);
                 action = (number == 3 && !routed) ? PageAction::escalate : PageAction::trigger;
             }

@@ -4,9 +4,9 @@
 #pragma once
 
 #include <array>
-#include <optional>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,7 +44,7 @@ struct AlarmCondition {
     GradeCause cause = GradeCause::none;
     std::string summary;
     AlarmLabels labels;
-    bool suppressed = false;   // explained by a zone or NLB address that is down
+    bool suppressed = false;  // explained by a zone or NLB address that is down
     bool silenced = false;
     bool maintenance = false;
 
@@ -77,13 +77,13 @@ struct PageEvent {
 // A firing alarm, for the status page and metrics.
 struct Alarm {
     AlarmCondition condition;
-    TimePoint started;                // first seen firing
+    TimePoint started;  // first seen firing
     std::optional<TimePoint> critical_since;
     int tier = 1;
-    bool escalated = false;           // tier3 paged after tiers.tier3.after
+    bool escalated = false;             // tier3 paged after tiers.tier3.after
     std::vector<std::string> notified;  // receivers that got the trigger: they get the resolve
     std::array<std::optional<TimePoint>, 3> last_sent{};  // per tier, for `repeat`
-    Grade sent_severity = Grade::ok;  // severity the receivers last heard
+    Grade sent_severity = Grade::ok;                      // severity the receivers last heard
 };
 
 class AlarmBook {
@@ -101,7 +101,8 @@ public:
 private:
     bool routed_to_tier3(const AlarmCondition& condition) const;
     void page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out);
-    PageEvent event(const Alarm& alarm, PageAction action, std::string receiver, TimePoint now) const;
+    PageEvent event(const Alarm& alarm, PageAction action, std::string receiver,
+                    TimePoint now) const;
 
     const AlertingConfig& alerting_;
     std::unordered_map<std::string, Alarm> alarms_;

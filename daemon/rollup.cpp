@@ -9,8 +9,8 @@ namespace tierwatch {
 // ---------------------------------------------------------------------------------------------
 // One target
 
-Transition TargetGrader::observe(const Graded& graded, GradeCause cause, std::uint32_t rise, std::uint32_t fall,
-                                 Duration flap_window, TimePoint now) {
+Transition TargetGrader::observe(const Graded& graded, GradeCause cause, std::uint32_t rise,
+                                 std::uint32_t fall, Duration flap_window, TimePoint now) {
     const Grade g = graded.grade;
     if (g == grade_) {
         run_ = 0;
@@ -27,7 +27,8 @@ Transition TargetGrader::observe(const Graded& graded, GradeCause cause, std::ui
         run_grade_ = g;
     }
     ++run_;
-    // The mildest of a worse run, the worst of a better run: the grade every result in it justifies.
+    // The mildest of a worse run, the worst of a better run: the grade every result in it
+    // justifies.
     if (worse ? g <= run_grade_ : g >= run_grade_) {
         run_grade_ = g;
         run_why_ = graded.why;
@@ -56,7 +57,8 @@ void TargetGrader::record_change(Grade from, Duration flap_window, TimePoint now
     next_change_ = (next_change_ + 1) % changes_.size();
     recorded_ = std::min(recorded_ + 1, changes_.size());
     // After the write, next_change_ points at the oldest of the last max_changes changes.
-    const bool too_many = recorded_ == changes_.size() && now - changes_[next_change_] <= flap_window;
+    const bool too_many =
+        recorded_ == changes_.size() && now - changes_[next_change_] <= flap_window;
     if (!was_flapping && !too_many) {
         return;
     }
@@ -93,7 +95,8 @@ std::string member_name(const RollupTarget& target) {
 
 std::string describe(const RollupTarget& target) {
     const std::string where = target.node ? " on " + target.node->name : " via " + target.nlb->name;
-    return target.check->name + where + " (" + (target.label.empty() ? target.address : target.label) + ")";
+    return target.check->name + where + " (" +
+           (target.label.empty() ? target.address : target.label) + ")";
 }
 
 AlarmLabels target_labels(const RollupTarget& target) {
@@ -112,7 +115,8 @@ AlarmLabels target_labels(const RollupTarget& target) {
 
 template <class Windows>
 bool any_active(const std::vector<std::uint32_t>& indices, const Windows& windows, TimePoint now) {
-    return std::any_of(indices.begin(), indices.end(), [&](std::uint32_t i) { return windows[i].active(now); });
+    return std::any_of(indices.begin(), indices.end(),
+                       [&](std::uint32_t i) { return windows[i].active(now); });
 }
 
 template <class Windows>
@@ -156,12 +160,14 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
     std::map<std::pair<GroupKind, std::string>, std::uint32_t> implicit;
     std::map<std::pair<std::uint32_t, std::string>, std::size_t> member_at;
     auto implicit_group = [&](GroupKind kind, const std::string& name) {
-        const auto [it, added] = implicit.try_emplace({kind, name}, static_cast<std::uint32_t>(groups_.size()));
+        const auto [it, added] =
+            implicit.try_emplace({kind, name}, static_cast<std::uint32_t>(groups_.size()));
         if (added) {
             Group g;
             g.kind = kind;
             g.name = name;
-            g.key = alarm_key(kind == GroupKind::zone ? AlarmKind::zone_down : AlarmKind::nlb_down, name);
+            g.key = alarm_key(kind == GroupKind::zone ? AlarmKind::zone_down : AlarmKind::nlb_down,
+                              name);
             if (kind == GroupKind::zone) {
                 g.labels.zone = name;  // NLB labels are set by the caller, which knows the parts
             }
@@ -206,7 +212,8 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
             slot.zone = implicit_group(GroupKind::zone, target.node->zone);
             join(slot.zone);
         } else {
-            const std::string name = target.nlb->name + "/" + (target.address.empty() ? "dns" : target.address);
+            const std::string name =
+                target.nlb->name + "/" + (target.address.empty() ? "dns" : target.address);
             slot.nlb_address = implicit_group(GroupKind::nlb_address, name);
             Group& group = groups_[slot.nlb_address];
             group.labels.nlb = target.nlb->name;
@@ -238,8 +245,8 @@ Transition Rollup::observe(std::uint32_t id, const ProbeResult& result, TimePoin
     Slot& slot = slots_[id];
     const Check& check = *slot.target.check;
     const Graded graded = grade_result(result, check, now);
-    return slot.grader.observe(graded, cause_of(result, graded), check.rise, check.fall, alerting_.flapping.window,
-                               now);
+    return slot.grader.observe(graded, cause_of(result, graded), check.rise, check.fall,
+                               alerting_.flapping.window, now);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,7 +261,8 @@ bool Rollup::silenced(const Slot& slot, TimePoint now) const {
 }
 
 bool Rollup::explained(const Slot& slot) const {
-    return (slot.zone != none && group_down_[slot.zone]) || (slot.nlb_address != none && group_down_[slot.nlb_address]);
+    return (slot.zone != none && group_down_[slot.zone]) ||
+           (slot.nlb_address != none && group_down_[slot.nlb_address]);
 }
 
 Rollup::Flags Rollup::flags_of(const Group& group, TimePoint now) const {
@@ -279,7 +287,8 @@ Rollup::Flags Rollup::flags_of(const Group& group, TimePoint now) const {
     return flags;
 }
 
-void Rollup::target_conditions(const Slot& slot, TimePoint now, std::vector<AlarmCondition>& out) const {
+void Rollup::target_conditions(const Slot& slot, TimePoint now,
+                               std::vector<AlarmCondition>& out) const {
     const TargetGrader& grader = slot.grader;
     const bool flapping = grader.flapping(now);
     if (!flapping && grader.grade() == Grade::ok) {
@@ -295,9 +304,10 @@ void Rollup::target_conditions(const Slot& slot, TimePoint now, std::vector<Alar
         c.kind = AlarmKind::flapping;
         c.key = slot.flapping_key;
         c.severity = capped_at_warning(grader.flap_worst(), slot.capped);
-        c.summary = describe(slot.target) + " is flapping: " + std::to_string(alerting_.flapping.max_changes) +
-                    " or more grade changes within " + format_duration(alerting_.flapping.window) + ", now " +
-                    std::string(to_string(grader.grade()));
+        c.summary = describe(slot.target) +
+                    " is flapping: " + std::to_string(alerting_.flapping.max_changes) +
+                    " or more grade changes within " + format_duration(alerting_.flapping.window) +
+                    ", now " + std::string(to_string(grader.grade()));
     } else {
         c.kind = AlarmKind::target;
         c.key = slot.key;
@@ -327,15 +337,17 @@ void Rollup::group_condition(std::size_t index, TimePoint now, std::vector<Alarm
             c.suppressed = flags.suppressed;
             std::string down_names;
             for (const Member& member : group.members) {
-                const bool down = std::any_of(member.targets.begin(), member.targets.end(),
-                                              [&](std::uint32_t id) { return slots_[id].grader.down(); });
+                const bool down =
+                    std::any_of(member.targets.begin(), member.targets.end(),
+                                [&](std::uint32_t id) { return slots_[id].grader.down(); });
                 if (down) {
                     down_names += (down_names.empty() ? "" : ", ") + member.name;
                 }
             }
             c.summary = "group " + group.name + ": " + std::to_string(state.down) + " of " +
                         std::to_string(state.members) + " down" +
-                        (down_names.empty() ? "" : " (" + down_names + ")") + ", " + std::to_string(state.up) + " up";
+                        (down_names.empty() ? "" : " (" + down_names + ")") + ", " +
+                        std::to_string(state.up) + " up";
             break;
         }
         case GroupKind::zone:
@@ -350,7 +362,8 @@ void Rollup::group_condition(std::size_t index, TimePoint now, std::vector<Alarm
                 checks += (checks.empty() ? "" : ", ") + slots_[id].target.check->name;
             }
             c.summary = "NLB " + group.labels.nlb + " address " +
-                        (group.labels.address.empty() ? std::string("(unresolved)") : group.labels.address) +
+                        (group.labels.address.empty() ? std::string("(unresolved)")
+                                                      : group.labels.address) +
                         " down: every check failing (" + checks + ")";
             break;
         }
@@ -363,7 +376,8 @@ std::vector<AlarmCondition> Rollup::evaluate(TimePoint now) {
     for (std::size_t i = 0; i < groups_.size(); ++i) {
         const Group& group = groups_[i];
         GroupState& state = states_[i];
-        state = GroupState{group.kind, group.name, static_cast<std::uint32_t>(group.members.size()), 0, 0, Grade::ok};
+        state = GroupState{group.kind, group.name, static_cast<std::uint32_t>(group.members.size()),
+                           0,          0,          Grade::ok};
         bool all_down = !group.members.empty();
         for (const Member& member : group.members) {
             std::size_t down = 0;

@@ -1,5 +1,6 @@
 // Per-target grades with rise/fall and flapping, rolled up into groups, zones and NLB addresses
-// with dependencies, producing the alarm conditions the alarm book pages on. Sans-io, time injected.
+// with dependencies, producing the alarm conditions the alarm book pages on. Sans-io, time
+// injected.
 #pragma once
 
 #include <chrono>
@@ -37,8 +38,8 @@ public:
     TargetGrader() = default;
     explicit TargetGrader(const FlappingConfig& flapping) : changes_(flapping.max_changes) {}
 
-    Transition observe(const Graded& graded, GradeCause cause, std::uint32_t rise, std::uint32_t fall,
-                       Duration flap_window, TimePoint now);
+    Transition observe(const Graded& graded, GradeCause cause, std::uint32_t rise,
+                       std::uint32_t fall, Duration flap_window, TimePoint now);
 
     Grade grade() const noexcept { return grade_; }
     bool down() const noexcept { return grade_ == Grade::critical; }

@@ -1,7 +1,6 @@
 // Unit tests for grading over time, roll-ups, dependencies and paging decisions: a simulated
 // fleet probed on an injected clock, asserting on the page events a pager would deliver.
 #include "daemon/alarms.hpp"
-#include "daemon/rollup.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +10,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "daemon/rollup.hpp"
 
 namespace tierwatch {
 namespace {
@@ -190,10 +191,12 @@ public:
     explicit Fleet(std::string_view alerting_toml, TimePoint start = kNoon) : now_(start) {
         config_ = parse_config(kFleet, "fleet.toml");
         const std::string text = std::string(kPagers) + std::string(alerting_toml);
-        alerting_ = parse_alerting(toml::parse(text, std::string_view("alerting.toml")), "alerting.toml", config_);
+        alerting_ = parse_alerting(toml::parse(text, std::string_view("alerting.toml")),
+                                   "alerting.toml", config_);
         for (const Check& check : config_.checks) {
             for (const Node& node : config_.nodes) {
-                if (std::find(check.roles.begin(), check.roles.end(), node.role) != check.roles.end()) {
+                if (std::find(check.roles.begin(), check.roles.end(), node.role) !=
+                    check.roles.end()) {
                     add(check, &node, nullptr, node.address, check.name + "|node:" + node.name);
                 }
             }
@@ -234,9 +237,9 @@ public:
     }
 
     std::size_t count(std::string_view receiver, PageAction action) const {
-        return static_cast<std::size_t>(std::count_if(events_.begin(), events_.end(), [&](const PageEvent& e) {
-            return e.receiver == receiver && e.action == action;
-        }));
+        return static_cast<std::size_t>(std::count_if(
+            events_.begin(), events_.end(),
+            [&](const PageEvent& e) { return e.receiver == receiver && e.action == action; }));
     }
 
     std::set<std::string> receivers_of(PageAction action) const {
@@ -257,7 +260,8 @@ public:
     const Rollup& rollup() const { return *rollup_; }
 
 private:
-    void add(const Check& check, const Node* node, const Nlb* nlb, std::string address, std::string identity) {
+    void add(const Check& check, const Node* node, const Nlb* nlb, std::string address,
+             std::string identity) {
         const auto id = static_cast<std::uint32_t>(targets_.size());
         targets_.push_back(RollupTarget{id, &check, node, nlb, address, identity,
                                         address + ":" + std::to_string(check.port)});
@@ -295,7 +299,8 @@ TEST(TargetGrader, FallFailuresBeforeDownAndRiseSuccessesBeforeUp) {
     const Graded bad{Grade::critical, "connect_refused"};
     const Graded good{};
     auto feed = [&](const Graded& g) {
-        return grader.observe(g, g.grade == Grade::ok ? GradeCause::none : GradeCause::failure, 2, 3, 10min, kNoon);
+        return grader.observe(g, g.grade == Grade::ok ? GradeCause::none : GradeCause::failure, 2,
+                              3, 10min, kNoon);
     };
     EXPECT_EQ(feed(bad), Transition::pending);
     EXPECT_EQ(feed(bad), Transition::pending);
@@ -314,7 +319,8 @@ TEST(TargetGrader, FallFailuresBeforeDownAndRiseSuccessesBeforeUp) {
 TEST(TargetGrader, MixedWorseRunSettlesOnItsMildestGrade) {
     TargetGrader grader(FlappingConfig{});
     grader.observe({Grade::critical, "timeout"}, GradeCause::failure, 1, 2, 10min, kNoon);
-    EXPECT_EQ(grader.observe({Grade::warning, "latency 900ms above 500ms"}, GradeCause::latency, 1, 2, 10min, kNoon),
+    EXPECT_EQ(grader.observe({Grade::warning, "latency 900ms above 500ms"}, GradeCause::latency, 1,
+                             2, 10min, kNoon),
               Transition::changed);
     EXPECT_EQ(grader.grade(), Grade::warning);
     EXPECT_EQ(grader.cause(), GradeCause::latency);
@@ -408,7 +414,8 @@ TEST(Alarms, ZoneDownIsExactlyOnePageAndItsNodeAlarmsAreSuppressed) {
     for (const PageEvent& event : fleet.events()) {
         EXPECT_EQ(event.dedup_key, zone_key) << "nothing else is sent anywhere, even to Tier I";
     }
-    for (const std::string& key : {kMailbox1, std::string("tierwatch/target/smtp|node:mta1"), kMtaPool}) {
+    for (const std::string& key :
+         {kMailbox1, std::string("tierwatch/target/smtp|node:mta1"), kMtaPool}) {
         const Alarm* alarm = fleet.alarm(key);
         ASSERT_NE(alarm, nullptr) << key << " is still graded and shown";
         EXPECT_TRUE(alarm->condition.suppressed) << key;
@@ -495,7 +502,8 @@ TEST(Alarms, UnresolvedPastTierThreeAfterEscalatesOnceAndResolveReachesEveryone)
     fleet.failing = [](const RollupTarget&) { return false; };
     fleet.run(1min);
     EXPECT_EQ(fleet.alarm(kMailbox1), nullptr);
-    EXPECT_EQ(fleet.receivers_of(PageAction::resolve), (std::set<std::string>{"noc", "pagerduty", "engineering"}));
+    EXPECT_EQ(fleet.receivers_of(PageAction::resolve),
+              (std::set<std::string>{"noc", "pagerduty", "engineering"}));
     for (const std::string_view receiver : {"noc", "pagerduty", "engineering"}) {
         EXPECT_EQ(fleet.count(receiver, PageAction::resolve), 1u) << receiver;
     }
@@ -527,7 +535,8 @@ TEST(Alarms, RoutedClassPagesTierThreeStraightAway) {
     ASSERT_EQ(pages.size(), 1u);
     EXPECT_EQ(pages[0].action, PageAction::trigger);
     EXPECT_EQ(pages[0].tier, 3);
-    EXPECT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u) << "a critical alarm still pages Tier II";
+    EXPECT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u)
+        << "a critical alarm still pages Tier II";
     fleet.run(2h);
     EXPECT_EQ(fleet.count("engineering", PageAction::escalate), 0u) << "already with Tier III";
 }
@@ -543,7 +552,8 @@ TEST(Alarms, WarningThatBecomesCriticalTriggersTierTwoAndUpdatesTierOne) {
     ASSERT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u);
     const auto noc = fleet.events_to("noc");
     const bool updated = std::any_of(noc.begin(), noc.end(), [](const PageEvent& e) {
-        return e.dedup_key == kMtaPool && e.action == PageAction::repeat && e.severity == Grade::critical;
+        return e.dedup_key == kMtaPool && e.action == PageAction::repeat &&
+               e.severity == Grade::critical;
     });
     EXPECT_TRUE(updated) << "Tier I hears the pool is now critical, under the same dedup key";
 }
@@ -567,8 +577,8 @@ TEST(Alarms, EventsCarryTheLabelsTheReceiversRouteOn) {
     ASSERT_EQ(pages.size(), 1u);
     const auto labels = pages[0].label_pairs();
     const std::vector<std::pair<std::string_view, std::string>> want{
-        {"alarm", "target"}, {"severity", "critical"}, {"tier", "2"},         {"node", "mailbox1"},
-        {"zone", "zone-a"},  {"role", "mailbox"},      {"check", "https"},    {"address", "10.0.1.30"},
+        {"alarm", "target"}, {"severity", "critical"}, {"tier", "2"},      {"node", "mailbox1"},
+        {"zone", "zone-a"},  {"role", "mailbox"},      {"check", "https"}, {"address", "10.0.1.30"},
     };
     EXPECT_EQ(labels, want);
     EXPECT_NE(pages[0].summary.find("connect_refused"), std::string::npos) << pages[0].summary;
@@ -607,7 +617,8 @@ TEST(Coverage, SameAlarmAtTenAndThreeLocalTimeGoesToTheScheduledReceivers) {
         fleet.run(2min);
         EXPECT_EQ(fleet.count(c.receiver, PageAction::trigger), 1u) << c.why;
         EXPECT_TRUE(fleet.events_to(c.receiver == "day" ? "night" : "day").empty()) << c.why;
-        EXPECT_TRUE(fleet.events_to("pagerduty").empty()) << c.why << ": a window covers every hour";
+        EXPECT_TRUE(fleet.events_to("pagerduty").empty())
+            << c.why << ": a window covers every hour";
     }
 }
 
@@ -617,7 +628,8 @@ TEST(Coverage, ResolveReachesTheDayAndNightReceiversAfterAHandover) {
     fleet.failing = node_is({"mailbox1"});
     fleet.run(40min);
     EXPECT_EQ(fleet.count("day", PageAction::trigger), 1u);
-    EXPECT_EQ(fleet.count("night", PageAction::trigger), 1u) << "a receiver new to the alarm gets a trigger";
+    EXPECT_EQ(fleet.count("night", PageAction::trigger), 1u)
+        << "a receiver new to the alarm gets a trigger";
     fleet.failing = [](const RollupTarget&) { return false; };
     fleet.run(1min);
     EXPECT_EQ(fleet.count("day", PageAction::resolve), 1u);

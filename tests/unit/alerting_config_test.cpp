@@ -1,10 +1,10 @@
 // Unit tests for the alerting configuration: values, every error at its exact file:line:column,
 // tz database zones across DST changes and past the last listed transition, coverage windows.
-#include "config/alerting.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "config/alerting.hpp"
 
 namespace tierwatch {
 namespace {
@@ -69,7 +69,8 @@ protected:
             parse(std::string(kPager) + std::string(rest));
         } catch (const ConfigError& e) {
             EXPECT_EQ(e.where().file, "/etc/tierwatch/tierwatch.toml");
-            return std::to_string(e.where().line) + ":" + std::to_string(e.where().column) + ": " + e.message();
+            return std::to_string(e.where().line) + ":" + std::to_string(e.where().column) + ": " +
+                   e.message();
         }
         return "no error";
     }
@@ -141,7 +142,8 @@ max_changes = 8
     ASSERT_EQ(config.pagers.size(), 3u);
     EXPECT_EQ(config.pagers[0].kind, PagerKind::pagerduty);
     EXPECT_EQ(config.pagers[0].routing_key_file, "/etc/tierwatch/pagerduty.key");
-    EXPECT_EQ(config.pagers[0].table["priority"].value_or(std::string()), "P1") << "kind-specific keys kept";
+    EXPECT_EQ(config.pagers[0].table["priority"].value_or(std::string()), "P1")
+        << "kind-specific keys kept";
     EXPECT_EQ(config.pagers[1].timeout, 10s);
     EXPECT_EQ(config.pagers[2].secret_file, "/run/credentials/relay");
     EXPECT_EQ(config.pager("alertmanager"), &config.pagers[1]);
@@ -205,11 +207,11 @@ TEST(CoverageWindow, PastMidnightBelongsToTheWeekdayItStartsOn) {
     window.start = 22h;
     window.end = 6h;
     window.zone = TimeZone::load("UTC");
-    EXPECT_TRUE(window.covers(utc(2026y / July / 17, 23h)));          // Friday night
-    EXPECT_TRUE(window.covers(utc(2026y / July / 18, 5h, 59min)));    // Saturday early morning
+    EXPECT_TRUE(window.covers(utc(2026y / July / 17, 23h)));        // Friday night
+    EXPECT_TRUE(window.covers(utc(2026y / July / 18, 5h, 59min)));  // Saturday early morning
     EXPECT_FALSE(window.covers(utc(2026y / July / 18, 6h)));
-    EXPECT_FALSE(window.covers(utc(2026y / July / 18, 23h)));         // Saturday night
-    EXPECT_FALSE(window.covers(utc(2026y / July / 17, 5h)));          // Thursday's night
+    EXPECT_FALSE(window.covers(utc(2026y / July / 18, 23h)));  // Saturday night
+    EXPECT_FALSE(window.covers(utc(2026y / July / 17, 5h)));   // Thursday's night
     EXPECT_FALSE(window.covers(utc(2026y / July / 17, 21h, 59min)));
 }
 
@@ -270,11 +272,13 @@ TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
                     "roles = [\"mta\"]\n"
                     "critical_when_up_below = 0\n"),
               "8:26: expected an integer from 1 for \"critical_when_up_below\"");
-    EXPECT_EQ(error("[[group]]\n"
-                    "name = \"mta-pool\"\n"
-                    "role = [\"mta\"]\n"),
-              "7:1: unknown key \"role\" in [[group]]; expected one of \"name\", \"roles\", \"zones\", "
-              "\"nlbs\", \"checks\", \"nodes\", \"targets\", \"warning_when_down\", \"critical_when_up_below\"");
+    EXPECT_EQ(
+        error("[[group]]\n"
+              "name = \"mta-pool\"\n"
+              "role = [\"mta\"]\n"),
+        "7:1: unknown key \"role\" in [[group]]; expected one of \"name\", \"roles\", \"zones\", "
+        "\"nlbs\", \"checks\", \"nodes\", \"targets\", \"warning_when_down\", "
+        "\"critical_when_up_below\"");
     EXPECT_EQ(error("[tiers.tier2]\n"
                     "receivers = [\"noc\"]\n"
                     "[[tiers.tier2.coverage]]\n"
@@ -287,7 +291,8 @@ TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
                     "weekdays = [\"mon\", \"fir\"]\n"
                     "time_zone = \"UTC\"\n"
                     "receivers = [\"noc\"]\n"),
-              "6:20: expected a weekday (\"sun\", \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\") or a "
+              "6:20: expected a weekday (\"sun\", \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", "
+              "\"sat\") or a "
               "range like \"mon-fri\", got \"fir\"");
     EXPECT_EQ(error("[[tiers.tier1.coverage]]\n"
                     "start = \"8:00\"\n"
@@ -297,24 +302,27 @@ TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
     EXPECT_EQ(error("[tiers.tier1]\n"
                     "receivers = [\"noc\"]\n"
                     "after = \"45m\"\n"),
-              "7:1: unknown key \"after\" in [tiers.tier1]; expected one of \"receivers\", \"repeat\", \"coverage\"");
+              "7:1: unknown key \"after\" in [tiers.tier1]; expected one of \"receivers\", "
+              "\"repeat\", \"coverage\"");
     EXPECT_EQ(error("[tiers.tier2]\n"
                     "repeat = \"30 minutes\"\n"),
               "6:10: expected a positive duration like \"30m\" for \"repeat\"");
     EXPECT_EQ(error("[tiers.tier3]\n"
                     "classes = [\"certificates\"]\n"),
-              "6:12: expected an alarm class (\"target\", \"group\", \"zone_down\", \"nlb_down\", \"flapping\", "
+              "6:12: expected an alarm class (\"target\", \"group\", \"zone_down\", \"nlb_down\", "
+              "\"flapping\", "
               "\"failure\", \"latency\", \"certificate\") or a check name, got \"certificates\"");
     EXPECT_EQ(error("[[pager]]\n"
                     "name = \"noc\"\n"
                     "kind = \"webhook\"\n"
                     "url = \"http://127.0.0.1:9/other\"\n"),
               "6:8: a pager named \"noc\" is already defined");
-    EXPECT_EQ(error("[[pager]]\n"
-                    "name = \"pd\"\n"
-                    "kind = \"pagerdutty\"\n"),
-              "7:8: expected \"alertmanager\", \"pagerduty\", \"webhook\", \"email\" for \"kind\", got "
-              "\"pagerdutty\"");
+    EXPECT_EQ(
+        error("[[pager]]\n"
+              "name = \"pd\"\n"
+              "kind = \"pagerdutty\"\n"),
+        "7:8: expected \"alertmanager\", \"pagerduty\", \"webhook\", \"email\" for \"kind\", got "
+        "\"pagerdutty\"");
     EXPECT_EQ(error("[[pager]]\n"
                     "name = \"am\"\n"
                     "kind = \"alertmanager\"\n"
