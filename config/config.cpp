@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -52,17 +53,24 @@ constexpr std::array<DurationUnit, 5> duration_units{{
 // Longer durations are configuration mistakes, and would overflow nanosecond clocks downstream.
 constexpr Duration max_config_duration = std::chrono::days(3650);
 
-constexpr std::array<std::pair<std::string_view, Protocol>, 4> protocol_names{{
+constexpr std::array<std::pair<std::string_view, Protocol>, 12> protocol_names{{
     {"tcp", Protocol::tcp},
     {"tls", Protocol::tls},
     {"http", Protocol::http},
     {"https", Protocol::https},
+    {"smtp", Protocol::smtp},
+    {"smtps", Protocol::smtps},
+    {"submission", Protocol::submission},
+    {"lmtp", Protocol::lmtp},
+    {"imap", Protocol::imap},
+    {"imaps", Protocol::imaps},
+    {"pop3", Protocol::pop3},
+    {"pop3s", Protocol::pop3s},
 }};
 
 // Protocols the spec promises for later; named so such a config is refused plainly, not as a typo.
-constexpr std::array<std::string_view, 12> planned_protocols{
-    "smtp", "smtps", "submission", "lmtp", "imap", "imaps",
-    "pop3", "pop3s", "ldap", "ldaps", "ldap_replication", "roundtrip",
+constexpr std::array<std::string_view, 4> planned_protocols{
+    "ldap", "ldaps", "ldap_replication", "roundtrip",
 };
 
 // Top-level sections planned for later work, as the operator writes them.
@@ -93,6 +101,11 @@ constexpr std::array<std::string_view, 8> http_only_keys{
     "method", "path", "host", "expected_status", "body_regex", "body_limit", "follow_redirects", "max_redirects",
 };
 constexpr std::array<std::string_view, 1> tcp_only_keys{"banner_regex"};
+constexpr std::array<std::string_view, 2> mail_only_keys{"expect_capabilities", "auth_mechanism"};
+constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
+constexpr std::array<std::string_view, 1> smtp_only_keys{"helo_name"};
+constexpr std::array<std::string_view, 1> imap_only_keys{"mailbox"};
+constexpr std::array<std::string_view, 2> auth_mechanisms{"plain", "login"};
 constexpr std::array<std::string_view, 13> check_common_keys{
     "name", "protocol", "port", "roles", "nlbs", "interval", "timeout", "rise", "fall",
     "latency_warning", "latency_critical", "username", "password_file",
@@ -703,10 +716,69 @@ std::optional<std::uint16_t> default_port(Protocol protocol) {
     switch (protocol) {
         case Protocol::http: return 80;
         case Protocol::https: return 443;
+        case Protocol::smtp: return 25;
+        case Protocol::smtps: return 465;
+        case Protocol::submission: return 587;
+        case Protocol::lmtp: return 24;
+        case Protocol::imap: return 143;
+        case Protocol::imaps: return 993;
+        case Protocol::pop3: return 110;
+        case Protocol::pop3s: return 995;
         case Protocol::tcp:
         case Protocol::tls: break;
     }
     return std::nullopt;
+}
+
+bool is_mail_protocol(Protocol protocol) {
+    return is_smtp_family(protocol) || is_imap(protocol) || is_pop3(protocol);
+}
+
+// Text the probe sends inside a command line: a CR or LF would end the command early and let the
+// rest be read as a second command, so control characters are refused at load.
+std::string control_character_problem(std::string_view key, std::string_view value) {
+    const bool control = std::any_of(value.begin(), value.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+    });
+    return control ? in_quotes(key) + " must not contain control characters" : std::string();
+}
+
+MailSettings read_mail(const Section& s, Protocol protocol) {
+    MailSettings mail;
+    mail.starttls = s.flag("starttls").value_or(false);
+    mail.expect_capabilities =
+        s.get_list<std::string>("expect_capabilities", [](const std::string& value) {
+             if (value.empty() || value.front() == ' ' || value.back() == ' ') {
+                 return std::string("each entry of \"expect_capabilities\" must be a capability name without "
+                                    "surrounding spaces, got ") +
+                        in_quotes(value);
+             }
+             return control_character_problem("expect_capabilities", value);
+         }).value_or(std::vector<std::string>{});
+    mail.mailbox = s.get<std::string>("mailbox", [](const std::string& value) {
+                        return value.empty() ? std::string("\"mailbox\" must not be empty")
+                                             : control_character_problem("mailbox", value);
+                    }).value_or(mail.mailbox);
+    // SMTP's AUTH PLAIN is the common ground; IMAP LOGIN and POP3 USER/PASS work where SASL is off.
+    mail.auth = is_smtp_family(protocol) ? MailAuth::plain : MailAuth::login;
+    if (const auto mechanism = s.get<std::string>("auth_mechanism", [](const std::string& value) {
+            return contains(auth_mechanisms, value) ? std::string()
+                                                    : "invalid auth_mechanism " + in_quotes(value) +
+                                                          " (expected one of: " + joined(auth_mechanisms) + ")";
+        })) {
+        mail.auth = *mechanism == "plain" ? MailAuth::plain : MailAuth::login;
+    }
+    mail.helo_name = s.get<std::string>("helo_name", [](const std::string& value) {
+                          const bool valid = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+                              return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
+                                     c == ':' || c == '[' || c == ']';
+                          });
+                          return valid ? std::string()
+                                       : "invalid helo_name " + in_quotes(value) +
+                                             " (expected a domain or an address literal like [192.0.2.1])";
+                      }).value_or(mail.helo_name);
+    return mail;
 }
 
 using NameSet = std::set<std::string, std::less<>>;
@@ -771,16 +843,38 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
     known.insert(known.end(), http_only_keys.begin(), http_only_keys.end());
     known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
+    known.insert(known.end(), mail_only_keys.begin(), mail_only_keys.end());
+    known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
+    known.insert(known.end(), smtp_only_keys.begin(), smtp_only_keys.end());
+    known.insert(known.end(), imap_only_keys.begin(), imap_only_keys.end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
-    if (!uses_implicit_tls(check.protocol)) {
-        s.reject_keys_for(tls_only_keys, "protocols with TLS (tls, https)", check.protocol);
+    if (!is_mail_protocol(check.protocol)) {
+        s.reject_keys_for(mail_only_keys, "mail protocols (smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s)",
+                          check.protocol);
+    }
+    if (!supports_starttls(check.protocol)) {
+        s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3", check.protocol);
+    }
+    if (!is_smtp_family(check.protocol)) {
+        s.reject_keys_for(smtp_only_keys, "protocols smtp, smtps, submission, lmtp", check.protocol);
+    }
+    if (!is_imap(check.protocol)) {
+        s.reject_keys_for(imap_only_keys, "protocols imap, imaps", check.protocol);
+    }
+    if (is_mail_protocol(check.protocol)) {
+        check.mail = read_mail(s, check.protocol);
+    }
+    if (!check.uses_tls()) {
+        s.reject_keys_for(tls_only_keys,
+                          "protocols with TLS (tls, https, smtps, imaps, pop3s) and checks with starttls = true",
+                          check.protocol);
     }
     if (!is_http) {
         s.reject_keys_for(http_only_keys, "protocols http, https", check.protocol);
     }
-    if (check.protocol != Protocol::tcp) {
-        s.reject_keys_for(tcp_only_keys, "protocol tcp", check.protocol);
+    if (check.protocol != Protocol::tcp && check.protocol != Protocol::tls) {
+        s.reject_keys_for(tcp_only_keys, "protocols tcp, tls", check.protocol);
     }
 
     const auto port = s.integer("port", 1, 65535);
@@ -813,7 +907,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     check.tls.server_name = s.text("tls_server_name").value_or("");
     check.tls.resume = in.tls_resume.value;
     check.tls.cert_refresh = in.cert_refresh.value;
-    if (uses_implicit_tls(check.protocol) && check.tls.verify) {
+    if (check.uses_tls() && check.tls.verify) {
         require_readable(in.ca_file.set_at.value_or(s.where()), "ca_file", check.tls.ca_file);
     }
 
@@ -837,6 +931,11 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
             s.fail("password_file", "password_file " + in_quotes(password_file->string()) + " is empty");
         }
         check.password = Secret(std::move(password));
+    }
+    // Half a login is a mistake that would otherwise only show as a skipped login step.
+    if (is_mail_protocol(check.protocol) && check.username.empty() != check.password.empty()) {
+        s.fail(check.username.empty() ? "password_file" : "username",
+               "[[check]] " + in_quotes(check.name) + " needs both \"username\" and \"password_file\" to log in");
     }
     return check;
 }
@@ -960,8 +1059,22 @@ std::string_view to_string(Protocol p) noexcept {
 }
 
 bool uses_implicit_tls(Protocol p) noexcept {
-    return p == Protocol::tls || p == Protocol::https;
+    return p == Protocol::tls || p == Protocol::https || p == Protocol::smtps || p == Protocol::imaps ||
+           p == Protocol::pop3s;
 }
+
+bool supports_starttls(Protocol p) noexcept {
+    return p == Protocol::smtp || p == Protocol::submission || p == Protocol::lmtp || p == Protocol::imap ||
+           p == Protocol::pop3;
+}
+
+bool is_smtp_family(Protocol p) noexcept {
+    return p == Protocol::smtp || p == Protocol::smtps || p == Protocol::submission || p == Protocol::lmtp;
+}
+
+bool is_imap(Protocol p) noexcept { return p == Protocol::imap || p == Protocol::imaps; }
+
+bool is_pop3(Protocol p) noexcept { return p == Protocol::pop3 || p == Protocol::pop3s; }
 
 Config parse_config(std::string_view text, const std::filesystem::path& file) {
     const std::filesystem::path absolute = file.empty() ? std::filesystem::current_path() / "config.toml"

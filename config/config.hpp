@@ -51,10 +51,28 @@ private:
 std::optional<Duration> parse_duration(std::string_view text);
 std::string format_duration(Duration d);
 
-enum class Protocol : std::uint8_t { tcp, tls, http, https };
+enum class Protocol : std::uint8_t {
+    tcp,
+    tls,
+    http,
+    https,
+    smtp,
+    smtps,
+    submission,
+    lmtp,
+    imap,
+    imaps,
+    pop3,
+    pop3s,
+};
 std::string_view to_string(Protocol p) noexcept;
 // Protocols that need a TLS handshake before (or instead of) their dialogue.
 bool uses_implicit_tls(Protocol p) noexcept;
+// Protocols whose plain dialogue can be upgraded in place (STARTTLS, STLS).
+bool supports_starttls(Protocol p) noexcept;
+bool is_smtp_family(Protocol p) noexcept;  // smtp, smtps, submission, lmtp
+bool is_imap(Protocol p) noexcept;         // imap, imaps
+bool is_pop3(Protocol p) noexcept;         // pop3, pop3s
 
 struct DaemonSettings {
     std::string listen = "127.0.0.1:9469";
@@ -117,6 +135,23 @@ struct HttpSettings {
     std::uint32_t max_redirects = 5;
 };
 
+// How a mail check logs in. `login` is the protocol's own plain-text login where it has one
+// (IMAP LOGIN, POP3 USER/PASS) and SASL LOGIN for SMTP; `plain` is SASL PLAIN everywhere.
+enum class MailAuth : std::uint8_t { plain, login };
+
+// SMTP / LMTP / IMAP / POP3 dialogue settings.
+struct MailSettings {
+    bool starttls = false;  // upgrade the plain dialogue; the capabilities after TLS are checked
+    // Each entry is a capability keyword, optionally followed by parameters it must list
+    // ("AUTH PLAIN", "SASL PLAIN"); IMAP atoms such as "AUTH=PLAIN" are matched whole.
+    std::vector<std::string> expect_capabilities;
+    std::string mailbox = "INBOX";  // IMAP: examined after login
+    MailAuth auth = MailAuth::plain;
+    // EHLO/LHLO argument: syntactically a domain (postscreen and reject_non_fqdn_helo_hostname
+    // accept it), and reserved by RFC 2606, so it never names anybody's host.
+    std::string helo_name = "tierwatch.invalid";
+};
+
 struct Check {
     std::string name;
     Protocol protocol = Protocol::tcp;
@@ -133,14 +168,18 @@ struct Check {
     Duration cert_warning{};
     Duration cert_critical{};
 
-    TlsSettings tls;  // used by tls/https (and by STARTTLS protocols later)
+    TlsSettings tls;  // used when uses_tls() is true
     std::optional<boost::regex> banner_regex;  // tcp: expected first line
     std::string banner_regex_text;
     HttpSettings http;
+    MailSettings mail;
 
     std::string username;
     Secret password;  // from password_file
     SourceLocation where;
+
+    // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
+    bool uses_tls() const noexcept { return uses_implicit_tls(protocol) || mail.starttls; }
 };
 
 struct Config {

@@ -2,6 +2,9 @@
 #include "probes/probe.hpp"
 
 #include "probes/http.hpp"
+#include "probes/imap.hpp"
+#include "probes/pop3.hpp"
+#include "probes/smtp.hpp"
 #include "probes/tcp.hpp"
 #include "probes/tls.hpp"
 
@@ -13,6 +16,14 @@ ProbeFunction find_prober(Protocol protocol) noexcept {
         case Protocol::tls: return &probe_tls;
         case Protocol::http:
         case Protocol::https: return &probe_http;
+        case Protocol::smtp:
+        case Protocol::smtps:
+        case Protocol::submission:
+        case Protocol::lmtp: return &probe_smtp;
+        case Protocol::imap:
+        case Protocol::imaps: return &probe_imap;
+        case Protocol::pop3:
+        case Protocol::pop3s: return &probe_pop3;
     }
     return nullptr;
 }

@@ -120,6 +120,19 @@ TEST(ProtocolTest, NamesAndImplicitTls) {
     EXPECT_TRUE(uses_implicit_tls(Protocol::tls));
     EXPECT_FALSE(uses_implicit_tls(Protocol::http));
     EXPECT_TRUE(uses_implicit_tls(Protocol::https));
+    const std::pair<Protocol, std::string_view> mail[] = {
+        {Protocol::smtp, "smtp"}, {Protocol::smtps, "smtps"}, {Protocol::submission, "submission"},
+        {Protocol::lmtp, "lmtp"}, {Protocol::imap, "imap"},   {Protocol::imaps, "imaps"},
+        {Protocol::pop3, "pop3"}, {Protocol::pop3s, "pop3s"},
+    };
+    for (const auto& [protocol, name] : mail) {
+        EXPECT_EQ(to_string(protocol), name);
+        const bool implicit = name.ends_with('s') && name != "submission";
+        EXPECT_EQ(uses_implicit_tls(protocol), implicit) << name;
+        EXPECT_EQ(supports_starttls(protocol), !implicit) << name;
+    }
+    EXPECT_FALSE(supports_starttls(Protocol::tcp));
+    EXPECT_FALSE(supports_starttls(Protocol::http));
 }
 
 TEST(DurationTest, ParsesValidForms) {
@@ -261,22 +274,134 @@ TEST_F(ConfigTest, UnsupportedAndUnknownProtocols) {
         return with_base("[[check]]\nname = \"c\"\nprotocol = \"" + std::string(protocol) +
                          "\"\nport = 25\nroles = [\"mta\"]\n");
     };
-    expect_error(check("smtp"), "12:12",
-                 "protocol \"smtp\" is not supported by this build yet (supported: tcp, tls, http, https)");
-    expect_error(check("ldap_replication"), "12:12",
-                 "protocol \"ldap_replication\" is not supported by this build yet (supported: tcp, tls, http, https)");
-    expect_error(check("foo"), "12:12", "unknown protocol \"foo\" (expected one of: tcp, tls, http, https)");
+    const std::string supported = "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s";
+    for (std::string_view planned : {"ldap", "ldaps", "ldap_replication", "roundtrip"}) {
+        expect_error(check(planned), "12:12",
+                     "protocol \"" + std::string(planned) + "\" is not supported by this build yet (supported: " +
+                         supported + ")");
+    }
+    expect_error(check("foo"), "12:12", "unknown protocol \"foo\" (expected one of: " + supported + ")");
     expect_error(check("htps"), "12:12",
-                 "unknown protocol \"htps\" (expected one of: tcp, tls, http, https) (did you mean \"https\"?)");
+                 "unknown protocol \"htps\" (expected one of: " + supported + ") (did you mean \"https\"?)");
+    expect_error(check("imap4"), "12:12",
+                 "unknown protocol \"imap4\" (expected one of: " + supported + ") (did you mean \"imap\"?)");
 }
 
 TEST_F(ConfigTest, KeysForOtherProtocolsRefused) {
     expect_error(with_tcp_check("method = \"GET\"\n"), "15:10",
                  "\"method\" applies only to protocols http, https, not to protocol \"tcp\"");
     expect_error(with_tcp_check("cert_warning = \"7d\"\n"), "15:16",
-                 "\"cert_warning\" applies only to protocols with TLS (tls, https), not to protocol \"tcp\"");
+                 "\"cert_warning\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s) and checks "
+                 "with starttls = true, not to protocol \"tcp\"");
     expect_error(with_base("[[check]]\nname = \"web\"\nprotocol = \"http\"\nroles = [\"mta\"]\nbanner_regex = \"x\"\n"),
-                 "14:16", "\"banner_regex\" applies only to protocol tcp, not to protocol \"http\"");
+                 "14:16", "\"banner_regex\" applies only to protocols tcp, tls, not to protocol \"http\"");
+}
+
+// A mail check on the mta role; `protocol` and `rest` are lines 12 and 15 onwards.
+std::string mail_check(std::string_view protocol, std::string_view rest = {}) {
+    return with_base("[[check]]\nname = \"mail\"\nprotocol = \"" + std::string(protocol) +
+                     "\"\nroles = [\"mta\"]\n\n" + std::string(rest));
+}
+
+TEST_F(ConfigTest, MailProtocolsDefaultPortsAndSettings) {
+    const std::pair<std::string_view, std::uint16_t> ports[] = {
+        {"smtp", 25},  {"smtps", 465},  {"submission", 587}, {"lmtp", 24},
+        {"imap", 143}, {"imaps", 993},  {"pop3", 110},       {"pop3s", 995},
+    };
+    write("ca.pem", "not parsed at load\n");
+    for (const auto& [protocol, port] : ports) {
+        const std::string rest = protocol.ends_with('s') && protocol != "submission" ? "ca_file = \"ca.pem\"\n" : "";
+        const Check check = parse(mail_check(protocol, rest)).checks.at(0);
+        EXPECT_EQ(check.port, port) << protocol;
+        EXPECT_FALSE(check.mail.starttls);
+        EXPECT_TRUE(check.mail.expect_capabilities.empty());
+        EXPECT_EQ(check.mail.mailbox, "INBOX");
+        EXPECT_EQ(check.mail.helo_name, "tierwatch.invalid");
+        // SASL PLAIN for SMTP; the protocol's own login command for IMAP and POP3.
+        EXPECT_EQ(check.mail.auth, protocol.starts_with("imap") || protocol.starts_with("pop3") ? MailAuth::login
+                                                                                                 : MailAuth::plain)
+            << protocol;
+        EXPECT_EQ(check.uses_tls(), !rest.empty()) << protocol;
+    }
+}
+
+TEST_F(ConfigTest, MailSettingsRead) {
+    write("ca.pem", "x\n");
+    write("probe.password", "secret\n");
+    const Check smtp = parse(mail_check("submission",
+                                        "starttls = true\nca_file = \"ca.pem\"\ntls_server_name = \"mx.example.com\"\n"
+                                        "expect_capabilities = [\"PIPELINING\", \"AUTH PLAIN\"]\n"
+                                        "helo_name = \"monitor.example.com\"\nauth_mechanism = \"login\"\n"
+                                        "username = \"probe@example.com\"\npassword_file = \"probe.password\"\n"))
+                           .checks.at(0);
+    EXPECT_TRUE(smtp.mail.starttls);
+    EXPECT_TRUE(smtp.uses_tls());
+    EXPECT_EQ(smtp.tls.server_name, "mx.example.com");
+    EXPECT_EQ(smtp.mail.expect_capabilities, (std::vector<std::string>{"PIPELINING", "AUTH PLAIN"}));
+    EXPECT_EQ(smtp.mail.helo_name, "monitor.example.com");
+    EXPECT_EQ(smtp.mail.auth, MailAuth::login);
+    EXPECT_EQ(smtp.password.reveal(), "secret");
+
+    const Check imap = parse(mail_check("imap", "mailbox = \"Probe/Ünïcode\"\nauth_mechanism = \"plain\"\n"
+                                                "tls_verify = false\nstarttls = true\n"))
+                           .checks.at(0);
+    EXPECT_EQ(imap.mail.mailbox, "Probe/Ünïcode");
+    EXPECT_EQ(imap.mail.auth, MailAuth::plain);
+    EXPECT_FALSE(imap.tls.verify);
+}
+
+TEST_F(ConfigTest, MailKeysOnlyWhereTheyApply) {
+    expect_error(with_tcp_check("starttls = true\n"), "15:12",
+                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, not to protocol \"tcp\"");
+    expect_error(mail_check("imaps", "starttls = true\n"), "15:12",
+                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, not to protocol \"imaps\"");
+    expect_error(mail_check("pop3", "mailbox = \"INBOX\"\n"), "15:11",
+                 "\"mailbox\" applies only to protocols imap, imaps, not to protocol \"pop3\"");
+    expect_error(mail_check("imap", "helo_name = \"a.example\"\n"), "15:13",
+                 "\"helo_name\" applies only to protocols smtp, smtps, submission, lmtp, not to protocol \"imap\"");
+    expect_error(with_tcp_check("expect_capabilities = [\"STARTTLS\"]\n"), "15:23",
+                 "\"expect_capabilities\" applies only to mail protocols (smtp, smtps, submission, lmtp, imap, imaps, "
+                 "pop3, pop3s), not to protocol \"tcp\"");
+    // TLS settings without TLS would be silently ignored.
+    expect_error(mail_check("smtp", "tls_verify = false\n"), "15:14",
+                 "\"tls_verify\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s) and checks with "
+                 "starttls = true, not to protocol \"smtp\"");
+    expect_error(mail_check("smtp", "starttls = false\ncert_warning = \"7d\"\n"), "16:16",
+                 "\"cert_warning\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s) and checks with "
+                 "starttls = true, not to protocol \"smtp\"");
+}
+
+TEST_F(ConfigTest, MailValuesValidated) {
+    expect_error(mail_check("smtp", "auth_mechanism = \"cram-md5\"\n"), "15:18",
+                 "invalid auth_mechanism \"cram-md5\" (expected one of: plain, login)");
+    expect_error(mail_check("smtp", "helo_name = \"my host\"\n"), "15:13",
+                 "invalid helo_name \"my host\" (expected a domain or an address literal like [192.0.2.1])");
+    expect_error(mail_check("imap", "mailbox = \"INBOX\\r\\nA2 DELETE INBOX\"\n"), "15:11",
+                 "\"mailbox\" must not contain control characters");
+    expect_error(mail_check("imap", "mailbox = \"\"\n"), "15:11", "\"mailbox\" must not be empty");
+    expect_error(mail_check("pop3", "expect_capabilities = [\"USER\", \" TOP\"]\n"), "15:32",
+                 "each entry of \"expect_capabilities\" must be a capability name without surrounding spaces, got "
+                 "\" TOP\"");
+    expect_error(mail_check("smtp", "expect_capabilities = \"STARTTLS\"\n"), "15:23",
+                 "expected an array for \"expect_capabilities\", got string");
+    expect_error(mail_check("smtp", "starttls = \"yes\"\n"), "15:12", "expected a boolean for \"starttls\", got string");
+}
+
+TEST_F(ConfigTest, MailLoginNeedsBothHalves) {
+    write("probe.password", "secret\n");
+    expect_error(mail_check("imap", "username = \"probe\"\n"), "15:12",
+                 "[[check]] \"mail\" needs both \"username\" and \"password_file\" to log in");
+    expect_error(mail_check("pop3", "password_file = \"probe.password\"\n"), "15:17",
+                 "[[check]] \"mail\" needs both \"username\" and \"password_file\" to log in");
+}
+
+TEST_F(ConfigTest, StarttlsNeedsAReadableCaFile) {
+    expect_error(mail_check("smtp", "starttls = true\nca_file = \"missing-ca.pem\"\n"), "16:11",
+                 "cannot read ca_file \"" + dir() + "/missing-ca.pem\": No such file or directory");
+    expect_error(mail_check("pop3s", "\n[defaults]\nca_file = \"missing-ca.pem\"\n"), "17:11",
+                 "cannot read ca_file \"" + dir() + "/missing-ca.pem\": No such file or directory");
+    // Plain SMTP never reads it.
+    EXPECT_NO_THROW(parse(mail_check("smtp", "\n[defaults]\nca_file = \"missing-ca.pem\"\n")));
 }
 
 TEST_F(ConfigTest, UnreadablePasswordFile) {

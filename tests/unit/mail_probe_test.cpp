@@ -1,0 +1,476 @@
+// The smtp, imap and pop3 probers against scripted in-process servers on 127.0.0.1:0 (expect /
+// send / starttls steps, TLS from a PKI minted per run): success paths and each fault mapped to
+// its one failure reason.
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "probes/mail_common.hpp"
+#include "probes/probe.hpp"
+#include "probes/tls_context.hpp"
+#include "tests/support/test_pki.hpp"
+
+namespace tierwatch {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// One step of a conversation, from the server's side.
+struct Step {
+    enum class Kind { send, expect, starttls, hold };
+    Kind kind;
+    std::string text;  // send: bytes to send; expect: the prefix the client's next line must have
+};
+Step send(std::string text) { return {Step::Kind::send, std::move(text)}; }
+Step expect(std::string prefix) { return {Step::Kind::expect, std::move(prefix)}; }
+Step starttls() { return {Step::Kind::starttls, {}}; }
+Step hold() { return {Step::Kind::hold, {}}; }  // silent until the client gives up
+
+// Plays `script` to every connection on its own thread; TLS (implicit or at a starttls step)
+// presents the PKI's good leaf (SAN node.test, 127.0.0.1).
+class ScriptedServer {
+public:
+    ScriptedServer(std::vector<Step> script, const test::CertKeyPair& certificate, bool implicit_tls = false)
+        : script_(std::move(script)), implicit_tls_(implicit_tls), ssl_(asio::ssl::context::tls_server),
+          acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+        ssl_.use_certificate_chain_file(certificate.cert_chain.string());
+        ssl_.use_private_key_file(certificate.key.string(), asio::ssl::context::pem);
+        asio::co_spawn(io_, accept_loop(), asio::detached);
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~ScriptedServer() {
+        io_.stop();
+        thread_.join();
+    }
+
+    tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+    // Every line the client sent, in order.
+    std::vector<std::string> received() const {
+        std::lock_guard lock(mutex_);
+        return received_;
+    }
+    // The first expectation the client did not meet; empty when it met them all.
+    std::string mismatch() const {
+        std::lock_guard lock(mutex_);
+        return mismatch_;
+    }
+
+private:
+    asio::awaitable<void> accept_loop() {
+        while (true) {
+            auto [error, socket] = co_await acceptor_.async_accept(use_tuple);
+            if (error) co_return;
+            asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> serve(tcp::socket socket) {
+        std::size_t step = 0;
+        if (!implicit_tls_ && !co_await converse(socket, step)) co_return;
+        asio::ssl::stream<tcp::socket> tls(std::move(socket), ssl_);
+        auto [error] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_tuple);
+        if (!error) co_await converse(tls, step);
+    }
+
+    // Runs steps from `step` on; true when it stopped at a starttls step.
+    template <class Stream>
+    asio::awaitable<bool> converse(Stream& stream, std::size_t& step) {
+        std::string buffer;
+        while (step < script_.size()) {
+            const Step& current = script_[step++];
+            switch (current.kind) {
+                case Step::Kind::starttls: co_return true;
+                case Step::Kind::send: {
+                    auto [error, n] = co_await asio::async_write(stream, asio::buffer(current.text), use_tuple);
+                    if (error) co_return false;
+                    break;
+                }
+                case Step::Kind::expect: {
+                    auto [error, n] = co_await asio::async_read_until(stream, asio::dynamic_buffer(buffer), '\n',
+                                                                      use_tuple);
+                    if (error) co_return record_mismatch("connection ended instead of \"" + current.text + "\"");
+                    std::string line = buffer.substr(0, n - 1);
+                    buffer.erase(0, n);
+                    if (line.ends_with('\r')) line.pop_back();
+                    {
+                        std::lock_guard lock(mutex_);
+                        received_.push_back(line);
+                    }
+                    if (!line.starts_with(current.text)) {
+                        co_return record_mismatch("expected \"" + current.text + "\", got \"" + line + "\"");
+                    }
+                    break;
+                }
+                case Step::Kind::hold: {
+                    char byte;
+                    while (true) {
+                        auto [error, n] = co_await stream.async_read_some(asio::buffer(&byte, 1), use_tuple);
+                        if (error) co_return false;
+                    }
+                }
+            }
+        }
+        co_return false;
+    }
+
+    bool record_mismatch(std::string what) {
+        std::lock_guard lock(mutex_);
+        if (mismatch_.empty()) mismatch_ = std::move(what);
+        return false;
+    }
+
+    const std::vector<Step> script_;
+    const bool implicit_tls_;
+    asio::ssl::context ssl_;  // outlives io_, whose destruction frees pending sessions
+    asio::io_context io_;
+    tcp::acceptor acceptor_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> received_;
+    std::string mismatch_;
+    std::thread thread_;
+};
+
+constexpr std::string_view kPassword = "pa\"ss\\word";
+
+class MailProbeTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        pki_dir_ = std::filesystem::temp_directory_path() / ("tierwatch-mail-test-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(pki_dir_);
+        pki_ = test::make_pki(pki_dir_);
+    }
+    static void TearDownTestSuite() { std::filesystem::remove_all(pki_dir_); }
+
+    static Check make_check(Protocol protocol, Duration timeout = 2s) {
+        Check check;
+        check.name = "test-" + std::string(to_string(protocol));
+        check.protocol = protocol;
+        check.interval = 15s;
+        check.timeout = timeout;
+        check.cert_warning = std::chrono::days(21);
+        check.cert_critical = std::chrono::days(7);
+        check.tls.ca_file = pki_.root_ca;
+        check.mail.auth = is_smtp_family(protocol) ? MailAuth::plain : MailAuth::login;
+        return check;
+    }
+    static Check with_login(Check check, std::string_view password = kPassword) {
+        check.username = "probe";
+        check.password = Secret(std::string(password));
+        return check;
+    }
+
+    ProbeResult probe(const Check& check, const ScriptedServer& server) {
+        asio::io_context io;
+        ProbeContext context{io.get_executor(), &tls_contexts_};
+        const auto endpoint = server.endpoint();
+        ProbeTarget target{&check, endpoint.address(), endpoint.port(), "node.test"};
+        auto future = asio::co_spawn(io, run_probe(target, context), asio::use_future);
+        io.run();
+        return future.get();
+    }
+
+    static std::filesystem::path pki_dir_;
+    static test::Pki pki_;
+    TlsContextCache tls_contexts_;
+};
+
+std::filesystem::path MailProbeTest::pki_dir_;
+test::Pki MailProbeTest::pki_;
+
+#define EXPECT_REASON(result, expected) \
+    EXPECT_EQ(to_string((result).reason), to_string(expected)) << (result).detail
+
+// No detail may carry the password, plainly or in the base64 a SASL exchange sends.
+void expect_no_secret(const ProbeResult& result, std::string_view password = kPassword) {
+    EXPECT_EQ(result.detail.find(password), std::string::npos) << result.detail;
+    EXPECT_EQ(result.detail.find(sasl_plain("probe", password)), std::string::npos) << result.detail;
+    EXPECT_EQ(result.detail.find(base64_encode(password)), std::string::npos) << result.detail;
+}
+
+// ---- SMTP ----
+
+TEST_F(MailProbeTest, SmtpPostscreenGreetingEhloCapabilitiesQuit) {
+    ScriptedServer server({send("220-mx1.example.com ESMTP\r\n"), send("220 mx1.example.com ESMTP Postfix\r\n"),
+                           expect("EHLO tierwatch.invalid"),
+                           send("250-mx1.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 STARTTLS\r\n"),
+                           expect("QUIT"), send("221 2.0.0 Bye\r\n")},
+                          pki_.good);
+    auto check = make_check(Protocol::smtp);
+    check.mail.expect_capabilities = {"PIPELINING", "SIZE"};
+    const auto result = probe(check, server);
+    EXPECT_TRUE(result.ok()) << result.detail;
+    EXPECT_EQ(server.mismatch(), "");
+    EXPECT_EQ(server.received(), (std::vector<std::string>{"EHLO tierwatch.invalid", "QUIT"}));
+    EXPECT_GT(result.phase(Phase::greeting).count(), 0);
+    EXPECT_GT(result.phase(Phase::command).count(), 0);
+}
+
+std::vector<Step> submission_script(std::string auth_reply) {
+    return {send("220 mx1 ESMTP\r\n"), expect("EHLO monitor.example.com"),
+            send("250-mx1\r\n250-PIPELINING\r\n250 STARTTLS\r\n"), expect("STARTTLS"), send("220 2.0.0 Ready\r\n"),
+            starttls(), expect("EHLO monitor.example.com"), send("250-mx1\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n"),
+            expect("AUTH PLAIN " + sasl_plain("probe", kPassword)), send(std::move(auth_reply)), expect("QUIT"),
+            send("221 Bye\r\n")};
+}
+
+TEST_F(MailProbeTest, SubmissionStarttlsThenAuthPlainWithCapabilitiesAfterTls) {
+    ScriptedServer server(submission_script("235 2.7.0 Authentication successful\r\n"), pki_.good);
+    auto check = with_login(make_check(Protocol::submission));
+    check.mail.starttls = true;
+    check.mail.helo_name = "monitor.example.com";
+    check.mail.expect_capabilities = {"AUTH PLAIN"};  // offered only after TLS
+    const auto result = probe(check, server);
+    ASSERT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+    ASSERT_TRUE(result.certificate);
+    EXPECT_EQ(result.certificate->tls_version, "TLS 1.3");
+    EXPECT_GT(result.phase(Phase::tls).count(), 0);
+    EXPECT_GT(result.phase(Phase::auth).count(), 0);
+}
+
+TEST_F(MailProbeTest, SmtpWrongPasswordIsAuth) {
+    ScriptedServer server(submission_script("535 5.7.8 Error: authentication failed\r\n"), pki_.good);
+    auto check = with_login(make_check(Protocol::submission));
+    check.mail.starttls = true;
+    check.mail.helo_name = "monitor.example.com";
+    const auto result = probe(check, server);
+    EXPECT_REASON(result, FailureReason::auth);
+    EXPECT_EQ(result.detail, "AUTH PLAIN answered 535 5.7.8 Error: authentication failed");
+    expect_no_secret(result);
+}
+
+TEST_F(MailProbeTest, SmtpAuthLogin) {
+    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 AUTH LOGIN\r\n"),
+                           expect("AUTH LOGIN"), send("334 VXNlcm5hbWU6\r\n"), expect(base64_encode("probe")),
+                           send("334 UGFzc3dvcmQ6\r\n"), expect(base64_encode(kPassword)), send("235 ok\r\n"),
+                           expect("QUIT"), send("221 Bye\r\n")},
+                          pki_.good);
+    auto check = with_login(make_check(Protocol::smtp));
+    check.mail.auth = MailAuth::login;
+    const auto result = probe(check, server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+}
+
+TEST_F(MailProbeTest, SmtpsImplicitTlsAndLmtpLhlo) {
+    ScriptedServer smtps({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250 mx1\r\n"), expect("QUIT"),
+                          send("221 Bye\r\n")},
+                         pki_.good, true);
+    const auto result = probe(make_check(Protocol::smtps), smtps);
+    EXPECT_TRUE(result.ok()) << result.detail;
+    EXPECT_TRUE(result.certificate);
+
+    ScriptedServer lmtp({send("220 mailbox1 LMTP ready\r\n"), expect("LHLO tierwatch.invalid"),
+                         send("250-mailbox1\r\n250 PIPELINING\r\n"), expect("QUIT"), send("221 Bye\r\n")},
+                        pki_.good);
+    EXPECT_TRUE(probe(make_check(Protocol::lmtp), lmtp).ok()) << lmtp.mismatch();
+}
+
+TEST_F(MailProbeTest, SmtpStarttlsNotOfferedIsProtocol) {
+    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 PIPELINING\r\n"), hold()},
+                          pki_.good);
+    auto check = make_check(Protocol::smtp);
+    check.mail.starttls = true;
+    const auto result = probe(check, server);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "STARTTLS not offered");
+}
+
+TEST_F(MailProbeTest, SmtpMissingCapabilityIsNamed) {
+    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 PIPELINING\r\n"), hold()},
+                          pki_.good);
+    auto check = make_check(Protocol::smtp);
+    check.mail.expect_capabilities = {"PIPELINING", "SMTPUTF8"};
+    const auto result = probe(check, server);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "capability SMTPUTF8 not offered");
+}
+
+TEST_F(MailProbeTest, SmtpRejectingGreetingIsBadGreetingWithTheCode) {
+    ScriptedServer server({send("554 5.7.1 mx1 Service unavailable; client [127.0.0.1] blocked\r\n"), hold()},
+                          pki_.good);
+    const auto result = probe(make_check(Protocol::smtp), server);
+    EXPECT_REASON(result, FailureReason::bad_greeting);
+    EXPECT_TRUE(result.detail.starts_with("greeting 554 5.7.1")) << result.detail;
+
+    ScriptedServer web({send("HTTP/1.1 400 Bad Request\r\n"), hold()}, pki_.good);
+    EXPECT_REASON(probe(make_check(Protocol::smtp), web), FailureReason::bad_greeting);
+}
+
+TEST_F(MailProbeTest, SmtpDataInjectedAfterStarttlsReplyIsProtocol) {
+    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 STARTTLS\r\n"),
+                           expect("STARTTLS"), send("220 Ready\r\n250 injected\r\n"), hold()},
+                          pki_.good);
+    auto check = make_check(Protocol::smtp);
+    check.mail.starttls = true;
+    const auto result = probe(check, server);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "server sent data after the STARTTLS reply");
+}
+
+TEST_F(MailProbeTest, SilenceAfterGreetingIsTimeout) {
+    ScriptedServer server({send("220 mx1 ESMTP\r\n"), hold()}, pki_.good);
+    const auto result = probe(make_check(Protocol::smtp, 300ms), server);
+    EXPECT_REASON(result, FailureReason::timeout);
+    EXPECT_EQ(result.detail, "no answer within 300ms during command");
+
+    ScriptedServer silent({hold()}, pki_.good);
+    EXPECT_REASON(probe(make_check(Protocol::imap, 300ms), silent), FailureReason::banner_timeout);
+}
+
+// ---- IMAP ----
+
+TEST_F(MailProbeTest, ImapLoginQuotesThePasswordExaminesAndLogsOut) {
+    ScriptedServer server(
+        {send("* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE AUTH=PLAIN] Dovecot ready.\r\n"),
+         expect("A1 LOGIN \"probe\" \"pa\\\"ss\\\\word\""),
+         send("* CAPABILITY IMAP4rev1 IDLE\r\nA1 OK [CAPABILITY IMAP4rev1] Logged in\r\n"), expect("A2 EXAMINE \"INBOX\""),
+         send("* FLAGS (\\Answered \\Seen)\r\n* 3 EXISTS\r\n* LIST () \"/\" {5}\r\nINBOX\r\n"
+              "A2 OK [READ-ONLY] Examine completed.\r\n"),
+         expect("A3 LOGOUT"), send("* BYE Logging out\r\nA3 OK Logout completed.\r\n")},
+        pki_.good);
+    auto check = with_login(make_check(Protocol::imap));
+    check.mail.expect_capabilities = {"IMAP4rev1", "AUTH=PLAIN"};
+    const auto result = probe(check, server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+    EXPECT_EQ(server.received().size(), 3u);
+}
+
+TEST_F(MailProbeTest, ImapStarttlsThenAuthenticatePlain) {
+    ScriptedServer server({send("* OK ready\r\n"), expect("A1 CAPABILITY"),
+                           send("* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\nA1 OK done\r\n"), expect("A2 STARTTLS"),
+                           send("A2 OK Begin TLS negotiation now.\r\n"), starttls(), expect("A3 CAPABILITY"),
+                           send("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n"), expect("A4 AUTHENTICATE PLAIN"),
+                           send("+ \r\n"), expect(sasl_plain("probe", kPassword)), send("A4 OK Logged in\r\n"),
+                           expect("A5 EXAMINE \"Probe\""), send("A5 OK [READ-ONLY] done\r\n"), expect("A6 LOGOUT"),
+                           send("* BYE\r\nA6 OK bye\r\n")},
+                          pki_.good);
+    auto check = with_login(make_check(Protocol::imap));
+    check.mail.starttls = true;
+    check.mail.auth = MailAuth::plain;
+    check.mail.mailbox = "Probe";
+    check.mail.expect_capabilities = {"AUTH=PLAIN"};  // after TLS only
+    const auto result = probe(check, server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+    EXPECT_TRUE(result.certificate);
+}
+
+TEST_F(MailProbeTest, ImapsSendsAn8BitPasswordAsALiteral) {
+    const std::string password = "p\xc3\xa4ss";
+    ScriptedServer server({send("* OK [CAPABILITY IMAP4rev1] ready\r\n"), expect("A1 LOGIN \"probe\" {5}"),
+                           send("+ go ahead\r\n"), expect(password), send("A1 OK Logged in\r\n"), expect("A2 EXAMINE"),
+                           send("A2 OK done\r\n"), expect("A3 LOGOUT"), send("A3 OK bye\r\n")},
+                          pki_.good, true);
+    const auto result = probe(with_login(make_check(Protocol::imaps), password), server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+}
+
+TEST_F(MailProbeTest, ImapWrongPasswordIsAuth) {
+    ScriptedServer server({send("* OK [CAPABILITY IMAP4rev1] ready\r\n"), expect("A1 LOGIN"),
+                           send("A1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"), hold()},
+                          pki_.good);
+    const auto result = probe(with_login(make_check(Protocol::imap)), server);
+    EXPECT_REASON(result, FailureReason::auth);
+    EXPECT_EQ(result.detail, "LOGIN answered NO [AUTHENTICATIONFAILED] Authentication failed.");
+    expect_no_secret(result);
+}
+
+TEST_F(MailProbeTest, ImapByeGreetingIsBadGreeting) {
+    ScriptedServer server({send("* BYE Too many connections from your IP\r\n"), hold()}, pki_.good);
+    const auto result = probe(make_check(Protocol::imap), server);
+    EXPECT_REASON(result, FailureReason::bad_greeting);
+    EXPECT_EQ(result.detail, "greeting BYE Too many connections from your IP");
+}
+
+TEST_F(MailProbeTest, ImapStarttlsNotOfferedAndInjectionAreProtocol) {
+    ScriptedServer plain({send("* OK [CAPABILITY IMAP4rev1] ready\r\n"), hold()}, pki_.good);
+    auto check = make_check(Protocol::imap);
+    check.mail.starttls = true;
+    auto result = probe(check, plain);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "STARTTLS not offered");
+
+    ScriptedServer injecting({send("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"), expect("A1 STARTTLS"),
+                              send("A1 OK Begin TLS\r\n* OK injected\r\n"), hold()},
+                             pki_.good);
+    result = probe(check, injecting);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "server sent data after the STARTTLS reply");
+}
+
+// ---- POP3 ----
+
+TEST_F(MailProbeTest, Pop3UserPassStatQuit) {
+    ScriptedServer server({send("+OK Dovecot ready.\r\n"), expect("CAPA"),
+                           send("+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n"), expect("USER probe"),
+                           send("+OK\r\n"), expect("PASS " + std::string(kPassword)), send("+OK Logged in.\r\n"),
+                           expect("STAT"), send("+OK 2 1024\r\n"), expect("QUIT"), send("+OK Logging out.\r\n")},
+                          pki_.good);
+    auto check = with_login(make_check(Protocol::pop3));
+    check.mail.expect_capabilities = {"UIDL", "SASL PLAIN"};
+    const auto result = probe(check, server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+}
+
+TEST_F(MailProbeTest, Pop3StlsThenAuthPlain) {
+    ScriptedServer server({send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nSTLS\r\n.\r\n"), expect("STLS"),
+                           send("+OK Begin TLS negotiation\r\n"), starttls(), expect("CAPA"),
+                           send("+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n"), expect("AUTH PLAIN"), send("+ \r\n"),
+                           expect(sasl_plain("probe", kPassword)), send("+OK Logged in.\r\n"), expect("STAT"),
+                           send("+OK 0 0\r\n"), expect("QUIT"), send("+OK bye\r\n")},
+                          pki_.good);
+    auto check = with_login(make_check(Protocol::pop3));
+    check.mail.starttls = true;
+    check.mail.auth = MailAuth::plain;
+    check.mail.expect_capabilities = {"SASL PLAIN"};
+    const auto result = probe(check, server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+    EXPECT_TRUE(result.certificate);
+}
+
+TEST_F(MailProbeTest, Pop3sWithoutCapaAndWithoutLogin) {
+    ScriptedServer server({send("+OK ready\r\n"), expect("CAPA"), send("-ERR unknown command\r\n"), expect("QUIT"),
+                           send("+OK bye\r\n")},
+                          pki_.good, true);
+    const auto result = probe(make_check(Protocol::pop3s), server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+}
+
+TEST_F(MailProbeTest, Pop3ErrGreetingWrongPasswordAndNoStls) {
+    ScriptedServer refusing({send("-ERR [SYS/TEMP] Too many connections\r\n"), hold()}, pki_.good);
+    auto result = probe(make_check(Protocol::pop3), refusing);
+    EXPECT_REASON(result, FailureReason::bad_greeting);
+    EXPECT_EQ(result.detail, "greeting -ERR [SYS/TEMP] Too many connections");
+
+    ScriptedServer wrong({send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), expect("USER probe"),
+                          send("+OK\r\n"), expect("PASS"), send("-ERR [AUTH] Authentication failed.\r\n"), hold()},
+                         pki_.good);
+    result = probe(with_login(make_check(Protocol::pop3)), wrong);
+    EXPECT_REASON(result, FailureReason::auth);
+    EXPECT_EQ(result.detail, "PASS answered -ERR [AUTH] Authentication failed.");
+    expect_no_secret(result);
+
+    ScriptedServer no_stls({send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), hold()}, pki_.good);
+    auto check = make_check(Protocol::pop3);
+    check.mail.starttls = true;
+    result = probe(check, no_stls);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "STARTTLS not offered (no STLS capability)");
+}
+
+}  // namespace
+}  // namespace tierwatch
