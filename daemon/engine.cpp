@@ -93,8 +93,9 @@ asio::awaitable<void> Engine::resolve_all() {
                 spdlog::warn("{} does not resolve: {}", name, resolution.error);
             }
         } else if (previous.addresses != resolution.addresses) {
-            spdlog::info("{} resolves to {} (was {})", name, join_addresses(resolution.addresses),
-                         join_addresses(previous.addresses));
+            spdlog::info("{} resolves to {}{}", name, join_addresses(resolution.addresses),
+                         previous.addresses.empty() ? ""
+                                                    : " (was " + join_addresses(previous.addresses) + ")");
         }
         previous = std::move(resolution);
     }
