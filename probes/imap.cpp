@@ -16,10 +16,13 @@ public:
 
     asio::awaitable<bool> run() {
         if (const bool ok = co_await open_mail_session(session_); !ok) co_return false;
-        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting); !ok) co_return false;
+        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting);
+            !ok)
+            co_return false;
         const ImapResponse& greeting = parser_.response();
         const bool preauth = greeting.status == ImapStatus::preauth;
-        if (greeting.kind != ImapResponse::Kind::untagged || (greeting.status != ImapStatus::ok && !preauth)) {
+        if (greeting.kind != ImapResponse::Kind::untagged ||
+            (greeting.status != ImapStatus::ok && !preauth)) {
             // "* BYE" is a server refusing the connection (overloaded, or our address blocked).
             co_return session_.fail(FailureReason::bad_greeting, "greeting " + greeting.summary());
         }
@@ -30,7 +33,9 @@ public:
         }
         if (check_.mail.starttls) {
             if (!check_starttls_offered(session_, capabilities_, "STARTTLS")) co_return false;
-            if (preauth) co_return session_.fail(FailureReason::protocol, "STARTTLS impossible after PREAUTH");
+            if (preauth)
+                co_return session_.fail(FailureReason::protocol,
+                                        "STARTTLS impossible after PREAUTH");
             if (const bool ok = co_await command("STARTTLS"); !ok) co_return false;
             if (const bool ok = co_await session_.start_tls(); !ok) co_return false;
             session_.begin(Phase::command);
@@ -46,7 +51,8 @@ public:
         }
         if (!check_.username.empty() || preauth) {
             const std::string_view mailbox = check_.mail.mailbox;
-            if (const bool ok = co_await command("EXAMINE", std::span(&mailbox, 1)); !ok) co_return false;
+            if (const bool ok = co_await command("EXAMINE", std::span(&mailbox, 1)); !ok)
+                co_return false;
         }
         co_return co_await command("LOGOUT");
     }
@@ -62,7 +68,8 @@ private:
             co_return co_await command("AUTHENTICATE PLAIN", {}, std::span(&response, 1));
         }
         if (has_capability(capabilities_, "LOGINDISABLED")) {
-            co_return session_.fail(FailureReason::protocol, "LOGIN disabled by the server (LOGINDISABLED)");
+            co_return session_.fail(FailureReason::protocol,
+                                    "LOGIN disabled by the server (LOGINDISABLED)");
         }
         const std::string_view arguments[] = {check_.username, password};
         co_return co_await command("LOGIN", arguments);
@@ -72,12 +79,15 @@ private:
     // answering each "+" continuation with the next of `continuations` (literals, SASL data).
     // `arguments` are quoted or sent as literals. NO to a login is auth, any other NO or BAD is
     // protocol.
-    asio::awaitable<bool> command(std::string_view verb, std::span<const std::string_view> arguments = {},
+    asio::awaitable<bool> command(std::string_view verb,
+                                  std::span<const std::string_view> arguments = {},
                                   std::span<const std::string> continuations = {}) {
         const std::string tag = "A" + std::to_string(++tags_);
         std::vector<std::string> parts = imap_command(tag, verb, arguments);
         if (parts.empty()) {
-            co_return session_.fail(FailureReason::auth, std::string(verb) + " impossible: an argument holds a NUL byte");
+            co_return session_.fail(
+                FailureReason::auth,
+                std::string(verb) + " impossible: an argument holds a NUL byte");
         }
         parts.insert(parts.end(), continuations.begin(), continuations.end());
         if (const bool ok = co_await session_.write(parts.front()); !ok) co_return false;
@@ -88,29 +98,35 @@ private:
             switch (response.kind) {
                 case ImapResponse::Kind::continuation:
                     if (next == parts.size()) {
-                        co_return session_.fail(FailureReason::protocol,
-                                                "unexpected continuation after " + std::string(verb));
+                        co_return session_.fail(
+                            FailureReason::protocol,
+                            "unexpected continuation after " + std::string(verb));
                     }
-                    if (const bool ok = co_await session_.write(parts[next++]); !ok) co_return false;
+                    if (const bool ok = co_await session_.write(parts[next++]); !ok)
+                        co_return false;
                     continue;
                 case ImapResponse::Kind::untagged:
                     imap_capabilities(response, capabilities_);
                     if (response.status == ImapStatus::bye && verb != "LOGOUT") {
-                        co_return session_.fail(FailureReason::protocol,
-                                                std::string(verb) + " ended the session: " + response.summary());
+                        co_return session_.fail(
+                            FailureReason::protocol,
+                            std::string(verb) + " ended the session: " + response.summary());
                     }
                     continue;
-                case ImapResponse::Kind::tagged: break;
+                case ImapResponse::Kind::tagged:
+                    break;
             }
             if (response.tag != tag) {
-                co_return session_.fail(FailureReason::protocol, "response for unknown tag " +
-                                                                     printable_excerpt(response.tag) + " to " +
-                                                                     std::string(verb));
+                co_return session_.fail(FailureReason::protocol,
+                                        "response for unknown tag " +
+                                            printable_excerpt(response.tag) + " to " +
+                                            std::string(verb));
             }
             if (response.status == ImapStatus::ok) co_return true;
             const bool login = verb == "LOGIN" || verb.starts_with("AUTHENTICATE");
-            co_return session_.fail(login && response.status == ImapStatus::no ? FailureReason::auth
-                                                                                : FailureReason::protocol,
+            co_return session_.fail(login && response.status == ImapStatus::no
+                                        ? FailureReason::auth
+                                        : FailureReason::protocol,
                                     std::string(verb) + " answered " + response.summary());
         }
     }

@@ -31,7 +31,8 @@ ImapStatus parse_status(std::string_view word) noexcept {
 bool valid_tag(std::string_view tag) noexcept {
     return !tag.empty() && std::all_of(tag.begin(), tag.end(), [](char c) {
         const auto byte = static_cast<unsigned char>(c);
-        return byte > 0x20 && byte < 0x7f && std::string_view("(){%*\"\\+").find(c) == std::string_view::npos;
+        return byte > 0x20 && byte < 0x7f &&
+               std::string_view("(){%*\"\\+").find(c) == std::string_view::npos;
     });
 }
 
@@ -59,7 +60,8 @@ std::string ImapResponse::summary() const {
 }
 
 bool imap_capabilities(const ImapResponse& response, std::vector<std::string>& out) {
-    const std::string_view source = response.status == ImapStatus::none ? response.text : response.code;
+    const std::string_view source =
+        response.status == ImapStatus::none ? response.text : response.code;
     if (response.kind == ImapResponse::Kind::continuation) return false;
     const auto [keyword, rest] = first_word(source);
     if (!equals_ignoring_case(keyword, "CAPABILITY")) return false;
@@ -89,8 +91,10 @@ ParseStatus ImapResponseParser::invalid(std::string why, std::string_view line) 
 ParseStatus ImapResponseParser::feed(std::string_view line) {
     if (state_ == State::done) reset();
     switch (state_) {
-        case State::start: return start(line);
-        case State::continuation: return data(line, line);
+        case State::start:
+            return start(line);
+        case State::continuation:
+            return data(line, line);
         case State::literal: {
             const std::size_t taken = feed_literal(line);
             if (taken < line.size()) return data(line.substr(taken), line);
@@ -98,7 +102,8 @@ ParseStatus ImapResponseParser::feed(std::string_view line) {
             if (feed_literal("\r\n") < 2) return data({}, line);
             return ParseStatus::need_more;
         }
-        case State::done: break;
+        case State::done:
+            break;
     }
     return ParseStatus::invalid;
 }
@@ -160,15 +165,17 @@ ParseStatus ImapResponseParser::status_response(std::string_view rest) {
 // same response goes on.
 ParseStatus ImapResponseParser::data(std::string_view rest, std::string_view line) {
     // Literal bytes are bounded by max_literal_; this bounds the text pieces between them.
-    if (++lines_ > max_lines_) return invalid("response longer than " + std::to_string(max_lines_) + " lines", line);
+    if (++lines_ > max_lines_)
+        return invalid("response longer than " + std::to_string(max_lines_) + " lines", line);
     response_.text.append(rest);
     if (!rest.ends_with('}')) {
         state_ = State::done;
         return ParseStatus::complete;
     }
     const std::size_t open = rest.rfind('{');
-    const std::string_view digits =
-        open == std::string_view::npos ? std::string_view() : rest.substr(open + 1, rest.size() - open - 2);
+    const std::string_view digits = open == std::string_view::npos
+                                        ? std::string_view()
+                                        : rest.substr(open + 1, rest.size() - open - 2);
     std::size_t size = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
     if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
@@ -177,8 +184,8 @@ ParseStatus ImapResponseParser::data(std::string_view rest, std::string_view lin
         return ParseStatus::complete;
     }
     if (size > max_literal_ - std::min(literal_total_, max_literal_)) {
-        return invalid("literal of " + std::to_string(size) + " bytes exceeds the " + std::to_string(max_literal_) +
-                           "-byte bound",
+        return invalid("literal of " + std::to_string(size) + " bytes exceeds the " +
+                           std::to_string(max_literal_) + "-byte bound",
                        line);
     }
     literal_total_ += size;

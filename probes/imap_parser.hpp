@@ -19,9 +19,9 @@ std::string_view to_string(ImapStatus status) noexcept;
 struct ImapResponse {
     enum class Kind : std::uint8_t { untagged, tagged, continuation };
     Kind kind = Kind::untagged;
-    std::string tag;                    // tagged responses
+    std::string tag;                       // tagged responses
     ImapStatus status = ImapStatus::none;  // none: untagged data ("* CAPABILITY ...", "* 3 EXISTS")
-    std::string code;                   // inside "[...]" after a status, e.g. "CAPABILITY IMAP4rev1"
+    std::string code;  // inside "[...]" after a status, e.g. "CAPABILITY IMAP4rev1"
     // A status response's human text; for data, everything after "* " with each literal's
     // "{n}" marker left in place and its bytes in `literals`.
     std::string text;
@@ -37,7 +37,8 @@ bool imap_capabilities(const ImapResponse& response, std::vector<std::string>& o
 
 class ImapResponseParser {
 public:
-    explicit ImapResponseParser(std::size_t max_literal = 64 * 1024, std::size_t max_lines = max_reply_lines)
+    explicit ImapResponseParser(std::size_t max_literal = 64 * 1024,
+                                std::size_t max_lines = max_reply_lines)
         : max_literal_(max_literal), max_lines_(max_lines) {}
 
     // One line without its line end. While a literal is pending (literal_remaining() > 0) the

@@ -8,7 +8,8 @@ namespace tierwatch {
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -30,13 +31,15 @@ bool has_capability(std::span<const std::string> offered, std::string_view expec
         const auto words = split_words(entry);
         if (words.empty() || !equals_ignoring_case(words.front(), wanted.front())) return false;
         return std::all_of(wanted.begin() + 1, wanted.end(), [&](std::string_view parameter) {
-            return std::any_of(words.begin() + 1, words.end(),
-                               [&](std::string_view word) { return equals_ignoring_case(word, parameter); });
+            return std::any_of(words.begin() + 1, words.end(), [&](std::string_view word) {
+                return equals_ignoring_case(word, parameter);
+            });
         });
     });
 }
 
-std::string missing_capabilities(std::span<const std::string> offered, std::span<const std::string> expected) {
+std::string missing_capabilities(std::span<const std::string> offered,
+                                 std::span<const std::string> expected) {
     std::string missing;
     for (const std::string& capability : expected) {
         if (has_capability(offered, capability)) continue;
@@ -47,7 +50,8 @@ std::string missing_capabilities(std::span<const std::string> offered, std::span
 }
 
 std::string base64_encode(std::string_view bytes) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
@@ -62,7 +66,8 @@ std::string base64_encode(std::string_view bytes) {
     }
     if (const std::size_t rest = bytes.size() - i; rest > 0) {
         auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-        if (rest == 2) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+        if (rest == 2)
+            n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
         out += alphabet[n >> 18 & 63];
         out += alphabet[n >> 12 & 63];
         out += rest == 2 ? alphabet[n >> 6 & 63] : '=';

@@ -31,7 +31,8 @@ std::vector<std::string_view> split_words(std::string_view text);
 bool has_capability(std::span<const std::string> offered, std::string_view expected);
 
 // The expected capabilities that `offered` lacks, joined by ", " (empty: none missing).
-std::string missing_capabilities(std::span<const std::string> offered, std::span<const std::string> expected);
+std::string missing_capabilities(std::span<const std::string> offered,
+                                 std::span<const std::string> expected);
 
 std::string base64_encode(std::string_view bytes);
 

@@ -13,18 +13,22 @@ boost::asio::awaitable<bool> open_mail_session(ProbeSession& session) {
 }
 
 bool check_capabilities(ProbeSession& session, std::span<const std::string> offered) {
-    const std::string missing = missing_capabilities(offered, session.check().mail.expect_capabilities);
+    const std::string missing =
+        missing_capabilities(offered, session.check().mail.expect_capabilities);
     if (missing.empty()) return true;
     const bool several = missing.find(", ") != std::string::npos;
-    return session.fail(FailureReason::protocol,
-                        std::string(several ? "capabilities " : "capability ") + missing + " not offered");
+    return session.fail(
+        FailureReason::protocol,
+        std::string(several ? "capabilities " : "capability ") + missing + " not offered");
 }
 
-bool check_starttls_offered(ProbeSession& session, std::span<const std::string> offered, std::string_view keyword) {
+bool check_starttls_offered(ProbeSession& session, std::span<const std::string> offered,
+                            std::string_view keyword) {
     if (has_capability(offered, keyword)) return true;
     return session.fail(FailureReason::protocol,
-                        keyword == "STARTTLS" ? "STARTTLS not offered"
-                                              : "STARTTLS not offered (no " + std::string(keyword) + " capability)");
+                        keyword == "STARTTLS"
+                            ? "STARTTLS not offered"
+                            : "STARTTLS not offered (no " + std::string(keyword) + " capability)");
 }
 
 }  // namespace tierwatch

@@ -28,9 +28,12 @@ boost::asio::awaitable<bool> read_reply(ProbeSession& session, Parser& parser,
     while (true) {
         if (const bool ok = co_await session.read_line(line, max_mail_line); !ok) co_return false;
         switch (parser.feed(line)) {
-            case ParseStatus::complete: co_return true;
-            case ParseStatus::invalid: co_return session.fail(on_invalid, parser.error());
-            case ParseStatus::need_more: break;
+            case ParseStatus::complete:
+                co_return true;
+            case ParseStatus::invalid:
+                co_return session.fail(on_invalid, parser.error());
+            case ParseStatus::need_more:
+                break;
         }
     }
 }
@@ -40,6 +43,7 @@ boost::asio::awaitable<bool> read_reply(ProbeSession& session, Parser& parser,
 bool check_capabilities(ProbeSession& session, std::span<const std::string> offered);
 
 // Fails with protocol when STARTTLS was asked for and `offered` lacks `keyword` (STARTTLS, STLS).
-bool check_starttls_offered(ProbeSession& session, std::span<const std::string> offered, std::string_view keyword);
+bool check_starttls_offered(ProbeSession& session, std::span<const std::string> offered,
+                            std::string_view keyword);
 
 }  // namespace tierwatch

@@ -19,8 +19,11 @@ public:
     asio::awaitable<bool> run() {
         if (const bool ok = co_await open_mail_session(session_); !ok) co_return false;
         parser_.expect(false);
-        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting); !ok) co_return false;
-        if (!reply().ok()) co_return session_.fail(FailureReason::bad_greeting, "greeting " + reply().summary());
+        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting);
+            !ok)
+            co_return false;
+        if (!reply().ok())
+            co_return session_.fail(FailureReason::bad_greeting, "greeting " + reply().summary());
         session_.begin(Phase::command);
         if (const bool ok = co_await capa(); !ok) co_return false;
         if (check_.mail.starttls) {
@@ -60,8 +63,9 @@ private:
     // The verdict on the reply just read.
     bool verdict(std::string_view name, FailureReason on_err) {
         if (reply().ok()) return true;
-        return session_.fail(reply().kind == Pop3Reply::Kind::err ? on_err : FailureReason::protocol,
-                             std::string(name) + " answered " + reply().summary());
+        return session_.fail(
+            reply().kind == Pop3Reply::Kind::err ? on_err : FailureReason::protocol,
+            std::string(name) + " answered " + reply().summary());
     }
 
     // RFC 2449 CAPA is optional: a server without it has no capabilities to list.
@@ -86,14 +90,17 @@ private:
         }
         // USER and PASS are single lines: a CR or LF in either would start another command.
         const auto line_safe = [](std::string_view text) {
-            return std::none_of(text.begin(), text.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+            return std::none_of(text.begin(), text.end(),
+                                [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
         };
         if (!line_safe(check_.username) || !line_safe(password)) {
-            co_return session_.fail(FailureReason::auth,
-                                    "USER/PASS cannot send a line break or NUL; use auth_mechanism = \"plain\"");
+            co_return session_.fail(
+                FailureReason::auth,
+                "USER/PASS cannot send a line break or NUL; use auth_mechanism = \"plain\"");
         }
         const std::string user = "USER " + check_.username + "\r\n";
-        if (const bool ok = co_await command(user, "USER", FailureReason::auth); !ok) co_return false;
+        if (const bool ok = co_await command(user, "USER", FailureReason::auth); !ok)
+            co_return false;
         const std::string pass = "PASS " + password + "\r\n";
         co_return co_await command(pass, "PASS", FailureReason::auth);
     }

@@ -9,7 +9,8 @@ namespace {
 
 // True when `line` is `indicator` alone or followed by a space; `text` is what follows.
 bool starts_status(std::string_view line, std::string_view indicator, std::string& text) {
-    if (line.size() < indicator.size() || !equals_ignoring_case(line.substr(0, indicator.size()), indicator)) {
+    if (line.size() < indicator.size() ||
+        !equals_ignoring_case(line.substr(0, indicator.size()), indicator)) {
         return false;
     }
     const std::string_view rest = line.substr(indicator.size());
@@ -36,7 +37,9 @@ void Pop3ReplyParser::expect(bool multi_line) {
 
 ParseStatus Pop3ReplyParser::feed(std::string_view line) {
     switch (state_) {
-        case State::done: expect(multi_line_); [[fallthrough]];
+        case State::done:
+            expect(multi_line_);
+            [[fallthrough]];
         case State::status:
             if (starts_status(line, "+OK", reply_.text)) {
                 reply_.kind = Pop3Reply::Kind::ok;

@@ -16,7 +16,9 @@ public:
 
     asio::awaitable<bool> run() {
         if (const bool ok = co_await open_mail_session(session_); !ok) co_return false;
-        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting); !ok) co_return false;
+        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting);
+            !ok)
+            co_return false;
         // A 4xx/5xx greeting (554 from postscreen or an RBL, 421 when overloaded) is the server
         // turning us away before any dialogue.
         if (reply().code != 220) {
@@ -26,7 +28,8 @@ public:
         if (const bool ok = co_await hello(); !ok) co_return false;
         if (check_.mail.starttls) {
             if (!check_starttls_offered(session_, capabilities_, "STARTTLS")) co_return false;
-            if (const bool ok = co_await command("STARTTLS\r\n", "STARTTLS", 220); !ok) co_return false;
+            if (const bool ok = co_await command("STARTTLS\r\n", "STARTTLS", 220); !ok)
+                co_return false;
             if (const bool ok = co_await session_.start_tls(); !ok) co_return false;
             session_.begin(Phase::command);
             // RFC 3207: everything learnt before TLS is void; the capabilities after it count.
@@ -48,7 +51,8 @@ private:
     asio::awaitable<bool> command(std::string_view line, std::string_view name, int expected) {
         if (const bool ok = co_await exchange(line); !ok) co_return false;
         if (reply().code != expected) {
-            co_return session_.fail(FailureReason::protocol, std::string(name) + " answered " + reply().summary());
+            co_return session_.fail(FailureReason::protocol,
+                                    std::string(name) + " answered " + reply().summary());
         }
         co_return true;
     }
@@ -72,7 +76,8 @@ private:
         const std::string_view mechanism = plain ? "PLAIN" : "LOGIN";
         if (!has_capability(capabilities_, "AUTH " + std::string(mechanism))) {
             // Postfix offers AUTH only after STARTTLS by default (smtpd_tls_auth_only).
-            co_return session_.fail(FailureReason::protocol, "AUTH " + std::string(mechanism) + " not offered");
+            co_return session_.fail(FailureReason::protocol,
+                                    "AUTH " + std::string(mechanism) + " not offered");
         }
         const std::string& password = check_.password.reveal();
         if (plain) {
@@ -91,8 +96,9 @@ private:
         // 535 bad credentials, 534 mechanism too weak, 538 needs TLS, 454 temporary failure: the
         // login was refused. 500-504 mean the server did not understand us.
         const bool refused = reply().code >= 400 && !(reply().code >= 500 && reply().code <= 504);
-        co_return session_.fail(refused ? FailureReason::auth : FailureReason::protocol,
-                                "AUTH " + std::string(mechanism) + " answered " + reply().summary());
+        co_return session_.fail(
+            refused ? FailureReason::auth : FailureReason::protocol,
+            "AUTH " + std::string(mechanism) + " answered " + reply().summary());
     }
 
     ProbeSession& session_;

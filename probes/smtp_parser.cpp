@@ -7,7 +7,9 @@ namespace tierwatch {
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -33,15 +35,16 @@ ParseStatus SmtpReplyParser::feed(std::string_view line) {
     if (done_) reset();
     // RFC 5321 4.2: three digits, the first 2-5, then " " (last line), "-" (more follow) or
     // nothing (a bare "250", which some servers send as a last line).
-    if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) || line[0] < '2' ||
-        line[0] > '5' || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
+    if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]) ||
+        line[0] < '2' || line[0] > '5' || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
         return invalid("malformed SMTP reply line", line);
     }
     const int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
     if (reply_.lines.empty()) {
         reply_.code = code;
     } else if (code != reply_.code) {
-        return invalid("reply code changed from " + std::to_string(reply_.code) + " within one reply", line);
+        return invalid(
+            "reply code changed from " + std::to_string(reply_.code) + " within one reply", line);
     }
     if (reply_.lines.size() >= max_lines_) {
         return invalid("reply longer than " + std::to_string(max_lines_) + " lines", line);

@@ -35,7 +35,8 @@ End drive(std::string_view input, const std::vector<std::size_t>& chunks,
         if (status == LineReader::Status::too_long) return End::too_long;
         if (offset == input.size()) return End::input_done;
         const auto space = reader.prepare();
-        const std::size_t n = std::min({chunks[next_chunk++ % chunks.size()], space.size(), input.size() - offset});
+        const std::size_t n =
+            std::min({chunks[next_chunk++ % chunks.size()], space.size(), input.size() - offset});
         std::memcpy(space.data(), input.data() + offset, n);
         reader.commit(n);
         offset += n;
@@ -59,9 +60,11 @@ std::vector<std::vector<std::size_t>> splits(std::string_view input) {
 }
 
 // Runs `check` once per split; `check` builds a fresh parser and asserts on what `drive` found.
-void for_every_split(std::string_view input, const std::function<void(const std::vector<std::size_t>&)>& check) {
+void for_every_split(std::string_view input,
+                     const std::function<void(const std::vector<std::size_t>&)>& check) {
     for (const auto& chunks : splits(input)) {
-        SCOPED_TRACE("first chunk " + std::to_string(chunks.front()) + " of " + std::to_string(chunks.size()));
+        SCOPED_TRACE("first chunk " + std::to_string(chunks.front()) + " of " +
+                     std::to_string(chunks.size()));
         check(chunks);
         if (::testing::Test::HasFailure()) return;
     }
@@ -69,8 +72,8 @@ void for_every_split(std::string_view input, const std::function<void(const std:
 
 // ---- SMTP ----
 
-std::vector<SmtpReply> smtp_replies(std::string_view input, const std::vector<std::size_t>& chunks, End& end,
-                                    std::string* error = nullptr) {
+std::vector<SmtpReply> smtp_replies(std::string_view input, const std::vector<std::size_t>& chunks,
+                                    End& end, std::string* error = nullptr) {
     SmtpReplyParser parser;
     std::vector<SmtpReply> replies;
     end = drive(input, chunks, [&](std::string_view line) {
@@ -92,7 +95,8 @@ TEST(SmtpReplyParser, PostscreenMultiLineGreetingAtEverySplit) {
         ASSERT_EQ(replies.size(), 1u);
         EXPECT_EQ(replies[0].code, 220);
         EXPECT_EQ(replies[0].lines,
-                  (std::vector<std::string>{"mx1.example.com ESMTP", "please wait", "mx1.example.com ESMTP Postfix"}));
+                  (std::vector<std::string>{"mx1.example.com ESMTP", "please wait",
+                                            "mx1.example.com ESMTP Postfix"}));
         EXPECT_TRUE(replies[0].positive());
     });
 }
@@ -107,7 +111,8 @@ TEST(SmtpReplyParser, EhloCapabilitiesAndPipelinedReplies) {
         ASSERT_EQ(replies.size(), 2u);
         const auto capabilities = ehlo_capabilities(replies[0]);
         EXPECT_EQ(capabilities, (std::vector<std::string>{"PIPELINING", "SIZE 10240000", "STARTTLS",
-                                                          "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME"}));
+                                                          "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES",
+                                                          "8BITMIME"}));
         EXPECT_EQ(replies[1].code, 221);
         EXPECT_EQ(replies[1].summary(), "221 2.0.0 Bye");
     });
@@ -117,7 +122,8 @@ TEST(SmtpReplyParser, BareCodeEndsAReplyAndRejectionsSummarise) {
     SmtpReplyParser parser;
     EXPECT_EQ(parser.feed("250"), ParseStatus::complete);
     EXPECT_EQ(parser.reply().lines, std::vector<std::string>{""});
-    EXPECT_EQ(parser.feed("554 5.7.1 <unknown[192.0.2.1]>: Client host rejected"), ParseStatus::complete);
+    EXPECT_EQ(parser.feed("554 5.7.1 <unknown[192.0.2.1]>: Client host rejected"),
+              ParseStatus::complete);
     EXPECT_FALSE(parser.reply().positive());
     EXPECT_EQ(parser.reply().summary(), "554 5.7.1 <unknown[192.0.2.1]>: Client host rejected");
     EXPECT_EQ(ehlo_capabilities(parser.reply()), std::vector<std::string>{});
@@ -132,8 +138,9 @@ TEST(SmtpReplyParser, CodeMustNotChangeWithinAReply) {
 }
 
 TEST(SmtpReplyParser, GarbageIsInvalidAndPrintable) {
-    for (std::string_view garbage : {"hello", "25", "2500 x", "650 x", "120 x", "220_x", "SSH-2.0-OpenSSH_9.2",
-                                     "\x16\x03\x01\x02\x00\x01\x00\x01\xfc"}) {
+    for (std::string_view garbage :
+         {"hello", "25", "2500 x", "650 x", "120 x", "220_x", "SSH-2.0-OpenSSH_9.2",
+          "\x16\x03\x01\x02\x00\x01\x00\x01\xfc"}) {
         SmtpReplyParser parser;
         EXPECT_EQ(parser.feed(garbage), ParseStatus::invalid) << garbage;
         EXPECT_TRUE(parser.error().starts_with("malformed SMTP reply line: \"")) << parser.error();
@@ -158,8 +165,10 @@ TEST(SmtpReplyParser, OversizedLineStopsAtTheReader) {
 
 // ---- IMAP ----
 
-std::vector<ImapResponse> imap_responses(std::string_view input, const std::vector<std::size_t>& chunks, End& end,
-                                         std::string* error = nullptr, std::size_t max_literal = 1024) {
+std::vector<ImapResponse> imap_responses(std::string_view input,
+                                         const std::vector<std::size_t>& chunks, End& end,
+                                         std::string* error = nullptr,
+                                         std::size_t max_literal = 1024) {
     ImapResponseParser parser(max_literal);
     std::vector<ImapResponse> responses;
     end = drive(input, chunks, [&](std::string_view line) {
@@ -189,7 +198,8 @@ TEST(ImapResponseParser, DialogueAtEverySplit) {
         const auto& greeting = responses[0];
         EXPECT_EQ(greeting.kind, ImapResponse::Kind::untagged);
         EXPECT_EQ(greeting.status, ImapStatus::ok);
-        EXPECT_EQ(greeting.code, "CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS STARTTLS AUTH=PLAIN");
+        EXPECT_EQ(greeting.code,
+                  "CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS STARTTLS AUTH=PLAIN");
         EXPECT_EQ(greeting.text, "Dovecot ready.");
         std::vector<std::string> capabilities;
         ASSERT_TRUE(imap_capabilities(greeting, capabilities));
@@ -230,10 +240,11 @@ TEST(ImapResponseParser, PreauthAndBareContinuation) {
 
 TEST(ImapResponseParser, LiteralsAtEverySplit) {
     const std::string input =
-        "* LIST () \"/\" {5}\r\nINBOX\r\n"                               // literal ends at the line end
-        "* 1 FETCH (BODY[] {12}\r\nline1\r\nline2 FLAGS (\\Seen))\r\n"  // CRLF inside, text after it
-        "* 2 FETCH (A {3}\r\nabc B {0}\r\n C {2}\r\n\r\n)\r\n"          // two more, one empty, one CRLF
-        "* X {6}\r\nline1\r\n"                                           // ends inside its CRLF
+        "* LIST () \"/\" {5}\r\nINBOX\r\n"  // literal ends at the line end
+        "* 1 FETCH (BODY[] {12}\r\nline1\r\nline2 FLAGS (\\Seen))\r\n"  // CRLF inside, text after
+                                                                        // it
+        "* 2 FETCH (A {3}\r\nabc B {0}\r\n C {2}\r\n\r\n)\r\n"  // two more, one empty, one CRLF
+        "* X {6}\r\nline1\r\n"                                  // ends inside its CRLF
         "A1 OK done\r\n";
     for_every_split(input, [&](const auto& chunks) {
         End end;
@@ -270,7 +281,8 @@ TEST(ImapResponseParser, OversizedLiteralIsInvalid) {
     std::string error;
     imap_responses("* 1 FETCH (BODY[] {4096}\r\n", {7}, end, &error, 1024);
     EXPECT_EQ(end, End::invalid);
-    EXPECT_EQ(error, "literal of 4096 bytes exceeds the 1024-byte bound: \"* 1 FETCH (BODY[] {4096}\"");
+    EXPECT_EQ(error,
+              "literal of 4096 bytes exceeds the 1024-byte bound: \"* 1 FETCH (BODY[] {4096}\"");
     // Many small literals add up to the same bound.
     ImapResponseParser parser(8);
     ASSERT_EQ(parser.feed("* X {5}"), ParseStatus::need_more);
@@ -289,8 +301,9 @@ TEST(ImapResponseParser, BracesInStatusTextAreNoLiteral) {
 }
 
 TEST(ImapResponseParser, GarbageIsInvalid) {
-    for (std::string_view garbage : {"hello world", "A1", "A1 MAYBE so", "* ", "*", "", "(x) OK", "A\"1 OK x",
-                                     "220 mx.example.com ESMTP", "\x16\x03\x01\x02\x00"}) {
+    for (std::string_view garbage :
+         {"hello world", "A1", "A1 MAYBE so", "* ", "*", "", "(x) OK", "A\"1 OK x",
+          "220 mx.example.com ESMTP", "\x16\x03\x01\x02\x00"}) {
         ImapResponseParser parser;
         EXPECT_EQ(parser.feed(garbage), ParseStatus::invalid) << garbage;
         EXPECT_FALSE(parser.error().empty());
@@ -314,8 +327,9 @@ TEST(ImapCommand, QuotesOrSendsLiterals) {
               std::vector<std::string>{"A2 LOGIN \"probe@example.com\" \"pa\\\"ss\\\\word\"\r\n"});
     EXPECT_EQ(command({"probe", "line\r\nbreak"}),
               (std::vector<std::string>{"A2 LOGIN \"probe\" {11}\r\n", "line\r\nbreak\r\n"}));
-    EXPECT_EQ(command({"\xc3\xbcser", "p\xc3\xa4ss"}),
-              (std::vector<std::string>{"A2 LOGIN {5}\r\n", "\xc3\xbcser {5}\r\n", "p\xc3\xa4ss\r\n"}));
+    EXPECT_EQ(
+        command({"\xc3\xbcser", "p\xc3\xa4ss"}),
+        (std::vector<std::string>{"A2 LOGIN {5}\r\n", "\xc3\xbcser {5}\r\n", "p\xc3\xa4ss\r\n"}));
     EXPECT_TRUE(command({"probe", std::string_view("nul\0byte", 8)}).empty());
     EXPECT_EQ(imap_command("A3", "EXAMINE", std::vector<std::string_view>{"INBOX"}),
               std::vector<std::string>{"A3 EXAMINE \"INBOX\"\r\n"});
@@ -339,7 +353,8 @@ TEST(Pop3ReplyParser, GreetingCapaAndStatusAtEverySplit) {
             const ParseStatus status = parser.feed(line);
             if (status == ParseStatus::complete) {
                 replies.push_back(parser.reply());
-                if (replies.size() < std::size(multi_line)) parser.expect(multi_line[replies.size()]);
+                if (replies.size() < std::size(multi_line))
+                    parser.expect(multi_line[replies.size()]);
             }
             return status;
         });
@@ -347,8 +362,8 @@ TEST(Pop3ReplyParser, GreetingCapaAndStatusAtEverySplit) {
         ASSERT_EQ(replies.size(), 5u);
         EXPECT_TRUE(replies[0].ok());
         EXPECT_EQ(replies[0].text, "Dovecot ready. <1896.697170952@mail.example.com>");
-        EXPECT_EQ(replies[1].lines,
-                  (std::vector<std::string>{"CAPA", "TOP", "UIDL", "STLS", "SASL PLAIN LOGIN", ".dot-stuffed"}));
+        EXPECT_EQ(replies[1].lines, (std::vector<std::string>{"CAPA", "TOP", "UIDL", "STLS",
+                                                              "SASL PLAIN LOGIN", ".dot-stuffed"}));
         EXPECT_TRUE(has_capability(replies[1].lines, "SASL PLAIN"));
         EXPECT_FALSE(has_capability(replies[1].lines, "SASL GSSAPI"));
         EXPECT_EQ(replies[2].kind, Pop3Reply::Kind::err);
@@ -367,7 +382,8 @@ TEST(Pop3ReplyParser, ErrEndsAMultiLineCommandAtOnce) {
 }
 
 TEST(Pop3ReplyParser, GarbageAndLongBodiesAreInvalid) {
-    for (std::string_view garbage : {"OK", "+OKAY", "-ERROR x", "220 smtp ready", "* OK imap", "", "\xff\xfe"}) {
+    for (std::string_view garbage :
+         {"OK", "+OKAY", "-ERROR x", "220 smtp ready", "* OK imap", "", "\xff\xfe"}) {
         Pop3ReplyParser parser;
         parser.expect(false);
         EXPECT_EQ(parser.feed(garbage), ParseStatus::invalid) << garbage;
@@ -385,14 +401,16 @@ TEST(Pop3ReplyParser, GarbageAndLongBodiesAreInvalid) {
 // ---- shared ----
 
 TEST(MailCommon, CapabilityMatching) {
-    const std::vector<std::string> offered{"PIPELINING", "SIZE 10240000", "AUTH PLAIN LOGIN", "STARTTLS"};
+    const std::vector<std::string> offered{"PIPELINING", "SIZE 10240000", "AUTH PLAIN LOGIN",
+                                           "STARTTLS"};
     EXPECT_TRUE(has_capability(offered, "pipelining"));
     EXPECT_TRUE(has_capability(offered, "AUTH LOGIN"));
     EXPECT_TRUE(has_capability(offered, "AUTH  PLAIN   LOGIN"));
     EXPECT_FALSE(has_capability(offered, "AUTH CRAM-MD5"));
     EXPECT_FALSE(has_capability(offered, "SMTPUTF8"));
     EXPECT_FALSE(has_capability(offered, ""));
-    EXPECT_EQ(missing_capabilities(offered, std::vector<std::string>{"STARTTLS", "SMTPUTF8", "AUTH GSSAPI"}),
+    EXPECT_EQ(missing_capabilities(offered,
+                                   std::vector<std::string>{"STARTTLS", "SMTPUTF8", "AUTH GSSAPI"}),
               "SMTPUTF8, AUTH GSSAPI");
     EXPECT_EQ(missing_capabilities(offered, std::vector<std::string>{"STARTTLS"}), "");
 }

@@ -37,17 +37,28 @@ struct Step {
     Kind kind;
     std::string text;  // send: bytes to send; expect: the prefix the client's next line must have
 };
-Step send(std::string text) { return {Step::Kind::send, std::move(text)}; }
-Step expect(std::string prefix) { return {Step::Kind::expect, std::move(prefix)}; }
-Step starttls() { return {Step::Kind::starttls, {}}; }
-Step hold() { return {Step::Kind::hold, {}}; }  // silent until the client gives up
+Step send(std::string text) {
+    return {Step::Kind::send, std::move(text)};
+}
+Step expect(std::string prefix) {
+    return {Step::Kind::expect, std::move(prefix)};
+}
+Step starttls() {
+    return {Step::Kind::starttls, {}};
+}
+Step hold() {
+    return {Step::Kind::hold, {}};
+}  // silent until the client gives up
 
 // Plays `script` to every connection on its own thread; TLS (implicit or at a starttls step)
 // presents the PKI's good leaf (SAN node.test, 127.0.0.1).
 class ScriptedServer {
 public:
-    ScriptedServer(std::vector<Step> script, const test::CertKeyPair& certificate, bool implicit_tls = false)
-        : script_(std::move(script)), implicit_tls_(implicit_tls), ssl_(asio::ssl::context::tls_server),
+    ScriptedServer(std::vector<Step> script, const test::CertKeyPair& certificate,
+                   bool implicit_tls = false)
+        : script_(std::move(script)),
+          implicit_tls_(implicit_tls),
+          ssl_(asio::ssl::context::tls_server),
           acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
         ssl_.use_certificate_chain_file(certificate.cert_chain.string());
         ssl_.use_private_key_file(certificate.key.string(), asio::ssl::context::pem);
@@ -95,16 +106,20 @@ private:
         while (step < script_.size()) {
             const Step& current = script_[step++];
             switch (current.kind) {
-                case Step::Kind::starttls: co_return true;
+                case Step::Kind::starttls:
+                    co_return true;
                 case Step::Kind::send: {
-                    auto [error, n] = co_await asio::async_write(stream, asio::buffer(current.text), use_tuple);
+                    auto [error, n] =
+                        co_await asio::async_write(stream, asio::buffer(current.text), use_tuple);
                     if (error) co_return false;
                     break;
                 }
                 case Step::Kind::expect: {
-                    auto [error, n] = co_await asio::async_read_until(stream, asio::dynamic_buffer(buffer), '\n',
-                                                                      use_tuple);
-                    if (error) co_return record_mismatch("connection ended instead of \"" + current.text + "\"");
+                    auto [error, n] = co_await asio::async_read_until(
+                        stream, asio::dynamic_buffer(buffer), '\n', use_tuple);
+                    if (error)
+                        co_return record_mismatch("connection ended instead of \"" + current.text +
+                                                  "\"");
                     std::string line = buffer.substr(0, n - 1);
                     buffer.erase(0, n);
                     if (line.ends_with('\r')) line.pop_back();
@@ -113,14 +128,16 @@ private:
                         received_.push_back(line);
                     }
                     if (!line.starts_with(current.text)) {
-                        co_return record_mismatch("expected \"" + current.text + "\", got \"" + line + "\"");
+                        co_return record_mismatch("expected \"" + current.text + "\", got \"" +
+                                                  line + "\"");
                     }
                     break;
                 }
                 case Step::Kind::hold: {
                     char byte;
                     while (true) {
-                        auto [error, n] = co_await stream.async_read_some(asio::buffer(&byte, 1), use_tuple);
+                        auto [error, n] =
+                            co_await stream.async_read_some(asio::buffer(&byte, 1), use_tuple);
                         if (error) co_return false;
                     }
                 }
@@ -151,7 +168,8 @@ constexpr std::string_view kPassword = "pa\"ss\\word";
 class MailProbeTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        pki_dir_ = std::filesystem::temp_directory_path() / ("tierwatch-mail-test-" + std::to_string(::getpid()));
+        pki_dir_ = std::filesystem::temp_directory_path() /
+                   ("tierwatch-mail-test-" + std::to_string(::getpid()));
         std::filesystem::create_directories(pki_dir_);
         pki_ = test::make_pki(pki_dir_);
     }
@@ -199,18 +217,20 @@ test::Pki MailProbeTest::pki_;
 // No detail may carry the password, plainly or in the base64 a SASL exchange sends.
 void expect_no_secret(const ProbeResult& result, std::string_view password = kPassword) {
     EXPECT_EQ(result.detail.find(password), std::string::npos) << result.detail;
-    EXPECT_EQ(result.detail.find(sasl_plain("probe", password)), std::string::npos) << result.detail;
+    EXPECT_EQ(result.detail.find(sasl_plain("probe", password)), std::string::npos)
+        << result.detail;
     EXPECT_EQ(result.detail.find(base64_encode(password)), std::string::npos) << result.detail;
 }
 
 // ---- SMTP ----
 
 TEST_F(MailProbeTest, SmtpPostscreenGreetingEhloCapabilitiesQuit) {
-    ScriptedServer server({send("220-mx1.example.com ESMTP\r\n"), send("220 mx1.example.com ESMTP Postfix\r\n"),
-                           expect("EHLO tierwatch.invalid"),
-                           send("250-mx1.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 STARTTLS\r\n"),
-                           expect("QUIT"), send("221 2.0.0 Bye\r\n")},
-                          pki_.good);
+    ScriptedServer server(
+        {send("220-mx1.example.com ESMTP\r\n"), send("220 mx1.example.com ESMTP Postfix\r\n"),
+         expect("EHLO tierwatch.invalid"),
+         send("250-mx1.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 STARTTLS\r\n"),
+         expect("QUIT"), send("221 2.0.0 Bye\r\n")},
+        pki_.good);
     auto check = make_check(Protocol::smtp);
     check.mail.expect_capabilities = {"PIPELINING", "SIZE"};
     const auto result = probe(check, server);
@@ -222,10 +242,17 @@ TEST_F(MailProbeTest, SmtpPostscreenGreetingEhloCapabilitiesQuit) {
 }
 
 std::vector<Step> submission_script(std::string auth_reply) {
-    return {send("220 mx1 ESMTP\r\n"), expect("EHLO monitor.example.com"),
-            send("250-mx1\r\n250-PIPELINING\r\n250 STARTTLS\r\n"), expect("STARTTLS"), send("220 2.0.0 Ready\r\n"),
-            starttls(), expect("EHLO monitor.example.com"), send("250-mx1\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n"),
-            expect("AUTH PLAIN " + sasl_plain("probe", kPassword)), send(std::move(auth_reply)), expect("QUIT"),
+    return {send("220 mx1 ESMTP\r\n"),
+            expect("EHLO monitor.example.com"),
+            send("250-mx1\r\n250-PIPELINING\r\n250 STARTTLS\r\n"),
+            expect("STARTTLS"),
+            send("220 2.0.0 Ready\r\n"),
+            starttls(),
+            expect("EHLO monitor.example.com"),
+            send("250-mx1\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n"),
+            expect("AUTH PLAIN " + sasl_plain("probe", kPassword)),
+            send(std::move(auth_reply)),
+            expect("QUIT"),
             send("221 Bye\r\n")};
 }
 
@@ -244,7 +271,8 @@ TEST_F(MailProbeTest, SubmissionStarttlsThenAuthPlainWithCapabilitiesAfterTls) {
 }
 
 TEST_F(MailProbeTest, SmtpWrongPasswordIsAuth) {
-    ScriptedServer server(submission_script("535 5.7.8 Error: authentication failed\r\n"), pki_.good);
+    ScriptedServer server(submission_script("535 5.7.8 Error: authentication failed\r\n"),
+                          pki_.good);
     auto check = with_login(make_check(Protocol::submission));
     check.mail.starttls = true;
     check.mail.helo_name = "monitor.example.com";
@@ -255,11 +283,12 @@ TEST_F(MailProbeTest, SmtpWrongPasswordIsAuth) {
 }
 
 TEST_F(MailProbeTest, SmtpAuthLogin) {
-    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 AUTH LOGIN\r\n"),
-                           expect("AUTH LOGIN"), send("334 VXNlcm5hbWU6\r\n"), expect(base64_encode("probe")),
-                           send("334 UGFzc3dvcmQ6\r\n"), expect(base64_encode(kPassword)), send("235 ok\r\n"),
-                           expect("QUIT"), send("221 Bye\r\n")},
-                          pki_.good);
+    ScriptedServer server(
+        {send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 AUTH LOGIN\r\n"),
+         expect("AUTH LOGIN"), send("334 VXNlcm5hbWU6\r\n"), expect(base64_encode("probe")),
+         send("334 UGFzc3dvcmQ6\r\n"), expect(base64_encode(kPassword)), send("235 ok\r\n"),
+         expect("QUIT"), send("221 Bye\r\n")},
+        pki_.good);
     auto check = with_login(make_check(Protocol::smtp));
     check.mail.auth = MailAuth::login;
     const auto result = probe(check, server);
@@ -267,22 +296,24 @@ TEST_F(MailProbeTest, SmtpAuthLogin) {
 }
 
 TEST_F(MailProbeTest, SmtpsImplicitTlsAndLmtpLhlo) {
-    ScriptedServer smtps({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250 mx1\r\n"), expect("QUIT"),
-                          send("221 Bye\r\n")},
+    ScriptedServer smtps({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250 mx1\r\n"),
+                          expect("QUIT"), send("221 Bye\r\n")},
                          pki_.good, true);
     const auto result = probe(make_check(Protocol::smtps), smtps);
     EXPECT_TRUE(result.ok()) << result.detail;
     EXPECT_TRUE(result.certificate);
 
-    ScriptedServer lmtp({send("220 mailbox1 LMTP ready\r\n"), expect("LHLO tierwatch.invalid"),
-                         send("250-mailbox1\r\n250 PIPELINING\r\n"), expect("QUIT"), send("221 Bye\r\n")},
-                        pki_.good);
+    ScriptedServer lmtp(
+        {send("220 mailbox1 LMTP ready\r\n"), expect("LHLO tierwatch.invalid"),
+         send("250-mailbox1\r\n250 PIPELINING\r\n"), expect("QUIT"), send("221 Bye\r\n")},
+        pki_.good);
     EXPECT_TRUE(probe(make_check(Protocol::lmtp), lmtp).ok()) << lmtp.mismatch();
 }
 
 TEST_F(MailProbeTest, SmtpStarttlsNotOfferedIsProtocol) {
-    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 PIPELINING\r\n"), hold()},
-                          pki_.good);
+    ScriptedServer server(
+        {send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 PIPELINING\r\n"), hold()},
+        pki_.good);
     auto check = make_check(Protocol::smtp);
     check.mail.starttls = true;
     const auto result = probe(check, server);
@@ -291,8 +322,9 @@ TEST_F(MailProbeTest, SmtpStarttlsNotOfferedIsProtocol) {
 }
 
 TEST_F(MailProbeTest, SmtpMissingCapabilityIsNamed) {
-    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 PIPELINING\r\n"), hold()},
-                          pki_.good);
+    ScriptedServer server(
+        {send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 PIPELINING\r\n"), hold()},
+        pki_.good);
     auto check = make_check(Protocol::smtp);
     check.mail.expect_capabilities = {"PIPELINING", "SMTPUTF8"};
     const auto result = probe(check, server);
@@ -301,8 +333,9 @@ TEST_F(MailProbeTest, SmtpMissingCapabilityIsNamed) {
 }
 
 TEST_F(MailProbeTest, SmtpRejectingGreetingIsBadGreetingWithTheCode) {
-    ScriptedServer server({send("554 5.7.1 mx1 Service unavailable; client [127.0.0.1] blocked\r\n"), hold()},
-                          pki_.good);
+    ScriptedServer server(
+        {send("554 5.7.1 mx1 Service unavailable; client [127.0.0.1] blocked\r\n"), hold()},
+        pki_.good);
     const auto result = probe(make_check(Protocol::smtp), server);
     EXPECT_REASON(result, FailureReason::bad_greeting);
     EXPECT_TRUE(result.detail.starts_with("greeting 554 5.7.1")) << result.detail;
@@ -312,9 +345,10 @@ TEST_F(MailProbeTest, SmtpRejectingGreetingIsBadGreetingWithTheCode) {
 }
 
 TEST_F(MailProbeTest, SmtpDataInjectedAfterStarttlsReplyIsProtocol) {
-    ScriptedServer server({send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 STARTTLS\r\n"),
-                           expect("STARTTLS"), send("220 Ready\r\n250 injected\r\n"), hold()},
-                          pki_.good);
+    ScriptedServer server(
+        {send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 STARTTLS\r\n"),
+         expect("STARTTLS"), send("220 Ready\r\n250 injected\r\n"), hold()},
+        pki_.good);
     auto check = make_check(Protocol::smtp);
     check.mail.starttls = true;
     const auto result = probe(check, server);
@@ -332,13 +366,25 @@ TEST_F(MailProbeTest, SilenceAfterGreetingIsTimeout) {
     EXPECT_REASON(probe(make_check(Protocol::imap, 300ms), silent), FailureReason::banner_timeout);
 }
 
+TEST_F(MailProbeTest, SmtpAuthNotOfferedIsProtocol) {
+    // Postfix's smtpd_tls_auth_only: no AUTH before TLS.
+    ScriptedServer server(
+        {send("220 mx1 ESMTP\r\n"), expect("EHLO"), send("250-mx1\r\n250 STARTTLS\r\n"), hold()},
+        pki_.good);
+    const auto result = probe(with_login(make_check(Protocol::submission)), server);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "AUTH PLAIN not offered");
+}
+
 // ---- IMAP ----
 
 TEST_F(MailProbeTest, ImapLoginQuotesThePasswordExaminesAndLogsOut) {
     ScriptedServer server(
-        {send("* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE AUTH=PLAIN] Dovecot ready.\r\n"),
+        {send("* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE AUTH=PLAIN] "
+              "Dovecot ready.\r\n"),
          expect("A1 LOGIN \"probe\" \"pa\\\"ss\\\\word\""),
-         send("* CAPABILITY IMAP4rev1 IDLE\r\nA1 OK [CAPABILITY IMAP4rev1] Logged in\r\n"), expect("A2 EXAMINE \"INBOX\""),
+         send("* CAPABILITY IMAP4rev1 IDLE\r\nA1 OK [CAPABILITY IMAP4rev1] Logged in\r\n"),
+         expect("A2 EXAMINE \"INBOX\""),
          send("* FLAGS (\\Answered \\Seen)\r\n* 3 EXISTS\r\n* LIST () \"/\" {5}\r\nINBOX\r\n"
               "A2 OK [READ-ONLY] Examine completed.\r\n"),
          expect("A3 LOGOUT"), send("* BYE Logging out\r\nA3 OK Logout completed.\r\n")},
@@ -351,14 +397,15 @@ TEST_F(MailProbeTest, ImapLoginQuotesThePasswordExaminesAndLogsOut) {
 }
 
 TEST_F(MailProbeTest, ImapStarttlsThenAuthenticatePlain) {
-    ScriptedServer server({send("* OK ready\r\n"), expect("A1 CAPABILITY"),
-                           send("* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\nA1 OK done\r\n"), expect("A2 STARTTLS"),
-                           send("A2 OK Begin TLS negotiation now.\r\n"), starttls(), expect("A3 CAPABILITY"),
-                           send("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n"), expect("A4 AUTHENTICATE PLAIN"),
-                           send("+ \r\n"), expect(sasl_plain("probe", kPassword)), send("A4 OK Logged in\r\n"),
-                           expect("A5 EXAMINE \"Probe\""), send("A5 OK [READ-ONLY] done\r\n"), expect("A6 LOGOUT"),
-                           send("* BYE\r\nA6 OK bye\r\n")},
-                          pki_.good);
+    ScriptedServer server(
+        {send("* OK ready\r\n"), expect("A1 CAPABILITY"),
+         send("* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\nA1 OK done\r\n"),
+         expect("A2 STARTTLS"), send("A2 OK Begin TLS negotiation now.\r\n"), starttls(),
+         expect("A3 CAPABILITY"), send("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA3 OK done\r\n"),
+         expect("A4 AUTHENTICATE PLAIN"), send("+ \r\n"), expect(sasl_plain("probe", kPassword)),
+         send("A4 OK Logged in\r\n"), expect("A5 EXAMINE \"Probe\""),
+         send("A5 OK [READ-ONLY] done\r\n"), expect("A6 LOGOUT"), send("* BYE\r\nA6 OK bye\r\n")},
+        pki_.good);
     auto check = with_login(make_check(Protocol::imap));
     check.mail.starttls = true;
     check.mail.auth = MailAuth::plain;
@@ -371,10 +418,11 @@ TEST_F(MailProbeTest, ImapStarttlsThenAuthenticatePlain) {
 
 TEST_F(MailProbeTest, ImapsSendsAn8BitPasswordAsALiteral) {
     const std::string password = "p\xc3\xa4ss";
-    ScriptedServer server({send("* OK [CAPABILITY IMAP4rev1] ready\r\n"), expect("A1 LOGIN \"probe\" {5}"),
-                           send("+ go ahead\r\n"), expect(password), send("A1 OK Logged in\r\n"), expect("A2 EXAMINE"),
-                           send("A2 OK done\r\n"), expect("A3 LOGOUT"), send("A3 OK bye\r\n")},
-                          pki_.good, true);
+    ScriptedServer server(
+        {send("* OK [CAPABILITY IMAP4rev1] ready\r\n"), expect("A1 LOGIN \"probe\" {5}"),
+         send("+ go ahead\r\n"), expect(password), send("A1 OK Logged in\r\n"),
+         expect("A2 EXAMINE"), send("A2 OK done\r\n"), expect("A3 LOGOUT"), send("A3 OK bye\r\n")},
+        pki_.good, true);
     const auto result = probe(with_login(make_check(Protocol::imaps), password), server);
     EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
 }
@@ -404,22 +452,33 @@ TEST_F(MailProbeTest, ImapStarttlsNotOfferedAndInjectionAreProtocol) {
     EXPECT_REASON(result, FailureReason::protocol);
     EXPECT_EQ(result.detail, "STARTTLS not offered");
 
-    ScriptedServer injecting({send("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"), expect("A1 STARTTLS"),
-                              send("A1 OK Begin TLS\r\n* OK injected\r\n"), hold()},
-                             pki_.good);
+    ScriptedServer injecting(
+        {send("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"), expect("A1 STARTTLS"),
+         send("A1 OK Begin TLS\r\n* OK injected\r\n"), hold()},
+        pki_.good);
     result = probe(check, injecting);
     EXPECT_REASON(result, FailureReason::protocol);
     EXPECT_EQ(result.detail, "server sent data after the STARTTLS reply");
 }
 
+TEST_F(MailProbeTest, ImapPreauthExaminesWithoutLogin) {
+    ScriptedServer server({send("* PREAUTH [CAPABILITY IMAP4rev1] logged in as probe\r\n"),
+                           expect("A1 EXAMINE \"INBOX\""), send("A1 OK [READ-ONLY] done\r\n"),
+                           expect("A2 LOGOUT"), send("* BYE\r\nA2 OK bye\r\n")},
+                          pki_.good);
+    const auto result = probe(with_login(make_check(Protocol::imap)), server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+}
+
 // ---- POP3 ----
 
 TEST_F(MailProbeTest, Pop3UserPassStatQuit) {
-    ScriptedServer server({send("+OK Dovecot ready.\r\n"), expect("CAPA"),
-                           send("+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n"), expect("USER probe"),
-                           send("+OK\r\n"), expect("PASS " + std::string(kPassword)), send("+OK Logged in.\r\n"),
-                           expect("STAT"), send("+OK 2 1024\r\n"), expect("QUIT"), send("+OK Logging out.\r\n")},
-                          pki_.good);
+    ScriptedServer server(
+        {send("+OK Dovecot ready.\r\n"), expect("CAPA"),
+         send("+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n"), expect("USER probe"),
+         send("+OK\r\n"), expect("PASS " + std::string(kPassword)), send("+OK Logged in.\r\n"),
+         expect("STAT"), send("+OK 2 1024\r\n"), expect("QUIT"), send("+OK Logging out.\r\n")},
+        pki_.good);
     auto check = with_login(make_check(Protocol::pop3));
     check.mail.expect_capabilities = {"UIDL", "SASL PLAIN"};
     const auto result = probe(check, server);
@@ -427,12 +486,13 @@ TEST_F(MailProbeTest, Pop3UserPassStatQuit) {
 }
 
 TEST_F(MailProbeTest, Pop3StlsThenAuthPlain) {
-    ScriptedServer server({send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nSTLS\r\n.\r\n"), expect("STLS"),
-                           send("+OK Begin TLS negotiation\r\n"), starttls(), expect("CAPA"),
-                           send("+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n"), expect("AUTH PLAIN"), send("+ \r\n"),
-                           expect(sasl_plain("probe", kPassword)), send("+OK Logged in.\r\n"), expect("STAT"),
-                           send("+OK 0 0\r\n"), expect("QUIT"), send("+OK bye\r\n")},
-                          pki_.good);
+    ScriptedServer server(
+        {send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nSTLS\r\n.\r\n"), expect("STLS"),
+         send("+OK Begin TLS negotiation\r\n"), starttls(), expect("CAPA"),
+         send("+OK\r\nUSER\r\nSASL PLAIN\r\n.\r\n"), expect("AUTH PLAIN"), send("+ \r\n"),
+         expect(sasl_plain("probe", kPassword)), send("+OK Logged in.\r\n"), expect("STAT"),
+         send("+OK 0 0\r\n"), expect("QUIT"), send("+OK bye\r\n")},
+        pki_.good);
     auto check = with_login(make_check(Protocol::pop3));
     check.mail.starttls = true;
     check.mail.auth = MailAuth::plain;
@@ -443,8 +503,8 @@ TEST_F(MailProbeTest, Pop3StlsThenAuthPlain) {
 }
 
 TEST_F(MailProbeTest, Pop3sWithoutCapaAndWithoutLogin) {
-    ScriptedServer server({send("+OK ready\r\n"), expect("CAPA"), send("-ERR unknown command\r\n"), expect("QUIT"),
-                           send("+OK bye\r\n")},
+    ScriptedServer server({send("+OK ready\r\n"), expect("CAPA"), send("-ERR unknown command\r\n"),
+                           expect("QUIT"), send("+OK bye\r\n")},
                           pki_.good, true);
     const auto result = probe(make_check(Protocol::pop3s), server);
     EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
@@ -456,20 +516,31 @@ TEST_F(MailProbeTest, Pop3ErrGreetingWrongPasswordAndNoStls) {
     EXPECT_REASON(result, FailureReason::bad_greeting);
     EXPECT_EQ(result.detail, "greeting -ERR [SYS/TEMP] Too many connections");
 
-    ScriptedServer wrong({send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), expect("USER probe"),
-                          send("+OK\r\n"), expect("PASS"), send("-ERR [AUTH] Authentication failed.\r\n"), hold()},
-                         pki_.good);
+    ScriptedServer wrong(
+        {send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), expect("USER probe"),
+         send("+OK\r\n"), expect("PASS"), send("-ERR [AUTH] Authentication failed.\r\n"), hold()},
+        pki_.good);
     result = probe(with_login(make_check(Protocol::pop3)), wrong);
     EXPECT_REASON(result, FailureReason::auth);
     EXPECT_EQ(result.detail, "PASS answered -ERR [AUTH] Authentication failed.");
     expect_no_secret(result);
 
-    ScriptedServer no_stls({send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), hold()}, pki_.good);
+    ScriptedServer no_stls(
+        {send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), hold()}, pki_.good);
     auto check = make_check(Protocol::pop3);
     check.mail.starttls = true;
     result = probe(check, no_stls);
     EXPECT_REASON(result, FailureReason::protocol);
     EXPECT_EQ(result.detail, "STARTTLS not offered (no STLS capability)");
+}
+
+TEST_F(MailProbeTest, Pop3NeverSendsALineBreakInUserPass) {
+    ScriptedServer server(
+        {send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), hold()}, pki_.good);
+    const auto result = probe(with_login(make_check(Protocol::pop3), "pass\r\nDELE 1"), server);
+    EXPECT_REASON(result, FailureReason::auth);
+    expect_no_secret(result, "pass\r\nDELE 1");
+    EXPECT_EQ(server.received(), std::vector<std::string>{"CAPA"});
 }
 
 }  // namespace
