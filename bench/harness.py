@@ -1,0 +1,623 @@
+#!/usr/bin/env python3
+"""Runs bench/run's scenarios on loopback and writes the table: tierwatchd, blackbox_exporter,
+the Monitoring Plugins and bare_client doing the same dialogues against bench/load_server.
+
+Every process it starts is bounded in time and killed by pid at the end; every address is 127/8.
+The CPU charged to a prober is read from /proc/PID/stat (or wait4 rusage for the plugins'
+processes), never the driver's: drivers are separate processes.
+"""
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+PLUGINS = "/usr/lib/nagios/plugins"
+BLACKBOX = shutil.which("prometheus-blackbox-exporter")
+
+# Ports of the comparison scenarios; each listens on COMPARE_ADDRS addresses from 127.0.60.1.
+COMPARE_FIRST = "127.0.60.1"
+SCENARIOS = {
+    # name: (load_server mode, port, bare_client mode, tierwatch protocol, blackbox module, plugin argv)
+    "tcp": ("tcp", 11000, "tcp", "tcp", "tcp", ["check_tcp"]),
+    "smtp": ("smtp", 11025, "smtp", "smtp", "smtp", ["check_smtp"]),
+    "imap": ("imap", 11143, "imap", "imap", "imap", ["check_imap"]),
+    "pop3": ("pop3", 11110, "pop3", "pop3", "pop3", ["check_pop"]),
+    "tls": ("tls", 11465, "tls", "tls", "tls", ["check_tcp", "-S"]),
+}
+SCALE_FIRST = (127, 1, 0, 1)   # scale targets: 127.1.x.y, SCALE_PORTS ports each
+SCALE_PORTS = [21001, 21002, 21003, 21004]
+SILENT_FIRST = (127, 2, 0, 1)
+SILENT_PORT = 31025
+
+
+def addr(first, k):
+    n = (first[0] << 24 | first[1] << 16 | first[2] << 8 | first[3]) + k
+    assert n >> 24 == 127, "loopback only"
+    return f"{n >> 24}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+def cpu_seconds(pid):
+    """utime+stime of one process (its threads included), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * PAGE_KB
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def percentile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))]
+
+
+def http_get(url, timeout=30):
+    t0 = time.monotonic()
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        body = r.read()
+    return body.decode(), time.monotonic() - t0
+
+
+def wait_for(pred, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if pred():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+class Procs:
+    """Every process the harness starts, stopped by pid (never by name) when the run ends."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, log, **kw):
+        p = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, **kw)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            self.stop(p)
+
+
+# ---------------------------------------------------------------- metrics parsing
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+
+
+def parse_metrics(text):
+    out = []
+    for line in text.splitlines():
+        if not line or line[0] == "#":
+            continue
+        m = SAMPLE.match(line)
+        if m:
+            out.append((m.group(1), m.group(2) or "", float(m.group(3))))
+    return out
+
+
+def metric_sum(samples, name, contains=""):
+    return sum(v for n, l, v in samples if n == name and contains in l)
+
+
+def lag_buckets(samples):
+    b = {}
+    for n, l, v in samples:
+        if n == "tierwatch_scheduler_lag_seconds_bucket":
+            le = re.search(r'le="([^"]+)"', l).group(1)
+            b[float("inf") if le == "+Inf" else float(le)] = v
+    return dict(sorted(b.items()))
+
+
+def histogram_quantiles(before, after):
+    """p50, p99 and the upper bound of the highest non-empty bucket, from two cumulative snapshots."""
+    delta = {le: after.get(le, 0) - before.get(le, 0) for le in after}
+    total = delta.get(float("inf"), 0)
+    if total <= 0:
+        return None, None, None, 0
+    def q(frac):
+        for le, c in delta.items():
+            if c >= frac * total:
+                return le
+        return float("inf")
+    prev, top = 0, 0
+    for le, c in delta.items():
+        if c > prev:
+            top = le
+        prev = c
+    return q(0.5), q(0.99), top, total
+
+
+# ---------------------------------------------------------------- tierwatchd
+
+def tierwatch_config(path, listen_port, nodes, checks, interval, timeout, ca, max_in_flight=20000,
+                     per_host=64):
+    """nodes: list of addresses; checks: list of (name, protocol, port)."""
+    lines = ["[daemon]", f'listen = "127.0.0.1:{listen_port}"', 'state_dir = "state"',
+             f"max_in_flight = {max_in_flight}", f"per_host_max_in_flight = {per_host}", 'log_level = "warn"', "",
+             "[defaults]", f'interval = "{interval}"', f'timeout = "{timeout}"', f'ca_file = "{ca}"', ""]
+    for i, a in enumerate(nodes):
+        lines += ["[[node]]", f'name = "n{i}"', 'role = "bench"', f'address = "{a}"', 'fqdn = "bench.test"', ""]
+    for name, proto, port in checks:
+        lines += ["[[check]]", f'name = "{name}"', f'protocol = "{proto}"', f"port = {port}", 'roles = ["bench"]', ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+class Daemon:
+    def __init__(self, procs, binary, workdir, name, listen_port):
+        self.procs, self.binary, self.dir, self.name, self.port = procs, binary, workdir, name, listen_port
+        self.config = os.path.join(workdir, f"{name}.toml")
+        os.makedirs(os.path.join(workdir, "state"), exist_ok=True)
+
+    def start(self):
+        self.p = self.procs.start([self.binary, "--config", self.config], os.path.join(self.dir, f"{self.name}.log"),
+                                  cwd=self.dir)
+        try:
+            wait_for(lambda: self.p.poll() is None and http_get(self.url("/-/healthy"), 2), 120, "tierwatchd")
+        except RuntimeError:
+            with open(os.path.join(self.dir, f"{self.name}.log")) as f:
+                sys.stderr.write(f.read()[-2000:])
+            raise
+        return self.p.pid
+
+    def url(self, path="/metrics"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def scrape(self):
+        body, seconds = http_get(self.url(), 60)
+        return parse_metrics(body), seconds, len(body)
+
+    def stop(self):
+        self.procs.stop(self.p)
+
+
+def run_tierwatch(ctx, scenario, rate, window):
+    mode, port, _, proto, _, _ = SCENARIOS[scenario]
+    interval = ctx.interval
+    targets = int(rate * interval)
+    nodes = [addr((127, 0, 60, 1), i % ctx.compare_addrs) for i in range(targets)]
+    d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"tw_{scenario}", 19470)
+    tierwatch_config(d.config, d.port, nodes, [(scenario, proto, port)], f"{interval}s", f"{min(5, interval)}s",
+                     ctx.ca)
+    pid = d.start()
+    time.sleep(interval + 1)  # one full spread: every target has a schedule slot and a first result
+    s0, _, _ = d.scrape()
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(window)
+    c1, t1 = cpu_seconds(pid), time.monotonic()
+    s1, _, _ = d.scrape()
+    rss = rss_kb(pid)
+    d.stop()
+    n = metric_sum(s1, "tierwatch_probes_total") - metric_sum(s0, "tierwatch_probes_total")
+    ok = metric_sum(s1, "tierwatch_probes_total", 'result="success"') - metric_sum(s0, "tierwatch_probes_total",
+                                                                                   'result="success"')
+    lat = [v for name, l, v in s1 if name == "probe_duration_seconds"]
+    return dict(probes=int(n), ok=int(ok), seconds=t1 - t0, cpu=c1 - c0, p50=percentile(lat, 0.5) * 1e3,
+                p99=percentile(lat, 0.99) * 1e3, rss_kb=rss,
+                note=f"daemon, {targets} targets / {interval}s")
+
+
+# ---------------------------------------------------------------- bare client
+
+def run_bare(ctx, scenario, rate, window):
+    mode, port, bare_mode, _, _, _ = SCENARIOS[scenario]
+    count = int(rate * window)
+    out = subprocess.run([ctx.bare_client, "--mode", bare_mode, "--targets",
+                          f"{COMPARE_FIRST},{ctx.compare_addrs},{port}", "--count", str(count),
+                          "--concurrency", str(ctx.concurrency), "--rate", str(rate), "--ca", ctx.ca,
+                          "--sni", "bench.test", "--max-seconds", str(window * 4 + 10)],
+                         capture_output=True, text=True, timeout=window * 4 + 30)
+    kv = dict(x.split("=") for x in out.stdout.split())
+    return dict(probes=int(kv["probes"]), ok=int(kv["ok"]), seconds=float(kv["seconds"]), cpu=float(kv["cpu_s"]),
+                p50=float(kv["p50_ms"]), p99=float(kv["p99_ms"]), rss_kb=int(kv["maxrss_kb"]),
+                note=f"{count} probes at {rate}/s, concurrency {ctx.concurrency}")
+
+
+# ---------------------------------------------------------------- blackbox_exporter
+
+BLACKBOX_MODULES = """modules:
+  tcp:
+    prober: tcp
+    timeout: 5s
+    tcp: {preferred_ip_protocol: ip4}
+  smtp:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+      query_response:
+        - expect: "^220 "
+        - send: "EHLO bench.client"
+        - expect: "^250 "
+        - send: "QUIT"
+        - expect: "^221"
+  imap:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+      query_response:
+        - expect: "^\\\\* OK"
+        - send: "a1 CAPABILITY"
+        - expect: "^a1 OK"
+        - send: "a2 LOGOUT"
+        - expect: "^a2 OK"
+  pop3:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+      query_response:
+        - expect: "^\\\\+OK"
+        - send: "CAPA"
+        - expect: "^\\\\."
+        - send: "QUIT"
+        - expect: "^\\\\+OK"
+  tls:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+      tls: true
+      tls_config: {ca_file: "CA_FILE", server_name: bench.test}
+"""
+
+
+async def _probe_driver(host, port, module, targets, count, concurrency, rate, deadline):
+    """Keep-alive HTTP/1.1 GETs of /probe; the exporter's own probe_duration_seconds is the latency."""
+    results = []
+    next_index = 0
+    t0 = time.monotonic()
+
+    async def worker():
+        nonlocal next_index
+        reader, writer = await asyncio.open_connection(host, port)
+        while next_index < count and time.monotonic() < deadline:
+            i = next_index
+            next_index += 1
+            if rate > 0:
+                delay = t0 + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            target = targets[i % len(targets)]
+            writer.write(f"GET /probe?module={module}&target={target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+            body = (await reader.readexactly(length)).decode()
+            ok = re.search(r"^probe_success 1", body, re.M) is not None
+            dur = re.search(r"^probe_duration_seconds (\S+)", body, re.M)
+            results.append((ok, float(dur.group(1)) if dur else None))
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results, time.monotonic() - t0
+
+
+def run_blackbox(ctx, scenario, rate, window):
+    _, port, _, _, module, _ = SCENARIOS[scenario]
+    count = int(rate * window)
+    targets = [f"{addr((127, 0, 60, 1), i)}:{port}" for i in range(ctx.compare_addrs)]
+    pid = ctx.blackbox.pid
+    c0 = cpu_seconds(pid)
+    results, seconds = asyncio.run(_probe_driver("127.0.0.1", ctx.blackbox_port, module, targets, count,
+                                                 ctx.concurrency, rate, time.monotonic() + window * 4 + 10))
+    cpu = cpu_seconds(pid) - c0
+    lat = [d for ok, d in results if ok and d is not None]
+    return dict(probes=len(results), ok=sum(1 for ok, _ in results if ok), seconds=seconds, cpu=cpu,
+                p50=percentile(lat, 0.5) * 1e3, p99=percentile(lat, 0.99) * 1e3, rss_kb=rss_kb(pid),
+                note=f"{count} /probe at {rate}/s, concurrency {ctx.concurrency}")
+
+
+# ---------------------------------------------------------------- Monitoring Plugins
+
+def run_plugins(ctx, scenario, count, concurrency):
+    """A process per probe, as Nagios/Icinga run them; CPU is the sum of the children's wait4 rusage."""
+    _, port, _, _, _, argv = SCENARIOS[scenario]
+    running = {}
+    started = 0
+    cpu, lat, ok, maxrss = 0.0, [], 0, 0
+    t0 = time.monotonic()
+    deadline = t0 + 120
+    while (started < count or running) and time.monotonic() < deadline:
+        while started < count and len(running) < concurrency:
+            a = addr((127, 0, 60, 1), started % ctx.compare_addrs)
+            cmd = [os.path.join(PLUGINS, argv[0])] + argv[1:] + ["-H", a, "-p", str(port), "-t", "5"]
+            pid = os.posix_spawn(cmd[0], cmd, {"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
+                                 file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+                                               (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)])
+            running[pid] = time.monotonic()
+            started += 1
+        pid, status, ru = os.wait4(-1, 0)
+        if pid in running:
+            lat.append(time.monotonic() - running.pop(pid))
+            cpu += ru.ru_utime + ru.ru_stime
+            maxrss = max(maxrss, ru.ru_maxrss)
+            ok += os.waitstatus_to_exitcode(status) == 0
+    return dict(probes=len(lat), ok=ok, seconds=time.monotonic() - t0, cpu=cpu, p50=percentile(lat, 0.5) * 1e3,
+                p99=percentile(lat, 0.99) * 1e3, rss_kb=maxrss,
+                note=f"{count} processes, {concurrency} at once")
+
+
+# ---------------------------------------------------------------- scale and in-flight (tierwatch alone)
+
+def run_scale(ctx, targets, interval, window):
+    nodes_n = targets // len(SCALE_PORTS)
+    nodes = [addr(SCALE_FIRST, i % ctx.scale_addrs) for i in range(nodes_n)]
+    d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"scale_{targets}", 19471)
+    tierwatch_config(d.config, d.port, nodes, [(f"tcp{p}", "tcp", p) for p in SCALE_PORTS], f"{interval}s",
+                     f"{min(5, interval)}s",
+                     ctx.ca)
+    t_start = time.monotonic()
+    pid = d.start()
+    startup = time.monotonic() - t_start
+    time.sleep(interval + 1)
+    s0, _, _ = d.scrape()
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    scrape_times, sizes = [], []
+    # Scrapes every 5 s inside the window, as Prometheus would: the lag figures include their effect.
+    while time.monotonic() - t0 < window:
+        time.sleep(min(5, max(0.0, window - (time.monotonic() - t0))))
+        if time.monotonic() - t0 < window - 0.5:
+            _, secs, size = d.scrape()
+            scrape_times.append(secs)
+            sizes.append(size)
+    c1, t1 = cpu_seconds(pid), time.monotonic()
+    s1, secs, size = d.scrape()
+    scrape_times.append(secs)
+    sizes.append(size)
+    rss, fds = rss_kb(pid), fd_count(pid)
+    d.stop()
+    p50, p99, top, n_lag = histogram_quantiles(lag_buckets(s0), lag_buckets(s1))
+    probes = metric_sum(s1, "tierwatch_probes_total") - metric_sum(s0, "tierwatch_probes_total")
+    ok = metric_sum(s1, "tierwatch_probes_total", 'result="success"') - metric_sum(
+        s0, "tierwatch_probes_total", 'result="success"')
+    return dict(targets=targets, interval=interval, expected_rate=targets / interval, rate=probes / (t1 - t0),
+                ok_share=ok / probes if probes else 0, cpu_share=(c1 - c0) / (t1 - t0),
+                cpu_per_1k=(c1 - c0) / probes * 1000 if probes else float("nan"),
+                lag_p50=p50, lag_p99=p99, lag_max=top,
+                skipped=metric_sum(s1, "tierwatch_scheduler_skipped_slots_total") - metric_sum(
+                    s0, "tierwatch_scheduler_skipped_slots_total"),
+                rss_kb=rss, fds=fds, scrape_max=max(scrape_times), scrape_bytes=max(sizes), startup=startup)
+
+
+def run_inflight(ctx, targets, interval):
+    """Silent servers: every probe waits out its deadline. RSS against the in-flight gauge, sampled as the
+    schedule ramps up, gives the memory per in-flight probe as the slope of a least-squares line."""
+    nodes = [addr(SILENT_FIRST, i % ctx.silent_addrs) for i in range(targets)]
+    d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"inflight_{targets}", 19472)
+    timeout = interval - 1
+    tierwatch_config(d.config, d.port, nodes, [("silent", "smtp", SILENT_PORT)], f"{interval}s", f"{timeout}s",
+                     ctx.ca, max_in_flight=max(targets, 1), per_host=1000)
+    pid = d.start()
+    samples = []
+    t0 = time.monotonic()
+    peak = (0, 0, 0)
+    while time.monotonic() - t0 < interval - 1.5:
+        s, _, _ = d.scrape()
+        n = metric_sum(s, "tierwatch_probes_in_flight")
+        r, f = rss_kb(pid), fd_count(pid)
+        samples.append((n, r))
+        if n >= peak[0]:
+            peak = (n, r, f)
+        time.sleep(max(0.2, interval / 20))
+    d.stop()
+    xs, ys = [s[0] for s in samples], [s[1] for s in samples]
+    slope = float("nan")
+    if len(samples) >= 3 and max(xs) > min(xs):
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        slope = sum((x - mx) * (y - my) for x, y in samples) / sum((x - mx) ** 2 for x in xs)
+    with open(f"/proc/{os.getpid()}/limits") as f:
+        limit = next(l.split()[3] for l in f if l.startswith("Max open files"))
+    return dict(targets=targets, peak_in_flight=int(peak[0]), rss_kb=peak[1], fds=peak[2], kb_per_probe=slope,
+                fd_limit=limit)
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(x, digits=2):
+    if x is None or (isinstance(x, float) and x != x):
+        return "n/a"
+    return f"{x:.{digits}f}"
+
+
+def machine_facts(ctx):
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=10).stdout.strip()
+        except Exception:
+            return "?"
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    pkgs = sh("dpkg-query -W -f='${Package} ${Version}\\n' prometheus-blackbox-exporter monitoring-plugins-basic "
+              "monitoring-plugins-standard libssl3 libboost1.81-dev gcc-12 2>/dev/null")
+    return [f"- CPU: {model}, nproc {os.cpu_count()}",
+            f"- kernel: {platform.release()}",
+            f"- load average at start: {ctx.load_start}; at end: {open('/proc/loadavg').read().split()[:3]}",
+            f"- tierwatch: git {sh('git -C ' + ctx.root + ' rev-parse --short HEAD')} "
+            f"({sh('git -C ' + ctx.root + ' status --porcelain --untracked-files=no | wc -l')} modified files in the "
+            "working tree, other engineers' work in progress)",
+            "- packages: " + "; ".join(pkgs.splitlines())]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--bin", required=True, help="directory with load_server and bare_client")
+    ap.add_argument("--tierwatchd", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--profile", choices=["full", "smoke"], default="full")
+    ap.add_argument("--out", help="markdown file for the results")
+    ap.add_argument("--command", default="bench/run")
+    ap.add_argument("--only", default="", help="comma-separated subset: compare,scale,inflight")
+    a = ap.parse_args()
+
+    ctx = argparse.Namespace(root=a.root, work=a.work, tierwatchd=a.tierwatchd, procs=Procs(),
+                             bare_client=os.path.join(a.bin, "bare_client"), ca=os.path.join(a.work, "ca.pem"),
+                             load_start=open("/proc/loadavg").read().split()[:3])
+    smoke = a.profile == "smoke"
+    ctx.compare_addrs = 8 if smoke else 64
+    ctx.scale_addrs = 50 if smoke else 1000
+    ctx.silent_addrs = 20 if smoke else 1000
+    ctx.concurrency = 8 if smoke else 32
+    ctx.interval = 2 if smoke else 10
+    rate = 100 if smoke else 300       # probes/s of every comparison run
+    window = 2 if smoke else 10        # seconds of steady state measured
+    plugin_count, plugin_conc = (10, 2) if smoke else (300, 4)
+    scales = [200] if smoke else [10000, 50000, 100000]
+    scale_interval, scale_window = (2, 3) if smoke else (15, 30)
+    inflight_targets, inflight_interval = (200, 6) if smoke else (20000, 20)
+    only = set(filter(None, a.only.split(","))) or {"compare", "scale", "inflight"}
+
+    listen = []
+    for name, (mode, port, *_rest) in SCENARIOS.items():
+        listen += ["--listen", f"{mode},{COMPARE_FIRST},{ctx.compare_addrs},{port}"]
+    for p in SCALE_PORTS:
+        listen += ["--listen", f"tcp,{addr(SCALE_FIRST, 0)},{ctx.scale_addrs},{p}"]
+    listen += ["--listen", f"silent,{addr(SILENT_FIRST, 0)},{ctx.silent_addrs},{SILENT_PORT}"]
+    ready = os.path.join(a.work, "server.ready")
+    server = ctx.procs.start([os.path.join(a.bin, "load_server"), "--cert", os.path.join(a.work, "server.pem"),
+                              "--key", os.path.join(a.work, "server.key"), "--ready", ready,
+                              "--max-seconds", "3600"] + listen, os.path.join(a.work, "load_server.log"))
+    rows, scale_rows, inflight_rows = [], [], []
+    try:
+        wait_for(lambda: os.path.exists(ready), 30, "load_server")
+        server_cpu0 = cpu_seconds(server.pid)
+        if "compare" in only:
+            have_blackbox = BLACKBOX is not None
+            have_plugins = os.path.exists(os.path.join(PLUGINS, "check_tcp"))
+            if have_blackbox:
+                cfg = os.path.join(a.work, "blackbox.yml")
+                with open(cfg, "w") as f:
+                    f.write(BLACKBOX_MODULES.replace("CA_FILE", ctx.ca))
+                ctx.blackbox_port = 19115
+                ctx.blackbox = ctx.procs.start([BLACKBOX, f"--config.file={cfg}",
+                                                f"--web.listen-address=127.0.0.1:{ctx.blackbox_port}"],
+                                               os.path.join(a.work, "blackbox.log"))
+                wait_for(lambda: http_get(f"http://127.0.0.1:{ctx.blackbox_port}/-/healthy", 2), 30, "blackbox")
+            for scenario in SCENARIOS:
+                probers = [("bare_client", lambda s: run_bare(ctx, s, rate, window)),
+                           ("tierwatchd", lambda s: run_tierwatch(ctx, s, rate, window))]
+                if have_blackbox:
+                    probers.append(("blackbox_exporter", lambda s: run_blackbox(ctx, s, rate, window)))
+                if have_plugins:
+                    probers.append(("monitoring-plugins", lambda s: run_plugins(ctx, s, plugin_count, plugin_conc)))
+                for prober, fn in probers:
+                    r = fn(scenario)
+                    r.update(scenario=scenario, prober=prober)
+                    r["cpu_per_1k"] = r["cpu"] / r["probes"] * 1000 if r["probes"] else float("nan")
+                    r["rate_measured"] = r["probes"] / r["seconds"] if r["seconds"] else 0
+                    print(f"  {scenario:5} {prober:18} {r['probes']:6} probes ({r['ok']} ok) "
+                          f"{r['rate_measured']:8.1f}/s  cpu/1k {r['cpu_per_1k']:.3f}s  p50 {r['p50']:.2f} ms  "
+                          f"p99 {r['p99']:.2f} ms  rss {r['rss_kb'] / 1024:.1f} MB", flush=True)
+                    rows.append(r)
+            if have_blackbox:
+                ctx.procs.stop(ctx.blackbox)
+        if "scale" in only:
+            for t in scales:
+                r = run_scale(ctx, t, scale_interval, scale_window)
+                print(f"  scale {t}: {json.dumps(r)}", flush=True)
+                scale_rows.append(r)
+        if "inflight" in only:
+            r = run_inflight(ctx, inflight_targets, inflight_interval)
+            print(f"  inflight: {json.dumps(r)}", flush=True)
+            inflight_rows.append(r)
+        server_cpu = cpu_seconds(server.pid) - server_cpu0
+    finally:
+        ctx.procs.stop_all()
+
+    report = render(ctx, a, rows, scale_rows, inflight_rows, server_cpu)
+    print(report)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(report)
+
+
+def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu):
+    out = [f"# tierwatch benchmark ({a.profile} profile)", "",
+           f"Reproduce: `{a.command}` (from a checkout, as root or through sudo).", "",
+           "## Machine", ""] + machine_facts(ctx) + [""]
+    if rows:
+        out += ["## Probers side by side", "",
+                "CPU is the prober process's utime+stime per 1,000 probes (drivers excluded); ×bare and ×blackbox "
+                "are ratios of that figure. Latency: bare_client and the plugins time each probe from outside "
+                "(plugins: process spawn to reap), blackbox_exporter and tierwatchd report their own "
+                "probe_duration_seconds (tierwatchd: each target's last probe). RSS: resident set at the end "
+                "(plugins: the largest single process).", "",
+                "| scenario | prober | probes | ok | probes/s | CPU s / 1k probes | ×bare | ×blackbox | p50 ms | "
+                "p99 ms | RSS MB | how |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            bare = next((x for x in rows if x["scenario"] == r["scenario"] and x["prober"] == "bare_client"), None)
+            bb = next((x for x in rows if x["scenario"] == r["scenario"] and x["prober"] == "blackbox_exporter"),
+                      None)
+            ratio = lambda ref: fmt(r["cpu_per_1k"] / ref["cpu_per_1k"]) if ref and ref["cpu_per_1k"] > 0 else "n/a"
+            out.append(f"| {r['scenario']} | {r['prober']} | {r['probes']} | {r['ok']} | {fmt(r['rate_measured'], 1)} "
+                       f"| {fmt(r['cpu_per_1k'], 3)} | {ratio(bare)} | {ratio(bb)} | {fmt(r['p50'])} | "
+                       f"{fmt(r['p99'])} | {fmt(r['rss_kb'] / 1024, 1)} | {r['note']} |")
+        out += [""]
+    if scale_rows:
+        out += ["## tierwatchd at scale (tcp connect targets, 4 ports × many 127.1.x.y addresses)", "",
+                "Lag: tierwatch_scheduler_lag_seconds over the measured window (bucket upper bounds; "
+                "max = highest non-empty bucket). Scrapes every 5 s during the window, so the lag includes "
+                "their effect.", "",
+                "| targets | interval s | expected probes/s | measured probes/s | ok share | CPU share of a core | "
+                "CPU s / 1k | lag p50 s | lag p99 s | lag max ≤ s | skipped slots | RSS MB | fds | "
+                "scrape max s | scrape MB | start-up s |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in scale_rows:
+            out.append(f"| {r['targets']} | {r['interval']} | {fmt(r['expected_rate'], 0)} | {fmt(r['rate'], 0)} | "
+                       f"{fmt(r['ok_share'], 3)} | {fmt(r['cpu_share'])} | {fmt(r['cpu_per_1k'], 3)} | "
+                       f"{fmt(r['lag_p50'], 3)} | {fmt(r['lag_p99'], 3)} | {fmt(r['lag_max'], 3)} | "
+                       f"{int(r['skipped'])} | {fmt(r['rss_kb'] / 1024, 1)} | {r['fds']} | {fmt(r['scrape_max'], 3)} | "
+                       f"{fmt(r['scrape_bytes'] / 1e6, 2)} | {fmt(r['startup'], 1)} |")
+        out += [""]
+    if inflight_rows:
+        out += ["## tierwatchd with probes in flight against silent servers", "",
+                "KB per in-flight probe: slope of RSS against tierwatch_probes_in_flight sampled while the "
+                "schedule ramps up (least squares).", "",
+                "| targets | peak in flight | RSS MB at peak | fds at peak | harness fd limit | KB per in-flight probe |",
+                "|---|---|---|---|---|---|"]
+        for r in inflight_rows:
+            out.append(f"| {r['targets']} | {r['peak_in_flight']} | {fmt(r['rss_kb'] / 1024, 1)} | {r['fds']} | "
+                       f"{r['fd_limit']} | {fmt(r['kb_per_probe'], 2)} |")
+        out += [""]
+    out += [f"load_server CPU over the whole run: {fmt(server_cpu, 1)} s.", ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
