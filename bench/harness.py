@@ -415,14 +415,32 @@ def run_scale(ctx, targets, interval, window):
                 rss_kb=rss, fds=fds, scrape_max=max(scrape_times), scrape_bytes=max(sizes), startup=startup)
 
 
+def fd_hard_limit():
+    with open(f"/proc/{os.getpid()}/limits") as f:
+        return int(next(l.split()[4] for l in f if l.startswith("Max open files")))
+
+
 def run_inflight(ctx, targets, interval):
     """Silent servers: every probe waits out its deadline. RSS against the in-flight gauge, sampled as the
     schedule ramps up, gives the memory per in-flight probe as the slope of a least-squares line."""
-    nodes = [addr(SILENT_FIRST, i % ctx.silent_addrs) for i in range(targets)]
+    # Two silent servers so that neither needs more descriptors than one process may hold.
+    half = ctx.silent_addrs // 2
+    servers = []
+    for k in range(2):
+        ready = os.path.join(ctx.work, f"silent{k}.ready")
+        servers.append(ctx.procs.start(
+            [ctx.load_server, "--threads", "1", "--ready", ready, "--max-seconds", str(interval * 3 + 60),
+             "--listen", f"silent,{addr(SILENT_FIRST, k * half)},{half},{SILENT_PORT}"],
+            os.path.join(ctx.work, f"silent{k}.log")))
+        wait_for(lambda: os.path.exists(ready), 30, "silent load_server")
+    nodes = [addr(SILENT_FIRST, i % (2 * half)) for i in range(targets)]
     d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"inflight_{targets}", 19472)
     timeout = interval - 1
+    # The daemon needs a descriptor per probe plus a few of its own: keep max_in_flight inside the limit.
+    limit = fd_hard_limit()
+    max_in_flight = min(targets, limit - 100)
     tierwatch_config(d.config, d.port, nodes, [("silent", "smtp", SILENT_PORT)], f"{interval}s", f"{timeout}s",
-                     ctx.ca, max_in_flight=max(targets, 1), per_host=1000)
+                     ctx.ca, max_in_flight=max_in_flight, per_host=1000)
     pid = d.start()
     samples = []
     t0 = time.monotonic()
@@ -435,16 +453,18 @@ def run_inflight(ctx, targets, interval):
         if n >= peak[0]:
             peak = (n, r, f)
         time.sleep(max(0.2, interval / 20))
+    results = {l: v for n, l, v in d.scrape()[0] if n == "tierwatch_probes_total"}
     d.stop()
+    for srv in servers:
+        ctx.procs.stop(srv)
     xs, ys = [s[0] for s in samples], [s[1] for s in samples]
     slope = float("nan")
     if len(samples) >= 3 and max(xs) > min(xs):
         mx, my = statistics.fmean(xs), statistics.fmean(ys)
         slope = sum((x - mx) * (y - my) for x, y in samples) / sum((x - mx) ** 2 for x in xs)
-    with open(f"/proc/{os.getpid()}/limits") as f:
-        limit = next(l.split()[3] for l in f if l.startswith("Max open files"))
-    return dict(targets=targets, peak_in_flight=int(peak[0]), rss_kb=peak[1], fds=peak[2], kb_per_probe=slope,
-                fd_limit=limit)
+    return dict(targets=targets, max_in_flight=max_in_flight, peak_in_flight=int(peak[0]), rss_kb=peak[1],
+                fds=peak[2], kb_per_probe=slope, fd_limit=limit, samples=len(samples),
+                results=" ".join(f"{k}={int(v)}" for k, v in results.items()))
 
 
 # ---------------------------------------------------------------- report
@@ -486,12 +506,13 @@ def main():
     a = ap.parse_args()
 
     ctx = argparse.Namespace(root=a.root, work=a.work, tierwatchd=a.tierwatchd, procs=Procs(),
-                             bare_client=os.path.join(a.bin, "bare_client"), ca=os.path.join(a.work, "ca.pem"),
+                             bare_client=os.path.join(a.bin, "bare_client"),
+                             load_server=os.path.join(a.bin, "load_server"), ca=os.path.join(a.work, "ca.pem"),
                              load_start=open("/proc/loadavg").read().split()[:3])
     smoke = a.profile == "smoke"
     ctx.compare_addrs = 8 if smoke else 64
     ctx.scale_addrs = 50 if smoke else 1000
-    ctx.silent_addrs = 20 if smoke else 1000
+    ctx.silent_addrs = 20 if smoke else 400
     ctx.concurrency = 8 if smoke else 32
     ctx.interval = 2 if smoke else 10
     rate = 100 if smoke else 300       # probes/s of every comparison run
@@ -507,9 +528,8 @@ def main():
         listen += ["--listen", f"{mode},{COMPARE_FIRST},{ctx.compare_addrs},{port}"]
     for p in SCALE_PORTS:
         listen += ["--listen", f"tcp,{addr(SCALE_FIRST, 0)},{ctx.scale_addrs},{p}"]
-    listen += ["--listen", f"silent,{addr(SILENT_FIRST, 0)},{ctx.silent_addrs},{SILENT_PORT}"]
     ready = os.path.join(a.work, "server.ready")
-    server = ctx.procs.start([os.path.join(a.bin, "load_server"), "--cert", os.path.join(a.work, "server.pem"),
+    server = ctx.procs.start([ctx.load_server, "--cert", os.path.join(a.work, "server.pem"),
                               "--key", os.path.join(a.work, "server.key"), "--ready", ready,
                               "--max-seconds", "3600"] + listen, os.path.join(a.work, "load_server.log"))
     rows, scale_rows, inflight_rows = [], [], []
@@ -609,11 +629,13 @@ def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu):
         out += ["## tierwatchd with probes in flight against silent servers", "",
                 "KB per in-flight probe: slope of RSS against tierwatch_probes_in_flight sampled while the "
                 "schedule ramps up (least squares).", "",
-                "| targets | peak in flight | RSS MB at peak | fds at peak | harness fd limit | KB per in-flight probe |",
-                "|---|---|---|---|---|---|"]
+                "| targets | max_in_flight | peak in flight | RSS MB at peak | fds at peak | fd hard limit | "
+                "KB per in-flight probe | samples | probes finished by result |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for r in inflight_rows:
-            out.append(f"| {r['targets']} | {r['peak_in_flight']} | {fmt(r['rss_kb'] / 1024, 1)} | {r['fds']} | "
-                       f"{r['fd_limit']} | {fmt(r['kb_per_probe'], 2)} |")
+            out.append(f"| {r['targets']} | {r['max_in_flight']} | {r['peak_in_flight']} | {fmt(r['rss_kb'] / 1024, 1)} "
+                       f"| {r['fds']} | {r['fd_limit']} | {fmt(r['kb_per_probe'], 2)} | {r['samples']} | "
+                       f"{r['results'] or 'none yet'} |")
         out += [""]
     out += [f"load_server CPU over the whole run: {fmt(server_cpu, 1)} s.", ""]
     return "\n".join(out)
