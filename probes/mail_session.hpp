@@ -39,7 +39,7 @@ boost::asio::awaitable<bool> read_reply(ProbeSession& session, Parser& parser,
 }
 
 // Fails with protocol, naming what is missing, unless `offered` has every expect_capabilities
-// entry of the check.
+// entry of the check (STARTTLS and STLS count as offered once the session was upgraded).
 bool check_capabilities(ProbeSession& session, std::span<const std::string> offered);
 
 // Fails with protocol when STARTTLS was asked for and `offered` lacks `keyword` (STARTTLS, STLS).

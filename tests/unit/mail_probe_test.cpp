@@ -261,7 +261,8 @@ TEST_F(MailProbeTest, SubmissionStarttlsThenAuthPlainWithCapabilitiesAfterTls) {
     auto check = with_login(make_check(Protocol::submission));
     check.mail.starttls = true;
     check.mail.helo_name = "monitor.example.com";
-    check.mail.expect_capabilities = {"AUTH PLAIN"};  // offered only after TLS
+    // AUTH is offered only after TLS, STARTTLS only before it.
+    check.mail.expect_capabilities = {"AUTH PLAIN", "STARTTLS"};
     const auto result = probe(check, server);
     ASSERT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
     ASSERT_TRUE(result.certificate);
@@ -496,7 +497,7 @@ TEST_F(MailProbeTest, Pop3StlsThenAuthPlain) {
     auto check = with_login(make_check(Protocol::pop3));
     check.mail.starttls = true;
     check.mail.auth = MailAuth::plain;
-    check.mail.expect_capabilities = {"SASL PLAIN"};
+    check.mail.expect_capabilities = {"SASL PLAIN", "STLS"};
     const auto result = probe(check, server);
     EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
     EXPECT_TRUE(result.certificate);
