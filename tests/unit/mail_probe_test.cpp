@@ -535,6 +535,24 @@ TEST_F(MailProbeTest, Pop3ErrGreetingWrongPasswordAndNoStls) {
     EXPECT_EQ(result.detail, "STARTTLS not offered (no STLS capability)");
 }
 
+TEST_F(MailProbeTest, Pop3DataInjectedAfterStlsAndHugeLinesAreProtocol) {
+    ScriptedServer injecting({send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nSTLS\r\n.\r\n"),
+                              expect("STLS"), send("+OK Begin TLS\r\n+OK injected\r\n"), hold()},
+                             pki_.good);
+    auto check = make_check(Protocol::pop3);
+    check.mail.starttls = true;
+    auto result = probe(check, injecting);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "server sent data after the STARTTLS reply");
+
+    ScriptedServer huge({send("+OK ready\r\n"), expect("CAPA"),
+                         send("+OK\r\n" + std::string(100000, 'X') + "\r\n.\r\n"), hold()},
+                        pki_.good);
+    result = probe(make_check(Protocol::pop3), huge);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "line longer than 8192 bytes");
+}
+
 TEST_F(MailProbeTest, Pop3NeverSendsALineBreakInUserPass) {
     ScriptedServer server(
         {send("+OK ready\r\n"), expect("CAPA"), send("+OK\r\nUSER\r\n.\r\n"), hold()}, pki_.good);
