@@ -15,10 +15,7 @@ public:
     explicit ImapDialogue(ProbeSession& session) : session_(session), check_(session.check()) {}
 
     asio::awaitable<bool> run() {
-        if (const bool ok = co_await open_mail_session(session_); !ok) co_return false;
-        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting);
-            !ok)
-            co_return false;
+        if (const bool ok = co_await read_greeting(session_, parser_); !ok) co_return false;
         const ImapResponse& greeting = parser_.response();
         const bool preauth = greeting.status == ImapStatus::preauth;
         if (greeting.kind != ImapResponse::Kind::untagged ||
@@ -33,9 +30,10 @@ public:
         }
         if (check_.mail.starttls) {
             if (!check_starttls_offered(session_, capabilities_, "STARTTLS")) co_return false;
-            if (preauth)
+            if (preauth) {
                 co_return session_.fail(FailureReason::protocol,
                                         "STARTTLS impossible after PREAUTH");
+            }
             if (const bool ok = co_await command("STARTTLS"); !ok) co_return false;
             if (const bool ok = co_await session_.start_tls(); !ok) co_return false;
             session_.begin(Phase::command);
@@ -51,8 +49,9 @@ public:
         }
         if (!check_.username.empty() || preauth) {
             const std::string_view mailbox = check_.mail.mailbox;
-            if (const bool ok = co_await command("EXAMINE", std::span(&mailbox, 1)); !ok)
+            if (const bool ok = co_await command("EXAMINE", std::span(&mailbox, 1)); !ok) {
                 co_return false;
+            }
         }
         co_return co_await command("LOGOUT");
     }
@@ -102,8 +101,9 @@ private:
                             FailureReason::protocol,
                             "unexpected continuation after " + std::string(verb));
                     }
-                    if (const bool ok = co_await session_.write(parts[next++]); !ok)
+                    if (const bool ok = co_await session_.write(parts[next++]); !ok) {
                         co_return false;
+                    }
                     continue;
                 case ImapResponse::Kind::untagged:
                     imap_capabilities(response, capabilities_);

@@ -165,8 +165,9 @@ ParseStatus ImapResponseParser::status_response(std::string_view rest) {
 // same response goes on.
 ParseStatus ImapResponseParser::data(std::string_view rest, std::string_view line) {
     // Literal bytes are bounded by max_literal_; this bounds the text pieces between them.
-    if (++lines_ > max_lines_)
+    if (++lines_ > max_lines_) {
         return invalid("response longer than " + std::to_string(max_lines_) + " lines", line);
+    }
     response_.text.append(rest);
     if (!rest.ends_with('}')) {
         state_ = State::done;

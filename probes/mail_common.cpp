@@ -66,8 +66,9 @@ std::string base64_encode(std::string_view bytes) {
     }
     if (const std::size_t rest = bytes.size() - i; rest > 0) {
         auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-        if (rest == 2)
+        if (rest == 2) {
             n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+        }
         out += alphabet[n >> 18 & 63];
         out += alphabet[n >> 12 & 63];
         out += rest == 2 ? alphabet[n >> 6 & 63] : '=';

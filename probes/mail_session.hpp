@@ -38,6 +38,13 @@ boost::asio::awaitable<bool> read_reply(ProbeSession& session, Parser& parser,
     }
 }
 
+// Opens the session and reads the greeting into `parser`.
+template <class Parser>
+boost::asio::awaitable<bool> read_greeting(ProbeSession& session, Parser& parser) {
+    if (const bool ok = co_await open_mail_session(session); !ok) co_return false;
+    co_return co_await read_reply(session, parser, FailureReason::bad_greeting);
+}
+
 // Fails with protocol, naming what is missing, unless `offered` has every expect_capabilities
 // entry of the check (STARTTLS and STLS count as offered once the session was upgraded).
 bool check_capabilities(ProbeSession& session, std::span<const std::string> offered);

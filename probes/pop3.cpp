@@ -17,13 +17,11 @@ public:
     explicit Pop3Dialogue(ProbeSession& session) : session_(session), check_(session.check()) {}
 
     asio::awaitable<bool> run() {
-        if (const bool ok = co_await open_mail_session(session_); !ok) co_return false;
         parser_.expect(false);
-        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting);
-            !ok)
-            co_return false;
-        if (!reply().ok())
+        if (const bool ok = co_await read_greeting(session_, parser_); !ok) co_return false;
+        if (!reply().ok()) {
             co_return session_.fail(FailureReason::bad_greeting, "greeting " + reply().summary());
+        }
         session_.begin(Phase::command);
         if (const bool ok = co_await capa(); !ok) co_return false;
         if (check_.mail.starttls) {
@@ -99,8 +97,9 @@ private:
                 "USER/PASS cannot send a line break or NUL; use auth_mechanism = \"plain\"");
         }
         const std::string user = "USER " + check_.username + "\r\n";
-        if (const bool ok = co_await command(user, "USER", FailureReason::auth); !ok)
+        if (const bool ok = co_await command(user, "USER", FailureReason::auth); !ok) {
             co_return false;
+        }
         const std::string pass = "PASS " + password + "\r\n";
         co_return co_await command(pass, "PASS", FailureReason::auth);
     }

@@ -15,10 +15,7 @@ public:
     explicit SmtpDialogue(ProbeSession& session) : session_(session), check_(session.check()) {}
 
     asio::awaitable<bool> run() {
-        if (const bool ok = co_await open_mail_session(session_); !ok) co_return false;
-        if (const bool ok = co_await read_reply(session_, parser_, FailureReason::bad_greeting);
-            !ok)
-            co_return false;
+        if (const bool ok = co_await read_greeting(session_, parser_); !ok) co_return false;
         // A 4xx/5xx greeting (554 from postscreen or an RBL, 421 when overloaded) is the server
         // turning us away before any dialogue.
         if (reply().code != 220) {
@@ -28,8 +25,9 @@ public:
         if (const bool ok = co_await hello(); !ok) co_return false;
         if (check_.mail.starttls) {
             if (!check_starttls_offered(session_, capabilities_, "STARTTLS")) co_return false;
-            if (const bool ok = co_await command("STARTTLS\r\n", "STARTTLS", 220); !ok)
+            if (const bool ok = co_await command("STARTTLS\r\n", "STARTTLS", 220); !ok) {
                 co_return false;
+            }
             if (const bool ok = co_await session_.start_tls(); !ok) co_return false;
             session_.begin(Phase::command);
             // RFC 3207: everything learnt before TLS is void; the capabilities after it count.
