@@ -495,6 +495,7 @@ def machine_facts(ctx):
             f"- scheduling: {'bench processes at nice ' + os.environ['BENCH_NICE'] if os.environ.get('BENCH_NICE') else 'default priority'}"
             " (other engineers' compiles share the machine)",
             f"- load average at start: {ctx.load_start}; at end: {open('/proc/loadavg').read().split()[:3]}",
+            f"- tierwatchd measured: {os.environ['TIERWATCHD_REV']}" if os.environ.get("TIERWATCHD_REV") else
             f"- tierwatch: git {sh('git -C ' + ctx.root + ' rev-parse --short HEAD')} "
             f"({sh('git -C ' + ctx.root + ' status --porcelain --untracked-files=no | wc -l')} modified files in the "
             "working tree, other engineers' work in progress)",
