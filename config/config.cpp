@@ -1,6 +1,8 @@
 // Loads tierwatch's TOML configuration into validated structs, naming file:line:column for every error.
 #include "config/config.hpp"
 
+#include "probes/ldap_filter.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -53,7 +55,7 @@ constexpr std::array<DurationUnit, 5> duration_units{{
 // Longer durations are configuration mistakes, and would overflow nanosecond clocks downstream.
 constexpr Duration max_config_duration = std::chrono::days(3650);
 
-constexpr std::array<std::pair<std::string_view, Protocol>, 12> protocol_names{{
+constexpr std::array<std::pair<std::string_view, Protocol>, 15> protocol_names{{
     {"tcp", Protocol::tcp},
     {"tls", Protocol::tls},
     {"http", Protocol::http},
@@ -66,11 +68,14 @@ constexpr std::array<std::pair<std::string_view, Protocol>, 12> protocol_names{{
     {"imaps", Protocol::imaps},
     {"pop3", Protocol::pop3},
     {"pop3s", Protocol::pop3s},
+    {"ldap", Protocol::ldap},
+    {"ldaps", Protocol::ldaps},
+    {"ldap_replication", Protocol::ldap_replication},
 }};
 
 // Protocols the spec promises for later; named so such a config is refused plainly, not as a typo.
-constexpr std::array<std::string_view, 4> planned_protocols{
-    "ldap", "ldaps", "ldap_replication", "roundtrip",
+constexpr std::array<std::string_view, 1> planned_protocols{
+    "roundtrip",
 };
 
 // Top-level sections planned for later work, as the operator writes them.
@@ -106,6 +111,12 @@ constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
 constexpr std::array<std::string_view, 1> smtp_only_keys{"helo_name"};
 constexpr std::array<std::string_view, 1> imap_only_keys{"mailbox"};
 constexpr std::array<std::string_view, 2> auth_mechanisms{"plain", "login"};
+constexpr std::array<std::string_view, 2> ldap_only_keys{"bind_dn", "search_base"};
+constexpr std::array<std::string_view, 5> ldap_search_keys{
+    "search_scope", "search_filter", "search_attributes", "size_limit", "min_entries",
+};
+constexpr std::array<std::string_view, 2> replication_only_keys{"lag_warning", "lag_critical"};
+constexpr std::array<std::string_view, 3> ldap_scopes{"base", "one", "sub"};
 constexpr std::array<std::string_view, 13> check_common_keys{
     "name", "protocol", "port", "roles", "nlbs", "interval", "timeout", "rise", "fall",
     "latency_warning", "latency_critical", "username", "password_file",
@@ -724,6 +735,9 @@ std::optional<std::uint16_t> default_port(Protocol protocol) {
         case Protocol::imaps: return 993;
         case Protocol::pop3: return 110;
         case Protocol::pop3s: return 995;
+        case Protocol::ldap:
+        case Protocol::ldap_replication: return 389;
+        case Protocol::ldaps: return 636;
         case Protocol::tcp:
         case Protocol::tls: break;
     }
@@ -732,6 +746,84 @@ std::optional<std::uint16_t> default_port(Protocol protocol) {
 
 bool is_mail_protocol(Protocol protocol) {
     return is_smtp_family(protocol) || is_imap(protocol) || is_pop3(protocol);
+}
+
+// A DN or attribute name travels inside BER, so any byte is safe on the wire; control characters
+// are still refused as they are certainly a typo and would garble error messages.
+std::string ldap_text_problem(std::string_view key, std::string_view value) {
+    const bool control = std::any_of(value.begin(), value.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+    });
+    return control ? in_quotes(key) + " must not contain control characters" : std::string();
+}
+
+LdapSettings read_ldap(const Section& s, Protocol protocol) {
+    LdapSettings ldap;
+    ldap.starttls = s.flag("starttls").value_or(false);
+    ldap.bind_dn = s.get<std::string>("bind_dn", [](const std::string& value) {
+                        return value.empty() ? std::string("\"bind_dn\" must not be empty (leave it out to search "
+                                                           "anonymously)")
+                                             : ldap_text_problem("bind_dn", value);
+                    }).value_or("");
+    // The empty DN is a real base: the root DSE, and Zimbra's naming context.
+    ldap.search_base = s.get<std::string>("search_base", [](const std::string& value) {
+                            return ldap_text_problem("search_base", value);
+                        }).value_or("");
+    if (protocol == Protocol::ldap_replication) {
+        ldap.lag_warning = s.duration("lag_warning").value_or(std::chrono::seconds(60));
+        ldap.lag_critical = s.duration("lag_critical").value_or(std::chrono::minutes(5));
+        if (*ldap.lag_warning > *ldap.lag_critical) {
+            s.fail(s.has("lag_warning") ? "lag_warning" : "lag_critical",
+                   "lag_warning " + format_duration(*ldap.lag_warning) + " is above lag_critical " +
+                       format_duration(*ldap.lag_critical));
+        }
+        return ldap;
+    }
+    if (const auto scope = s.get<std::string>("search_scope", [](const std::string& value) {
+            return contains(ldap_scopes, value) ? std::string()
+                                                : "invalid search_scope " + in_quotes(value) +
+                                                      " (expected one of: " + joined(ldap_scopes) + ")";
+        })) {
+        ldap.search_scope = *scope == "base" ? LdapScope::base : *scope == "one" ? LdapScope::one : LdapScope::sub;
+    }
+    ldap.search_filter = s.get<std::string>("search_filter").value_or(ldap.search_filter);
+    // Compiled now, so a typo stops the load at its line instead of failing every probe.
+    LdapFilterResult filter = compile_ldap_filter(ldap.search_filter);
+    if (!filter.ok()) {
+        s.fail("search_filter", "invalid search_filter " + in_quotes(ldap.search_filter) + " at offset " +
+                                    std::to_string(filter.error->offset) + ": " + filter.error->message);
+    }
+    ldap.search_filter_ber = std::move(filter.ber);
+    ldap.search_attributes = s.get_list<std::string>("search_attributes", [](const std::string& value) {
+                                  return value.empty() ? std::string("each entry of \"search_attributes\" must "
+                                                                     "not be empty")
+                                                       : ldap_text_problem("search_attributes", value);
+                              }).value_or(std::vector<std::string>{});
+    constexpr std::int64_t max_ldap_int = std::numeric_limits<std::int32_t>::max();
+    ldap.size_limit = static_cast<std::int32_t>(s.integer("size_limit", 0, max_ldap_int).value_or(0));
+    ldap.min_entries = static_cast<std::uint32_t>(s.integer("min_entries", 0, max_ldap_int).value_or(0));
+    if (ldap.size_limit != 0 && ldap.min_entries > static_cast<std::uint32_t>(ldap.size_limit)) {
+        s.fail("min_entries", "min_entries " + std::to_string(ldap.min_entries) + " is above size_limit " +
+                                  std::to_string(ldap.size_limit) + " (the server would never return enough)");
+    }
+    return ldap;
+}
+
+// Every node of an ldap_replication check's roles: the probe of each one compares it with the rest.
+std::vector<ReplicationMember> replication_members(const Section& s, const Check& check,
+                                                   const std::vector<Node>& nodes) {
+    std::vector<ReplicationMember> members;
+    for (const Node& node : nodes) {
+        if (std::find(check.roles.begin(), check.roles.end(), node.role) != check.roles.end()) {
+            members.push_back({node.name, node.address, node.fqdn});
+        }
+    }
+    if (members.size() < 2) {
+        s.fail("roles", "[[check]] " + in_quotes(check.name) + " (protocol \"ldap_replication\") needs at least two "
+                        "nodes in its roles to compare, found " + std::to_string(members.size()));
+    }
+    return members;
 }
 
 // Text the probe sends inside a command line: a CR or LF would end the command early and let the
@@ -847,6 +939,9 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
     known.insert(known.end(), smtp_only_keys.begin(), smtp_only_keys.end());
     known.insert(known.end(), imap_only_keys.begin(), imap_only_keys.end());
+    known.insert(known.end(), ldap_only_keys.begin(), ldap_only_keys.end());
+    known.insert(known.end(), ldap_search_keys.begin(), ldap_search_keys.end());
+    known.insert(known.end(), replication_only_keys.begin(), replication_only_keys.end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
     if (!is_mail_protocol(check.protocol)) {
@@ -854,7 +949,8 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
                           check.protocol);
     }
     if (!supports_starttls(check.protocol)) {
-        s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3", check.protocol);
+        s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication",
+                          check.protocol);
     }
     if (!is_smtp_family(check.protocol)) {
         s.reject_keys_for(smtp_only_keys, "protocols smtp, smtps, submission, lmtp", check.protocol);
@@ -865,9 +961,24 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (is_mail_protocol(check.protocol)) {
         check.mail = read_mail(s, check.protocol);
     }
+    if (!is_ldap_family(check.protocol)) {
+        s.reject_keys_for(ldap_only_keys, "protocols ldap, ldaps, ldap_replication", check.protocol);
+    }
+    if (check.protocol != Protocol::ldap && check.protocol != Protocol::ldaps) {
+        s.reject_keys_for(ldap_search_keys, "protocols ldap, ldaps", check.protocol);
+    }
+    if (check.protocol != Protocol::ldap_replication) {
+        s.reject_keys_for(replication_only_keys, "protocol ldap_replication", check.protocol);
+    } else if (s.has("nlbs")) {
+        // Replication is a property of each server; through an NLB the "node" would change per connection.
+        s.fail("nlbs", "\"nlbs\" does not apply to protocol \"ldap_replication\": it compares the nodes of \"roles\"");
+    }
+    if (is_ldap_family(check.protocol)) {
+        check.ldap = read_ldap(s, check.protocol);
+    }
     if (!check.uses_tls()) {
         s.reject_keys_for(tls_only_keys,
-                          "protocols with TLS (tls, https, smtps, imaps, pop3s) and checks with starttls = true",
+                          "protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks with starttls = true",
                           check.protocol);
     }
     if (!is_http) {
@@ -937,6 +1048,15 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
         s.fail(check.username.empty() ? "password_file" : "username",
                "[[check]] " + in_quotes(check.name) + " needs both \"username\" and \"password_file\" to log in");
     }
+    if (is_ldap_family(check.protocol)) {
+        if (s.has("username")) {
+            s.fail("username", "\"username\" does not apply to LDAP checks: set \"bind_dn\"");
+        }
+        if (check.ldap.bind_dn.empty() != check.password.empty()) {
+            s.fail(check.ldap.bind_dn.empty() ? "password_file" : "bind_dn",
+                   "[[check]] " + in_quotes(check.name) + " needs both \"bind_dn\" and \"password_file\" to bind");
+        }
+    }
     return check;
 }
 
@@ -991,6 +1111,9 @@ Config read_config(const toml::table& root, const Context& context) {
     for_each_entry(top, "check", [&](const toml::table& table, std::size_t index) {
         const Section s(context, table, entry_title("check", table, index));
         config.checks.push_back(read_check(s, defaults, targets));
+        if (config.checks.back().protocol == Protocol::ldap_replication) {
+            config.checks.back().ldap.members = replication_members(s, config.checks.back(), config.nodes);
+        }
         claim_name(check_names, s, "check", config.checks.back().name);
     });
     return config;
@@ -1060,12 +1183,12 @@ std::string_view to_string(Protocol p) noexcept {
 
 bool uses_implicit_tls(Protocol p) noexcept {
     return p == Protocol::tls || p == Protocol::https || p == Protocol::smtps || p == Protocol::imaps ||
-           p == Protocol::pop3s;
+           p == Protocol::pop3s || p == Protocol::ldaps;
 }
 
 bool supports_starttls(Protocol p) noexcept {
     return p == Protocol::smtp || p == Protocol::submission || p == Protocol::lmtp || p == Protocol::imap ||
-           p == Protocol::pop3;
+           p == Protocol::pop3 || p == Protocol::ldap || p == Protocol::ldap_replication;
 }
 
 bool is_smtp_family(Protocol p) noexcept {
@@ -1075,6 +1198,10 @@ bool is_smtp_family(Protocol p) noexcept {
 bool is_imap(Protocol p) noexcept { return p == Protocol::imap || p == Protocol::imaps; }
 
 bool is_pop3(Protocol p) noexcept { return p == Protocol::pop3 || p == Protocol::pop3s; }
+
+bool is_ldap_family(Protocol p) noexcept {
+    return p == Protocol::ldap || p == Protocol::ldaps || p == Protocol::ldap_replication;
+}
 
 Config parse_config(std::string_view text, const std::filesystem::path& file) {
     const std::filesystem::path absolute = file.empty() ? std::filesystem::current_path() / "config.toml"

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "probes/ldap_codec.hpp"
+
 namespace tierwatch {
 
 using Duration = std::chrono::milliseconds;
@@ -64,6 +66,9 @@ enum class Protocol : std::uint8_t {
     imaps,
     pop3,
     pop3s,
+    ldap,
+    ldaps,
+    ldap_replication,
 };
 std::string_view to_string(Protocol p) noexcept;
 // Protocols that need a TLS handshake before (or instead of) their dialogue.
@@ -73,6 +78,7 @@ bool supports_starttls(Protocol p) noexcept;
 bool is_smtp_family(Protocol p) noexcept;  // smtp, smtps, submission, lmtp
 bool is_imap(Protocol p) noexcept;         // imap, imaps
 bool is_pop3(Protocol p) noexcept;         // pop3, pop3s
+bool is_ldap_family(Protocol p) noexcept;  // ldap, ldaps, ldap_replication
 
 struct DaemonSettings {
     std::string listen = "127.0.0.1:9469";
@@ -152,6 +158,31 @@ struct MailSettings {
     std::string helo_name = "tierwatch.invalid";
 };
 
+// A node an ldap_replication check compares, copied from [[node]] at load so the probe of one
+// node can reach its peers without the daemon's target table.
+struct ReplicationMember {
+    std::string name;
+    std::string address;  // IP literal or host name, as [[node]] has it
+    std::string fqdn;     // SNI and certificate name; empty: none
+};
+
+// ldap / ldaps dialogue, and what ldap_replication reads.
+struct LdapSettings {
+    bool starttls = false;  // StartTLS extended operation, then TLS on the same connection
+    std::string bind_dn;    // simple bind with the check's password; empty: anonymous
+    std::string search_base;
+    LdapScope search_scope = LdapScope::base;
+    std::string search_filter = "(objectClass=*)";
+    std::string search_filter_ber;  // compiled at load
+    std::vector<std::string> search_attributes;  // empty: all user attributes
+    std::int32_t size_limit = 0;                 // 0: none asked for
+    std::uint32_t min_entries = 0;               // fewer entries found is a protocol failure
+    // ldap_replication: every node of the check's roles, and the lag grades.
+    std::vector<ReplicationMember> members;
+    std::optional<Duration> lag_warning;
+    std::optional<Duration> lag_critical;
+};
+
 struct Check {
     std::string name;
     Protocol protocol = Protocol::tcp;
@@ -173,13 +204,16 @@ struct Check {
     std::string banner_regex_text;
     HttpSettings http;
     MailSettings mail;
+    LdapSettings ldap;
 
     std::string username;
     Secret password;  // from password_file
     SourceLocation where;
 
     // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
-    bool uses_tls() const noexcept { return uses_implicit_tls(protocol) || mail.starttls; }
+    bool uses_tls() const noexcept {
+        return uses_implicit_tls(protocol) || mail.starttls || ldap.starttls;
+    }
 };
 
 struct Config {

@@ -249,6 +249,16 @@ void Engine::render_metrics(std::string& out) const {
                    writer.sample("probe_http_status_code", {labels.data(), n}, t.last.status_code);
                });
 
+    per_target("tierwatch_ldap_replication_lag_seconds",
+               "How far the node is behind each LDAP peer, by contextCSN (ldap_replication).",
+               Type::gauge, [&](const Target& t, std::size_t n) {
+                   for (const auto& lag : t.last.replication_lags) {
+                       labels[n] = {"peer", lag.peer};
+                       writer.sample("tierwatch_ldap_replication_lag_seconds", {labels.data(), n + 1},
+                                     lag.seconds);
+                   }
+               });
+
     writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);
     for (std::size_t c = 0; c < config_->checks.size(); ++c) {
         for (const auto reason : all_failure_reasons()) {

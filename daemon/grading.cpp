@@ -30,6 +30,15 @@ Graded grade_result(const ProbeResult& result, const Check& check,
         raise(Grade::warning, "latency " + format_duration(latency) + " above " +
                                   format_duration(*check.latency_warning));
     }
+    if (const auto lag = result.max_replication_lag()) {
+        const auto behind = Duration(static_cast<std::int64_t>(*lag * 1000));
+        const std::string why = "replication lag " + format_duration(behind);
+        if (check.ldap.lag_critical && behind > *check.ldap.lag_critical) {
+            raise(Grade::critical, why + " above " + format_duration(*check.ldap.lag_critical));
+        } else if (check.ldap.lag_warning && behind > *check.ldap.lag_warning) {
+            raise(Grade::warning, why + " above " + format_duration(*check.ldap.lag_warning));
+        }
+    }
     if (result.certificate && result.certificate->earliest_not_after > 0) {
         const auto expiry = std::chrono::system_clock::time_point(
             std::chrono::seconds(result.certificate->earliest_not_after));

@@ -3,6 +3,8 @@
 
 #include "probes/http.hpp"
 #include "probes/imap.hpp"
+#include "probes/ldap.hpp"
+#include "probes/ldap_replication.hpp"
 #include "probes/pop3.hpp"
 #include "probes/smtp.hpp"
 #include "probes/tcp.hpp"
@@ -24,6 +26,9 @@ ProbeFunction find_prober(Protocol protocol) noexcept {
         case Protocol::imaps: return &probe_imap;
         case Protocol::pop3:
         case Protocol::pop3s: return &probe_pop3;
+        case Protocol::ldap:
+        case Protocol::ldaps: return &probe_ldap;
+        case Protocol::ldap_replication: return &probe_ldap_replication;
     }
     return nullptr;
 }

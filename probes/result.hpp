@@ -51,6 +51,12 @@ struct CertificateFacts {
     std::string cipher;
 };
 
+// ldap_replication: how far the probed node is behind one peer (contextCSN, like zmreplchk).
+struct ReplicationLag {
+    std::string peer;  // the peer's node name
+    double seconds = 0;
+};
+
 struct ProbeResult {
     using Duration = std::chrono::nanoseconds;
 
@@ -61,8 +67,18 @@ struct ProbeResult {
     std::optional<CertificateFacts> certificate;
     // Protocol-specific measurement (e.g. HTTP status code); 0 when not applicable.
     int status_code = 0;
+    // ldap_replication: one entry per peer that could be read; empty for every other protocol.
+    std::vector<ReplicationLag> replication_lags;
 
     bool ok() const noexcept { return reason == FailureReason::none; }
+    // The largest of replication_lags; nullopt when there is none.
+    std::optional<double> max_replication_lag() const noexcept {
+        std::optional<double> most;
+        for (const auto& lag : replication_lags) {
+            if (!most || lag.seconds > *most) most = lag.seconds;
+        }
+        return most;
+    }
     Duration phase(Phase p) const noexcept { return phase_durations[static_cast<std::size_t>(p)]; }
     void add_phase(Phase p, Duration d) noexcept {
         phase_durations[static_cast<std::size_t>(p)] += d;

@@ -1,6 +1,8 @@
 // Unit tests for the configuration loader: every error class at its exact file:line:column, and a full load.
 #include "config/config.hpp"
 
+#include "probes/ldap_filter.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -274,8 +276,9 @@ TEST_F(ConfigTest, UnsupportedAndUnknownProtocols) {
         return with_base("[[check]]\nname = \"c\"\nprotocol = \"" + std::string(protocol) +
                          "\"\nport = 25\nroles = [\"mta\"]\n");
     };
-    const std::string supported = "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s";
-    for (std::string_view planned : {"ldap", "ldaps", "ldap_replication", "roundtrip"}) {
+    const std::string supported =
+        "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s, ldap, ldaps, ldap_replication";
+    for (std::string_view planned : {"roundtrip"}) {
         expect_error(check(planned), "12:12",
                      "protocol \"" + std::string(planned) + "\" is not supported by this build yet (supported: " +
                          supported + ")");
@@ -291,7 +294,7 @@ TEST_F(ConfigTest, KeysForOtherProtocolsRefused) {
     expect_error(with_tcp_check("method = \"GET\"\n"), "15:10",
                  "\"method\" applies only to protocols http, https, not to protocol \"tcp\"");
     expect_error(with_tcp_check("cert_warning = \"7d\"\n"), "15:16",
-                 "\"cert_warning\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s) and checks "
+                 "\"cert_warning\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks "
                  "with starttls = true, not to protocol \"tcp\"");
     expect_error(with_base("[[check]]\nname = \"web\"\nprotocol = \"http\"\nroles = [\"mta\"]\nbanner_regex = \"x\"\n"),
                  "14:16", "\"banner_regex\" applies only to protocols tcp, tls, not to protocol \"http\"");
@@ -352,9 +355,11 @@ TEST_F(ConfigTest, MailSettingsRead) {
 
 TEST_F(ConfigTest, MailKeysOnlyWhereTheyApply) {
     expect_error(with_tcp_check("starttls = true\n"), "15:12",
-                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, not to protocol \"tcp\"");
+                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication, "
+                 "not to protocol \"tcp\"");
     expect_error(mail_check("imaps", "starttls = true\n"), "15:12",
-                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, not to protocol \"imaps\"");
+                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication, "
+                 "not to protocol \"imaps\"");
     expect_error(mail_check("pop3", "mailbox = \"INBOX\"\n"), "15:11",
                  "\"mailbox\" applies only to protocols imap, imaps, not to protocol \"pop3\"");
     expect_error(mail_check("imap", "helo_name = \"a.example\"\n"), "15:13",
@@ -364,11 +369,11 @@ TEST_F(ConfigTest, MailKeysOnlyWhereTheyApply) {
                  "pop3, pop3s), not to protocol \"tcp\"");
     // TLS settings without TLS would be silently ignored.
     expect_error(mail_check("smtp", "tls_verify = false\n"), "15:14",
-                 "\"tls_verify\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s) and checks with "
-                 "starttls = true, not to protocol \"smtp\"");
+                 "\"tls_verify\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and "
+                 "checks with starttls = true, not to protocol \"smtp\"");
     expect_error(mail_check("smtp", "starttls = false\ncert_warning = \"7d\"\n"), "16:16",
-                 "\"cert_warning\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s) and checks with "
-                 "starttls = true, not to protocol \"smtp\"");
+                 "\"cert_warning\" applies only to protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and "
+                 "checks with starttls = true, not to protocol \"smtp\"");
 }
 
 TEST_F(ConfigTest, MailValuesValidated) {
@@ -708,6 +713,96 @@ roles = ["proxy"]
     EXPECT_EQ(plain.http.method, "GET");
     EXPECT_TRUE(plain.http.expected_statuses.empty());
     EXPECT_FALSE(plain.http.body_regex.has_value());
+}
+
+// Two LDAP nodes; an LDAP check from line 19 on, `rest` from line 24.
+std::string ldap_check(std::string_view protocol, std::string_view rest = {}) {
+    return with_base("[[node]]\nname = \"ldap1\"\nrole = \"ldap\"\naddress = \"10.0.0.3\"\n"
+                     "[[node]]\nname = \"ldap2\"\nrole = \"ldap\"\naddress = \"ldap2.example.com\"\n\n"
+                     "[[check]]\nname = \"dir\"\nprotocol = \"" +
+                     std::string(protocol) + "\"\nroles = [\"ldap\"]\n\n" + std::string(rest));
+}
+
+TEST_F(ConfigTest, LdapDefaultsAndSettings) {
+    const Check plain = parse(ldap_check("ldap")).checks.at(0);
+    EXPECT_EQ(plain.port, 389);
+    EXPECT_FALSE(plain.uses_tls());
+    EXPECT_EQ(plain.ldap.search_base, "");
+    EXPECT_EQ(plain.ldap.search_scope, LdapScope::base);
+    EXPECT_EQ(plain.ldap.search_filter_ber, compile_ldap_filter("(objectClass=*)").ber);
+    EXPECT_TRUE(plain.ldap.bind_dn.empty());
+
+    write("ca.pem", "x\n");
+    write("ldap.password", "s3cret\n");
+    const Check full = parse(ldap_check("ldap", "starttls = true\nca_file = \"ca.pem\"\n"
+                                                "bind_dn = \"cn=probe,dc=example,dc=test\"\n"
+                                                "password_file = \"ldap.password\"\n"
+                                                "search_base = \"ou=people,dc=example,dc=test\"\n"
+                                                "search_scope = \"sub\"\nsearch_filter = \"(uid=probe)\"\n"
+                                                "search_attributes = [\"mail\"]\nsize_limit = 10\nmin_entries = 1\n"))
+                           .checks.at(0);
+    EXPECT_TRUE(full.ldap.starttls);
+    EXPECT_TRUE(full.uses_tls());
+    EXPECT_EQ(full.ldap.bind_dn, "cn=probe,dc=example,dc=test");
+    EXPECT_EQ(full.password.reveal(), "s3cret");
+    EXPECT_EQ(full.ldap.search_scope, LdapScope::sub);
+    EXPECT_EQ(full.ldap.search_filter_ber, compile_ldap_filter("(uid=probe)").ber);
+    EXPECT_EQ(full.ldap.search_attributes, std::vector<std::string>{"mail"});
+    EXPECT_EQ(full.ldap.size_limit, 10);
+    EXPECT_EQ(full.ldap.min_entries, 1u);
+
+    const Check ldaps = parse(ldap_check("ldaps", "ca_file = \"ca.pem\"\n")).checks.at(0);
+    EXPECT_EQ(ldaps.port, 636);
+    EXPECT_TRUE(ldaps.uses_tls());
+}
+
+TEST_F(ConfigTest, LdapErrorsAtTheirKeys) {
+    // The filter's own offset is named, at the value's line and column.
+    expect_error(ldap_check("ldap", "search_filter = \"(uid=probe\"\n"), "24:17",
+                 "invalid search_filter \"(uid=probe\" at offset 10: " +
+                     compile_ldap_filter("(uid=probe").error->message);
+    expect_error(ldap_check("ldap", "search_scope = \"subtree\"\n"), "24:16",
+                 "invalid search_scope \"subtree\" (expected one of: base, one, sub)");
+    write("ldap.password", "x\n");
+    expect_error(ldap_check("ldap", "password_file = \"ldap.password\"\n"), "24:17",
+                 "[[check]] \"dir\" needs both \"bind_dn\" and \"password_file\" to bind");
+    expect_error(ldap_check("ldap", "bind_dn = \"cn=x\"\n"), "24:11",
+                 "[[check]] \"dir\" needs both \"bind_dn\" and \"password_file\" to bind");
+    expect_error(ldap_check("ldap", "username = \"probe\"\n"), "24:12",
+                 "\"username\" does not apply to LDAP checks: set \"bind_dn\"");
+    expect_error(ldap_check("ldaps", "starttls = true\n"), "24:12",
+                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication, "
+                 "not to protocol \"ldaps\"");
+    expect_error(ldap_check("ldap_replication", "min_entries = 1\n"), "24:15",
+                 "\"min_entries\" applies only to protocols ldap, ldaps, not to protocol \"ldap_replication\"");
+    expect_error(ldap_check("ldap", "lag_warning = \"1m\"\n"), "24:15",
+                 "\"lag_warning\" applies only to protocol ldap_replication, not to protocol \"ldap\"");
+    expect_error(with_tcp_check("bind_dn = \"cn=x\"\n"), "15:11",
+                 "\"bind_dn\" applies only to protocols ldap, ldaps, ldap_replication, not to protocol \"tcp\"");
+}
+
+TEST_F(ConfigTest, LdapReplicationMembersAndLagGrades) {
+    const Check check = parse(ldap_check("ldap_replication", "lag_warning = \"30s\"\nlag_critical = \"2m\"\n"))
+                            .checks.at(0);
+    EXPECT_EQ(check.port, 389);
+    ASSERT_EQ(check.ldap.members.size(), 2u);
+    EXPECT_EQ(check.ldap.members[0].name, "ldap1");
+    EXPECT_EQ(check.ldap.members[0].address, "10.0.0.3");
+    EXPECT_EQ(check.ldap.members[1].address, "ldap2.example.com");
+    EXPECT_EQ(check.ldap.lag_warning, Duration(30s));
+    EXPECT_EQ(check.ldap.lag_critical, Duration(2min));
+    const Check defaults = parse(ldap_check("ldap_replication")).checks.at(0);
+    EXPECT_EQ(defaults.ldap.lag_warning, Duration(60s));
+    EXPECT_EQ(defaults.ldap.lag_critical, Duration(5min));
+
+    expect_error(ldap_check("ldap_replication", "lag_warning = \"10m\"\n"), "24:15",
+                 "lag_warning 10m is above lag_critical 5m");
+    expect_error(ldap_check("ldap_replication", "nlbs = [\"mail\"]\n"), "24:8",
+                 "\"nlbs\" does not apply to protocol \"ldap_replication\": it compares the nodes of \"roles\"");
+    expect_error(with_base("[[check]]\nname = \"repl\"\nprotocol = \"ldap_replication\"\nroles = [\"mta\"]\n"),
+                 "13:9",
+                 "[[check]] \"repl\" (protocol \"ldap_replication\") needs at least two nodes in its roles to "
+                 "compare, found 1");
 }
 
 TEST(ReferenceExampleTest, LoadsCleanly) {
