@@ -113,6 +113,34 @@ expect "wrong password: the detail names invalidCredentials (49)" wrong \
   grep -q 'invalidCredentials (49)' "$WORK/wrong.json"
 expect "no password in the output" wrong no_secret wrong
 
+# ---- the daemon's /metrics: probe_success for every target and the lag per node and peer ----------------------------
+LISTEN=$SUBNET.0.9:19469   # an address of this test's own subnet: no clash with a parallel test
+# a short interval: the scheduler spreads the first probes over one interval
+{ printf '[daemon]\nlisten = "%s"\nstate_dir = "%s"\n\n' "$LISTEN" "$WORK/state"
+  sed 's/^interval = .*/interval = "4s"/; s/^timeout = .*/timeout = "3s"/' "$WORK/good.toml"; } >"$WORK/daemon.toml"
+"$TIERWATCHD" --config "$WORK/daemon.toml" >"$WORK/daemon.log" 2>&1 &
+daemon=$!
+scrape() {
+  local i
+  for ((i = 0; i < 75; i++)); do
+    curl -sS --max-time 2 "http://$LISTEN/metrics" >"$WORK/metrics.txt" 2>/dev/null &&
+      [[ $(grep -c '^tierwatch_ldap_replication_lag_seconds{' "$WORK/metrics.txt") -eq 2 &&
+         $(grep -c '^probe_success{check="ldap.*} 1$' "$WORK/metrics.txt") -eq 6 ]] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+if scrape; then ok "/metrics: probe_success 1 for the 6 LDAP targets, one lag sample per node and peer"; else
+  fail "/metrics"; grep -E '^(probe_success|tierwatch_ldap)' "$WORK/metrics.txt" | sed 's/^/       | /'; tail -5 "$WORK/daemon.log"; fi
+lag_line=$(grep '^tierwatch_ldap_replication_lag_seconds{' "$WORK/metrics.txt" | grep 'node="ldap2"')
+if [[ $lag_line == *'peer="ldap1"'* && $lag_line == *'check="ldap-replication"'* && $lag_line == *' 0' ]]; then
+  ok "/metrics: $lag_line"; else fail "/metrics lag sample for ldap2: '$lag_line'"; fi
+if command -v promtool >/dev/null; then
+  if promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1; then ok "promtool check metrics"; else
+    fail "promtool check metrics"; sed 's/^/       | /' "$WORK/promtool.out"; fi
+fi
+kill "$daemon"; wait "$daemon" 2>/dev/null
+
 # ---- a frozen node cannot be read: its own failure, not a lag --------------------------------------------------------
 ldap_write() { # SERVER: one change on that server, as the fleet's admin
   local ip=FLEET_${1^^}_IP
