@@ -88,6 +88,7 @@ asio::awaitable<std::vector<asio::ip::address>> member_addresses(const Replicati
         co_return addresses;
     }
     for (const auto& entry : results) addresses.push_back(entry.endpoint().address());
+    if (addresses.empty()) error = member.address + ": no addresses";
     co_return addresses;
 }
 
