@@ -34,7 +34,10 @@ SCENARIOS = {
     "imap": ("imap", 11143, "imap", "imap", "imap", ["check_imap"]),
     "pop3": ("pop3", 11110, "pop3", "pop3", "pop3", ["check_pop"]),
     "tls": ("tls", 11465, "tls", "tls", "tls", ["check_tcp", "-S"]),
+    # tierwatchd alone, sessions resumed between probes of a target; compared with the tls rows.
+    "tls_resume": ("tls", 11465, None, "tls", None, None),
 }
+REFERENCE_SCENARIO = {"tls_resume": "tls"}
 SCALE_FIRST = (127, 1, 0, 1)   # scale targets: 127.1.x.y, SCALE_PORTS ports each
 SCALE_PORTS = [21001, 21002, 21003, 21004]
 SILENT_FIRST = (127, 2, 0, 1)
@@ -165,7 +168,7 @@ def histogram_quantiles(before, after):
 # ---------------------------------------------------------------- tierwatchd
 
 def tierwatch_config(path, listen_port, nodes, checks, interval, timeout, ca, max_in_flight=20000,
-                     per_host=64):
+                     per_host=64, check_extra=()):
     """nodes: list of addresses; checks: list of (name, protocol, port)."""
     lines = ["[daemon]", f'listen = "127.0.0.1:{listen_port}"', 'state_dir = "state"',
              f"max_in_flight = {max_in_flight}", f"per_host_max_in_flight = {per_host}", 'log_level = "warn"', "",
@@ -173,7 +176,8 @@ def tierwatch_config(path, listen_port, nodes, checks, interval, timeout, ca, ma
     for i, a in enumerate(nodes):
         lines += ["[[node]]", f'name = "n{i}"', 'role = "bench"', f'address = "{a}"', 'fqdn = "bench.test"', ""]
     for name, proto, port in checks:
-        lines += ["[[check]]", f'name = "{name}"', f'protocol = "{proto}"', f"port = {port}", 'roles = ["bench"]', ""]
+        lines += ["[[check]]", f'name = "{name}"', f'protocol = "{proto}"', f"port = {port}", 'roles = ["bench"]',
+                  *check_extra, ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
@@ -212,8 +216,9 @@ def run_tierwatch(ctx, scenario, rate, window):
     targets = int(rate * interval)
     nodes = [addr((127, 0, 60, 1), i % ctx.compare_addrs) for i in range(targets)]
     d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"tw_{scenario}", 19470)
+    extra = ["tls_resume = true"] if scenario == "tls_resume" else []
     tierwatch_config(d.config, d.port, nodes, [(scenario, proto, port)], f"{interval}s", f"{min(5, interval)}s",
-                     ctx.ca)
+                     ctx.ca, check_extra=extra)
     pid = d.start()
     time.sleep(interval + 1)  # one full spread: every target has a schedule slot and a first result
     s0, _, _ = d.scrape()
@@ -350,7 +355,8 @@ def run_plugins(ctx, scenario, count, concurrency):
     _, port, _, _, _, argv = SCENARIOS[scenario]
     running = {}
     started = 0
-    cpu, lat, ok, maxrss = 0.0, [], 0, 0
+    # No RSS: wait4's ru_maxrss carries the spawning parent's peak across exec, so it would be the driver's.
+    cpu, lat, ok = 0.0, [], 0
     t0 = time.monotonic()
     deadline = t0 + 120
     while (started < count or running) and time.monotonic() < deadline:
@@ -366,10 +372,9 @@ def run_plugins(ctx, scenario, count, concurrency):
         if pid in running:
             lat.append(time.monotonic() - running.pop(pid))
             cpu += ru.ru_utime + ru.ru_stime
-            maxrss = max(maxrss, ru.ru_maxrss)
             ok += os.waitstatus_to_exitcode(status) == 0
     return dict(probes=len(lat), ok=ok, seconds=time.monotonic() - t0, cpu=cpu, p50=percentile(lat, 0.5) * 1e3,
-                p99=percentile(lat, 0.99) * 1e3, rss_kb=maxrss,
+                p99=percentile(lat, 0.99) * 1e3, rss_kb=None,
                 note=f"{count} processes, {concurrency} at once")
 
 
@@ -512,6 +517,7 @@ def main():
     ap.add_argument("--out", help="markdown file for the results")
     ap.add_argument("--command", default="bench/run")
     ap.add_argument("--only", default="", help="comma-separated subset: compare,scale,inflight")
+    ap.add_argument("--scenarios", default="", help="comma-separated subset of the comparison scenarios")
     ap.add_argument("--scales", default="", help="comma-separated target counts for the scale runs")
     a = ap.parse_args()
 
@@ -535,7 +541,8 @@ def main():
 
     listen = []
     for name, (mode, port, *_rest) in SCENARIOS.items():
-        listen += ["--listen", f"{mode},{COMPARE_FIRST},{ctx.compare_addrs},{port}"]
+        if name not in REFERENCE_SCENARIO:
+            listen += ["--listen", f"{mode},{COMPARE_FIRST},{ctx.compare_addrs},{port}"]
     for p in SCALE_PORTS:
         listen += ["--listen", f"tcp,{addr(SCALE_FIRST, 0)},{ctx.scale_addrs},{p}"]
     ready = os.path.join(a.work, "server.ready")
@@ -559,12 +566,14 @@ def main():
                                                 f"--web.listen-address=127.0.0.1:{ctx.blackbox_port}"],
                                                os.path.join(a.work, "blackbox.log"))
                 wait_for(lambda: http_get(f"http://127.0.0.1:{ctx.blackbox_port}/-/healthy", 2), 30, "blackbox")
-            for scenario in SCENARIOS:
+            for scenario in (a.scenarios.split(",") if a.scenarios else SCENARIOS):
                 probers = [("bare_client", lambda s: run_bare(ctx, s, rate, window)),
                            ("tierwatchd", lambda s: run_tierwatch(ctx, s, rate, window))]
-                if have_blackbox:
+                if scenario in REFERENCE_SCENARIO:
+                    probers = probers[1:]
+                elif have_blackbox:
                     probers.append(("blackbox_exporter", lambda s: run_blackbox(ctx, s, rate, window)))
-                if have_plugins:
+                if have_plugins and scenario not in REFERENCE_SCENARIO:
                     probers.append(("monitoring-plugins", lambda s: run_plugins(ctx, s, plugin_count, plugin_conc)))
                 for prober, fn in probers:
                     r = fn(scenario)
@@ -573,7 +582,7 @@ def main():
                     r["rate_measured"] = r["probes"] / r["seconds"] if r["seconds"] else 0
                     print(f"  {scenario:5} {prober:18} {r['probes']:6} probes ({r['ok']} ok) "
                           f"{r['rate_measured']:8.1f}/s  cpu/1k {r['cpu_per_1k']:.3f}s  p50 {r['p50']:.2f} ms  "
-                          f"p99 {r['p99']:.2f} ms  rss {r['rss_kb'] / 1024:.1f} MB", flush=True)
+                          f"p99 {r['p99']:.2f} ms  rss {fmt(r['rss_kb'] and r['rss_kb'] / 1024, 1)} MB", flush=True)
                     rows.append(r)
             if have_blackbox:
                 ctx.procs.stop(ctx.blackbox)
@@ -610,21 +619,21 @@ def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_failed=())
     if rows:
         out += ["## Probers side by side", "",
                 "CPU is the prober process's utime+stime per 1,000 probes (drivers excluded); ×bare and ×blackbox "
-                "are ratios of that figure. Latency: bare_client and the plugins time each probe from outside "
-                "(plugins: process spawn to reap), blackbox_exporter and tierwatchd report their own "
+                "are ratios of that figure (tls_resume: against the full-handshake tls rows). Latency: bare_client and the plugins time each probe from outside "
+                "(plugins: process spawn to reap, so exec and dynamic linking count), blackbox_exporter and tierwatchd report their own "
                 "probe_duration_seconds (tierwatchd: each target's last probe). RSS: resident set at the end "
                 "(plugins: the largest single process).", "",
                 "| scenario | prober | probes | ok | probes/s | CPU s / 1k probes | ×bare | ×blackbox | p50 ms | "
                 "p99 ms | RSS MB | how |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
-            bare = next((x for x in rows if x["scenario"] == r["scenario"] and x["prober"] == "bare_client"), None)
-            bb = next((x for x in rows if x["scenario"] == r["scenario"] and x["prober"] == "blackbox_exporter"),
-                      None)
+            ref = REFERENCE_SCENARIO.get(r["scenario"], r["scenario"])
+            bare = next((x for x in rows if x["scenario"] == ref and x["prober"] == "bare_client"), None)
+            bb = next((x for x in rows if x["scenario"] == ref and x["prober"] == "blackbox_exporter"), None)
             ratio = lambda ref: fmt(r["cpu_per_1k"] / ref["cpu_per_1k"]) if ref and ref["cpu_per_1k"] > 0 else "n/a"
             out.append(f"| {r['scenario']} | {r['prober']} | {r['probes']} | {r['ok']} | {fmt(r['rate_measured'], 1)} "
                        f"| {fmt(r['cpu_per_1k'], 3)} | {ratio(bare)} | {ratio(bb)} | {fmt(r['p50'])} | "
-                       f"{fmt(r['p99'])} | {fmt(r['rss_kb'] / 1024, 1)} | {r['note']} |")
+                       f"{fmt(r['p99'])} | {fmt(r['rss_kb'] and r['rss_kb'] / 1024, 1)} | {r['note']} |")
         out += [""]
     if scale_rows:
         out += ["## tierwatchd at scale (tcp connect targets, 4 ports × many 127.1.x.y addresses)", "",
