@@ -380,7 +380,7 @@ def run_plugins(ctx, scenario, count, concurrency):
 
 # ---------------------------------------------------------------- scale and in-flight (tierwatch alone)
 
-def run_scale(ctx, targets, interval, window):
+def run_scale(ctx, targets, interval, window, scrapes=True):
     nodes_n = targets // len(SCALE_PORTS)
     nodes = [addr(SCALE_FIRST, i % ctx.scale_addrs) for i in range(nodes_n)]
     d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"scale_{targets}", 19471)
@@ -397,7 +397,7 @@ def run_scale(ctx, targets, interval, window):
     # Scrapes every 5 s inside the window, as Prometheus would: the lag figures include their effect.
     while time.monotonic() - t0 < window:
         time.sleep(min(5, max(0.0, window - (time.monotonic() - t0))))
-        if time.monotonic() - t0 < window - 0.5:
+        if scrapes and time.monotonic() - t0 < window - 0.5:
             try:
                 _, secs, size = d.scrape()
             except OSError:  # a scrape slower than the timeout is a figure, not a harness failure
@@ -416,7 +416,7 @@ def run_scale(ctx, targets, interval, window):
     probes = metric_sum(s1, "tierwatch_probes_total") - metric_sum(s0, "tierwatch_probes_total")
     ok = metric_sum(s1, "tierwatch_probes_total", 'result="success"') - metric_sum(
         s0, "tierwatch_probes_total", 'result="success"')
-    return dict(targets=targets, interval=interval, expected_rate=targets / interval, rate=probes / (t1 - t0),
+    return dict(targets=targets, interval=interval, scrapes=scrapes, expected_rate=targets / interval, rate=probes / (t1 - t0),
                 ok_share=ok / probes if probes else 0, cpu_share=(c1 - c0) / (t1 - t0),
                 cpu_per_1k=(c1 - c0) / probes * 1000 if probes else float("nan"),
                 lag_p50=p50, lag_p99=p99, lag_max=top,
@@ -534,7 +534,8 @@ def main():
     rate = 100 if smoke else 300       # probes/s of every comparison run
     window = 2 if smoke else 10        # seconds of steady state measured
     plugin_count, plugin_conc = (10, 2) if smoke else (300, 4)
-    scales = [200] if smoke else [10000, 50000, 100000]
+    # The second 100k run has no scrape inside its window: the pair shows what a scrape does to the lag.
+    scales = [(200, True)] if smoke else [(10000, True), (50000, True), (100000, True), (100000, False)]
     scale_interval, scale_window = (2, 3) if smoke else (15, 30)
     inflight_targets, inflight_interval = (200, 6) if smoke else (20000, 20)
     only = set(filter(None, a.only.split(","))) or {"compare", "scale", "inflight"}
@@ -587,10 +588,10 @@ def main():
             if have_blackbox:
                 ctx.procs.stop(ctx.blackbox)
         if "scale" in only:
-            for t in (int(x) for x in a.scales.split(",")) if a.scales else scales:
+            for t, scrapes in [(int(x), True) for x in a.scales.split(",")] if a.scales else scales:
                 print(f"  scale {t} targets ...", flush=True)
                 try:
-                    r = run_scale(ctx, t, scale_interval, scale_window)
+                    r = run_scale(ctx, t, scale_interval, scale_window, scrapes)
                 except Exception as e:  # keep the other rows; say what failed
                     print(f"  scale {t} failed: {e!r}", flush=True)
                     scale_rows_failed.append((t, repr(e)))
@@ -638,14 +639,14 @@ def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_failed=())
     if scale_rows:
         out += ["## tierwatchd at scale (tcp connect targets, 4 ports × many 127.1.x.y addresses)", "",
                 "Lag: tierwatch_scheduler_lag_seconds over the measured window (bucket upper bounds; "
-                "max = highest non-empty bucket). Scrapes every 5 s during the window, so the lag includes "
-                "their effect.", "",
-                "| targets | interval s | expected probes/s | measured probes/s | ok share | CPU share of a core | "
+                "max = highest non-empty bucket). \"scrapes\": a /metrics scrape every 5 s during the window "
+                "(the lag then includes their effect), or none but the closing one.", "",
+                "| targets | scrapes | interval s | expected probes/s | measured probes/s | ok share | CPU share of a core | "
                 "CPU s / 1k | lag p50 s | lag p99 s | lag max ≤ s | skipped slots | RSS MB | fds | "
                 "scrape max s | scrape CPU s | scrape MB | start-up s |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in scale_rows:
-            out.append(f"| {r['targets']} | {r['interval']} | {fmt(r['expected_rate'], 0)} | {fmt(r['rate'], 0)} | "
+            out.append(f"| {r['targets']} | {'every 5 s' if r['scrapes'] else 'none'} | {r['interval']} | {fmt(r['expected_rate'], 0)} | {fmt(r['rate'], 0)} | "
                        f"{fmt(r['ok_share'], 3)} | {fmt(r['cpu_share'])} | {fmt(r['cpu_per_1k'], 3)} | "
                        f"{fmt(r['lag_p50'], 3)} | {fmt(r['lag_p99'], 3)} | {fmt(r['lag_max'], 3)} | "
                        f"{int(r['skipped'])} | {fmt(r['rss_kb'] / 1024, 1)} | {r['fds']} | {fmt(r['scrape_max'], 3)} | "
