@@ -26,17 +26,19 @@ std::chrono::milliseconds Backoff::delay(unsigned attempt, double u) const noexc
 }
 
 asio::awaitable<bool> SteadyDispatchClock::sleep(std::chrono::milliseconds d) {
-    if (cancelled_) co_return false;
+    // Holds the shared state, not the clock: a sleep may end after its clock is gone.
+    const auto state = state_;
+    if (state->cancelled) co_return false;
     asio::steady_timer timer(executor_, d);
-    const auto it = sleeping_.insert(sleeping_.end(), &timer);
+    const auto it = state->sleeping.insert(state->sleeping.end(), &timer);
     auto [error] = co_await timer.async_wait(use_tuple);
-    sleeping_.erase(it);
-    co_return !error && !cancelled_;
+    state->sleeping.erase(it);
+    co_return !error && !state->cancelled;
 }
 
 void SteadyDispatchClock::cancel_all() {
-    cancelled_ = true;
-    for (auto* timer : sleeping_) timer->cancel();
+    state_->cancelled = true;
+    for (auto* timer : state_->sleeping) timer->cancel();
 }
 
 struct Dispatcher::Receiver {

@@ -53,9 +53,12 @@ public:
     void cancel_all() override;
 
 private:
+    struct State {
+        std::list<boost::asio::steady_timer*> sleeping;
+        bool cancelled = false;
+    };
     boost::asio::any_io_executor executor_;
-    std::list<boost::asio::steady_timer*> sleeping_;
-    bool cancelled_ = false;
+    std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 struct DispatcherOptions {
@@ -65,6 +68,8 @@ struct DispatcherOptions {
     std::function<double()> random;  // uniform [0, 1) for jitter; null: a seeded engine
 };
 
+// Destroy it only once the event loop no longer runs its coroutines (after io_context::stop or
+// run() returning), as with every other object on the loop.
 class Dispatcher {
 public:
     // Builds a pager per [[pager]] (throws std::runtime_error naming an unreadable secret file)

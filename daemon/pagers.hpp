@@ -113,7 +113,7 @@ struct PagerOptions {
     // Alertmanager forgets a firing alert resolve_timeout (default 5m) after the last post when
     // endsAt is not set; re-posting every minute keeps it well inside.
     std::chrono::milliseconds alertmanager_repost{60000};
-    std::string generator_url;  // where a human finds the alarm: the daemon's /status
+    std::string generator_url{};  // where a human finds the alarm: the daemon's /status
     std::string source = "tierwatch";
 };
 
