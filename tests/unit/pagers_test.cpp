@@ -1,0 +1,543 @@
+// Unit tests for the pager kinds and the dispatcher: request bodies against each receiver's
+// documented contract, a PagerDuty Events v2 endpoint on 127.0.0.1:0 that validates every
+// request, retries and backoff in simulated time, hung receivers, and secrets kept out of sight.
+#include "daemon/pagers.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "daemon/dispatcher.hpp"
+#include "tests/support/fault_server.hpp"
+#include "tests/support/test_pki.hpp"
+#include "tests/unit/paging_test_util.hpp"
+
+namespace tierwatch {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using test::make_event;
+
+constexpr std::string_view kRoutingKey = "R0UT1NGKEY0123456789abcdefABCDEF";  // 32 characters
+
+fs::path temp_file(const std::string& name, std::string_view contents) {
+    const fs::path path = fs::temp_directory_path() / ("tierwatch-pagers-" + std::to_string(::getpid()) + "-" + name);
+    std::ofstream(path) << contents;
+    return path;
+}
+
+PagerConfig pager_config(std::string name, PagerKind kind, std::string url) {
+    PagerConfig config;
+    config.name = std::move(name);
+    config.kind = kind;
+    config.url = std::move(url);
+    if (kind == PagerKind::pagerduty) config.routing_key_file = temp_file("routing.key", std::string(kRoutingKey) + "\n");
+    return config;
+}
+
+// ------------------------------------------------------------------------------------ sans-io
+
+TEST(HttpUrl, ParsesSchemesPortsAndPaths) {
+    auto url = HttpUrl::parse("https://events.pagerduty.com");
+    ASSERT_TRUE(url);
+    EXPECT_TRUE(url->tls);
+    EXPECT_EQ(url->host, "events.pagerduty.com");
+    EXPECT_EQ(url->port, 443);
+    EXPECT_EQ(url->path, "/");
+    url = HttpUrl::parse("http://127.0.0.1:9093/am/");
+    ASSERT_TRUE(url);
+    EXPECT_EQ(url->port, 9093);
+    EXPECT_EQ(url->path, "/am/");
+    url = HttpUrl::parse("http://[::1]:8080/hook");
+    ASSERT_TRUE(url);
+    EXPECT_EQ(url->host, "::1");
+    EXPECT_EQ(url->port, 8080);
+    for (const char* bad : {"ftp://x", "http://", "http://h:0", "http://h:70000", "http://user@h/", "http://[::1"}) {
+        EXPECT_FALSE(HttpUrl::parse(bad)) << bad;
+    }
+}
+
+TEST(Backoff, DoublesUpToTheCapAndJitterOnlyShortens) {
+    Backoff backoff{1000ms, 60000ms, 0.2};
+    EXPECT_EQ(backoff.delay(1, 0.0), 1000ms);
+    EXPECT_EQ(backoff.delay(2, 0.0), 2000ms);
+    EXPECT_EQ(backoff.delay(6, 0.0), 32000ms);
+    EXPECT_EQ(backoff.delay(7, 0.0), 60000ms);
+    EXPECT_EQ(backoff.delay(500, 0.0), 60000ms);
+    EXPECT_EQ(backoff.delay(1, 0.5), 900ms);
+    EXPECT_EQ(backoff.delay(500, 0.999), 48012ms);
+}
+
+TEST(Classify, RetriesTransientFailuresAndDropsRefusals) {
+    EXPECT_EQ(status_failure(202), SendFailure::none);
+    EXPECT_EQ(status_failure(429), SendFailure::http_429);
+    EXPECT_EQ(status_failure(500), SendFailure::http_5xx);
+    EXPECT_EQ(status_failure(503), SendFailure::http_5xx);
+    EXPECT_EQ(status_failure(408), SendFailure::http_5xx);
+    EXPECT_EQ(status_failure(400), SendFailure::http_4xx);
+    EXPECT_EQ(status_failure(301), SendFailure::unexpected_status);
+    EXPECT_EQ(classify({SendFailure::http_429, 429, "", {}}), Delivery::retry);
+    EXPECT_EQ(classify({SendFailure::timeout, 0, "", {}}), Delivery::retry);
+    EXPECT_EQ(classify({SendFailure::connect, 0, "", {}}), Delivery::retry);
+    EXPECT_EQ(classify({SendFailure::http_4xx, 400, "", {}}), Delivery::drop);
+    EXPECT_EQ(classify({SendFailure::none, 202, "", {}}), Delivery::accepted);
+}
+
+TEST(Rfc3339, FormatsUtcWithMilliseconds) {
+    EXPECT_EQ(format_rfc3339(TimePoint(std::chrono::milliseconds(1'790'000'000'123))), "2026-09-21T14:13:20.123Z");
+    EXPECT_EQ(format_rfc3339(TimePoint{}), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(Webhook, HmacMatchesRfc4231AndSignsTheExactBody) {
+    EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    auto config = pager_config("noc", PagerKind::webhook, "http://127.0.0.1:1/hooks/tierwatch");
+    config.secret_file = temp_file("hook.secret", "s3cret-value\n");
+    const auto pager = make_pager(config, {});
+    const auto request = pager->request(make_event(PageAction::resolve, "noc", "group/mta-pool"));
+    EXPECT_EQ(request.target, "/hooks/tierwatch");
+    std::string signature;
+    for (const auto& [name, value] : request.headers) {
+        if (name == "X-Tierwatch-Signature") signature = value;
+    }
+    EXPECT_EQ(signature, "sha256=" + hmac_sha256_hex("s3cret-value", request.body));
+    const auto body = json::parse(request.body).as_object();
+    EXPECT_EQ(body.at("version"), "1");
+    EXPECT_EQ(body.at("action"), "resolve");
+    EXPECT_EQ(body.at("status"), "resolved");
+    EXPECT_EQ(body.at("dedup_key"), "group/mta-pool");
+    EXPECT_EQ(body.at("alarm"), "group");
+    EXPECT_EQ(body.at("severity"), "critical");
+    EXPECT_EQ(body.at("tier"), 2);
+    EXPECT_EQ(body.at("labels").as_object().at("zone"), "zone-a");
+    EXPECT_FALSE(body.at("labels").as_object().contains("node"));
+    EXPECT_EQ(body.at("starts_at"), "2026-09-21T14:13:20.000Z");
+    EXPECT_EQ(body.size(), 12u);
+    EXPECT_EQ(request.body.find("s3cret"), std::string::npos);
+    EXPECT_EQ(pager->redact("echo s3cret-value back"), "echo <redacted> back");
+}
+
+TEST(Alertmanager, AlertCarriesLabelsAnnotationsAndEndsAtOnlyWhenResolved) {
+    const auto pager = make_pager(pager_config("am", PagerKind::alertmanager, "http://127.0.0.1:9093"),
+                                  PagerOptions{.generator_url = "http://127.0.0.1:9469/status"});
+    PageEvent event = make_event(PageAction::trigger, "am", "target/smtp@mta1/10.0.1.10");
+    event.kind = AlarmKind::target;
+    event.labels = {"mta1", "zone-a", "mta", "smtp", "", "10.0.1.10", ""};
+    auto request = pager->request(event);
+    EXPECT_EQ(request.target, "/api/v2/alerts");
+    auto alerts = json::parse(request.body).as_array();
+    ASSERT_EQ(alerts.size(), 1u);
+    auto alert = alerts[0].as_object();
+    const json::object labels = alert.at("labels").as_object();
+    EXPECT_EQ(labels.at("alertname"), "tierwatch_target");
+    EXPECT_EQ(labels.at("alarm"), "target");
+    EXPECT_EQ(labels.at("severity"), "critical");
+    EXPECT_EQ(labels.at("tier"), "2");
+    EXPECT_EQ(labels.at("node"), "mta1");
+    EXPECT_EQ(labels.at("zone"), "zone-a");
+    EXPECT_EQ(labels.at("role"), "mta");
+    EXPECT_EQ(labels.at("check"), "smtp");
+    EXPECT_FALSE(labels.contains("nlb"));  // empty labels are left out
+    EXPECT_EQ(alert.at("annotations").as_object().at("summary").as_string(), event.summary);
+    EXPECT_TRUE(alert.at("annotations").as_object().contains("description"));
+    EXPECT_EQ(alert.at("startsAt"), "2026-09-21T14:13:20.000Z");
+    EXPECT_FALSE(alert.contains("endsAt"));
+    EXPECT_EQ(alert.at("generatorURL"), "http://127.0.0.1:9469/status");
+    EXPECT_EQ(pager->repost(), 60s);
+
+    event.action = PageAction::resolve;
+    alert = json::parse(pager->request(event).body).as_array()[0].as_object();
+    EXPECT_EQ(alert.at("endsAt"), "2026-09-21T14:13:50.000Z");
+    // Same labels, so Alertmanager resolves the same alert.
+    EXPECT_EQ(json::serialize(alert.at("labels")), json::serialize(labels));
+}
+
+TEST(PagerDuty, UnreadableRoutingKeyFileIsNamedButNeverRead) {
+    auto config = pager_config("pd", PagerKind::pagerduty, "");
+    config.routing_key_file = "/nonexistent/pagerduty.key";
+    try {
+        make_pager(config, {});
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find("/nonexistent/pagerduty.key"), std::string::npos);
+    }
+    // Without a url the real endpoint is the default; the tests never contact it.
+    const auto pager = make_pager(pager_config("pd", PagerKind::pagerduty, ""), {});
+    EXPECT_EQ(pager->url().host, "events.pagerduty.com");
+    EXPECT_TRUE(pager->url().tls);
+}
+
+// ------------------------------------------------------------------------------------ PagerDuty endpoint
+
+// Checks one request against the Events API v2 contract
+// (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/); returns what is wrong.
+std::vector<std::string> pagerduty_violations(const test::RecordedRequest& request) {
+    std::vector<std::string> wrong;
+    if (request.method != "POST") wrong.push_back("method " + request.method);
+    if (request.target != "/v2/enqueue") wrong.push_back("path " + request.target);
+    if (!request.content_type.starts_with("application/json")) wrong.push_back("content type " + request.content_type);
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(request.body, ec);
+    if (ec || !parsed.is_object()) return {"body is not a JSON object"};
+    const auto& body = parsed.as_object();
+    static const std::set<std::string> top{"routing_key", "event_action", "dedup_key", "payload",
+                                           "images",      "links",        "client",    "client_url"};
+    for (const auto& [key, value] : body) {
+        if (!top.count(std::string(key))) wrong.push_back("unknown field " + std::string(key));
+    }
+    const auto string_field = [&](const json::object& o, const char* name, bool required) -> std::string {
+        const auto* v = o.if_contains(name);
+        if (v == nullptr) {
+            if (required) wrong.push_back(std::string("missing ") + name);
+            return {};
+        }
+        if (!v->is_string()) {
+            wrong.push_back(std::string(name) + " is not a string");
+            return {};
+        }
+        return std::string(v->as_string());
+    };
+    if (string_field(body, "routing_key", true).size() != 32) wrong.push_back("routing_key is not 32 characters");
+    const std::string action = string_field(body, "event_action", true);
+    if (action != "trigger" && action != "acknowledge" && action != "resolve") wrong.push_back("event_action " + action);
+    const std::string dedup = string_field(body, "dedup_key", action != "trigger");
+    if (dedup.size() > 255) wrong.push_back("dedup_key longer than 255");
+    if (action == "trigger") {
+        const auto* payload = body.if_contains("payload");
+        if (payload == nullptr || !payload->is_object()) {
+            wrong.push_back("trigger without payload object");
+            return wrong;
+        }
+        const auto& p = payload->as_object();
+        const std::string summary = string_field(p, "summary", true);
+        if (summary.empty() || summary.size() > 1024) wrong.push_back("summary length");
+        if (string_field(p, "source", true).empty()) wrong.push_back("empty source");
+        const std::string severity = string_field(p, "severity", true);
+        if (severity != "critical" && severity != "error" && severity != "warning" && severity != "info") {
+            wrong.push_back("severity " + severity);
+        }
+        static const std::regex iso8601(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d))");
+        if (p.contains("timestamp") && !std::regex_match(string_field(p, "timestamp", false), iso8601)) {
+            wrong.push_back("timestamp not ISO 8601");
+        }
+        for (const char* optional : {"component", "group", "class"}) string_field(p, optional, false);
+        if (const auto* details = p.if_contains("custom_details"); details && !details->is_object()) {
+            wrong.push_back("custom_details is not an object");
+        }
+        static const std::set<std::string> fields{"summary", "source",   "severity",      "timestamp",
+                                                  "component", "group", "class", "custom_details"};
+        for (const auto& [key, value] : p) {
+            if (!fields.count(std::string(key))) wrong.push_back("unknown payload field " + std::string(key));
+        }
+    }
+    return wrong;
+}
+
+// A PagerDuty stand-in: validates, then answers from a script (202 once the script runs out).
+class PagerDutyEndpoint {
+public:
+    PagerDutyEndpoint()
+        : server_([this](const test::RecordedRequest& request) {
+              std::lock_guard lock(mutex_);
+              for (auto& v : pagerduty_violations(request)) violations_.push_back(v + " in " + request.body);
+              const auto body = json::parse(request.body).as_object();
+              seen_.emplace_back(std::string(body.at("event_action").as_string()),
+                                 std::string(body.at("dedup_key").as_string()));
+              unsigned status = 202;
+              if (fail_all_ != 0) {
+                  status = fail_all_;
+              } else if (!script_.empty()) {
+                  status = script_.front();
+                  script_.erase(script_.begin());
+              }
+              if (status == 202) {
+                  accepted_.push_back(seen_.back());
+                  return std::pair<unsigned, std::string>{
+                      202, R"({"status":"success","message":"Event processed","dedup_key":")" +
+                               seen_.back().second + "\"}"};
+              }
+              return std::pair<unsigned, std::string>{status, R"({"status":"invalid event","message":"Event object is invalid"})"};
+          }) {}
+
+    std::string url() const { return server_.url(); }
+    void script(std::vector<unsigned> statuses) {
+        std::lock_guard lock(mutex_);
+        script_ = std::move(statuses);
+    }
+    void fail_all(unsigned status) {
+        std::lock_guard lock(mutex_);
+        fail_all_ = status;
+    }
+    std::vector<std::pair<std::string, std::string>> accepted() const {
+        std::lock_guard lock(mutex_);
+        return accepted_;
+    }
+    std::size_t requests() const { return server_.count(); }
+    std::vector<std::string> violations() const {
+        std::lock_guard lock(mutex_);
+        return violations_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<unsigned> script_;
+    unsigned fail_all_ = 0;
+    std::vector<std::pair<std::string, std::string>> seen_;  // action, dedup_key
+    std::vector<std::pair<std::string, std::string>> accepted_;
+    std::vector<std::string> violations_;
+    test::RecordingServer server_;
+};
+
+// An outbox, a dispatcher on a simulated clock, and a log capture, for one test.
+struct Harness {
+    explicit Harness(std::vector<PagerConfig> pagers, Backoff backoff = {1000ms, 60000ms, 0.0})
+        : dir(fs::temp_directory_path() / ("tierwatch-dispatch-" + std::to_string(::getpid()))),
+          clock(io.get_executor()) {
+        fs::remove_all(dir);
+        outbox.emplace(dir, OutboxLimits{}, registry);
+        alerting.pagers = std::move(pagers);
+        DispatcherOptions options;
+        options.backoff = backoff;
+        options.clock = &clock;
+        options.random = [] { return 0.0; };
+        dispatcher.emplace(io.get_executor(), alerting, *outbox, registry, options);
+        logger_sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+        previous = spdlog::default_logger();
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", logger_sink));
+        dispatcher->start();
+    }
+    ~Harness() {
+        dispatcher->stop();
+        io.restart();
+        io.poll();
+        dispatcher.reset();
+        spdlog::set_default_logger(previous);
+        fs::remove_all(dir);
+    }
+    // Runs until `done`, advancing simulated time whenever the dispatcher only waits on it.
+    bool run(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            io.restart();
+            const auto handled = io.run_for(5ms);
+            if (handled == 0) clock.advance_to_next();
+        }
+        return true;
+    }
+    double metric(const std::string& series) { return test::metric(registry, series).value_or(-1); }
+
+    fs::path dir;
+    boost::asio::io_context io;
+    test::FakeClock clock;
+    metrics::Registry registry;
+    std::optional<Outbox> outbox;
+    AlertingConfig alerting;
+    std::optional<Dispatcher> dispatcher;
+    std::ostringstream log;
+    std::shared_ptr<spdlog::sinks::ostream_sink_mt> logger_sink;
+    std::shared_ptr<spdlog::logger> previous;
+};
+
+TEST(PagerDutyContract, TriggerAndResolveMeetTheContractInOrder) {
+    PagerDutyEndpoint endpoint;
+    Harness h({pager_config("pd", PagerKind::pagerduty, endpoint.url())});
+    PageEvent trigger = make_event(PageAction::trigger, "pd", "zone_down/zone-a");
+    trigger.kind = AlarmKind::zone_down;
+    trigger.summary = std::string(2000, 'z');  // longer than PagerDuty's 1024 limit
+    h.dispatcher->submit({trigger, make_event(PageAction::repeat, "pd", "group/mta-pool"),
+                          make_event(PageAction::resolve, "pd", "zone_down/zone-a")});
+    ASSERT_TRUE(h.run([&] { return endpoint.accepted().size() == 3; }));
+    EXPECT_EQ(endpoint.violations(), std::vector<std::string>{});
+    EXPECT_EQ(endpoint.accepted(), (std::vector<std::pair<std::string, std::string>>{
+                                       {"trigger", "zone_down/zone-a"},
+                                       {"trigger", "group/mta-pool"},
+                                       {"resolve", "zone_down/zone-a"}}));
+    EXPECT_EQ(h.metric("tierwatch_pages_sent_total{receiver=\"pd\"}"), 3);
+    EXPECT_TRUE(h.run([&] { return h.metric("tierwatch_pages_queued{receiver=\"pd\"}") == 0; }));
+    EXPECT_EQ(h.metric("tierwatch_outbox_depth"), 0);
+}
+
+TEST(PagerDutyContract, RetriesTooManyRequestsAndServerErrorsWithBackoff) {
+    PagerDutyEndpoint endpoint;
+    endpoint.script({429, 500, 503});
+    Harness h({pager_config("pd", PagerKind::pagerduty, endpoint.url())});
+    h.dispatcher->submit(make_event(PageAction::trigger, "pd", "nlb_down/mail/192.0.2.1"));
+    ASSERT_TRUE(h.run([&] { return endpoint.accepted().size() == 1; }));
+    EXPECT_EQ(endpoint.requests(), 4u);
+    // The exact next interval each time: 1s, 2s, 4s (no jitter in this test).
+    EXPECT_EQ(h.clock.requested, (std::vector<std::chrono::milliseconds>{1000ms, 2000ms, 4000ms}));
+    EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"pd\",reason=\"http_429\"}"), 1);
+    EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"pd\",reason=\"http_5xx\"}"), 2);
+    EXPECT_EQ(h.metric("tierwatch_pages_sent_total{receiver=\"pd\"}"), 1);
+    EXPECT_NE(h.log.str().find("retrying"), std::string::npos);
+    EXPECT_NE(h.log.str().find("accepting pages again"), std::string::npos);
+}
+
+TEST(PagerDutyContract, BadRequestIsDroppedWithAClearErrorAndTheNextPageStillGoes) {
+    PagerDutyEndpoint endpoint;
+    endpoint.script({400});
+    Harness h({pager_config("pd", PagerKind::pagerduty, endpoint.url())});
+    h.dispatcher->submit({make_event(PageAction::trigger, "pd", "a"), make_event(PageAction::trigger, "pd", "b")});
+    ASSERT_TRUE(h.run([&] { return endpoint.accepted().size() == 1; }));
+    EXPECT_EQ(endpoint.accepted()[0].second, "b");
+    EXPECT_TRUE(h.clock.requested.empty());  // no retry for a 400
+    EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"pd\",reason=\"http_4xx\"}"), 1);
+    const std::string log = h.log.str();
+    EXPECT_NE(log.find("pager pd: trigger a dropped, the receiver refused it: HTTP 400"), std::string::npos) << log;
+    // The routing key appears in no log line and no metric.
+    std::string metrics;
+    h.registry.render(metrics);
+    EXPECT_EQ(log.find(kRoutingKey), std::string::npos);
+    EXPECT_EQ(metrics.find(kRoutingKey), std::string::npos);
+}
+
+TEST(PagerDutyContract, TenMinutesOfServerErrorsThenEveryPageInOrder) {
+    PagerDutyEndpoint endpoint;
+    endpoint.fail_all(500);
+    Harness h({pager_config("pd", PagerKind::pagerduty, endpoint.url())});
+    const TimePoint start = h.clock.now();
+    std::vector<std::pair<std::string, std::string>> expected;
+    for (int i = 0; i < 5; ++i) {
+        const std::string key = "target/smtp@mta" + std::to_string(i);
+        h.dispatcher->submit(make_event(PageAction::trigger, "pd", key));
+        expected.emplace_back("trigger", key);
+    }
+    h.dispatcher->submit(make_event(PageAction::resolve, "pd", "target/smtp@mta1"));
+    expected.emplace_back("resolve", "target/smtp@mta1");
+    ASSERT_TRUE(h.run([&] { return h.clock.now() - start >= std::chrono::minutes(10); }));
+    EXPECT_TRUE(endpoint.accepted().empty());
+    endpoint.fail_all(0);
+    ASSERT_TRUE(h.run([&] { return endpoint.accepted().size() == expected.size(); }));
+    EXPECT_EQ(endpoint.accepted(), expected);
+    // Capped: no wait exceeded the one-minute cap of this harness.
+    for (const auto d : h.clock.requested) EXPECT_LE(d, 60000ms);
+    EXPECT_GE(h.metric("tierwatch_pages_failed_total{receiver=\"pd\",reason=\"http_5xx\"}"), 10);
+    EXPECT_EQ(endpoint.violations(), std::vector<std::string>{});
+}
+
+TEST(Dispatcher, AHungReceiverDelaysNobodyElseAndTimesOut) {
+    test::FaultServer hung({.behaviour = test::Behaviour::silent});
+    PagerDutyEndpoint endpoint;
+    auto slow = pager_config("hung", PagerKind::webhook, "http://127.0.0.1:" + std::to_string(hung.port()) + "/");
+    slow.timeout = std::chrono::milliseconds(300);
+    Harness h({slow, pager_config("pd", PagerKind::pagerduty, endpoint.url())});
+    h.dispatcher->submit({make_event(PageAction::trigger, "hung", "a"), make_event(PageAction::trigger, "pd", "a")});
+    ASSERT_TRUE(test::run_until(h.io, [&] { return endpoint.accepted().size() == 1; }));
+    // Delivered while the hung receiver was still waiting for its deadline.
+    EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"hung\",reason=\"timeout\"}"), 0);
+    ASSERT_TRUE(test::run_until(h.io, [&] {
+        return h.metric("tierwatch_pages_failed_total{receiver=\"hung\",reason=\"timeout\"}") == 1;
+    }));
+    EXPECT_EQ(h.metric("tierwatch_pages_queued{receiver=\"hung\"}"), 1);  // kept for the retry
+}
+
+// HTTPS receivers: the chain and the address are verified before the page is sent.
+TEST(Dispatcher, HttpsReceiverIsVerifiedBeforeThePageGoesOut) {
+    const fs::path pki_dir = fs::temp_directory_path() / ("tierwatch-pagers-pki-" + std::to_string(::getpid()));
+    const auto pki = test::make_pki(pki_dir);
+    test::FaultServer good({.behaviour = test::Behaviour::https, .certificate = pki.good, .http = {.status = 200}});
+    test::FaultServer expired({.behaviour = test::Behaviour::https, .certificate = pki.expired, .http = {.status = 200}});
+    auto trusted = pager_config("good", PagerKind::webhook, "https://127.0.0.1:" + std::to_string(good.port()) + "/hook");
+    trusted.table.insert("ca_file", pki.root_ca.string());
+    auto stale = pager_config("stale", PagerKind::webhook, "https://127.0.0.1:" + std::to_string(expired.port()) + "/hook");
+    stale.table.insert("ca_file", pki.root_ca.string());
+    Harness h({trusted, stale});
+    h.dispatcher->submit({make_event(PageAction::trigger, "good", "a"), make_event(PageAction::trigger, "stale", "a")});
+    ASSERT_TRUE(test::run_until(h.io, [&] {
+        return h.metric("tierwatch_pages_sent_total{receiver=\"good\"}") == 1 &&
+               h.metric("tierwatch_pages_failed_total{receiver=\"stale\",reason=\"tls\"}") == 1;
+    }));
+    EXPECT_EQ(good.request_lines(), std::vector<std::string>{"POST /hook HTTP/1.1"});
+    EXPECT_TRUE(expired.request_lines().empty()) << "nothing is sent to an unverified receiver";
+    EXPECT_NE(h.log.str().find("certificate"), std::string::npos) << h.log.str();
+    fs::remove_all(pki_dir);
+}
+
+TEST(Dispatcher, UnknownReceiversAreRefusedWithAMetric) {
+    Harness h({});
+    h.dispatcher->submit(make_event(PageAction::trigger, "nobody", "a"));
+    EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"nobody\",reason=\"unknown_receiver\"}"), 1);
+    EXPECT_EQ(h.outbox->queue().size(), 0u);
+}
+
+TEST(Dispatcher, AlertmanagerFiringAlarmsArePostedAgainUntilResolved) {
+    std::atomic<int> posts{0};
+    std::atomic<int> resolves{0};
+    test::RecordingServer am([&](const test::RecordedRequest& request) {
+        const auto alert = json::parse(request.body).as_array()[0].as_object();
+        (alert.contains("endsAt") ? resolves : posts) += 1;
+        return std::pair<unsigned, std::string>{200, ""};
+    });
+    auto config = pager_config("am", PagerKind::alertmanager, am.url());
+    config.table.insert("repost", "30s");
+    Harness h({config});
+    h.dispatcher->submit(make_event(PageAction::trigger, "am", "zone_down/zone-a"));
+    ASSERT_TRUE(h.run([&] { return posts == 3; }));
+    EXPECT_EQ(h.clock.requested.front(), 30000ms);
+    h.dispatcher->submit(make_event(PageAction::resolve, "am", "zone_down/zone-a"));
+    ASSERT_TRUE(test::run_until(h.io, [&] { return resolves == 1; }));
+    // Re-posts are memory-only: nothing of them is left on disk for a restart.
+    const int before = posts;
+    for (int i = 0; i < 3; ++i) {
+        h.clock.advance_to_next();
+        h.io.restart();
+        h.io.run_for(20ms);
+    }
+    EXPECT_EQ(posts, before);
+}
+
+// Posts to a real Alertmanager when the integration test (test_paging_alertmanager.py) asks:
+// TIERWATCH_ALERTMANAGER_URL, and TIERWATCH_ALERTMANAGER_PHASE "fire" or "resolve".
+TEST(AlertmanagerLive, PostsAlarms) {
+    const char* url = std::getenv("TIERWATCH_ALERTMANAGER_URL");
+    if (url == nullptr) GTEST_SKIP() << "run by tests/integration/test_paging_alertmanager.py";
+    const std::string phase = std::getenv("TIERWATCH_ALERTMANAGER_PHASE") ? std::getenv("TIERWATCH_ALERTMANAGER_PHASE") : "fire";
+    boost::asio::io_context io;
+    metrics::Registry registry;
+    const fs::path dir = fs::temp_directory_path() / ("tierwatch-am-" + std::to_string(::getpid()));
+    Outbox outbox(dir, {}, registry);
+    AlertingConfig alerting;
+    alerting.pagers.push_back(pager_config("alertmanager", PagerKind::alertmanager, url));
+    DispatcherOptions options;
+    options.pager.generator_url = "http://127.0.0.1:9469/status";
+    Dispatcher dispatcher(io.get_executor(), alerting, outbox, registry, options);
+    dispatcher.start();
+    PageEvent zone = make_event(PageAction::trigger, "alertmanager", "zone_down/zone-a", "every target in zone-a is down");
+    zone.kind = AlarmKind::zone_down;
+    zone.labels = {};
+    zone.labels.zone = "zone-a";
+    zone.starts_at = std::chrono::system_clock::now() - 1min;
+    PageEvent nlb = make_event(PageAction::trigger, "alertmanager", "nlb_down/mail/127.0.64.9",
+                               "NLB address 127.0.64.9 of mail fails every check");
+    nlb.kind = AlarmKind::nlb_down;
+    nlb.labels = {};
+    nlb.labels.nlb = "mail";
+    nlb.labels.address = "127.0.64.9";
+    nlb.labels.check = "smtp";
+    nlb.starts_at = zone.starts_at;
+    if (phase == "resolve") {
+        zone.action = PageAction::resolve;
+        zone.at = std::chrono::system_clock::now();
+        dispatcher.submit(zone);
+    } else {
+        dispatcher.submit({zone, nlb});
+    }
+    ASSERT_TRUE(test::run_until(io, [&] { return outbox.queue().size() == 0; }, 20s));
+    EXPECT_EQ(test::metric(registry, "tierwatch_pages_failed_total{receiver=\"alertmanager\",reason=\"http_4xx\"}"), 0.0);
+    dispatcher.stop();
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tierwatch
