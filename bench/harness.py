@@ -42,6 +42,7 @@ SCALE_FIRST = (127, 1, 0, 1)   # scale targets: 127.1.x.y, SCALE_PORTS ports eac
 SCALE_PORTS = [21001, 21002, 21003, 21004]
 SILENT_FIRST = (127, 2, 0, 1)
 SILENT_PORT = 31025
+NOTES_MARKER = "<!-- notes: kept by bench/run; the figures above are regenerated -->"
 
 
 def addr(first, k):
@@ -609,8 +610,14 @@ def main():
     report = render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_rows_failed)
     print(report)
     if a.out:
+        # Hand-written analysis below the marker survives a re-run; the figures above it are replaced.
+        notes = ""
+        if os.path.exists(a.out):
+            old = open(a.out).read()
+            if NOTES_MARKER in old:
+                notes = old[old.index(NOTES_MARKER):]
         with open(a.out, "w") as f:
-            f.write(report)
+            f.write(report + ("\n" + notes if notes else ""))
 
 
 def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_failed=()):
