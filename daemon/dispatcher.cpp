@@ -143,21 +143,36 @@ Dispatcher::Receiver* Dispatcher::find(const std::string& name) {
     return it == receivers_.end() ? nullptr : it->second.get();
 }
 
-void Dispatcher::submit(std::vector<PageEvent> events) {
-    for (PageEvent& event : events) submit(std::move(event));
+void Dispatcher::submit(PageEvent event) {
+    std::vector<PageEvent> one;
+    one.push_back(std::move(event));
+    submit(std::move(one));
 }
 
-void Dispatcher::submit(PageEvent event) {
-    Receiver* receiver = find(event.receiver);
-    if (receiver == nullptr || !receiver->pager) {
-        const auto failure = receiver ? SendFailure::unsupported : SendFailure::unknown_receiver;
-        spdlog::error("page {} {} for receiver {} dropped: {}", to_string(event.action), event.dedup_key,
-                      event.receiver, to_string(failure));
-        failed_.with({event.receiver, std::string(to_string(failure))}).inc();
-        return;
+void Dispatcher::submit(std::vector<PageEvent> events) {
+    std::vector<PageEvent> deliverable;
+    std::vector<Receiver*> woken;
+    for (PageEvent& event : events) {
+        Receiver* receiver = find(event.receiver);
+        if (receiver == nullptr || !receiver->pager) {
+            const auto failure = receiver ? SendFailure::unsupported : SendFailure::unknown_receiver;
+            spdlog::error("page {} {} for receiver {} dropped: {}", to_string(event.action), event.dedup_key,
+                          event.receiver, to_string(failure));
+            failed_.with({event.receiver, std::string(to_string(failure))}).inc();
+            continue;
+        }
+        if (event.action == PageAction::resolve) receiver->firing.erase(event.dedup_key);
+        woken.push_back(receiver);
+        deliverable.push_back(std::move(event));
     }
-    if (event.action == PageAction::resolve) receiver->firing.erase(event.dedup_key);
-    enqueue(*receiver, std::move(event), true);
+    if (deliverable.empty()) return;
+    // One write and one fsync for the whole batch; the outbox logs and counts full and disk
+    // errors itself, once per episode.
+    outbox_.append(std::move(deliverable), true);
+    for (Receiver* receiver : woken) {
+        receiver->wake.cancel();
+        update_queued(*receiver);
+    }
 }
 
 void Dispatcher::enqueue(Receiver& receiver, PageEvent event, bool durable) {

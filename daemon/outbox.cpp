@@ -601,66 +601,71 @@ bool Outbox::write_all(const std::string& bytes, bool sync, std::string& error) 
 }
 
 Outbox::Appended Outbox::append(PageEvent event, bool durable) {
-    Appended result;
-    result.id = next_id_++;
-    OutboxEntry entry;
-    entry.id = result.id;
-    entry.bytes = outbox_codec::event_record_size(event);
-    entry.durable = durable;
-    scratch_.clear();
-    if (durable) outbox_codec::encode_event(scratch_, entry.id, event);
-    entry.event = std::move(event);
-    const std::string receiver = entry.event.receiver;
-    const std::string key = entry.event.dedup_key;
+    std::vector<PageEvent> one;
+    one.push_back(std::move(event));
+    return std::move(append(std::move(one), durable).front());
+}
 
-    auto added = queue_.add(std::move(entry));
-    if (added.was_full) {
-        full_.inc();
-        spdlog::warn("outbox: full ({} events, {} bytes; limits {} / {}): {}", queue_.size(),
-                     queue_.bytes(), queue_.limits().max_events, queue_.limits().max_bytes,
-                     added.accepted ? "coalesced superseded events" : "page refused");
-    }
-    if (!added.accepted) {
-        result.status = OutboxWrite::full;
-        result.error = "outbox full: page for " + receiver + " (" + key + ") refused";
-        update_depth();
-        return result;
-    }
-    bool queued_new = true;
-    for (const auto& gone : added.superseded) {
-        if (gone.id == result.id) queued_new = false;  // cancelled with its trigger
-        if (gone.durable && gone.id != result.id) outbox_codec::encode_delivered(scratch_, gone.id);
-    }
-    if (!queued_new && durable) {
-        // Nothing of the new event needs to survive: drop its record from the batch.
-        std::string tombstones;
+std::vector<Outbox::Appended> Outbox::append(std::vector<PageEvent> events, bool durable) {
+    std::vector<Appended> results(events.size());
+    std::vector<std::pair<std::string, std::uint64_t>> written;  // event records in this batch
+    scratch_.clear();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        Appended& result = results[i];
+        result.id = next_id_++;
+        result.status = durable ? OutboxWrite::durable : OutboxWrite::memory_only;
+        OutboxEntry entry;
+        entry.id = result.id;
+        entry.bytes = outbox_codec::event_record_size(events[i]);
+        entry.durable = durable;
+        entry.event = std::move(events[i]);
+        const std::string receiver = entry.event.receiver;
+        const std::string key = entry.event.dedup_key;
+
+        const auto added = queue_.add(std::move(entry));
+        if (added.was_full) {
+            full_.inc();
+            spdlog::warn("outbox: full ({} events, {} bytes; limits {} / {}): {}", queue_.size(),
+                         queue_.bytes(), queue_.limits().max_events, queue_.limits().max_bytes,
+                         added.accepted ? "coalesced superseded events" : "page refused");
+        }
+        if (!added.accepted) {
+            result.status = OutboxWrite::full;
+            result.error = "outbox full: page for " + receiver + " (" + key + ") refused";
+            continue;
+        }
         for (const auto& gone : added.superseded) {
-            if (gone.durable && gone.id != result.id) outbox_codec::encode_delivered(tombstones, gone.id);
+            if (gone.durable && gone.id != result.id) outbox_codec::encode_delivered(scratch_, gone.id);
         }
-        scratch_.swap(tombstones);
+        // Encoded as queued: coalescing may have changed its action. A resolve that cancelled
+        // its undelivered trigger under pressure is not queued and needs no record.
+        const OutboxEntry* queued = queue_.find(receiver, result.id);
+        if (durable && queued != nullptr) {
+            outbox_codec::encode_event(scratch_, result.id, queued->event);
+            written.emplace_back(receiver, result.id);
+        }
     }
-    if (!scratch_.empty()) {
-        std::string error;
-        if (!write_all(scratch_, durable, error)) {
-            if (OutboxEntry* queued = queue_.find(receiver, result.id)) queued->durable = false;
+    std::string error;
+    if (!scratch_.empty() && !write_all(scratch_, !written.empty(), error)) {
+        const std::string why = "cannot write outbox in " + dir_.string() + ": " + error;
+        for (const auto& [receiver, id] : written) {
+            if (OutboxEntry* entry = queue_.find(receiver, id)) entry->durable = false;
+        }
+        for (Appended& result : results) {
+            if (result.status != OutboxWrite::durable) continue;
             result.status = OutboxWrite::memory_only;
-            result.error = "cannot write outbox in " + dir_.string() + ": " + error;
-            if (!disk_error_logged_) {
-                spdlog::error("outbox: {}; pages are kept in memory only until the disk recovers",
-                              result.error);
-                disk_error_logged_ = true;
-            }
-            update_depth();
-            return result;
+            result.error = why;
         }
-        if (durable && disk_error_logged_) {
-            spdlog::info("outbox: writing to {} again", dir_.string());
-            disk_error_logged_ = false;
+        if (!disk_error_logged_) {
+            spdlog::error("outbox: {}; pages are kept in memory only until the disk recovers", why);
+            disk_error_logged_ = true;
         }
+    } else if (!written.empty() && disk_error_logged_) {
+        spdlog::info("outbox: writing to {} again", dir_.string());
+        disk_error_logged_ = false;
     }
-    if (!durable) result.status = OutboxWrite::memory_only;
     update_depth();
-    return result;
+    return results;
 }
 
 void Outbox::remove(std::string_view receiver, std::uint64_t id) {

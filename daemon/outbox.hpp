@@ -154,6 +154,8 @@ public:
     // event is still queued in memory so it can be delivered, and the error says why.
     // `durable` false queues without writing (Alertmanager re-posts, derived from live state).
     Appended append(PageEvent event, bool durable = true);
+    // The same for a batch (one AlarmBook update) with one write and one fsync for all.
+    std::vector<Appended> append(std::vector<PageEvent> events, bool durable = true);
     // The receiver accepted (or permanently refused) the entry: it leaves the outbox.
     void remove(std::string_view receiver, std::uint64_t id);
 
