@@ -630,7 +630,7 @@ def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_failed=())
                 "are ratios of that figure (tls_resume: against the full-handshake tls rows). Latency: bare_client and the plugins time each probe from outside "
                 "(plugins: process spawn to reap, so exec and dynamic linking count), blackbox_exporter and tierwatchd report their own "
                 "probe_duration_seconds (tierwatchd: each target's last probe). RSS: resident set at the end "
-                "(plugins: the largest single process).", "",
+                "(plugins: n/a, a short process each; wait4 cannot tell its peak from the spawner's).", "",
                 "| scenario | prober | probes | ok | probes/s | CPU s / 1k probes | ×bare | ×blackbox | p50 ms | "
                 "p99 ms | RSS MB | how |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
