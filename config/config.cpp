@@ -1,6 +1,8 @@
 // Loads tierwatch's TOML configuration into validated structs, naming file:line:column for every error.
 #include "config/config.hpp"
 
+#include "config/alerting.hpp"
+
 #include "probes/ldap_filter.hpp"
 
 #include <fcntl.h>
@@ -78,15 +80,10 @@ constexpr std::array<std::string_view, 1> planned_protocols{
     "roundtrip",
 };
 
-// Top-level sections planned for later work, as the operator writes them.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 4> planned_sections{{
-    {"group", "[[group]]"},
-    {"tiers", "[tiers]"},
-    {"pager", "[[pager]]"},
-    {"maintenance", "[[maintenance]]"},
-}};
-
-constexpr std::array<std::string_view, 5> top_level_keys{"daemon", "defaults", "node", "nlb", "check"};
+// The alerting sections (group, tiers, pager, maintenance, flapping) are read by parse_alerting().
+constexpr std::array<std::string_view, 10> top_level_keys{
+    "daemon", "defaults", "node", "nlb", "check", "group", "tiers", "pager", "maintenance", "flapping",
+};
 constexpr std::array<std::string_view, 7> daemon_keys{
     "listen", "state_dir", "max_in_flight", "per_host_max_in_flight", "dns_refresh", "nameservers", "log_level",
 };
@@ -1062,11 +1059,6 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
 
 Config read_config(const toml::table& root, const Context& context) {
     const Section top(context, root, "the top-level table");
-    for (const auto& [key, written] : planned_sections) {
-        if (top.has(key)) {
-            top.fail(key, "section " + std::string(written) + " is not supported by this build yet");
-        }
-    }
     top.reject_unknown_keys(top_level_keys);
 
     Config config;
@@ -1116,6 +1108,7 @@ Config read_config(const toml::table& root, const Context& context) {
         }
         claim_name(check_names, s, "check", config.checks.back().name);
     });
+    config.alerting = std::make_shared<const AlertingConfig>(parse_alerting(root, context.file, config));
     return config;
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -216,6 +217,8 @@ struct Check {
     }
 };
 
+struct AlertingConfig;  // config/alerting.hpp: groups, tiers, pagers, maintenance, flapping
+
 struct Config {
     std::filesystem::path file;
     DaemonSettings daemon;
@@ -223,6 +226,7 @@ struct Config {
     std::vector<Node> nodes;
     std::vector<Nlb> nlbs;
     std::vector<Check> checks;
+    std::shared_ptr<const AlertingConfig> alerting;  // always set by the loader
 };
 
 // Reads, validates and returns the whole configuration, or throws ConfigError naming

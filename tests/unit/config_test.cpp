@@ -1,5 +1,6 @@
 // Unit tests for the configuration loader: every error class at its exact file:line:column, and a full load.
 #include "config/config.hpp"
+#include "config/alerting.hpp"
 
 #include "probes/ldap_filter.hpp"
 
@@ -202,13 +203,17 @@ TEST_F(ConfigTest, UnknownKeyReportedInDocumentOrder) {
     expect_error("[daemon]\nzzz_setting = 1\naaa_setting = 2\n", "2:15", "unknown key \"zzz_setting\" in [daemon]");
 }
 
-TEST_F(ConfigTest, PlannedSectionsRefused) {
-    expect_error(with_base("[[group]]\nname = \"mta-pool\"\n"), "10:1",
-                 "section [[group]] is not supported by this build yet");
-    expect_error("[tiers.tier1]\nreceivers = []\n", "1:1", "section [tiers] is not supported by this build yet");
-    expect_error("[[pager]]\nname = \"am\"\n", "1:1", "section [[pager]] is not supported by this build yet");
-    expect_error("[[maintenance]]\nreason = \"x\"\n", "1:1",
-                 "section [[maintenance]] is not supported by this build yet");
+TEST_F(ConfigTest, AlertingSectionsAreReadAndCheckedAgainstTheBase) {
+    // The sections are parse_alerting()'s (alerting_config_test covers them); the loader must
+    // hand them over, and their errors keep their positions.
+    const auto config =
+        parse(with_base("[[pager]]\nname = \"am\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n"));
+    ASSERT_TRUE(config.alerting);
+    EXPECT_EQ(config.alerting->pagers.size(), 1u);
+    EXPECT_TRUE(config.alerting->pager("am"));
+    const std::string error = error_of(with_base("[tiers.tier2]\nreceivers = [\"nobody\"]\n"));
+    EXPECT_TRUE(error.starts_with(file() + ":11:")) << error;
+    EXPECT_NE(error.find("\"nobody\""), std::string::npos) << error;
 }
 
 TEST_F(ConfigTest, WrongTypes) {
