@@ -1,7 +1,7 @@
 /* The floor for bench/run: a bare epoll client doing one probe dialogue at a bounded rate and
  * concurrency, with no framework, so tierwatch's cost can be read against kernel + crypto cost.
  *
- *   bare_client --mode tcp|smtp|imap|pop3|tls --targets FIRST_127_ADDR,COUNT,PORT
+ *   bare_client --mode tcp|smtp|imap|pop3|tls|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT
  *               --count N [--concurrency C] [--rate R] [--ca FILE] [--sni NAME]
  *               [--timeout-ms T] [--max-seconds S]
  *
@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { M_TCP, M_SMTP, M_IMAP, M_POP3, M_TLS };
+enum mode { M_TCP, M_SMTP, M_IMAP, M_POP3, M_TLS, M_DIALOGUE_TLS };
 
 struct step {
     const char *send;   /* sent before waiting, NULL for none */
@@ -39,6 +39,12 @@ struct step {
 static const struct step smtp_steps[] = {{NULL, "220 "}, {"EHLO bench.client\r\n", "250 "}, {"QUIT\r\n", "221"}};
 static const struct step imap_steps[] = {{NULL, "* OK"}, {"a1 CAPABILITY\r\n", "a1 OK"}, {"a2 LOGOUT\r\n", "a2 OK"}};
 static const struct step pop3_steps[] = {{NULL, "+OK"}, {"CAPA\r\n", "."}, {"QUIT\r\n", "+OK"}};
+/* STARTTLS: the handshake starts once step tls_after completes; the dialogue then goes on inside TLS. */
+static const struct step smtp_starttls_steps[] = {{NULL, "220 "},          {"EHLO bench.client\r\n", "250 "},
+                                                  {"STARTTLS\r\n", "220"}, {"EHLO bench.client\r\n", "250 "},
+                                                  {"QUIT\r\n", "221"}};
+static const struct step https_steps[] = {
+    {"GET / HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bare_client\r\nConnection: close\r\n\r\n", "HTTP/1.1 200"}};
 
 enum phase { P_FREE, P_CONNECT, P_TLS, P_DIALOGUE };
 
@@ -55,6 +61,7 @@ struct conn {
 static enum mode mode;
 static const struct step *steps;
 static int nsteps;
+static int tls_after = -1; /* -1: no TLS; 0: implicit TLS; k: after step k-1 (STARTTLS) */
 static SSL_CTX *ctx;
 static const char *sni = "bench.test";
 static double *latencies;
@@ -91,18 +98,51 @@ static void want(struct conn *c, uint32_t events) {
     epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static int send_all(int fd, const char *s) {
+static int send_all(struct conn *c, const char *s) {
     size_t n = strlen(s);
     /* Commands are a few bytes on a fresh socket: the send buffer always takes them whole. */
-    return send(fd, s, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+    if (c->ssl) return SSL_write(c->ssl, s, (int)n) == (int)n ? 0 : -1;
+    return send(c->fd, s, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+}
+
+static void start_tls(struct conn *c) {
+    c->phase = P_TLS;
+    c->ssl = SSL_new(ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_tlsext_host_name(c->ssl, sni);
+    SSL_set1_host(c->ssl, sni);
+}
+
+/* Enters the line dialogue at the current step: sends what that step sends first, if anything. */
+static int enter_dialogue(struct conn *c) {
+    c->phase = P_DIALOGUE;
+    want(c, EPOLLIN);
+    if (c->step < nsteps && steps[c->step].send && send_all(c, steps[c->step].send) < 0) return -1;
+    return 0;
 }
 
 /* Consumes complete lines; advances the dialogue; returns 1 done, 0 more, -1 failure. */
 static int on_readable(struct conn *c) {
     for (;;) {
-        ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
-        if (n == 0) return -1;
-        if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+        ssize_t n;
+        if (c->ssl) {
+            int r = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof c->buf - c->len));
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_READ) return 0;
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    want(c, EPOLLOUT);
+                    return 0;
+                }
+                ERR_clear_error();
+                return -1;
+            }
+            n = r;
+        } else {
+            n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+            if (n == 0) return -1;
+            if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+        }
         c->len += (size_t)n;
         char *line = c->buf;
         char *nl;
@@ -110,7 +150,13 @@ static int on_readable(struct conn *c) {
             const char *expect = steps[c->step].expect;
             if (strncmp(line, expect, strlen(expect)) == 0) {
                 if (++c->step == nsteps) return 1;
-                if (send_all(c->fd, steps[c->step].send) < 0) return -1;
+                if (c->step == tls_after) {
+                    if (nl + 1 != c->buf + c->len) return -1; /* bytes after the go-ahead: refuse */
+                    c->len = 0;
+                    start_tls(c);
+                    return 2;
+                }
+                if (send_all(c, steps[c->step].send) < 0) return -1;
             }
             line = nl + 1;
         }
@@ -145,26 +191,29 @@ static void on_event(struct conn *c, uint32_t events) {
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err || (events & EPOLLERR)) return finish(c, 0);
         if (mode == M_TCP) return finish(c, 1);
-        if (mode == M_TLS) {
-            c->phase = P_TLS;
-            c->ssl = SSL_new(ctx);
-            SSL_set_fd(c->ssl, c->fd);
-            SSL_set_tlsext_host_name(c->ssl, sni);
-            SSL_set1_host(c->ssl, sni);
-            int r = drive_tls(c);
-            if (r != 0) finish(c, r == 1);
+        if (tls_after == 0) {
+            start_tls(c);
+        } else {
+            if (enter_dialogue(c) < 0) finish(c, 0);
             return;
         }
-        c->phase = P_DIALOGUE;
-        want(c, EPOLLIN);
-        return;
     }
     if (c->phase == P_TLS) {
         int r = drive_tls(c);
-        if (r != 0) finish(c, r == 1);
-        return;
+        if (r == 0) return;
+        if (r < 0 || nsteps == 0) return finish(c, r == 1);
+        if (enter_dialogue(c) < 0) return finish(c, 0);
+        /* TLS may already hold the server's first line. */
+        if (SSL_pending(c->ssl) == 0 && c->step > 0) return;
     }
     int r = on_readable(c);
+    if (r == 2) {
+        r = drive_tls(c);
+        if (r == 0) return;
+        if (r < 0) return finish(c, 0);
+        if (enter_dialogue(c) < 0) return finish(c, 0);
+        r = on_readable(c);
+    }
     if (r != 0) finish(c, r == 1);
 }
 
@@ -175,7 +224,7 @@ static int cmp_double(const void *a, const void *b) {
 
 static void usage(const char *why) {
     fprintf(stderr,
-            "bare_client: %s\nusage: bare_client --mode tcp|smtp|imap|pop3|tls --targets FIRST_127_ADDR,COUNT,PORT "
+            "bare_client: %s\nusage: bare_client --mode tcp|smtp|imap|pop3|tls|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT "
             "--count N [--concurrency C] [--rate R] [--ca FILE] [--sni NAME] [--timeout-ms T] [--max-seconds S]\n",
             why);
     exit(2);
@@ -205,7 +254,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode_name, "smtp")) mode = M_SMTP, steps = smtp_steps, nsteps = 3;
     else if (!strcmp(mode_name, "imap")) mode = M_IMAP, steps = imap_steps, nsteps = 3;
     else if (!strcmp(mode_name, "pop3")) mode = M_POP3, steps = pop3_steps, nsteps = 3;
-    else if (!strcmp(mode_name, "tls")) mode = M_TLS;
+    else if (!strcmp(mode_name, "tls")) mode = M_TLS, tls_after = 0;
+    else if (!strcmp(mode_name, "imaps")) mode = M_DIALOGUE_TLS, steps = imap_steps, nsteps = 3, tls_after = 0;
+    else if (!strcmp(mode_name, "smtp_starttls"))
+        mode = M_DIALOGUE_TLS, steps = smtp_starttls_steps, nsteps = 5, tls_after = 3;
+    else if (!strcmp(mode_name, "https")) mode = M_DIALOGUE_TLS, steps = https_steps, nsteps = 1, tls_after = 0;
     else usage("unknown mode");
 
     char first[64];
@@ -217,7 +270,7 @@ int main(int argc, char **argv) {
     /* Loopback only, ever. */
     if ((base_h >> 24) != 127 || ((base_h + naddr - 1) >> 24) != 127) usage("targets must be inside 127/8");
 
-    if (mode == M_TLS) {
+    if (tls_after >= 0) {
         ctx = SSL_CTX_new(TLS_client_method());
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         if (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 : SSL_CTX_set_default_verify_paths(ctx) != 1)
