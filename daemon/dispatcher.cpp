@@ -22,7 +22,8 @@ std::chrono::milliseconds Backoff::delay(unsigned attempt, double u) const noexc
     for (unsigned i = 1; i < attempt && base < max; ++i) base *= 2;
     base = std::min(base, max);
     const double kept = 1.0 - std::clamp(jitter, 0.0, 1.0) * std::clamp(u, 0.0, 1.0);
-    return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * kept));
+    return std::chrono::milliseconds(
+        static_cast<std::int64_t>(static_cast<double>(base.count()) * kept));
 }
 
 asio::awaitable<bool> SteadyDispatchClock::sleep(std::chrono::milliseconds d) {
@@ -57,19 +58,22 @@ struct Dispatcher::Receiver {
     std::map<std::string, PageEvent, std::less<>> firing;
 };
 
-Dispatcher::Dispatcher(asio::any_io_executor executor, const AlertingConfig& alerting, Outbox& outbox,
-                       metrics::Registry& registry, DispatcherOptions options)
+Dispatcher::Dispatcher(asio::any_io_executor executor, const AlertingConfig& alerting,
+                       Outbox& outbox, metrics::Registry& registry, DispatcherOptions options)
     : executor_(executor),
       outbox_(outbox),
       options_(std::move(options)),
       own_clock_(options_.clock ? nullptr : std::make_unique<SteadyDispatchClock>(executor)),
       clock_(options_.clock ? *options_.clock : *own_clock_),
       alive_(std::make_shared<bool>(true)),
-      sent_(registry.counter("tierwatch_pages_sent_total", "Page events the receiver accepted.", {"receiver"})),
-      failed_(registry.counter("tierwatch_pages_failed_total",
-                               "Failed page deliveries by receiver and reason (retried or dropped).",
-                               {"receiver", "reason"})),
-      queued_(registry.gauge("tierwatch_pages_queued", "Page events waiting for their receiver.", {"receiver"})) {
+      sent_(registry.counter("tierwatch_pages_sent_total", "Page events the receiver accepted.",
+                             {"receiver"})),
+      failed_(
+          registry.counter("tierwatch_pages_failed_total",
+                           "Failed page deliveries by receiver and reason (retried or dropped).",
+                           {"receiver", "reason"})),
+      queued_(registry.gauge("tierwatch_pages_queued", "Page events waiting for their receiver.",
+                             {"receiver"})) {
     if (options_.random) {
         random_ = options_.random;
     } else {
@@ -80,13 +84,14 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const AlertingConfig& ale
         auto receiver = std::make_unique<Receiver>(executor_, config.name);
         receiver->pager = make_pager(config, options_.pager);
         if (!receiver->pager) {
-            spdlog::error("pager {}: kind {} is not supported yet; its pages are dropped", config.name,
-                          to_string(config.kind));
+            spdlog::error("pager {}: kind {} is not supported yet; its pages are dropped",
+                          config.name, to_string(config.kind));
         }
         receiver->sent = &sent_.with({config.name});
         receiver->queued = &queued_.with({config.name});
         for (std::size_t i = 1; i < send_failure_count; ++i) {
-            receiver->failed[i] = &failed_.with({config.name, std::string(to_string(static_cast<SendFailure>(i)))});
+            receiver->failed[i] =
+                &failed_.with({config.name, std::string(to_string(static_cast<SendFailure>(i)))});
         }
         receivers_.emplace(config.name, std::move(receiver));
     }
@@ -112,14 +117,17 @@ void Dispatcher::start() {
         if (dropped == 0) continue;
         spdlog::error("outbox: {} page(s) for receiver {} dropped: {}", dropped, name,
                       receiver ? "its kind is not supported yet" : "no [[pager]] has that name");
-        failed_.with({name, std::string(to_string(receiver ? SendFailure::unsupported : SendFailure::unknown_receiver))})
+        failed_
+            .with({name, std::string(to_string(receiver ? SendFailure::unsupported
+                                                        : SendFailure::unknown_receiver))})
             .inc(static_cast<double>(dropped));
     }
     for (auto& [name, receiver] : receivers_) {
         if (!receiver->pager) continue;
         update_queued(*receiver);
         asio::co_spawn(executor_, run_sender(*receiver), asio::detached);
-        if (receiver->pager->repost().count() > 0) asio::co_spawn(executor_, run_reposts(*receiver), asio::detached);
+        if (receiver->pager->repost().count() > 0)
+            asio::co_spawn(executor_, run_reposts(*receiver), asio::detached);
     }
 }
 
@@ -155,9 +163,10 @@ void Dispatcher::submit(std::vector<PageEvent> events) {
     for (PageEvent& event : events) {
         Receiver* receiver = find(event.receiver);
         if (receiver == nullptr || !receiver->pager) {
-            const auto failure = receiver ? SendFailure::unsupported : SendFailure::unknown_receiver;
-            spdlog::error("page {} {} for receiver {} dropped: {}", to_string(event.action), event.dedup_key,
-                          event.receiver, to_string(failure));
+            const auto failure =
+                receiver ? SendFailure::unsupported : SendFailure::unknown_receiver;
+            spdlog::error("page {} {} for receiver {} dropped: {}", to_string(event.action),
+                          event.dedup_key, event.receiver, to_string(failure));
             failed_.with({event.receiver, std::string(to_string(failure))}).inc();
             continue;
         }
@@ -204,21 +213,25 @@ asio::awaitable<void> Dispatcher::run_sender(Receiver& receiver) {
         // A copy: other entries may be coalesced away while this one is on the wire.
         const PageEvent event = entry->event;
         const PagerRequest request = receiver.pager->request(event);
-        const SendResult result = co_await send_page(executor_, *receiver.pager, request, tls_contexts_);
+        const SendResult result =
+            co_await send_page(executor_, *receiver.pager, request, tls_contexts_);
         if (!*alive || stopping_) co_return;
 
         const Delivery delivery = classify(result);
         if (delivery != Delivery::accepted) count_failure(receiver, result.failure);
         if (delivery == Delivery::retry) {
-            if (OutboxEntry* still = outbox_.queue().find(receiver.name, id)) still->in_flight = false;
+            if (OutboxEntry* still = outbox_.queue().find(receiver.name, id))
+                still->in_flight = false;
             ++receiver.attempt;
             auto delay = options_.backoff.delay(receiver.attempt, random_());
             if (result.retry_after) {
-                delay = std::max(delay, std::min<std::chrono::milliseconds>(*result.retry_after, options_.backoff.max));
+                delay = std::max(delay, std::min<std::chrono::milliseconds>(*result.retry_after,
+                                                                            options_.backoff.max));
             }
             if (!receiver.failing) {
-                spdlog::warn("pager {}: {} ({}); retrying with backoff, pages wait in the outbox", receiver.name,
-                             receiver.pager->redact(result.detail), to_string(result.failure));
+                spdlog::warn("pager {}: {} ({}); retrying with backoff, pages wait in the outbox",
+                             receiver.name, receiver.pager->redact(result.detail),
+                             to_string(result.failure));
                 receiver.failing = true;
             }
             update_queued(receiver);
@@ -227,7 +240,8 @@ asio::awaitable<void> Dispatcher::run_sender(Receiver& receiver) {
         }
         if (delivery == Delivery::drop) {
             spdlog::error("pager {}: {} {} dropped, the receiver refused it: {}", receiver.name,
-                          to_string(event.action), event.dedup_key, receiver.pager->redact(result.detail));
+                          to_string(event.action), event.dedup_key,
+                          receiver.pager->redact(result.detail));
         } else {
             receiver.sent->inc();
             if (receiver.failing) spdlog::info("pager {}: accepting pages again", receiver.name);

@@ -47,7 +47,8 @@ public:
 // DispatchClock over system_clock and steady timers.
 class SteadyDispatchClock final : public DispatchClock {
 public:
-    explicit SteadyDispatchClock(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+    explicit SteadyDispatchClock(boost::asio::any_io_executor executor)
+        : executor_(std::move(executor)) {}
     TimePoint now() const override { return std::chrono::system_clock::now(); }
     boost::asio::awaitable<bool> sleep(std::chrono::milliseconds d) override;
     void cancel_all() override;
@@ -74,8 +75,8 @@ class Dispatcher {
 public:
     // Builds a pager per [[pager]] (throws std::runtime_error naming an unreadable secret file)
     // and registers the tierwatch_pages_* metrics. The outbox and config must outlive it.
-    Dispatcher(boost::asio::any_io_executor executor, const AlertingConfig& alerting, Outbox& outbox,
-               metrics::Registry& registry, DispatcherOptions options = {});
+    Dispatcher(boost::asio::any_io_executor executor, const AlertingConfig& alerting,
+               Outbox& outbox, metrics::Registry& registry, DispatcherOptions options = {});
     ~Dispatcher();
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;

@@ -29,7 +29,9 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() {
 }
 constexpr auto crc_table = make_crc_table();
 
-void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+void put_u8(std::string& out, std::uint8_t v) {
+    out.push_back(static_cast<char>(v));
+}
 void put_u32(std::string& out, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -42,7 +44,8 @@ void put_string(std::string& out, std::string_view s) {
 }
 std::uint32_t get_u32(std::string_view b, std::size_t at) {
     std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
+    for (int i = 3; i >= 0; --i)
+        v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
     return v;
 }
 
@@ -86,17 +89,20 @@ TimePoint from_nanos(std::int64_t n) {
 // The event's strings in their on-disk order; encode and decode share it so they cannot drift.
 template <typename Event>
 auto string_fields(Event& e) {
-    return std::array{&e.receiver,     &e.dedup_key,    &e.summary,      &e.labels.node,
-                      &e.labels.zone,  &e.labels.role,  &e.labels.check, &e.labels.nlb,
+    return std::array{&e.receiver,       &e.dedup_key,   &e.summary,      &e.labels.node,
+                      &e.labels.zone,    &e.labels.role, &e.labels.check, &e.labels.nlb,
                       &e.labels.address, &e.labels.group};
 }
 
 void finish_record(std::string& out, std::size_t start) {
     const auto length = static_cast<std::uint32_t>(out.size() - start - header_size);
-    for (int i = 0; i < 4; ++i) out[start + 4 + static_cast<std::size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; ++i)
+        out[start + 4 + static_cast<std::size_t>(i)] =
+            static_cast<char>((length >> (8 * i)) & 0xff);
     const std::uint32_t crc = crc32c(std::string_view(out).substr(start + 4, 4));
     const std::uint32_t full = crc32c(std::string_view(out).substr(start + header_size), crc);
-    for (int i = 0; i < 4; ++i) out[start + 8 + static_cast<std::size_t>(i)] = static_cast<char>((full >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; ++i)
+        out[start + 8 + static_cast<std::size_t>(i)] = static_cast<char>((full >> (8 * i)) & 0xff);
 }
 
 std::size_t begin_record(std::string& out, RecordType type, std::uint64_t id) {
@@ -113,7 +119,8 @@ std::size_t begin_record(std::string& out, RecordType type, std::uint64_t id) {
 
 std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc) noexcept {
     crc = ~crc;
-    for (const char c : bytes) crc = crc_table[(crc ^ static_cast<unsigned char>(c)) & 0xff] ^ (crc >> 8);
+    for (const char c : bytes)
+        crc = crc_table[(crc ^ static_cast<unsigned char>(c)) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -213,8 +220,8 @@ Scan scan(std::string_view bytes) {
         damage.offset = at;
         damage.length = next - at;
         damage.tail = next >= bytes.size();
-        damage.why = first.status == DecodeStatus::need_more ? "truncated record"
-                                                             : std::string(first.why);
+        damage.why =
+            first.status == DecodeStatus::need_more ? "truncated record" : std::string(first.why);
         result.damage.push_back(std::move(damage));
         at = next;
     }
@@ -227,7 +234,9 @@ Scan scan(std::string_view bytes) {
 
 namespace {
 
-bool firing(PageAction action) { return action != PageAction::resolve; }
+bool firing(PageAction action) {
+    return action != PageAction::resolve;
+}
 // The receiver's first word of an alarm: it must not be coalesced into a later resolve.
 bool opening(PageAction action) {
     return action == PageAction::trigger || action == PageAction::escalate;
@@ -258,8 +267,7 @@ OutboxQueue::Added OutboxQueue::add(OutboxEntry entry, bool enforce_limits) {
         }
         const PageAction older = it->event.action;
         const PageAction newer = entry.event.action;
-        const bool supersede = older == PageAction::repeat ||
-                               (opening(older) && firing(newer)) ||
+        const bool supersede = older == PageAction::repeat || (opening(older) && firing(newer)) ||
                                (older == PageAction::resolve && newer == PageAction::resolve);
         if (!supersede) {
             ++it;
@@ -338,8 +346,8 @@ std::optional<OutboxEntry> OutboxQueue::remove(std::string_view receiver, std::u
     const auto found = queues_.find(receiver);
     if (found == queues_.end()) return std::nullopt;
     auto& queue = found->second;
-    const auto it = std::find_if(queue.begin(), queue.end(),
-                                 [id](const OutboxEntry& e) { return e.id == id; });
+    const auto it =
+        std::find_if(queue.begin(), queue.end(), [id](const OutboxEntry& e) { return e.id == id; });
     if (it == queue.end()) return std::nullopt;
     std::vector<OutboxEntry> removed;
     erase(queue, it, removed);
@@ -438,7 +446,8 @@ bool read_file(const std::filesystem::path& path, std::string& out, std::string&
 Outbox::Outbox(std::filesystem::path dir, OutboxLimits limits, metrics::Registry& registry)
     : dir_(std::move(dir)),
       queue_(limits),
-      depth_(registry.gauge("tierwatch_outbox_depth", "Page events waiting in the outbox.").with({})),
+      depth_(
+          registry.gauge("tierwatch_outbox_depth", "Page events waiting in the outbox.").with({})),
       corrupt_(registry
                    .counter("tierwatch_outbox_corrupt_records_total",
                             "Damaged outbox records (torn or corrupt) skipped on replay.")
@@ -451,7 +460,9 @@ Outbox::Outbox(std::filesystem::path dir, OutboxLimits limits, metrics::Registry
                                      "Outbox writes the disk refused, by errno name.", {"error"})) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
-    if (ec) throw std::runtime_error("cannot create outbox directory " + dir_.string() + ": " + ec.message());
+    if (ec)
+        throw std::runtime_error("cannot create outbox directory " + dir_.string() + ": " +
+                                 ec.message());
     replay();
     update_depth();
 }
@@ -472,7 +483,9 @@ void Outbox::replay() {
             segments.emplace_back(*number, item.path());
         }
     }
-    if (ec) throw std::runtime_error("cannot list outbox directory " + dir_.string() + ": " + ec.message());
+    if (ec)
+        throw std::runtime_error("cannot list outbox directory " + dir_.string() + ": " +
+                                 ec.message());
     std::sort(segments.begin(), segments.end());
 
     // Records go through the same queue logic as live events, so replay coalesces too. An id
@@ -486,7 +499,8 @@ void Outbox::replay() {
         std::string bytes;
         std::string error;
         if (!read_file(path, bytes, error)) {
-            spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(), error);
+            spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(),
+                          error);
             continue;
         }
         auto scanned = outbox_codec::scan(bytes);
@@ -516,13 +530,15 @@ void Outbox::replay() {
         }
     }
     if (!segments.empty()) {
-        spdlog::info("outbox: replayed {} segment(s) in {}: {} page(s) pending, {} damaged record(s)",
-                     segments.size(), dir_.string(), queue_.size(), damaged);
+        spdlog::info(
+            "outbox: replayed {} segment(s) in {}: {} page(s) pending, {} damaged record(s)",
+            segments.size(), dir_.string(), queue_.size(), damaged);
     }
 
     // Start a fresh segment holding only the live events: drops tombstones and damage.
     std::string contents;
-    for (const OutboxEntry* entry : queue_.entries()) outbox_codec::encode_event(contents, entry->id, entry->event);
+    for (const OutboxEntry* entry : queue_.entries())
+        outbox_codec::encode_event(contents, entry->id, entry->event);
     std::string error;
     if (start_segment(segment_ + 1, contents, error)) {
         for (const auto& [number, path] : segments) {
@@ -532,19 +548,23 @@ void Outbox::replay() {
         return;
     }
     spdlog::error("outbox: cannot compact into {}: {}", dir_.string(), error);
-    if (segments.empty()) throw std::runtime_error("cannot create outbox segment in " + dir_.string() + ": " + error);
+    if (segments.empty())
+        throw std::runtime_error("cannot create outbox segment in " + dir_.string() + ": " + error);
     // Keep appending to the newest old segment; replay resynchronises past its damage.
     segment_ = segments.back().first;
     fd_ = ::open(segments.back().second.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd_ < 0) throw std::runtime_error("cannot open " + segments.back().second.string() + ": " + std::strerror(errno));
-    struct stat st{};
+    if (fd_ < 0)
+        throw std::runtime_error("cannot open " + segments.back().second.string() + ": " +
+                                 std::strerror(errno));
+    struct stat st {};
     file_bytes_ = ::fstat(fd_, &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
 }
 
 bool Outbox::start_segment(std::uint64_t number, const std::string& contents, std::string& error) {
     const auto final_path = dir_ / segment_name(number);
     const auto temp_path = dir_ / (segment_name(number) + ".tmp");
-    const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    const int fd =
+        ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         error = errno_text("create segment", errno);
         return false;
@@ -580,7 +600,10 @@ bool Outbox::write_all(const std::string& bytes, bool sync, std::string& error) 
         if (n <= 0) {
             const int code = n < 0 ? errno : ENOSPC;
             error = errno_text("write", code);
-            write_errors_.with({code == ENOSPC ? "ENOSPC" : code == EDQUOT ? "EDQUOT" : "EIO"}).inc();
+            write_errors_.with({code == ENOSPC   ? "ENOSPC"
+                                : code == EDQUOT ? "EDQUOT"
+                                                 : "EIO"})
+                .inc();
             // Cut the partial record off so the segment stays a clean sequence of records.
             if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
                 error += " (and the partial record could not be cut off; replay will skip it)";
@@ -635,7 +658,8 @@ std::vector<Outbox::Appended> Outbox::append(std::vector<PageEvent> events, bool
             continue;
         }
         for (const auto& gone : added.superseded) {
-            if (gone.durable && gone.id != result.id) outbox_codec::encode_delivered(scratch_, gone.id);
+            if (gone.durable && gone.id != result.id)
+                outbox_codec::encode_delivered(scratch_, gone.id);
         }
         // Encoded as queued: coalescing may have changed its action. A resolve that cancelled
         // its undelivered trigger under pressure is not queued and needs no record.
@@ -700,6 +724,8 @@ void Outbox::maybe_compact() {
     std::filesystem::remove(dir_ / segment_name(old), ec);
 }
 
-void Outbox::update_depth() { depth_.set(static_cast<double>(queue_.size())); }
+void Outbox::update_depth() {
+    depth_.set(static_cast<double>(queue_.size()));
+}
 
 }  // namespace tierwatch

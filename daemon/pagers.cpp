@@ -39,19 +39,32 @@ namespace json = boost::json;
 
 std::string_view to_string(SendFailure failure) noexcept {
     switch (failure) {
-        case SendFailure::none: return "none";
-        case SendFailure::resolve: return "resolve";
-        case SendFailure::connect: return "connect";
-        case SendFailure::tls: return "tls";
-        case SendFailure::timeout: return "timeout";
-        case SendFailure::io: return "io";
-        case SendFailure::bad_response: return "bad_response";
-        case SendFailure::http_429: return "http_429";
-        case SendFailure::http_5xx: return "http_5xx";
-        case SendFailure::http_4xx: return "http_4xx";
-        case SendFailure::unexpected_status: return "unexpected_status";
-        case SendFailure::unsupported: return "unsupported";
-        case SendFailure::unknown_receiver: return "unknown_receiver";
+        case SendFailure::none:
+            return "none";
+        case SendFailure::resolve:
+            return "resolve";
+        case SendFailure::connect:
+            return "connect";
+        case SendFailure::tls:
+            return "tls";
+        case SendFailure::timeout:
+            return "timeout";
+        case SendFailure::io:
+            return "io";
+        case SendFailure::bad_response:
+            return "bad_response";
+        case SendFailure::http_429:
+            return "http_429";
+        case SendFailure::http_5xx:
+            return "http_5xx";
+        case SendFailure::http_4xx:
+            return "http_4xx";
+        case SendFailure::unexpected_status:
+            return "unexpected_status";
+        case SendFailure::unsupported:
+            return "unsupported";
+        case SendFailure::unknown_receiver:
+            return "unknown_receiver";
     }
     return "unknown";
 }
@@ -86,8 +99,10 @@ std::optional<HttpUrl> HttpUrl::parse(std::string_view text) {
     url.port = url.tls ? 443 : 80;
     if (!port_text.empty()) {
         unsigned port = 0;
-        const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (error != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+        const auto [end, error] =
+            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        if (error != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+            port > 65535) {
             return std::nullopt;
         }
         url.port = static_cast<std::uint16_t>(port);
@@ -105,12 +120,15 @@ SendFailure status_failure(unsigned status) noexcept {
 
 Delivery classify(const SendResult& result) noexcept {
     switch (result.failure) {
-        case SendFailure::none: return Delivery::accepted;
+        case SendFailure::none:
+            return Delivery::accepted;
         case SendFailure::http_4xx:
         case SendFailure::unexpected_status:
         case SendFailure::unsupported:
-        case SendFailure::unknown_receiver: return Delivery::drop;
-        default: return Delivery::retry;
+        case SendFailure::unknown_receiver:
+            return Delivery::drop;
+        default:
+            return Delivery::retry;
     }
 }
 
@@ -120,10 +138,11 @@ std::string format_rfc3339(TimePoint t) {
     const std::chrono::year_month_day ymd{days};
     const std::chrono::hh_mm_ss hms{millis - days};
     char text[40];
-    std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+    std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                  static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                  static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                  static_cast<int>(hms.subseconds().count()));
     return text;
 }
 
@@ -151,12 +170,15 @@ std::string sha256_hex(std::string_view data) {
 // file only: the contents must never reach a log.
 Secret read_secret(const std::filesystem::path& path, std::string_view what) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + std::string(what) + " file " + path.string());
+    if (!in)
+        throw std::runtime_error("cannot read " + std::string(what) + " file " + path.string());
     std::ostringstream text;
     text << in.rdbuf();
     std::string value = text.str();
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) value.pop_back();
-    if (value.empty()) throw std::runtime_error(std::string(what) + " file " + path.string() + " is empty");
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' '))
+        value.pop_back();
+    if (value.empty())
+        throw std::runtime_error(std::string(what) + " file " + path.string() + " is empty");
     return Secret(std::move(value));
 }
 
@@ -197,7 +219,8 @@ public:
         if (const auto text = config.table["repost"].value<std::string>()) {
             if (const auto parsed = parse_duration(*text)) repost_ = *parsed;
         }
-        if (const auto url = config.table["generator_url"].value<std::string>()) generator_url_ = *url;
+        if (const auto url = config.table["generator_url"].value<std::string>())
+            generator_url_ = *url;
     }
 
     PagerRequest request(const PageEvent& event) const override {
@@ -218,7 +241,8 @@ public:
         alert["startsAt"] = format_rfc3339(event.starts_at);
         // Firing alerts leave endsAt unset, so Alertmanager applies its resolve_timeout and a
         // dead tierwatch's alerts eventually resolve; re-posts keep live ones firing.
-        if (event.action == PageAction::resolve) alert["endsAt"] = format_rfc3339(std::max(event.at, event.starts_at));
+        if (event.action == PageAction::resolve)
+            alert["endsAt"] = format_rfc3339(std::max(event.at, event.starts_at));
         if (!generator_url_.empty()) alert["generatorURL"] = generator_url_;
         json::array alerts;
         alerts.push_back(std::move(alert));
@@ -244,12 +268,15 @@ public:
         body["event_action"] = event.action == PageAction::resolve ? "resolve" : "trigger";
         // Events API v2 limits dedup_key to 255 characters; a longer alarm key is hashed,
         // which is just as stable.
-        body["dedup_key"] = event.dedup_key.size() <= 255 ? event.dedup_key : "tierwatch-" + sha256_hex(event.dedup_key);
+        body["dedup_key"] = event.dedup_key.size() <= 255
+                                ? event.dedup_key
+                                : "tierwatch-" + sha256_hex(event.dedup_key);
         body["client"] = "tierwatch";
         if (event.action != PageAction::resolve) {
             const AlarmLabels& l = event.labels;
             json::object payload;
-            payload["summary"] = truncate_utf8(event.summary.empty() ? event.dedup_key : event.summary, 1024);
+            payload["summary"] =
+                truncate_utf8(event.summary.empty() ? event.dedup_key : event.summary, 1024);
             payload["severity"] = event.severity == Grade::critical  ? "critical"
                                   : event.severity == Grade::warning ? "warning"
                                                                      : "info";
@@ -260,7 +287,8 @@ public:
                                                               : source_;
             payload["source"] = subject;
             payload["timestamp"] = format_rfc3339(event.starts_at);
-            if (!l.check.empty() || !l.role.empty()) payload["component"] = l.check.empty() ? l.role : l.check;
+            if (!l.check.empty() || !l.role.empty())
+                payload["component"] = l.check.empty() ? l.role : l.check;
             if (!l.zone.empty()) payload["group"] = l.zone;
             payload["class"] = to_string(event.kind);
             json::object details = labels_object(event);
@@ -279,7 +307,8 @@ private:
 
 class WebhookPager final : public Pager {
 public:
-    WebhookPager(const PagerConfig& config, const PagerOptions& options) : Pager(config, options, "") {
+    WebhookPager(const PagerConfig& config, const PagerOptions& options)
+        : Pager(config, options, "") {
         if (!config.secret_file.empty()) {
             secret_ = read_secret(config.secret_file, "webhook secret");
             secrets_.push_back(secret_.reveal());
@@ -306,7 +335,9 @@ public:
         body["at"] = format_rfc3339(event.at);
         PagerRequest request = json_request(url_.path, body);
         if (!secret_.empty()) {
-            request.headers.emplace_back("X-Tierwatch-Signature", "sha256=" + hmac_sha256_hex(secret_.reveal(), request.body));
+            request.headers.emplace_back(
+                "X-Tierwatch-Signature",
+                "sha256=" + hmac_sha256_hex(secret_.reveal(), request.body));
         }
         return request;
     }
@@ -326,12 +357,15 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view body) {
 }
 
 Pager::Pager(const PagerConfig& config, const PagerOptions& options, std::string_view default_url)
-    : name_(config.name), kind_(config.kind), timeout_(config.timeout.value_or(options.default_timeout)) {
+    : name_(config.name),
+      kind_(config.kind),
+      timeout_(config.timeout.value_or(options.default_timeout)) {
     const std::string text = config.url.empty() ? std::string(default_url) : config.url;
     const auto url = HttpUrl::parse(text);
     if (!url) throw std::runtime_error("pager " + name_ + ": cannot use url \"" + text + "\"");
     url_ = *url;
-    tls_.ca_file = config.table["ca_file"].value<std::string>().value_or("/etc/ssl/certs/ca-certificates.crt");
+    tls_.ca_file =
+        config.table["ca_file"].value<std::string>().value_or("/etc/ssl/certs/ca-certificates.crt");
     tls_.verify = config.table["tls_verify"].value<bool>().value_or(true);
     tls_.verify_hostname = tls_.verify;
 }
@@ -347,10 +381,14 @@ std::string Pager::redact(std::string text) const {
 
 std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions& options) {
     switch (config.kind) {
-        case PagerKind::alertmanager: return std::make_unique<AlertmanagerPager>(config, options);
-        case PagerKind::pagerduty: return std::make_unique<PagerDutyPager>(config, options);
-        case PagerKind::webhook: return std::make_unique<WebhookPager>(config, options);
-        case PagerKind::email: return nullptr;
+        case PagerKind::alertmanager:
+            return std::make_unique<AlertmanagerPager>(config, options);
+        case PagerKind::pagerduty:
+            return std::make_unique<PagerDutyPager>(config, options);
+        case PagerKind::webhook:
+            return std::make_unique<WebhookPager>(config, options);
+        case PagerKind::email:
+            return nullptr;
     }
     return nullptr;
 }
@@ -361,10 +399,12 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-SendResult io_failure(const boost::system::error_code& error, SendFailure otherwise, std::string_view phase) {
+SendResult io_failure(const boost::system::error_code& error, SendFailure otherwise,
+                      std::string_view phase) {
     SendResult result;
     result.failure = error == beast::error::timeout ? SendFailure::timeout : otherwise;
-    result.detail = std::string(phase) + ": " + (result.failure == SendFailure::timeout ? "deadline expired" : error.message());
+    result.detail = std::string(phase) + ": " +
+                    (result.failure == SendFailure::timeout ? "deadline expired" : error.message());
     return result;
 }
 
@@ -376,11 +416,13 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
 }
 
 template <typename Stream>
-asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager, const PagerRequest& request) {
+asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager,
+                                     const PagerRequest& request) {
     http::request<http::string_body> message(http::verb::post, request.target, 11);
     const HttpUrl& url = pager.url();
     const bool default_port = url.port == (url.tls ? 443 : 80);
-    const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    const std::string host =
+        url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
     message.set(http::field::host, default_port ? host : host + ":" + std::to_string(url.port));
     message.set(http::field::user_agent, "tierwatch/" TIERWATCH_VERSION);
     message.set(http::field::connection, "close");
@@ -396,8 +438,10 @@ asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager, const P
     parser.body_limit(64 * 1024);
     auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (read_error && read_error != http::error::end_of_stream) {
-        const bool not_http = read_error.category() == http::make_error_code(http::error::bad_version).category();
-        co_return io_failure(read_error, not_http ? SendFailure::bad_response : SendFailure::io, "read reply");
+        const bool not_http =
+            read_error.category() == http::make_error_code(http::error::bad_version).category();
+        co_return io_failure(read_error, not_http ? SendFailure::bad_response : SendFailure::io,
+                             "read reply");
     }
     const auto& response = parser.get();
     SendResult result;
@@ -407,9 +451,11 @@ asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager, const P
         // The body is the receiver's own explanation (PagerDuty says which field is wrong).
         std::string excerpt = response.body().substr(0, 200);
         for (char& c : excerpt) {
-            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = ' ';
+            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+                c = ' ';
         }
-        result.detail = "HTTP " + std::to_string(result.status) + (excerpt.empty() ? "" : ": " + excerpt);
+        result.detail =
+            "HTTP " + std::to_string(result.status) + (excerpt.empty() ? "" : ": " + excerpt);
         if (const auto it = response.find(http::field::retry_after); it != response.end()) {
             result.retry_after = parse_retry_after(it->value());
         }
@@ -428,11 +474,16 @@ asio::awaitable<SendResult> send_page(asio::any_io_executor executor, const Page
     asio::ip::tcp::resolver resolver(executor);
     asio::steady_timer timer(executor);
     timer.expires_at(deadline);
-    auto resolved = co_await (resolver.async_resolve(url.host, std::to_string(url.port), use_tuple) ||
-                              timer.async_wait(use_tuple));
-    if (resolved.index() == 1) co_return SendResult{SendFailure::timeout, 0, "resolve " + url.host + ": deadline expired", {}};
+    auto resolved =
+        co_await (resolver.async_resolve(url.host, std::to_string(url.port), use_tuple) ||
+                  timer.async_wait(use_tuple));
+    if (resolved.index() == 1)
+        co_return SendResult{
+            SendFailure::timeout, 0, "resolve " + url.host + ": deadline expired", {}};
     auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
-    if (resolve_error) co_return SendResult{SendFailure::resolve, 0, "resolve " + url.host + ": " + resolve_error.message(), {}};
+    if (resolve_error)
+        co_return SendResult{
+            SendFailure::resolve, 0, "resolve " + url.host + ": " + resolve_error.message(), {}};
 
     beast::tcp_stream tcp(executor);
     tcp.expires_at(deadline);
@@ -451,8 +502,10 @@ asio::awaitable<SendResult> send_page(asio::any_io_executor executor, const Page
     }
     beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *context);
     stream.next_layer().expires_at(deadline);
-    configure_client_ssl(stream.native_handle(), pager.tls(), url.host, endpoint.address().to_string());
-    auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    configure_client_ssl(stream.native_handle(), pager.tls(), url.host,
+                         endpoint.address().to_string());
+    auto [handshake_error] =
+        co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (handshake_error) co_return io_failure(handshake_error, SendFailure::tls, "TLS handshake");
     std::string why;
     if (verification_failure(stream.native_handle(), pager.tls(), why) != FailureReason::none) {

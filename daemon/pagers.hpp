@@ -16,8 +16,7 @@
 //     "receiver":  {"type": "string", "description": "the [[pager]] name"},
 //     "action":    {"enum": ["trigger", "repeat", "escalate", "resolve"]},
 //     "status":    {"enum": ["firing", "resolved"]},
-//     "dedup_key": {"type": "string", "description": "stable alarm identity; same for every
-//                   event of one alarm, never contains a time or counter"},
+//     "dedup_key": {"type": "string", "description": "alarm identity, never a time or count"},
 //     "alarm":     {"enum": ["target", "group", "zone_down", "nlb_down", "flapping"]},
 //     "severity":  {"enum": ["ok", "warning", "critical"]},
 //     "tier":      {"type": "integer", "minimum": 1, "maximum": 3},
@@ -31,7 +30,7 @@
 //
 // With `secret_file` set, the request carries `X-Tierwatch-Signature: sha256=<hex>`, the
 // lower-case hex HMAC-SHA256 of the exact body bytes keyed with the file's contents (trailing
-// newline removed). Receivers should compare it in constant time.
+// whitespace removed). Receivers should compare it in constant time.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -75,18 +74,18 @@ enum class Delivery : std::uint8_t { accepted, retry, drop };
 // The reason label of tierwatch_pages_failed_total; a closed set.
 enum class SendFailure : std::uint8_t {
     none,
-    resolve,           // the receiver's host name did not resolve
-    connect,           // refused, unreachable
-    tls,               // handshake or certificate verification
-    timeout,           // the per-request deadline
-    io,                // reset or other error mid-exchange
-    bad_response,      // not HTTP
-    http_429,          // retried, honouring Retry-After
-    http_5xx,          // retried
-    http_4xx,          // dropped: the receiver will never accept this request
-    unexpected_status, // 1xx/3xx: dropped (a redirect means a wrong url)
-    unsupported,       // a pager kind not built yet (email)
-    unknown_receiver,  // a page for a receiver with no [[pager]]
+    resolve,            // the receiver's host name did not resolve
+    connect,            // refused, unreachable
+    tls,                // handshake or certificate verification
+    timeout,            // the per-request deadline
+    io,                 // reset or other error mid-exchange
+    bad_response,       // not HTTP
+    http_429,           // retried, honouring Retry-After
+    http_5xx,           // retried
+    http_4xx,           // dropped: the receiver will never accept this request
+    unexpected_status,  // 1xx/3xx: dropped (a redirect means a wrong url)
+    unsupported,        // a pager kind not built yet (email)
+    unknown_receiver,   // a page for a receiver with no [[pager]]
 };
 inline constexpr std::size_t send_failure_count = 13;
 std::string_view to_string(SendFailure failure) noexcept;
@@ -144,7 +143,6 @@ protected:
     TlsSettings tls_;
     std::vector<std::string> secrets_;  // what redact() blanks out
 };
-
 
 // Builds the pager for one [[pager]] entry, reading its secret files. Kind-specific keys:
 // ca_file, tls_verify (all), repost (alertmanager), generator_url (alertmanager). Throws

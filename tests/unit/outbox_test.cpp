@@ -33,7 +33,8 @@ namespace codec = outbox_codec;
 using test::make_event;
 
 fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("tierwatch-outbox-" + name + "-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("tierwatch-outbox-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     return dir;
@@ -64,7 +65,8 @@ OutboxEntry entry(std::uint64_t id, PageAction action, std::string receiver, std
     return e;
 }
 
-std::vector<std::pair<std::uint64_t, PageAction>> queued(OutboxQueue& queue, const std::string& receiver) {
+std::vector<std::pair<std::uint64_t, PageAction>> queued(OutboxQueue& queue,
+                                                         const std::string& receiver) {
     std::vector<std::pair<std::uint64_t, PageAction>> out;
     for (const OutboxEntry* e : queue.entries()) {
         if (e->event.receiver == receiver) out.emplace_back(e->id, e->event.action);
@@ -82,7 +84,8 @@ TEST(OutboxCodec, Crc32cMatchesTheCastagnoliCheckValue) {
 }
 
 TEST(OutboxCodec, EventRoundTripsEveryField) {
-    PageEvent event = make_event(PageAction::escalate, "pagerduty-oncall", "group/mta-pool", "zone \xc3\xa9 down");
+    PageEvent event = make_event(PageAction::escalate, "pagerduty-oncall", "group/mta-pool",
+                                 "zone \xc3\xa9 down");
     event.severity = Grade::warning;
     event.tier = 3;
     event.kind = AlarmKind::nlb_down;
@@ -123,9 +126,13 @@ TEST(OutboxCodec, TornTailAtEveryOffsetKeepsTheWholeRecordsBeforeIt) {
     for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
         SCOPED_TRACE("cut at " + std::to_string(cut));
         const auto scan = codec::scan(std::string_view(bytes).substr(0, cut));
-        const std::size_t whole = cut >= bytes.size() ? 3 : cut >= second_end ? 2 : cut >= first_end ? 1 : 0;
+        const std::size_t whole = cut >= bytes.size() ? 3
+                                  : cut >= second_end ? 2
+                                  : cut >= first_end  ? 1
+                                                      : 0;
         ASSERT_EQ(scan.records.size(), whole);
-        const bool on_boundary = cut == 0 || cut == first_end || cut == second_end || cut == bytes.size();
+        const bool on_boundary =
+            cut == 0 || cut == first_end || cut == second_end || cut == bytes.size();
         if (on_boundary) {
             EXPECT_TRUE(scan.damage.empty());
         } else {
@@ -180,8 +187,9 @@ TEST(OutboxQueue, DeliversInArrivalOrderPerReceiver) {
     queue.add(entry(2, PageAction::trigger, "am", "a"));
     queue.add(entry(3, PageAction::trigger, "pd", "b"));
     queue.add(entry(4, PageAction::resolve, "pd", "a"));
-    EXPECT_EQ(queued(queue, "pd"), (std::vector<std::pair<std::uint64_t, PageAction>>{
-                                       {1, PageAction::trigger}, {3, PageAction::trigger}, {4, PageAction::resolve}}));
+    EXPECT_EQ(queued(queue, "pd"),
+              (std::vector<std::pair<std::uint64_t, PageAction>>{
+                  {1, PageAction::trigger}, {3, PageAction::trigger}, {4, PageAction::resolve}}));
     EXPECT_EQ(queue.front("pd")->id, 1u);
     EXPECT_EQ(queue.front("am")->id, 2u);
     EXPECT_EQ(queue.front("nobody"), nullptr);
@@ -194,8 +202,8 @@ TEST(OutboxQueue, AResolveNeverOvertakesOrCancelsItsTrigger) {
     queue.add(entry(1, PageAction::trigger, "pd", "a"));
     const auto added = queue.add(entry(2, PageAction::resolve, "pd", "a"));
     EXPECT_TRUE(added.superseded.empty());
-    EXPECT_EQ(queued(queue, "pd"),
-              (std::vector<std::pair<std::uint64_t, PageAction>>{{1, PageAction::trigger}, {2, PageAction::resolve}}));
+    EXPECT_EQ(queued(queue, "pd"), (std::vector<std::pair<std::uint64_t, PageAction>>{
+                                       {1, PageAction::trigger}, {2, PageAction::resolve}}));
 }
 
 TEST(OutboxQueue, NewerEventsSupersedeUndeliveredRepeats) {
@@ -211,8 +219,9 @@ TEST(OutboxQueue, NewerEventsSupersedeUndeliveredRepeats) {
     ASSERT_EQ(resolve.superseded.size(), 1u);
     EXPECT_EQ(resolve.superseded[0].id, 4u);
     // The trigger on the wire is never touched; b is another alarm.
-    EXPECT_EQ(queued(queue, "pd"), (std::vector<std::pair<std::uint64_t, PageAction>>{
-                                       {1, PageAction::trigger}, {3, PageAction::trigger}, {5, PageAction::resolve}}));
+    EXPECT_EQ(queued(queue, "pd"),
+              (std::vector<std::pair<std::uint64_t, PageAction>>{
+                  {1, PageAction::trigger}, {3, PageAction::trigger}, {5, PageAction::resolve}}));
 }
 
 TEST(OutboxQueue, ARepeatOverAnUndeliveredTriggerGoesOutAsTheTrigger) {
@@ -220,7 +229,8 @@ TEST(OutboxQueue, ARepeatOverAnUndeliveredTriggerGoesOutAsTheTrigger) {
     queue.add(entry(1, PageAction::escalate, "eng", "a"));
     const auto added = queue.add(entry(2, PageAction::repeat, "eng", "a"));
     ASSERT_EQ(added.superseded.size(), 1u);
-    EXPECT_EQ(queued(queue, "eng"), (std::vector<std::pair<std::uint64_t, PageAction>>{{2, PageAction::escalate}}));
+    EXPECT_EQ(queued(queue, "eng"),
+              (std::vector<std::pair<std::uint64_t, PageAction>>{{2, PageAction::escalate}}));
 }
 
 TEST(OutboxQueue, WhenFullCancelledPairsMakeRoomAndLivePagesAreNeverDropped) {
@@ -235,8 +245,9 @@ TEST(OutboxQueue, WhenFullCancelledPairsMakeRoomAndLivePagesAreNeverDropped) {
     EXPECT_TRUE(added.was_full);
     EXPECT_TRUE(added.accepted);
     EXPECT_EQ(added.superseded.size(), 2u);
-    EXPECT_EQ(queued(queue, "pd"), (std::vector<std::pair<std::uint64_t, PageAction>>{
-                                       {1, PageAction::trigger}, {4, PageAction::trigger}, {5, PageAction::trigger}}));
+    EXPECT_EQ(queued(queue, "pd"),
+              (std::vector<std::pair<std::uint64_t, PageAction>>{
+                  {1, PageAction::trigger}, {4, PageAction::trigger}, {5, PageAction::trigger}}));
     // A resolve for an undelivered trigger cancels it under pressure.
     queue.add(entry(6, PageAction::trigger, "pd", "e"));
     const auto resolve = queue.add(entry(7, PageAction::resolve, "pd", "c"));
@@ -268,7 +279,8 @@ TEST(Outbox, ReplaysPendingEventsAfterRestart) {
     {
         metrics::Registry registry;
         Outbox outbox(dir, {}, registry);
-        EXPECT_EQ(outbox.append(make_event(PageAction::trigger, "pd", "a")).status, OutboxWrite::durable);
+        EXPECT_EQ(outbox.append(make_event(PageAction::trigger, "pd", "a")).status,
+                  OutboxWrite::durable);
         const auto b = outbox.append(make_event(PageAction::trigger, "pd", "b"));
         outbox.append(make_event(PageAction::resolve, "pd", "a"));
         outbox.append(make_event(PageAction::repeat, "am", "x"), false);  // memory only
@@ -278,7 +290,8 @@ TEST(Outbox, ReplaysPendingEventsAfterRestart) {
     metrics::Registry registry;
     Outbox outbox(dir, {}, registry);
     EXPECT_EQ(queued(outbox.queue(), "pd"),
-              (std::vector<std::pair<std::uint64_t, PageAction>>{{1, PageAction::trigger}, {3, PageAction::resolve}}));
+              (std::vector<std::pair<std::uint64_t, PageAction>>{{1, PageAction::trigger},
+                                                                 {3, PageAction::resolve}}));
     EXPECT_EQ(outbox.queue().size("am"), 0u);
     EXPECT_EQ(test::metric(registry, "tierwatch_outbox_depth"), 2.0);
     EXPECT_EQ(test::metric(registry, "tierwatch_outbox_corrupt_records_total"), 0.0);
@@ -287,18 +300,41 @@ TEST(Outbox, ReplaysPendingEventsAfterRestart) {
     fs::remove_all(dir);
 }
 
+TEST(Outbox, ABatchIsWrittenOnceAndStoredAsCoalesced) {
+    const auto dir = fresh_dir("batch");
+    {
+        metrics::Registry registry;
+        Outbox outbox(dir, {}, registry);
+        const auto results =
+            outbox.append({make_event(PageAction::trigger, "pd", "a"),
+                           make_event(PageAction::repeat, "pd", "a", "newer summary"),
+                           make_event(PageAction::trigger, "am", "a")});
+        ASSERT_EQ(results.size(), 3u);
+        for (const auto& r : results) EXPECT_EQ(r.status, OutboxWrite::durable);
+    }
+    // The repeat replaced the undelivered trigger and is stored as the trigger it stands for.
+    metrics::Registry registry;
+    Outbox outbox(dir, {}, registry);
+    ASSERT_EQ(outbox.queue().size("pd"), 1u);
+    EXPECT_EQ(outbox.queue().front("pd")->event.action, PageAction::trigger);
+    EXPECT_EQ(outbox.queue().front("pd")->event.summary, "newer summary");
+    EXPECT_EQ(outbox.queue().size("am"), 1u);
+    fs::remove_all(dir);
+}
+
 TEST(Outbox, TornTailAndCorruptRecordsAreReportedAndSkipped) {
     const auto dir = fresh_dir("damage");
     {
         metrics::Registry registry;
         Outbox outbox(dir, {}, registry);
-        for (const char* key : {"a", "b", "c"}) outbox.append(make_event(PageAction::trigger, "pd", key));
+        for (const char* key : {"a", "b", "c"})
+            outbox.append(make_event(PageAction::trigger, "pd", key));
     }
     const auto segment = only_segment(dir);
     std::string bytes = read_bytes(segment);
     const std::size_t record = bytes.size() / 3;
-    bytes[record + record / 2] ^= 0x40;            // corrupt b
-    bytes += bytes.substr(0, record - 5);          // a torn copy of a record at the end
+    bytes[record + record / 2] ^= 0x40;    // corrupt b
+    bytes += bytes.substr(0, record - 5);  // a torn copy of a record at the end
     write_bytes(segment, bytes);
 
     metrics::Registry registry;
@@ -345,7 +381,8 @@ TEST(Outbox, FullOutboxIsCountedAndRefusesOnlyWhatCannotBeCoalesced) {
     EXPECT_NE(refused.error.find("outbox full"), std::string::npos);
     EXPECT_EQ(test::metric(registry, "tierwatch_outbox_full_total"), 1.0);
     // A repeat supersedes in place without needing room.
-    EXPECT_EQ(outbox.append(make_event(PageAction::repeat, "pd", "a")).status, OutboxWrite::durable);
+    EXPECT_EQ(outbox.append(make_event(PageAction::repeat, "pd", "a")).status,
+              OutboxWrite::durable);
     EXPECT_EQ(outbox.queue().size(), 2u);
     fs::remove_all(dir);
 }
@@ -368,7 +405,8 @@ TEST(Outbox, FullDiskIsAClearErrorAndTheEventIsKeptInMemory) {
         }
         EXPECT_EQ(last.status, OutboxWrite::memory_only);
         EXPECT_NE(last.error.find("No space left on device"), std::string::npos) << last.error;
-        EXPECT_EQ(test::metric(registry, "tierwatch_outbox_write_errors_total{error=\"ENOSPC\"}"), 1.0);
+        EXPECT_EQ(test::metric(registry, "tierwatch_outbox_write_errors_total{error=\"ENOSPC\"}"),
+                  1.0);
         ASSERT_NE(outbox.queue().find("pd", last.id), nullptr);
         EXPECT_FALSE(outbox.queue().find("pd", last.id)->durable);
         // What did reach the disk replays cleanly: the partial record was cut off.
@@ -412,7 +450,8 @@ TEST(OutboxKillDriver, Run) {
     options.backoff.max = std::chrono::milliseconds(50);
     Dispatcher dispatcher(io.get_executor(), alerting, outbox, registry, options);
     dispatcher.start();
-    const int log = ::open((fs::path(dir) / "enqueued").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    const int log = ::open((fs::path(dir) / "enqueued").c_str(),
+                           O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     for (int i = 0; i < count; ++i) {
         const std::string key = "alarm-" + std::to_string(round) + "-" + std::to_string(i);
         dispatcher.submit(make_event(PageAction::trigger, "hook", key));
@@ -426,11 +465,13 @@ TEST(OutboxKillDriver, Run) {
         io.poll();
     }
     ::close(log);
-    ASSERT_TRUE(test::run_until(io, [&] { return outbox.queue().size() == 0; }, std::chrono::seconds(60)));
+    ASSERT_TRUE(test::run_until(
+        io, [&] { return outbox.queue().size() == 0; }, std::chrono::seconds(60)));
 }
 
 TEST(OutboxDurability, EveryPageIsDeliveredAcrossRepeatedSigkill) {
-    const int rounds = std::getenv("TIERWATCH_KILL_ROUNDS") ? std::atoi(std::getenv("TIERWATCH_KILL_ROUNDS")) : 50;
+    const int rounds =
+        std::getenv("TIERWATCH_KILL_ROUNDS") ? std::atoi(std::getenv("TIERWATCH_KILL_ROUNDS")) : 50;
     const auto dir = fresh_dir("sigkill");
     std::mutex mutex;
     std::vector<std::pair<std::string, std::string>> deliveries;  // key, action
@@ -448,11 +489,13 @@ TEST(OutboxDurability, EveryPageIsDeliveredAcrossRepeatedSigkill) {
     int killed = 0;
     // The last round is never killed: it drains whatever the killed ones left.
     for (int round = 0; round <= rounds; ++round) {
-        const std::string spec = "TIERWATCH_OUTBOX_DRIVER=" + dir.string() + " " + std::to_string(server.port()) +
-                                 " " + std::to_string(round) + " " + std::to_string(round < rounds ? 6 : 0);
+        const std::string spec = "TIERWATCH_OUTBOX_DRIVER=" + dir.string() + " " +
+                                 std::to_string(server.port()) + " " + std::to_string(round) + " " +
+                                 std::to_string(round < rounds ? 6 : 0);
         std::vector<std::string> env_storage{spec};
         for (char** e = environ; *e != nullptr; ++e) {
-            if (!std::string_view(*e).starts_with("TIERWATCH_OUTBOX_DRIVER=")) env_storage.emplace_back(*e);
+            if (!std::string_view(*e).starts_with("TIERWATCH_OUTBOX_DRIVER="))
+                env_storage.emplace_back(*e);
         }
         std::vector<char*> envp;
         for (auto& s : env_storage) envp.push_back(s.data());
@@ -484,7 +527,8 @@ TEST(OutboxDurability, EveryPageIsDeliveredAcrossRepeatedSigkill) {
     for (std::string key, action; log >> key >> action;) enqueued.emplace(key, action);
     std::lock_guard lock(mutex);
     std::set<std::pair<std::string, std::string>> delivered(deliveries.begin(), deliveries.end());
-    for (const auto& page : enqueued) EXPECT_TRUE(delivered.count(page)) << page.first << " " << page.second;
+    for (const auto& page : enqueued)
+        EXPECT_TRUE(delivered.count(page)) << page.first << " " << page.second;
     std::set<std::string> resolved;
     for (const auto& [key, action] : deliveries) {
         EXPECT_TRUE(key.starts_with("alarm-")) << key;
@@ -493,14 +537,15 @@ TEST(OutboxDurability, EveryPageIsDeliveredAcrossRepeatedSigkill) {
             EXPECT_FALSE(resolved.count(key)) << "trigger after resolve for " << key;
         }
     }
-    for (const auto& page : delivered) EXPECT_TRUE(page.second == "trigger" || page.second == "resolve");
+    for (const auto& page : delivered)
+        EXPECT_TRUE(page.second == "trigger" || page.second == "resolve");
     // The outbox is intact and empty.
     metrics::Registry registry;
     Outbox outbox(dir / "outbox", {}, registry);
     EXPECT_EQ(outbox.queue().size(), 0u);
     EXPECT_EQ(test::metric(registry, "tierwatch_outbox_corrupt_records_total"), 0.0);
-    std::printf("SIGKILL rounds: %d killed of %d; %zu pages enqueued, %zu deliveries\n", killed, rounds,
-                enqueued.size(), deliveries.size());
+    std::printf("SIGKILL rounds: %d killed of %d; %zu pages enqueued, %zu deliveries\n", killed,
+                rounds, enqueued.size(), deliveries.size());
     fs::remove_all(dir);
 }
 

@@ -31,7 +31,8 @@ using test::make_event;
 constexpr std::string_view kRoutingKey = "R0UT1NGKEY0123456789abcdefABCDEF";  // 32 characters
 
 fs::path temp_file(const std::string& name, std::string_view contents) {
-    const fs::path path = fs::temp_directory_path() / ("tierwatch-pagers-" + std::to_string(::getpid()) + "-" + name);
+    const fs::path path =
+        fs::temp_directory_path() / ("tierwatch-pagers-" + std::to_string(::getpid()) + "-" + name);
     std::ofstream(path) << contents;
     return path;
 }
@@ -41,7 +42,8 @@ PagerConfig pager_config(std::string name, PagerKind kind, std::string url) {
     config.name = std::move(name);
     config.kind = kind;
     config.url = std::move(url);
-    if (kind == PagerKind::pagerduty) config.routing_key_file = temp_file("routing.key", std::string(kRoutingKey) + "\n");
+    if (kind == PagerKind::pagerduty)
+        config.routing_key_file = temp_file("routing.key", std::string(kRoutingKey) + "\n");
     return config;
 }
 
@@ -62,7 +64,8 @@ TEST(HttpUrl, ParsesSchemesPortsAndPaths) {
     ASSERT_TRUE(url);
     EXPECT_EQ(url->host, "::1");
     EXPECT_EQ(url->port, 8080);
-    for (const char* bad : {"ftp://x", "http://", "http://h:0", "http://h:70000", "http://user@h/", "http://[::1"}) {
+    for (const char* bad :
+         {"ftp://x", "http://", "http://h:0", "http://h:70000", "http://user@h/", "http://[::1"}) {
         EXPECT_FALSE(HttpUrl::parse(bad)) << bad;
     }
 }
@@ -94,7 +97,8 @@ TEST(Classify, RetriesTransientFailuresAndDropsRefusals) {
 }
 
 TEST(Rfc3339, FormatsUtcWithMilliseconds) {
-    EXPECT_EQ(format_rfc3339(TimePoint(std::chrono::milliseconds(1'790'000'000'123))), "2026-09-21T14:13:20.123Z");
+    EXPECT_EQ(format_rfc3339(TimePoint(std::chrono::milliseconds(1'790'000'000'123))),
+              "2026-09-21T14:13:20.123Z");
     EXPECT_EQ(format_rfc3339(TimePoint{}), "1970-01-01T00:00:00.000Z");
 }
 
@@ -128,8 +132,9 @@ TEST(Webhook, HmacMatchesRfc4231AndSignsTheExactBody) {
 }
 
 TEST(Alertmanager, AlertCarriesLabelsAnnotationsAndEndsAtOnlyWhenResolved) {
-    const auto pager = make_pager(pager_config("am", PagerKind::alertmanager, "http://127.0.0.1:9093"),
-                                  PagerOptions{.generator_url = "http://127.0.0.1:9469/status"});
+    const auto pager =
+        make_pager(pager_config("am", PagerKind::alertmanager, "http://127.0.0.1:9093"),
+                   PagerOptions{.generator_url = "http://127.0.0.1:9469/status"});
     PageEvent event = make_event(PageAction::trigger, "am", "target/smtp@mta1/10.0.1.10");
     event.kind = AlarmKind::target;
     event.labels = {"mta1", "zone-a", "mta", "smtp", "", "10.0.1.10", ""};
@@ -177,7 +182,8 @@ TEST(PagerDuty, UnreadableRoutingKeyFileIsNamedButNeverRead) {
     EXPECT_TRUE(pager->url().tls);
 }
 
-// ------------------------------------------------------------------------------------ PagerDuty endpoint
+// ------------------------------------------------------------------------------------ PagerDuty
+// endpoint
 
 // Checks one request against the Events API v2 contract
 // (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/); returns what is wrong.
@@ -185,17 +191,20 @@ std::vector<std::string> pagerduty_violations(const test::RecordedRequest& reque
     std::vector<std::string> wrong;
     if (request.method != "POST") wrong.push_back("method " + request.method);
     if (request.target != "/v2/enqueue") wrong.push_back("path " + request.target);
-    if (!request.content_type.starts_with("application/json")) wrong.push_back("content type " + request.content_type);
+    if (!request.content_type.starts_with("application/json"))
+        wrong.push_back("content type " + request.content_type);
     boost::system::error_code ec;
     const json::value parsed = json::parse(request.body, ec);
     if (ec || !parsed.is_object()) return {"body is not a JSON object"};
     const auto& body = parsed.as_object();
-    static const std::set<std::string> top{"routing_key", "event_action", "dedup_key", "payload",
-                                           "images",      "links",        "client",    "client_url"};
+    static const std::set<std::string> top{"routing_key", "event_action", "dedup_key",
+                                           "payload",     "images",       "links",
+                                           "client",      "client_url"};
     for (const auto& [key, value] : body) {
         if (!top.count(std::string(key))) wrong.push_back("unknown field " + std::string(key));
     }
-    const auto string_field = [&](const json::object& o, const char* name, bool required) -> std::string {
+    const auto string_field = [&](const json::object& o, const char* name,
+                                  bool required) -> std::string {
         const auto* v = o.if_contains(name);
         if (v == nullptr) {
             if (required) wrong.push_back(std::string("missing ") + name);
@@ -207,9 +216,11 @@ std::vector<std::string> pagerduty_violations(const test::RecordedRequest& reque
         }
         return std::string(v->as_string());
     };
-    if (string_field(body, "routing_key", true).size() != 32) wrong.push_back("routing_key is not 32 characters");
+    if (string_field(body, "routing_key", true).size() != 32)
+        wrong.push_back("routing_key is not 32 characters");
     const std::string action = string_field(body, "event_action", true);
-    if (action != "trigger" && action != "acknowledge" && action != "resolve") wrong.push_back("event_action " + action);
+    if (action != "trigger" && action != "acknowledge" && action != "resolve")
+        wrong.push_back("event_action " + action);
     const std::string dedup = string_field(body, "dedup_key", action != "trigger");
     if (dedup.size() > 255) wrong.push_back("dedup_key longer than 255");
     if (action == "trigger") {
@@ -223,21 +234,28 @@ std::vector<std::string> pagerduty_violations(const test::RecordedRequest& reque
         if (summary.empty() || summary.size() > 1024) wrong.push_back("summary length");
         if (string_field(p, "source", true).empty()) wrong.push_back("empty source");
         const std::string severity = string_field(p, "severity", true);
-        if (severity != "critical" && severity != "error" && severity != "warning" && severity != "info") {
+        if (severity != "critical" && severity != "error" && severity != "warning" &&
+            severity != "info") {
             wrong.push_back("severity " + severity);
         }
-        static const std::regex iso8601(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d))");
-        if (p.contains("timestamp") && !std::regex_match(string_field(p, "timestamp", false), iso8601)) {
+        static const std::regex iso8601(
+            R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d))");
+        if (p.contains("timestamp") &&
+            !std::regex_match(string_field(p, "timestamp", false), iso8601)) {
             wrong.push_back("timestamp not ISO 8601");
         }
-        for (const char* optional : {"component", "group", "class"}) string_field(p, optional, false);
-        if (const auto* details = p.if_contains("custom_details"); details && !details->is_object()) {
+        for (const char* optional : {"component", "group", "class"})
+            string_field(p, optional, false);
+        if (const auto* details = p.if_contains("custom_details");
+            details && !details->is_object()) {
             wrong.push_back("custom_details is not an object");
         }
-        static const std::set<std::string> fields{"summary", "source",   "severity",      "timestamp",
-                                                  "component", "group", "class", "custom_details"};
+        static const std::set<std::string> fields{"summary",   "source",        "severity",
+                                                  "timestamp", "component",     "group",
+                                                  "class",     "custom_details"};
         for (const auto& [key, value] : p) {
-            if (!fields.count(std::string(key))) wrong.push_back("unknown payload field " + std::string(key));
+            if (!fields.count(std::string(key)))
+                wrong.push_back("unknown payload field " + std::string(key));
         }
     }
     return wrong;
@@ -249,7 +267,8 @@ public:
     PagerDutyEndpoint()
         : server_([this](const test::RecordedRequest& request) {
               std::lock_guard lock(mutex_);
-              for (auto& v : pagerduty_violations(request)) violations_.push_back(v + " in " + request.body);
+              for (auto& v : pagerduty_violations(request))
+                  violations_.push_back(v + " in " + request.body);
               const auto body = json::parse(request.body).as_object();
               seen_.emplace_back(std::string(body.at("event_action").as_string()),
                                  std::string(body.at("dedup_key").as_string()));
@@ -266,7 +285,8 @@ public:
                       202, R"({"status":"success","message":"Event processed","dedup_key":")" +
                                seen_.back().second + "\"}"};
               }
-              return std::pair<unsigned, std::string>{status, R"({"status":"invalid event","message":"Event object is invalid"})"};
+              return std::pair<unsigned, std::string>{
+                  status, R"({"status":"invalid event","message":"Event object is invalid"})"};
           }) {}
 
     std::string url() const { return server_.url(); }
@@ -359,10 +379,10 @@ TEST(PagerDutyContract, TriggerAndResolveMeetTheContractInOrder) {
                           make_event(PageAction::resolve, "pd", "zone_down/zone-a")});
     ASSERT_TRUE(h.run([&] { return endpoint.accepted().size() == 3; }));
     EXPECT_EQ(endpoint.violations(), std::vector<std::string>{});
-    EXPECT_EQ(endpoint.accepted(), (std::vector<std::pair<std::string, std::string>>{
-                                       {"trigger", "zone_down/zone-a"},
-                                       {"trigger", "group/mta-pool"},
-                                       {"resolve", "zone_down/zone-a"}}));
+    EXPECT_EQ(endpoint.accepted(),
+              (std::vector<std::pair<std::string, std::string>>{{"trigger", "zone_down/zone-a"},
+                                                                {"trigger", "group/mta-pool"},
+                                                                {"resolve", "zone_down/zone-a"}}));
     EXPECT_EQ(h.metric("tierwatch_pages_sent_total{receiver=\"pd\"}"), 3);
     EXPECT_TRUE(h.run([&] { return h.metric("tierwatch_pages_queued{receiver=\"pd\"}") == 0; }));
     EXPECT_EQ(h.metric("tierwatch_outbox_depth"), 0);
@@ -388,13 +408,16 @@ TEST(PagerDutyContract, BadRequestIsDroppedWithAClearErrorAndTheNextPageStillGoe
     PagerDutyEndpoint endpoint;
     endpoint.script({400});
     Harness h({pager_config("pd", PagerKind::pagerduty, endpoint.url())});
-    h.dispatcher->submit({make_event(PageAction::trigger, "pd", "a"), make_event(PageAction::trigger, "pd", "b")});
+    h.dispatcher->submit(
+        {make_event(PageAction::trigger, "pd", "a"), make_event(PageAction::trigger, "pd", "b")});
     ASSERT_TRUE(h.run([&] { return endpoint.accepted().size() == 1; }));
     EXPECT_EQ(endpoint.accepted()[0].second, "b");
     EXPECT_TRUE(h.clock.requested.empty());  // no retry for a 400
     EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"pd\",reason=\"http_4xx\"}"), 1);
     const std::string log = h.log.str();
-    EXPECT_NE(log.find("pager pd: trigger a dropped, the receiver refused it: HTTP 400"), std::string::npos) << log;
+    EXPECT_NE(log.find("pager pd: trigger a dropped, the receiver refused it: HTTP 400"),
+              std::string::npos)
+        << log;
     // The routing key appears in no log line and no metric.
     std::string metrics;
     h.registry.render(metrics);
@@ -429,10 +452,12 @@ TEST(PagerDutyContract, TenMinutesOfServerErrorsThenEveryPageInOrder) {
 TEST(Dispatcher, AHungReceiverDelaysNobodyElseAndTimesOut) {
     test::FaultServer hung({.behaviour = test::Behaviour::silent});
     PagerDutyEndpoint endpoint;
-    auto slow = pager_config("hung", PagerKind::webhook, "http://127.0.0.1:" + std::to_string(hung.port()) + "/");
+    auto slow = pager_config("hung", PagerKind::webhook,
+                             "http://127.0.0.1:" + std::to_string(hung.port()) + "/");
     slow.timeout = std::chrono::milliseconds(300);
     Harness h({slow, pager_config("pd", PagerKind::pagerduty, endpoint.url())});
-    h.dispatcher->submit({make_event(PageAction::trigger, "hung", "a"), make_event(PageAction::trigger, "pd", "a")});
+    h.dispatcher->submit(
+        {make_event(PageAction::trigger, "hung", "a"), make_event(PageAction::trigger, "pd", "a")});
     ASSERT_TRUE(test::run_until(h.io, [&] { return endpoint.accepted().size() == 1; }));
     // Delivered while the hung receiver was still waiting for its deadline.
     EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"hung\",reason=\"timeout\"}"), 0);
@@ -444,16 +469,22 @@ TEST(Dispatcher, AHungReceiverDelaysNobodyElseAndTimesOut) {
 
 // HTTPS receivers: the chain and the address are verified before the page is sent.
 TEST(Dispatcher, HttpsReceiverIsVerifiedBeforeThePageGoesOut) {
-    const fs::path pki_dir = fs::temp_directory_path() / ("tierwatch-pagers-pki-" + std::to_string(::getpid()));
+    const fs::path pki_dir =
+        fs::temp_directory_path() / ("tierwatch-pagers-pki-" + std::to_string(::getpid()));
     const auto pki = test::make_pki(pki_dir);
-    test::FaultServer good({.behaviour = test::Behaviour::https, .certificate = pki.good, .http = {.status = 200}});
-    test::FaultServer expired({.behaviour = test::Behaviour::https, .certificate = pki.expired, .http = {.status = 200}});
-    auto trusted = pager_config("good", PagerKind::webhook, "https://127.0.0.1:" + std::to_string(good.port()) + "/hook");
+    test::FaultServer good(
+        {.behaviour = test::Behaviour::https, .certificate = pki.good, .http = {.status = 200}});
+    test::FaultServer expired(
+        {.behaviour = test::Behaviour::https, .certificate = pki.expired, .http = {.status = 200}});
+    auto trusted = pager_config("good", PagerKind::webhook,
+                                "https://127.0.0.1:" + std::to_string(good.port()) + "/hook");
     trusted.table.insert("ca_file", pki.root_ca.string());
-    auto stale = pager_config("stale", PagerKind::webhook, "https://127.0.0.1:" + std::to_string(expired.port()) + "/hook");
+    auto stale = pager_config("stale", PagerKind::webhook,
+                              "https://127.0.0.1:" + std::to_string(expired.port()) + "/hook");
     stale.table.insert("ca_file", pki.root_ca.string());
     Harness h({trusted, stale});
-    h.dispatcher->submit({make_event(PageAction::trigger, "good", "a"), make_event(PageAction::trigger, "stale", "a")});
+    h.dispatcher->submit({make_event(PageAction::trigger, "good", "a"),
+                          make_event(PageAction::trigger, "stale", "a")});
     ASSERT_TRUE(test::run_until(h.io, [&] {
         return h.metric("tierwatch_pages_sent_total{receiver=\"good\"}") == 1 &&
                h.metric("tierwatch_pages_failed_total{receiver=\"stale\",reason=\"tls\"}") == 1;
@@ -467,7 +498,9 @@ TEST(Dispatcher, HttpsReceiverIsVerifiedBeforeThePageGoesOut) {
 TEST(Dispatcher, UnknownReceiversAreRefusedWithAMetric) {
     Harness h({});
     h.dispatcher->submit(make_event(PageAction::trigger, "nobody", "a"));
-    EXPECT_EQ(h.metric("tierwatch_pages_failed_total{receiver=\"nobody\",reason=\"unknown_receiver\"}"), 1);
+    EXPECT_EQ(
+        h.metric("tierwatch_pages_failed_total{receiver=\"nobody\",reason=\"unknown_receiver\"}"),
+        1);
     EXPECT_EQ(h.outbox->queue().size(), 0u);
 }
 
@@ -502,7 +535,9 @@ TEST(Dispatcher, AlertmanagerFiringAlarmsArePostedAgainUntilResolved) {
 TEST(AlertmanagerLive, PostsAlarms) {
     const char* url = std::getenv("TIERWATCH_ALERTMANAGER_URL");
     if (url == nullptr) GTEST_SKIP() << "run by tests/integration/test_paging_alertmanager.py";
-    const std::string phase = std::getenv("TIERWATCH_ALERTMANAGER_PHASE") ? std::getenv("TIERWATCH_ALERTMANAGER_PHASE") : "fire";
+    const std::string phase = std::getenv("TIERWATCH_ALERTMANAGER_PHASE")
+                                  ? std::getenv("TIERWATCH_ALERTMANAGER_PHASE")
+                                  : "fire";
     boost::asio::io_context io;
     metrics::Registry registry;
     const fs::path dir = fs::temp_directory_path() / ("tierwatch-am-" + std::to_string(::getpid()));
@@ -513,7 +548,8 @@ TEST(AlertmanagerLive, PostsAlarms) {
     options.pager.generator_url = "http://127.0.0.1:9469/status";
     Dispatcher dispatcher(io.get_executor(), alerting, outbox, registry, options);
     dispatcher.start();
-    PageEvent zone = make_event(PageAction::trigger, "alertmanager", "zone_down/zone-a", "every target in zone-a is down");
+    PageEvent zone = make_event(PageAction::trigger, "alertmanager", "zone_down/zone-a",
+                                "every target in zone-a is down");
     zone.kind = AlarmKind::zone_down;
     zone.labels = {};
     zone.labels.zone = "zone-a";
@@ -533,8 +569,12 @@ TEST(AlertmanagerLive, PostsAlarms) {
     } else {
         dispatcher.submit({zone, nlb});
     }
-    ASSERT_TRUE(test::run_until(io, [&] { return outbox.queue().size() == 0; }, 20s));
-    EXPECT_EQ(test::metric(registry, "tierwatch_pages_failed_total{receiver=\"alertmanager\",reason=\"http_4xx\"}"), 0.0);
+    ASSERT_TRUE(test::run_until(
+        io, [&] { return outbox.queue().size() == 0; }, 20s));
+    EXPECT_EQ(
+        test::metric(registry,
+                     "tierwatch_pages_failed_total{receiver=\"alertmanager\",reason=\"http_4xx\"}"),
+        0.0);
     dispatcher.stop();
     fs::remove_all(dir);
 }

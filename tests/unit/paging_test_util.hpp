@@ -59,7 +59,9 @@ public:
     explicit RecordingServer(Reply reply)
         : reply_(std::move(reply)),
           server_(io_.get_executor(), {boost::asio::ip::make_address("127.0.0.1"), 0},
-                  [this](const HttpRequest& request, HttpResponse& response) { handle(request, response); }) {
+                  [this](const HttpRequest& request, HttpResponse& response) {
+                      handle(request, response);
+                  }) {
         server_.start();
         thread_ = std::thread([this] { io_.run(); });
     }
@@ -171,7 +173,8 @@ inline std::optional<double> metric(const metrics::Registry& registry, std::stri
     std::size_t at = 0;
     while (at < text.size()) {
         const auto end = text.find('\n', at);
-        const std::string_view line(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
+        const std::string_view line(text.data() + at,
+                                    (end == std::string::npos ? text.size() : end) - at);
         if (line.size() > series.size() && line.starts_with(series) && line[series.size()] == ' ') {
             return std::stod(std::string(line.substr(series.size() + 1)));
         }
