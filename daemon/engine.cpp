@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <tuple>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -37,6 +40,7 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
       scheduler_({config_->daemon.max_in_flight, config_->daemon.per_host_max_in_flight}),
       wake_(executor),
       dns_timer_(executor),
+      alarm_timer_(executor),
       scheduler_lag_(registry_
                          .histogram("tierwatch_scheduler_lag_seconds",
                                     "Delay from a target's due time to its probe's start, "
@@ -45,10 +49,23 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
                          .with({})),
       dns_failures_(registry_.counter("tierwatch_dns_failures_total",
                                       "Resolutions of an NLB or node name that failed.", {"name"})),
-      probes_by_result_(config_->checks.size()) {
+      probes_by_result_(config_->checks.size()),
+      rollup_(*config_->alerting),
+      alarm_book_(*config_->alerting) {
     registry_.gauge("tierwatch_build_info", "tierwatch's version.", {"version"})
         .with({TIERWATCH_VERSION})
         .set(1);
+    if (!config_->alerting->pagers.empty()) {
+        const auto outbox_dir = config_->daemon.state_dir / "outbox";
+        std::error_code error;
+        std::filesystem::create_directories(outbox_dir, error);
+        if (error) {
+            throw std::runtime_error("cannot create the page outbox " + outbox_dir.string() + ": " +
+                                     error.message());
+        }
+        outbox_ = std::make_unique<Outbox>(outbox_dir, OutboxLimits{}, registry_);
+        dispatcher_ = std::make_unique<Dispatcher>(executor, *config_->alerting, *outbox_, registry_);
+    }
 }
 
 Engine::~Engine() = default;
@@ -58,14 +75,50 @@ std::size_t Engine::check_index(const Check* check) const {
 }
 
 void Engine::start() {
+    if (dispatcher_) dispatcher_->start();
     asio::co_spawn(executor_, dns_loop(), asio::detached);
     asio::co_spawn(executor_, schedule_loop(), asio::detached);
+    asio::co_spawn(executor_, alarm_loop(), asio::detached);
 }
 
 void Engine::stop() {
     stopping_ = true;
     wake_.cancel();
     dns_timer_.cancel();
+    alarm_timer_.cancel();
+    if (dispatcher_) dispatcher_->stop();
+}
+
+void Engine::sync_rollup() {
+    std::vector<RollupTarget> targets;
+    targets.reserve(table_.active_count());
+    table_.for_each_active([&](const Target& target) {
+        targets.push_back({target.id, target.spec.check, target.spec.node, target.spec.nlb,
+                           target.spec.dns_error.empty() ? target.spec.address.to_string() : std::string(),
+                           target.spec.identity, target.label});
+    });
+    rollup_.set_targets(targets);
+}
+
+asio::awaitable<void> Engine::alarm_loop() {
+    while (!stopping_) {
+        alarm_timer_.expires_after(std::chrono::seconds(1));
+        co_await alarm_timer_.async_wait(use_tuple);
+        if (stopping_ || !ready_) continue;
+        evaluate_alarms();
+    }
+}
+
+void Engine::evaluate_alarms() {
+    const auto now = std::chrono::system_clock::now();
+    auto events = alarm_book_.update(rollup_.evaluate(now), now);
+    for (const auto& event : events) {
+        // Pages are rare and each matters at 3 a.m.: every one is logged.
+        spdlog::log(event.action == PageAction::resolve ? spdlog::level::info : spdlog::level::warn,
+                    "page {} to {} (tier {}, {}): {} [{}]", to_string(event.action), event.receiver,
+                    event.tier, to_string(event.severity), event.summary, event.dedup_key);
+    }
+    if (dispatcher_ && !events.empty()) dispatcher_->submit(std::move(events));
 }
 
 asio::awaitable<void> Engine::dns_loop() {
@@ -108,7 +161,10 @@ asio::awaitable<void> Engine::resolve_all() {
         scheduler_.add(id, target.host, target.spec.check->interval,
                        stable_hash(target.spec.identity), now);
     }
-    if (!change.added.empty() || !change.removed.empty()) wake_.cancel();
+    if (!change.added.empty() || !change.removed.empty()) {
+        sync_rollup();
+        wake_.cancel();
+    }
 }
 
 asio::awaitable<void> Engine::schedule_loop() {
@@ -173,6 +229,7 @@ void Engine::record(Target& target, ProbeResult&& result) {
     ++target.probes;
     if (!result.ok()) ++target.failures;
     ++probes_by_result_[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
+    rollup_.observe(target.id, result, std::chrono::system_clock::now());
     target.last = std::move(result);
     target.has_result = true;
 }
@@ -258,6 +315,47 @@ void Engine::render_metrics(std::string& out) const {
                                      lag.seconds);
                    }
                });
+
+    per_target("tierwatch_target_grade",
+               "Graded state of the target after rise/fall: 0 ok, 1 warning, 2 critical.", Type::gauge,
+               [&](const Target& t, std::size_t n) {
+                   if (const auto* grader = rollup_.grader(t.id)) {
+                       writer.sample("tierwatch_target_grade", {labels.data(), n},
+                                     static_cast<double>(grader->grade()));
+                   }
+               });
+
+    writer.family("tierwatch_group_grade", "Grade of each group, zone and NLB address roll-up.",
+                  Type::gauge);
+    for (const auto& group : rollup_.groups()) {
+        const std::string_view kind = group.kind == GroupKind::zone          ? "zone"
+                                      : group.kind == GroupKind::nlb_address ? "nlb_address"
+                                                                             : "group";
+        writer.sample("tierwatch_group_grade", {{"group", group.name}, {"kind", kind}},
+                      static_cast<double>(group.grade));
+    }
+    writer.family("tierwatch_group_members_up", "Members of each roll-up that are up.", Type::gauge);
+    for (const auto& group : rollup_.groups()) {
+        writer.sample("tierwatch_group_members_up", {{"group", group.name}}, group.up);
+    }
+
+    // Firing alarms by tier, severity and whether they page (or why not).
+    std::map<std::tuple<int, Grade, std::string_view>, int> alarm_counts;
+    for (const auto& [key, alarm] : alarm_book_.alarms()) {
+        const auto& condition = alarm.condition;
+        const std::string_view state = condition.suppressed    ? "suppressed"
+                                       : condition.silenced    ? "silenced"
+                                       : condition.maintenance ? "maintenance"
+                                                               : "paging";
+        ++alarm_counts[{alarm.tier, condition.severity, state}];
+    }
+    writer.family("tierwatch_alarms", "Firing alarms by tier, severity and state.", Type::gauge);
+    for (const auto& [key, count] : alarm_counts) {
+        const auto& [tier, severity, state] = key;
+        const std::string tier_text = std::to_string(tier);
+        writer.sample("tierwatch_alarms",
+                      {{"tier", tier_text}, {"severity", to_string(severity)}, {"state", state}}, count);
+    }
 
     writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);
     for (std::size_t c = 0; c < config_->checks.size(); ++c) {

@@ -10,7 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "config/alerting.hpp"
 #include "config/config.hpp"
+#include "daemon/alarms.hpp"
+#include "daemon/dispatcher.hpp"
+#include "daemon/outbox.hpp"
+#include "daemon/rollup.hpp"
 #include "daemon/dns_resolver.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/scheduler.hpp"
@@ -29,7 +34,8 @@ public:
 
     // Resolves names, builds the targets and starts probing.
     void start();
-    // Stops scheduling; probes still in flight end with the event loop.
+    // Stops scheduling and paging; probes still in flight end with the event loop. Pages not yet
+    // accepted stay in the outbox for the next start.
     void stop();
     // True once the first resolution has built the target table.
     bool ready() const noexcept { return ready_; }
@@ -40,12 +46,17 @@ public:
     const TargetTable& targets() const noexcept { return table_; }
     const Config& config() const noexcept { return *config_; }
     const Scheduler::Stats& scheduler_stats() const noexcept { return scheduler_.stats(); }
+    const AlarmBook& alarms() const noexcept { return alarm_book_; }
 
 private:
     boost::asio::awaitable<void> dns_loop();
     boost::asio::awaitable<void> resolve_all();
     boost::asio::awaitable<void> schedule_loop();
     boost::asio::awaitable<void> run_target(std::uint32_t id);
+    // Rolls grades up into alarms every second and hands the page events to the dispatcher.
+    boost::asio::awaitable<void> alarm_loop();
+    void evaluate_alarms();
+    void sync_rollup();
     void launch_pending();
     void record(Target& target, ProbeResult&& result);
     std::size_t check_index(const Check* check) const;
@@ -60,6 +71,7 @@ private:
     Scheduler scheduler_;
     boost::asio::steady_timer wake_;
     boost::asio::steady_timer dns_timer_;
+    boost::asio::steady_timer alarm_timer_;
     std::vector<Scheduler::Launch> launches_;
 
     metrics::Registry registry_;
@@ -67,6 +79,12 @@ private:
     metrics::Family<metrics::Counter>& dns_failures_;
     // probes_by_result_[check index][reason]: counted without string look-ups on the hot path.
     std::vector<std::array<std::uint64_t, failure_reason_count>> probes_by_result_;
+
+    Rollup rollup_;
+    AlarmBook alarm_book_;
+    // Only with [[pager]]s: the outbox lives in state_dir, which a probe-only setup may not have.
+    std::unique_ptr<Outbox> outbox_;
+    std::unique_ptr<Dispatcher> dispatcher_;
     bool stopping_ = false;
     bool ready_ = false;
 };

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""The daemon end to end, from probes to pages: one MTA of a redundant pair down is a Tier I
+warning and pages nobody; both down is exactly one critical page to Tier II; one back is one
+resolve. The receiver is a JSON webhook served by this test."""
+import http.server
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+from harness import Fleet, check, http_get, parse_metrics, wait_for
+
+LISTEN = "127.0.65.1:29469"
+HOOK = ("127.0.65.1", 29470)
+MTA1, MTA2, PROXY1, PROXY2 = "127.0.65.11", "127.0.65.21", "127.0.65.12", "127.0.65.22"
+
+CONFIG = f"""
+[daemon]
+listen = "{LISTEN}"
+state_dir = "state"
+
+[defaults]
+interval = "1s"
+timeout = "500ms"
+rise = 1
+fall = 1
+
+[[node]]
+name = "mta1"
+role = "mta"
+zone = "zone-a"
+address = "{MTA1}"
+
+[[node]]
+name = "mta2"
+role = "mta"
+zone = "zone-b"
+address = "{MTA2}"
+
+[[node]]
+name = "proxy1"
+role = "proxy"
+zone = "zone-a"
+address = "{PROXY1}"
+
+[[node]]
+name = "proxy2"
+role = "proxy"
+zone = "zone-b"
+address = "{PROXY2}"
+
+[[check]]
+name = "smtp-banner"
+protocol = "tcp"
+port = 25025
+roles = ["mta", "proxy"]
+banner_regex = "^220 "
+
+[[group]]
+name = "mta-pool"
+roles = ["mta"]
+critical_when_up_below = 1     # a redundant pair: critical only when neither MTA is up
+
+[tiers]
+settle = "1s"
+
+[tiers.tier2]
+receivers = ["hook"]
+repeat = "30m"
+
+[[pager]]
+name = "hook"
+kind = "webhook"
+url = "http://{HOOK[0]}:{HOOK[1]}/pages"
+"""
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    pages = []
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with Receiver.lock:
+            Receiver.pages.append(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def pages():
+    with Receiver.lock:
+        return list(Receiver.pages)
+
+
+def alarm_states():
+    samples = parse_metrics(http_get(f"http://{LISTEN}/metrics")[1])
+    return {(s[1]["tier"], s[1]["severity"], s[1]["state"]): s[2] for s in samples if s[0] == "tierwatch_alarms"}
+
+
+def main():
+    server = http.server.ThreadingHTTPServer(HOOK, Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with Fleet("paging") as fleet:
+        # One fault server per MTA so each can be stopped alone; the proxies keep their zones up.
+        mta1 = fleet.faultserver([f"banner@{MTA1}:25025,text=220 mta1\\r\\n"])
+        os.rename(fleet.path("faultserver.log"), fleet.path("mta1.log"))
+        mta2 = fleet.faultserver([f"banner@{MTA2}:25025,text=220 mta2\\r\\n"])
+        fleet.faultserver([f"banner@{PROXY1}:25025,text=220 proxy1\\r\\n",
+                           f"banner@{PROXY2}:25025,text=220 proxy2\\r\\n"])
+        fleet.tierwatchd(CONFIG)
+        wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 15, "/-/ready")
+
+        os.killpg(mta1.pid, signal.SIGTERM)
+        wait_for(lambda: alarm_states().get(("1", "warning", "paging")), 20, "a Tier I warning for mta1")
+        time.sleep(3)  # longer than settle: a page, if one were coming, would be out by now
+        check(pages() == [], f"one MTA of the pair down must page nobody: {pages()}")
+
+        os.killpg(mta2.pid, signal.SIGTERM)
+        triggers = lambda: [p for p in pages() if p["action"] == "trigger"]
+        wait_for(triggers, 20, "a page when both MTAs are down")
+        time.sleep(3)
+        sent = triggers()
+        check(len(sent) == 1, f"exactly one page for the pool, got {len(sent)}: {sent}")
+        page = sent[0]
+        check(page["alarm"] == "group" and page["severity"] == "critical" and page["tier"] == 2,
+              f"the page is the pool's critical alarm: {page}")
+        check(page["labels"].get("group") == "mta-pool", f"labels name the group: {page['labels']}")
+        check(page["receiver"] == "hook" and page["status"] == "firing", f"{page}")
+
+        fleet.faultserver([f"banner@{MTA1}:25025,text=220 mta1 again\\r\\n"])
+        resolves = lambda: [p for p in pages() if p["action"] == "resolve" and p["dedup_key"] == page["dedup_key"]]
+        wait_for(resolves, 20, "the resolve when one MTA is back")
+        check(resolves()[0]["status"] == "resolved", f"{resolves()[0]}")
+        check(len(triggers()) == 1, "no further trigger")
+        log = open(fleet.path("tierwatchd.log")).read()
+        check("page trigger to hook" in log, "pages are logged")
+    server.shutdown()
+    print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
