@@ -23,6 +23,7 @@
 #include "probes/ldap_replication.hpp"
 #include "probes/probe.hpp"
 #include "probes/tls_context.hpp"
+#include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace tierwatch {
@@ -280,25 +281,13 @@ private:
 constexpr std::string_view kBindDn = "cn=probe,dc=example,dc=test";
 constexpr std::string_view kPassword = "pa\"ss\\w0rd-secret";
 
-class LdapProbeTest : public ::testing::Test {
+class LdapProbeTest : public test::ProbeFixture {
 protected:
-    static void SetUpTestSuite() {
-        pki_dir_ = std::filesystem::temp_directory_path() /
-                   ("tierwatch-ldap-test-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(pki_dir_);
-        pki_ = test::make_pki(pki_dir_, {.extra_names = {"127.0.0.2"}});
-    }
-    static void TearDownTestSuite() { std::filesystem::remove_all(pki_dir_); }
+    static void SetUpTestSuite() { make_suite_pki("ldap-test", {.extra_names = {"127.0.0.2"}}); }
+    static void TearDownTestSuite() { remove_suite_pki(); }
 
     static Check make_check(Protocol protocol, Duration timeout = 2s) {
-        Check check;
-        check.name = "test-" + std::string(to_string(protocol));
-        check.protocol = protocol;
-        check.interval = 15s;
-        check.timeout = timeout;
-        check.cert_warning = std::chrono::days(21);
-        check.cert_critical = std::chrono::days(7);
-        check.tls.ca_file = pki_.root_ca;
+        Check check = ProbeFixture::make_check(protocol, timeout);
         check.ldap.search_base = "dc=example,dc=test";
         check.ldap.search_filter_ber = compile_ldap_filter(check.ldap.search_filter).ber;
         return check;
@@ -308,26 +297,7 @@ protected:
         check.password = Secret(std::string(password));
         return check;
     }
-
-    ProbeResult probe(const Check& check, const tcp::endpoint& endpoint) {
-        asio::io_context io;
-        ProbeContext context{io.get_executor(), &tls_contexts_};
-        ProbeTarget target{&check, endpoint.address(), endpoint.port(), "node.test"};
-        auto future = asio::co_spawn(io, run_probe(target, context), asio::use_future);
-        io.run();
-        return future.get();
-    }
-
-    static std::filesystem::path pki_dir_;
-    static test::Pki pki_;
-    TlsContextCache tls_contexts_;
 };
-
-std::filesystem::path LdapProbeTest::pki_dir_;
-test::Pki LdapProbeTest::pki_;
-
-#define EXPECT_REASON(result, expected) \
-    EXPECT_EQ(to_string((result).reason), to_string(expected)) << (result).detail
 
 void expect_no_secret(const ProbeResult& result) {
     EXPECT_EQ(result.detail.find(kPassword), std::string::npos) << result.detail;

@@ -21,6 +21,7 @@
 #include "probes/mail_common.hpp"
 #include "probes/probe.hpp"
 #include "probes/tls_context.hpp"
+#include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace tierwatch {
@@ -165,25 +166,13 @@ private:
 
 constexpr std::string_view kPassword = "pa\"ss\\word";
 
-class MailProbeTest : public ::testing::Test {
+class MailProbeTest : public test::ProbeFixture {
 protected:
-    static void SetUpTestSuite() {
-        pki_dir_ = std::filesystem::temp_directory_path() /
-                   ("tierwatch-mail-test-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(pki_dir_);
-        pki_ = test::make_pki(pki_dir_);
-    }
-    static void TearDownTestSuite() { std::filesystem::remove_all(pki_dir_); }
+    static void SetUpTestSuite() { make_suite_pki("mail-test"); }
+    static void TearDownTestSuite() { remove_suite_pki(); }
 
     static Check make_check(Protocol protocol, Duration timeout = 2s) {
-        Check check;
-        check.name = "test-" + std::string(to_string(protocol));
-        check.protocol = protocol;
-        check.interval = 15s;
-        check.timeout = timeout;
-        check.cert_warning = std::chrono::days(21);
-        check.cert_critical = std::chrono::days(7);
-        check.tls.ca_file = pki_.root_ca;
+        Check check = ProbeFixture::make_check(protocol, timeout);
         check.mail.auth = is_smtp_family(protocol) ? MailAuth::plain : MailAuth::login;
         return check;
     }
@@ -193,26 +182,11 @@ protected:
         return check;
     }
 
+    using ProbeFixture::probe;
     ProbeResult probe(const Check& check, const ScriptedServer& server) {
-        asio::io_context io;
-        ProbeContext context{io.get_executor(), &tls_contexts_};
-        const auto endpoint = server.endpoint();
-        ProbeTarget target{&check, endpoint.address(), endpoint.port(), "node.test"};
-        auto future = asio::co_spawn(io, run_probe(target, context), asio::use_future);
-        io.run();
-        return future.get();
+        return ProbeFixture::probe(check, server.endpoint());
     }
-
-    static std::filesystem::path pki_dir_;
-    static test::Pki pki_;
-    TlsContextCache tls_contexts_;
 };
-
-std::filesystem::path MailProbeTest::pki_dir_;
-test::Pki MailProbeTest::pki_;
-
-#define EXPECT_REASON(result, expected) \
-    EXPECT_EQ(to_string((result).reason), to_string(expected)) << (result).detail
 
 // No detail may carry the password, plainly or in the base64 a SASL exchange sends.
 void expect_no_secret(const ProbeResult& result, std::string_view password = kPassword) {

@@ -13,6 +13,7 @@
 #include "probes/probe.hpp"
 #include "probes/tls_context.hpp"
 #include "tests/support/fault_server.hpp"
+#include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace tierwatch {
@@ -24,38 +25,12 @@ using test::CertVariant;
 using test::FaultOptions;
 using test::FaultServer;
 
-class ProbeTest : public ::testing::Test {
+class ProbeTest : public test::ProbeFixture {
 protected:
-    static void SetUpTestSuite() {
-        pki_dir_ = std::filesystem::temp_directory_path() /
-                   ("tierwatch-probe-test-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(pki_dir_);
-        pki_ = test::make_pki(pki_dir_);
-    }
-    static void TearDownTestSuite() { std::filesystem::remove_all(pki_dir_); }
+    static void SetUpTestSuite() { make_suite_pki("probe-test"); }
+    static void TearDownTestSuite() { remove_suite_pki(); }
 
-    Check make_check(Protocol protocol, Duration timeout = 2s) {
-        Check check;
-        check.name = "test-" + std::string(to_string(protocol));
-        check.protocol = protocol;
-        check.interval = 15s;
-        check.timeout = timeout;
-        check.cert_warning = std::chrono::days(21);
-        check.cert_critical = std::chrono::days(7);
-        check.tls.ca_file = pki_.root_ca;
-        return check;
-    }
-
-    ProbeResult probe(const Check& check, const boost::asio::ip::tcp::endpoint& endpoint,
-                      std::string_view server_name = "node.test") {
-        boost::asio::io_context io;
-        ProbeContext context{io.get_executor(), &tls_contexts_};
-        ProbeTarget target{&check, endpoint.address(), endpoint.port(), server_name};
-        auto future = boost::asio::co_spawn(io, run_probe(target, context), boost::asio::use_future);
-        io.run();
-        return future.get();
-    }
-
+    using ProbeFixture::probe;
     ProbeResult probe(const Check& check, const FaultServer& server,
                       std::string_view server_name = "node.test") {
         return probe(check, server.endpoint(), server_name);
@@ -72,17 +47,7 @@ protected:
         options.certificate = pki_.leaf(variant);
         return options;
     }
-
-    static std::filesystem::path pki_dir_;
-    static test::Pki pki_;
-    TlsContextCache tls_contexts_;
 };
-
-std::filesystem::path ProbeTest::pki_dir_;
-test::Pki ProbeTest::pki_;
-
-#define EXPECT_REASON(result, expected)                                             \
-    EXPECT_EQ(to_string((result).reason), to_string(expected)) << (result).detail
 
 TEST_F(ProbeTest, TcpConnectSucceedsAndTimesPhases) {
     FaultServer server(serving(Behaviour::banner, "220 mta.test ESMTP\r\n"));
