@@ -125,6 +125,11 @@ void print_json(const std::vector<OnceRow>& rows, Grade worst) {
                                                {"subject_alt_names", std::move(names)}};
         }
         if (result.status_code != 0) entry["http_status"] = result.status_code;
+        if (!result.replication_lags.empty()) {
+            boost::json::object lags;
+            for (const auto& lag : result.replication_lags) lags[lag.peer] = lag.seconds;
+            entry["replication_lag_seconds"] = std::move(lags);  // behind each peer
+        }
         targets.emplace_back(std::move(entry));
     }
     boost::json::object document{{"grade", to_string(worst)}, {"targets", std::move(targets)}};
