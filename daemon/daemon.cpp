@@ -4,11 +4,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
+#include <functional>
 
 #include "daemon/commands.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/systemd_notify.hpp"
 
 namespace tierwatch {
 
@@ -73,20 +76,37 @@ int run_daemon(std::shared_ptr<const Config> config) {
     Engine engine(io.get_executor(), config);
     HttpServer server(io.get_executor(), parse_listen_address(config->daemon.listen),
                       make_routes(engine));
+    asio::steady_timer watchdog(io);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
         if (error) return;
         spdlog::info("received signal {}, stopping", signal);
+        notify_systemd("STOPPING=1");
         engine.stop();
         server.stop();
+        watchdog.cancel();
         io.stop();  // in-flight probes are abandoned and their sockets closed with the loop
     });
     engine.start();
     server.start();
+    // The keep-alive comes from a timer on the loop: if the loop is stuck, systemd restarts us.
+    std::function<void()> keep_alive;
+    if (const auto interval = systemd_watchdog_interval()) {
+        keep_alive = [&, every = *interval] {
+            notify_systemd("WATCHDOG=1");
+            watchdog.expires_after(every);
+            watchdog.async_wait([&](const boost::system::error_code& error) {
+                if (!error) keep_alive();
+            });
+        };
+        keep_alive();
+    }
     const auto endpoint = server.local_endpoint();
     spdlog::info("tierwatch {} listening on {}:{} ({} nodes, {} NLBs, {} checks, file limit {})",
                  TIERWATCH_VERSION, endpoint.address().to_string(), endpoint.port(),
                  config->nodes.size(), config->nlbs.size(), config->checks.size(), files);
+    // Configuration loaded and listener bound: ready.
+    notify_systemd("READY=1\nSTATUS=probing");
     io.run();
     spdlog::info("stopped");
     return 0;
