@@ -212,9 +212,7 @@ asio::awaitable<void> Dispatcher::run_sender(Receiver& receiver) {
         const std::uint64_t id = entry->id;
         // A copy: other entries may be coalesced away while this one is on the wire.
         const PageEvent event = entry->event;
-        const PagerRequest request = receiver.pager->request(event);
-        const SendResult result =
-            co_await send_page(executor_, *receiver.pager, request, tls_contexts_);
+        const SendResult result = co_await receiver.pager->deliver(executor_, event, tls_contexts_);
         if (!*alive || stopping_) co_return;
 
         const Delivery delivery = classify(result);

@@ -24,6 +24,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "daemon/pager_email.hpp"
 #include "probes/tls_context.hpp"
 
 #ifndef TIERWATCH_VERSION
@@ -65,16 +66,31 @@ std::string_view to_string(SendFailure failure) noexcept {
             return "unsupported";
         case SendFailure::unknown_receiver:
             return "unknown_receiver";
+        case SendFailure::auth:
+            return "auth";
+        case SendFailure::smtp_transient:
+            return "smtp_transient";
+        case SendFailure::smtp_rejected:
+            return "smtp_rejected";
     }
     return "unknown";
 }
 
 std::optional<HttpUrl> HttpUrl::parse(std::string_view text) {
     HttpUrl url;
+    std::uint16_t default_port = 80;
     if (text.starts_with("https://")) {
         url.tls = true;
+        default_port = 443;
         text.remove_prefix(8);
     } else if (text.starts_with("http://")) {
+        text.remove_prefix(7);
+    } else if (text.starts_with("smtps://")) {
+        url.tls = true;
+        default_port = 465;
+        text.remove_prefix(8);
+    } else if (text.starts_with("smtp://")) {
+        default_port = 25;
         text.remove_prefix(7);
     } else {
         return std::nullopt;
@@ -96,7 +112,7 @@ std::optional<HttpUrl> HttpUrl::parse(std::string_view text) {
         if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
     }
     if (url.host.empty() || url.host.find('@') != std::string::npos) return std::nullopt;
-    url.port = url.tls ? 443 : 80;
+    url.port = default_port;
     if (!port_text.empty()) {
         unsigned port = 0;
         const auto [end, error] =
@@ -126,6 +142,7 @@ Delivery classify(const SendResult& result) noexcept {
         case SendFailure::unexpected_status:
         case SendFailure::unsupported:
         case SendFailure::unknown_receiver:
+        case SendFailure::smtp_rejected:
             return Delivery::drop;
         default:
             return Delivery::retry;
@@ -166,9 +183,9 @@ std::string sha256_hex(std::string_view data) {
     return to_hex(digest, size);
 }
 
-// A secret file's contents without the trailing newline editors add. The error names the
-// file only: the contents must never reach a log.
-Secret read_secret(const std::filesystem::path& path, std::string_view what) {
+}  // namespace
+
+Secret read_secret_file(const std::filesystem::path& path, std::string_view what) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw std::runtime_error("cannot read " + std::string(what) + " file " + path.string());
@@ -181,6 +198,8 @@ Secret read_secret(const std::filesystem::path& path, std::string_view what) {
         throw std::runtime_error(std::string(what) + " file " + path.string() + " is empty");
     return Secret(std::move(value));
 }
+
+namespace {
 
 // Cuts at most `max` bytes without splitting a UTF-8 sequence.
 std::string truncate_utf8(std::string_view text, std::size_t max) {
@@ -257,7 +276,7 @@ class PagerDutyPager final : public Pager {
 public:
     PagerDutyPager(const PagerConfig& config, const PagerOptions& options)
         : Pager(config, options, "https://events.pagerduty.com"),
-          routing_key_(read_secret(config.routing_key_file, "routing key")),
+          routing_key_(read_secret_file(config.routing_key_file, "routing key")),
           source_(options.source) {
         secrets_.push_back(routing_key_.reveal());
     }
@@ -310,7 +329,7 @@ public:
     WebhookPager(const PagerConfig& config, const PagerOptions& options)
         : Pager(config, options, "") {
         if (!config.secret_file.empty()) {
-            secret_ = read_secret(config.secret_file, "webhook secret");
+            secret_ = read_secret_file(config.secret_file, "webhook secret");
             secrets_.push_back(secret_.reveal());
         }
     }
@@ -370,6 +389,12 @@ Pager::Pager(const PagerConfig& config, const PagerOptions& options, std::string
     tls_.verify_hostname = tls_.verify;
 }
 
+asio::awaitable<SendResult> Pager::deliver(asio::any_io_executor executor, const PageEvent& event,
+                                           TlsContextCache& tls_contexts) const {
+    const PagerRequest message = request(event);
+    co_return co_await send_page(std::move(executor), *this, message, tls_contexts);
+}
+
 std::string Pager::redact(std::string text) const {
     for (const std::string& secret : secrets_) {
         for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
@@ -388,7 +413,7 @@ std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions&
         case PagerKind::webhook:
             return std::make_unique<WebhookPager>(config, options);
         case PagerKind::email:
-            return nullptr;
+            return make_email_pager(config, options);
     }
     return nullptr;
 }

@@ -52,7 +52,7 @@ namespace tierwatch {
 
 class TlsContextCache;
 
-// http(s)://host[:port][/path]
+// http(s)://host[:port][/path], and smtp(s)://host[:port] for the e-mail pager.
 struct HttpUrl {
     bool tls = false;
     std::string host;  // without brackets for IPv6
@@ -86,8 +86,11 @@ enum class SendFailure : std::uint8_t {
     unexpected_status,  // 1xx/3xx: dropped (a redirect means a wrong url)
     unsupported,        // a pager kind not built yet (email)
     unknown_receiver,   // a page for a receiver with no [[pager]]
+    auth,               // SMTP AUTH refused: retried, so a password fix loses no page
+    smtp_transient,     // SMTP 4xx: retried
+    smtp_rejected,      // SMTP 5xx: dropped
 };
-inline constexpr std::size_t send_failure_count = 13;
+inline constexpr std::size_t send_failure_count = 16;
 std::string_view to_string(SendFailure failure) noexcept;
 
 struct SendResult {
@@ -129,6 +132,10 @@ public:
 
     // The request that delivers `event`.
     virtual PagerRequest request(const PageEvent& event) const = 0;
+    // Delivers `event`: by default request() over the shared HTTP client.
+    virtual boost::asio::awaitable<SendResult> deliver(boost::asio::any_io_executor executor,
+                                                       const PageEvent& event,
+                                                       TlsContextCache& tls_contexts) const;
     // `text` with this pager's secrets blanked out, for receiver replies that echo a request.
     std::string redact(std::string text) const;
 
@@ -144,10 +151,14 @@ protected:
     std::vector<std::string> secrets_;  // what redact() blanks out
 };
 
+// A secret file's contents without trailing whitespace; the error names the file, never its
+// contents. Throws std::runtime_error.
+Secret read_secret_file(const std::filesystem::path& path, std::string_view what);
+
 // Builds the pager for one [[pager]] entry, reading its secret files. Kind-specific keys:
 // ca_file, tls_verify (all), repost (alertmanager), generator_url (alertmanager). Throws
-// std::runtime_error naming the file (never its contents) if a secret cannot be read; returns
-// null for kinds not built yet (email).
+// std::runtime_error naming the file (never its contents) if a secret cannot be read. E-mail
+// keys are listed in pager_email.hpp.
 std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions& options);
 
 // Sends one request to the pager's URL within its timeout. Errors are values.

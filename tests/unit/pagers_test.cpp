@@ -7,6 +7,10 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
@@ -16,6 +20,8 @@
 #include <sstream>
 
 #include "daemon/dispatcher.hpp"
+#include "daemon/pager_email.hpp"
+#include "probes/mail_common.hpp"
 #include "tests/support/fault_server.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tests/unit/paging_test_util.hpp"
@@ -528,6 +534,220 @@ TEST(Dispatcher, AlertmanagerFiringAlarmsArePostedAgainUntilResolved) {
         h.io.run_for(20ms);
     }
     EXPECT_EQ(posts, before);
+}
+
+// ------------------------------------------------------------------------------------ e-mail
+
+TEST(Email, MessageIsDotStuffedAndHeadersCannotBeInjected) {
+    PageEvent event = make_event(PageAction::resolve, "mail", "group/mta-pool",
+                                 "pool back\r\nBcc: someone@example.com\n.hidden line");
+    const std::string message =
+        email_message(event, "tierwatch@example.com", {"a@example.com", "b@example.com"});
+    EXPECT_TRUE(
+        message.starts_with("From: tierwatch@example.com\r\nTo: a@example.com, b@example.com\r\n"));
+    EXPECT_NE(message.find("Subject: [tierwatch] RESOLVED critical tier 2: pool back  Bcc: "
+                           "someone@example.com .hidden line\r\n"),
+              std::string::npos)
+        << message;
+    const std::string headers = message.substr(0, message.find("\r\n\r\n"));
+    EXPECT_EQ(headers.find("\r\nBcc:"), std::string::npos);
+    EXPECT_NE(message.find("\r\n..hidden line\r\n"), std::string::npos) << message;
+    EXPECT_NE(message.find("X-Tierwatch-Dedup-Key: group/mta-pool\r\n"), std::string::npos);
+    EXPECT_NE(message.find("References: <group.mta.pool@tierwatch.invalid>\r\n"),
+              std::string::npos);
+    EXPECT_TRUE(message.ends_with("\r\n.\r\n"));
+    // Every line ends in CRLF: no bare LF reaches the relay.
+    for (std::size_t at = message.find('\n'); at != std::string::npos;
+         at = message.find('\n', at + 1)) {
+        ASSERT_EQ(message[at - 1], '\r') << at;
+    }
+}
+
+// A scripted SMTP relay on 127.0.0.1:0: STARTTLS with the test PKI, AUTH PLAIN, one connection
+// at a time, recording every command and message.
+class SmtpRelay {
+public:
+    SmtpRelay(const test::CertKeyPair& certificate, unsigned rcpt_status)
+        : rcpt_status_(rcpt_status),
+          acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+        tls_.use_certificate_chain_file(certificate.cert_chain.string());
+        tls_.use_private_key_file(certificate.key.string(), boost::asio::ssl::context::pem);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~SmtpRelay() {
+        stopping_ = true;
+        boost::system::error_code ignored;
+        // Wake the blocking accept with a connection of our own.
+        boost::asio::ip::tcp::socket poke(io_);
+        poke.connect(acceptor_.local_endpoint(), ignored);
+        thread_.join();
+    }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    std::vector<std::string> commands() const {
+        std::lock_guard lock(mutex_);
+        return commands_;
+    }
+    std::vector<std::string> messages() const {
+        std::lock_guard lock(mutex_);
+        return messages_;
+    }
+
+private:
+    void serve() {
+        while (!stopping_) {
+            boost::asio::ip::tcp::socket socket(io_);
+            boost::system::error_code ec;
+            acceptor_.accept(socket, ec);
+            if (ec || stopping_) return;
+            try {
+                converse(socket);
+            } catch (const std::exception&) {
+                // The client went away mid-dialogue: wait for the next one.
+            }
+        }
+    }
+    void converse(boost::asio::ip::tcp::socket& socket) {
+        boost::asio::ssl::stream<boost::asio::ip::tcp::socket&> tls(socket, tls_);
+        bool secure = false;
+        boost::asio::streambuf buffer;
+        const auto send = [&](const std::string& text) {
+            secure ? boost::asio::write(tls, boost::asio::buffer(text))
+                   : boost::asio::write(socket, boost::asio::buffer(text));
+        };
+        const auto line = [&] {
+            const std::size_t n = secure ? boost::asio::read_until(tls, buffer, "\r\n")
+                                         : boost::asio::read_until(socket, buffer, "\r\n");
+            std::string text(boost::asio::buffers_begin(buffer.data()),
+                             boost::asio::buffers_begin(buffer.data()) + n - 2);
+            buffer.consume(n);
+            return text;
+        };
+        send("220 relay.test ESMTP\r\n");
+        while (true) {
+            const std::string command = line();
+            {
+                std::lock_guard lock(mutex_);
+                commands_.push_back(command);
+            }
+            if (command.starts_with("EHLO")) {
+                send(secure ? "250-relay.test\r\n250 AUTH PLAIN\r\n"
+                            : "250-relay.test\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n");
+            } else if (command == "STARTTLS") {
+                send("220 2.0.0 ready\r\n");
+                tls.handshake(boost::asio::ssl::stream_base::server);
+                secure = true;
+            } else if (command.starts_with("AUTH PLAIN")) {
+                send("235 2.7.0 ok\r\n");
+            } else if (command.starts_with("MAIL FROM")) {
+                send("250 2.1.0 ok\r\n");
+            } else if (command.starts_with("RCPT TO")) {
+                send(std::to_string(rcpt_status_) +
+                     (rcpt_status_ == 250 ? " 2.1.5 ok\r\n" : " 5.1.1 no such user\r\n"));
+            } else if (command == "DATA") {
+                send("354 go ahead\r\n");
+                std::string message;
+                for (std::string text = line(); text != "."; text = line())
+                    message += text + "\r\n";
+                {
+                    std::lock_guard lock(mutex_);
+                    messages_.push_back(message);
+                }
+                send("250 2.0.0 queued\r\n");
+            } else if (command == "QUIT") {
+                send("221 bye\r\n");
+                return;
+            } else {
+                send("500 what\r\n");
+            }
+        }
+    }
+
+    unsigned rcpt_status_;
+    boost::asio::io_context io_;
+    boost::asio::ssl::context tls_{boost::asio::ssl::context::tls_server};
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::atomic<bool> stopping_{false};
+    mutable std::mutex mutex_;
+    std::vector<std::string> commands_;
+    std::vector<std::string> messages_;
+    std::thread thread_;
+};
+
+struct EmailFixture {
+    EmailFixture()
+        : pki_dir(fs::temp_directory_path() /
+                  ("tierwatch-email-pki-" + std::to_string(::getpid()))),
+          pki(test::make_pki(pki_dir)) {}
+    ~EmailFixture() { fs::remove_all(pki_dir); }
+
+    PagerConfig config(std::uint16_t port) const {
+        auto config =
+            pager_config("mail", PagerKind::email, "smtp://127.0.0.1:" + std::to_string(port));
+        config.table.insert("from", "tierwatch@example.com");
+        toml::array to;
+        to.push_back("oncall@example.com");
+        to.push_back("noc@example.com");
+        config.table.insert("to", std::move(to));
+        config.table.insert("username", "pager");
+        config.table.insert("ca_file", pki.root_ca.string());
+        config.secret_file = temp_file("smtp.password", "pa55word\n");
+        return config;
+    }
+
+    fs::path pki_dir;
+    test::Pki pki;
+};
+
+TEST(Email, DeliversThroughStartTlsWithAuthPlain) {
+    EmailFixture fixture;
+    SmtpRelay relay(fixture.pki.good, 250);
+    Harness h({fixture.config(relay.port())});
+    h.dispatcher->submit(make_event(PageAction::trigger, "mail", "group/mta-pool"));
+    ASSERT_TRUE(test::run_until(h.io, [&] {
+        return h.metric("tierwatch_pages_sent_total{receiver=\"mail\"}") == 1;
+    })) << h.log.str();
+    const auto commands = relay.commands();
+    const std::vector<std::string> expected{"EHLO tierwatch.invalid",
+                                            "STARTTLS",
+                                            "EHLO tierwatch.invalid",
+                                            "AUTH PLAIN " + sasl_plain("pager", "pa55word"),
+                                            "MAIL FROM:<tierwatch@example.com>",
+                                            "RCPT TO:<oncall@example.com>",
+                                            "RCPT TO:<noc@example.com>",
+                                            "DATA"};
+    ASSERT_GE(commands.size(), expected.size());
+    EXPECT_EQ(
+        std::vector<std::string>(commands.begin(),
+                                 commands.begin() + static_cast<std::ptrdiff_t>(expected.size())),
+        expected);
+    ASSERT_EQ(relay.messages().size(), 1u);
+    EXPECT_NE(relay.messages()[0].find(
+                  "Subject: [tierwatch] FIRING critical tier 2: MTA pool below quorum"),
+              std::string::npos);
+    EXPECT_EQ(h.log.str().find("pa55word"), std::string::npos);
+}
+
+TEST(Email, RejectedRecipientDropsThePageAndAnUntrustedRelayGetsNothing) {
+    EmailFixture fixture;
+    SmtpRelay rejecting(fixture.pki.good, 550);
+    SmtpRelay untrusted(fixture.pki.self_signed, 250);
+    auto second = fixture.config(untrusted.port());
+    second.name = "mail2";
+    Harness h({fixture.config(rejecting.port()), second});
+    h.dispatcher->submit({make_event(PageAction::trigger, "mail", "a"),
+                          make_event(PageAction::trigger, "mail2", "a")});
+    ASSERT_TRUE(test::run_until(h.io, [&] {
+        return h.metric(
+                   "tierwatch_pages_failed_total{receiver=\"mail\",reason=\"smtp_rejected\"}") ==
+                   1 &&
+               h.metric("tierwatch_pages_failed_total{receiver=\"mail2\",reason=\"tls\"}") == 1;
+    })) << h.log.str();
+    EXPECT_EQ(h.outbox->queue().size("mail"), 0u);   // dropped
+    EXPECT_EQ(h.outbox->queue().size("mail2"), 1u);  // kept for a retry
+    EXPECT_NE(h.log.str().find("5.1.1 no such user"), std::string::npos) << h.log.str();
+    for (const auto& command : untrusted.commands())
+        EXPECT_FALSE(command.starts_with("AUTH")) << command;
+    EXPECT_TRUE(untrusted.messages().empty());
 }
 
 // Posts to a real Alertmanager when the integration test (test_paging_alertmanager.py) asks:
