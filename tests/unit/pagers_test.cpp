@@ -36,10 +36,20 @@ using test::make_event;
 
 constexpr std::string_view kRoutingKey = "R0UT1NGKEY0123456789abcdefABCDEF";  // 32 characters
 
+// Secret files for the pagers under test, removed when the test binary exits.
 fs::path temp_file(const std::string& name, std::string_view contents) {
+    struct Cleanup {
+        std::vector<fs::path> paths;
+        ~Cleanup() {
+            std::error_code ignored;
+            for (const auto& path : paths) fs::remove(path, ignored);
+        }
+    };
+    static Cleanup cleanup;
     const fs::path path =
         fs::temp_directory_path() / ("tierwatch-pagers-" + std::to_string(::getpid()) + "-" + name);
     std::ofstream(path) << contents;
+    cleanup.paths.push_back(path);
     return path;
 }
 
