@@ -668,7 +668,10 @@ DaemonSettings read_daemon(const Section& s) {
     DaemonSettings d;
     d.listen = s.get<std::string>("listen", address_problem("listen")).value_or(d.listen);
     d.state_dir = s.path("state_dir").value_or(d.state_dir);
-    d.max_in_flight = s.count("max_in_flight").value_or(d.max_in_flight);
+    if (const auto max_in_flight = s.count("max_in_flight")) {
+        d.max_in_flight = *max_in_flight;
+        d.max_in_flight_explicit = true;
+    }
     d.per_host_max_in_flight = s.count("per_host_max_in_flight").value_or(d.per_host_max_in_flight);
     d.dns_refresh = s.duration("dns_refresh").value_or(d.dns_refresh);
     d.nameservers = s.get_list<std::string>("nameservers", address_problem("nameservers")).value_or(d.nameservers);

@@ -85,6 +85,7 @@ struct DaemonSettings {
     std::string listen = "127.0.0.1:9469";
     std::filesystem::path state_dir = "/var/lib/tierwatch";
     std::uint32_t max_in_flight = 20000;
+    bool max_in_flight_explicit = false;  // set in the file: refused (not lowered) beyond the fd limit
     std::uint32_t per_host_max_in_flight = 8;
     Duration dns_refresh = std::chrono::seconds(30);
     std::vector<std::string> nameservers;  // "host:port"; empty: the system resolver

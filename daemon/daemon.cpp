@@ -69,9 +69,32 @@ HttpHandler make_routes(const Engine& engine) {
 
 }  // namespace
 
+// Every probe in flight holds a socket; the rest is the listener, scrapes, DNS and pagers.
+constexpr std::uint64_t reserved_files = 256;
+
+// A max_in_flight the descriptor limit cannot carry would fail probes with EMFILE at the worst
+// moment (an outage makes every probe wait its full timeout): refuse it when the operator asked
+// for it, lower the built-in default with a warning.
+std::shared_ptr<const Config> fit_file_limit(std::shared_ptr<const Config> config, std::uint64_t files) {
+    const std::uint64_t wanted = config->daemon.max_in_flight;
+    if (wanted + reserved_files <= files) return config;
+    if (config->daemon.max_in_flight_explicit || files <= 2 * reserved_files) {
+        throw std::runtime_error(config->file.string() + ": max_in_flight = " + std::to_string(wanted) +
+                                 " needs about " + std::to_string(wanted + reserved_files) +
+                                 " file descriptors, but the limit is " + std::to_string(files) +
+                                 " (raise LimitNOFILE or ulimit -Hn, or lower max_in_flight)");
+    }
+    auto fitted = std::make_shared<Config>(*config);
+    fitted->daemon.max_in_flight = static_cast<std::uint32_t>(files - reserved_files);
+    spdlog::warn("max_in_flight lowered from its default {} to {}: the file descriptor limit is {}", wanted,
+                 fitted->daemon.max_in_flight, files);
+    return fitted;
+}
+
 int run_daemon(std::shared_ptr<const Config> config) {
     std::signal(SIGPIPE, SIG_IGN);
     const auto files = raise_file_limit();
+    config = fit_file_limit(std::move(config), files);
     asio::io_context io(1);
     Engine engine(io.get_executor(), config);
     HttpServer server(io.get_executor(), parse_listen_address(config->daemon.listen),

@@ -45,7 +45,8 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
                          .histogram("tierwatch_scheduler_lag_seconds",
                                     "Delay from a target's due time to its probe's start, "
                                     "queueing behind in-flight limits included.",
-                                    metrics::Histogram::exponential_buckets(0.001, 2, 15))
+                                    std::vector<double>{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                        0.5, 1, 2.5, 5, 10, 30})
                          .with({})),
       dns_failures_(registry_.counter("tierwatch_dns_failures_total",
                                       "Resolutions of an NLB or node name that failed.", {"name"})),
@@ -64,7 +65,10 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
                                      error.message());
         }
         outbox_ = std::make_unique<Outbox>(outbox_dir, OutboxLimits{}, registry_);
-        dispatcher_ = std::make_unique<Dispatcher>(executor, *config_->alerting, *outbox_, registry_);
+        DispatcherOptions options;
+        options.pager.generator_url = "http://" + config_->daemon.listen + "/status";
+        dispatcher_ = std::make_unique<Dispatcher>(executor, *config_->alerting, *outbox_, registry_,
+                                                   std::move(options));
     }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The systemd unit passes `systemd-analyze verify` and scores an exposure of at most 2.0 in
 `systemd-analyze security`; the daemon speaks sd_notify: READY=1 once serving, WATCHDOG=1 from
-its event loop at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM."""
+its event loop at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM; and it refuses a max_in_flight its descriptor limit cannot carry."""
 import os
 import re
 import signal
@@ -57,10 +57,22 @@ def notify_checks(fleet):
     check(daemon.wait(timeout=10) == 0, "clean exit after SIGTERM")
 
 
+def file_limit_check(fleet):
+    """A max_in_flight the descriptor limit cannot carry is refused at start, plainly."""
+    path = fleet.path("too-many.toml")
+    with open(path, "w") as f:
+        f.write(f'[daemon]\nlisten = "{LISTEN}"\nmax_in_flight = 100000000\n')
+    result = subprocess.run([TIERWATCHD, "--config", path], capture_output=True, text=True, timeout=30)
+    check(result.returncode == 2, f"exit {result.returncode}")
+    check("max_in_flight = 100000000 needs about" in result.stderr and "file descriptors" in result.stderr,
+          f"the error names the setting and the limit: {result.stderr}")
+
+
 def main():
     with Fleet("systemd") as fleet:
         unit_checks(fleet)
         notify_checks(fleet)
+        file_limit_check(fleet)
     print("1 passed, 0 failed")
 
 
