@@ -173,9 +173,12 @@ def histogram_quantiles(before, after):
 
 # ---------------------------------------------------------------- tierwatchd
 
-def tierwatch_config(path, listen_port, nodes, checks, interval, timeout, ca, max_in_flight=20000,
+def tierwatch_config(path, listen_port, nodes, checks, interval, timeout, ca, max_in_flight=None,
                      per_host=64, check_extra=()):
     """nodes: list of addresses; checks: list of (name, protocol, port)."""
+    if max_in_flight is None:
+        # tierwatchd refuses a max_in_flight its descriptor limit cannot carry (it keeps 256 spare).
+        max_in_flight = min(20000, fd_hard_limit() - 512)
     lines = ["[daemon]", f'listen = "127.0.0.1:{listen_port}"', 'state_dir = "state"',
              f"max_in_flight = {max_in_flight}", f"per_host_max_in_flight = {per_host}", 'log_level = "warn"', "",
              "[defaults]", f'interval = "{interval}"', f'timeout = "{timeout}"', f'ca_file = "{ca}"', ""]
@@ -197,8 +200,12 @@ class Daemon:
     def start(self):
         self.p = self.procs.start([self.binary, "--config", self.config], os.path.join(self.dir, f"{self.name}.log"),
                                   cwd=self.dir)
+        def healthy():
+            if self.p.poll() is not None:
+                raise RuntimeError(f"tierwatchd exited with {self.p.returncode}")
+            return http_get(self.url("/-/healthy"), 2)
         try:
-            wait_for(lambda: self.p.poll() is None and http_get(self.url("/-/healthy"), 2), 120, "tierwatchd")
+            wait_for(healthy, 120, "tierwatchd")
         except RuntimeError:
             with open(os.path.join(self.dir, f"{self.name}.log")) as f:
                 sys.stderr.write(f.read()[-2000:])
@@ -502,7 +509,7 @@ def run_inflight(ctx, targets, interval):
     timeout = interval - 1
     # The daemon needs a descriptor per probe plus a few of its own: keep max_in_flight inside the limit.
     limit = fd_hard_limit()
-    max_in_flight = min(targets, limit - 100)
+    max_in_flight = min(targets, limit - 512)
     tierwatch_config(d.config, d.port, nodes, [("silent", "smtp", SILENT_PORT)], f"{interval}s", f"{timeout}s",
                      ctx.ca, max_in_flight=max_in_flight, per_host=1000)
     pid = d.start()
