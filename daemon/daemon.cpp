@@ -39,14 +39,14 @@ void text_response(HttpResponse& response, http::status status, std::string body
 }
 
 HttpHandler make_routes(const Engine& engine) {
-    return [&engine](const HttpRequest& request, HttpResponse& response) {
+    return [&engine](const HttpRequest& request, HttpResponse& response) -> asio::awaitable<void> {
         const std::string_view target = request.target();
         const std::string_view path = target.substr(0, target.find('?'));
         const bool read = request.method() == http::verb::get || request.method() == http::verb::head;
         if (path == "/metrics" && read) {
             std::string body;
             body.reserve(1 << 16);
-            engine.render_metrics(body);
+            co_await engine.render_metrics(body);
             text_response(response, http::status::ok, std::move(body),
                           "text/plain; version=0.0.4; charset=utf-8");
         } else if (path == "/-/healthy" && read) {

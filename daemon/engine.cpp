@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -238,7 +239,7 @@ void Engine::record(Target& target, ProbeResult&& result) {
     target.has_result = true;
 }
 
-void Engine::render_metrics(std::string& out) const {
+asio::awaitable<void> Engine::render_metrics(std::string& out) const {
     using metrics::Label;
     using metrics::Type;
     metrics::TextWriter writer(out);
@@ -257,14 +258,17 @@ void Engine::render_metrics(std::string& out) const {
             labels[count++] = {"nlb", target.spec.nlb->name};
         }
     };
+    // Per-target families are collected here and written at the end in slices that yield to the
+    // event loop: with 100,000 targets a scrape must not hold every due probe for a second.
+    struct TargetFamily {
+        std::string_view name;
+        std::string_view help;
+        Type type;
+        std::function<void(const Target&, std::size_t)> emit;
+    };
+    std::vector<TargetFamily> target_families;
     auto per_target = [&](std::string_view name, std::string_view help, Type type, auto&& emit) {
-        writer.family(name, help, type);
-        table_.for_each_active([&](const Target& target) {
-            if (!target.has_result) return;
-            std::size_t count = 0;
-            target_labels(target, count);
-            emit(target, count);
-        });
+        target_families.push_back({name, help, type, std::forward<decltype(emit)>(emit)});
     };
 
     per_target("probe_success", "Whether the last probe of the target succeeded.", Type::gauge,
@@ -389,6 +393,21 @@ void Engine::render_metrics(std::string& out) const {
     writer.sample("tierwatch_scheduler_skipped_slots_total", {},
                   static_cast<double>(stats.skipped_slots));
     registry_.render(out);
+
+    constexpr std::size_t targets_per_slice = 4096;
+    std::size_t visited = 0;
+    for (const auto& family : target_families) {
+        writer.family(family.name, family.help, family.type);
+        for (std::uint32_t id = 0; id < table_.size(); ++id) {  // size re-read: DNS may add targets
+            const Target& target = table_.at(id);
+            if (target.active && target.has_result) {
+                std::size_t count = 0;
+                target_labels(target, count);
+                family.emit(target, count);
+            }
+            if (++visited % targets_per_slice == 0) co_await asio::post(executor_, asio::use_awaitable);
+        }
+    }
 }
 
 }  // namespace tierwatch

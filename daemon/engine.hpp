@@ -40,8 +40,9 @@ public:
     // True once the first resolution has built the target table.
     bool ready() const noexcept { return ready_; }
 
-    // Appends the Prometheus exposition of every target and daemon metric.
-    void render_metrics(std::string& out) const;
+    // Appends the Prometheus exposition of every target and daemon metric, yielding to the event
+    // loop between slices of targets so probes keep their schedule during a large scrape.
+    boost::asio::awaitable<void> render_metrics(std::string& out) const;
 
     const TargetTable& targets() const noexcept { return table_; }
     const Config& config() const noexcept { return *config_; }

@@ -96,7 +96,7 @@ asio::awaitable<void> HttpServer::serve(asio::ip::tcp::socket socket) {
         response.set(http::field::server, "tierwatch");
         response.keep_alive(request.keep_alive());
         try {
-            handler_(request, response);
+            co_await handler_(request, response);
         } catch (const std::exception& error) {
             response.result(http::status::internal_server_error);
             response.set(http::field::content_type, "text/plain; charset=utf-8");

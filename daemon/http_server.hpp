@@ -16,7 +16,8 @@ namespace tierwatch {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
-using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+// A coroutine, so a long response (a large /metrics) can be produced in slices.
+using HttpHandler = std::function<boost::asio::awaitable<void>(const HttpRequest&, HttpResponse&)>;
 
 // "127.0.0.1:9469", "[::1]:9469", "localhost:9469" -> endpoint; throws std::runtime_error.
 boost::asio::ip::tcp::endpoint parse_listen_address(const std::string& listen);
