@@ -59,8 +59,10 @@ public:
     explicit RecordingServer(Reply reply)
         : reply_(std::move(reply)),
           server_(io_.get_executor(), {boost::asio::ip::make_address("127.0.0.1"), 0},
-                  [this](const HttpRequest& request, HttpResponse& response) {
+                  [this](const HttpRequest& request,
+                         HttpResponse& response) -> boost::asio::awaitable<void> {
                       handle(request, response);
+                      co_return;
                   }) {
         server_.start();
         thread_ = std::thread([this] { io_.run(); });
