@@ -1,6 +1,8 @@
 // Parses and validates the alerting sections of the configuration, and reads tz database zones.
 #include "config/alerting.hpp"
 
+#include "config/config_text.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -410,18 +412,8 @@ const PagerConfig* AlertingConfig::pager(std::string_view name) const {
 
 namespace {
 
-std::string in_quotes(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
-}
-
-std::string one_of(std::span<const std::string_view> names) {
-    std::string out;
-    for (std::string_view name : names) {
-        out += out.empty() ? "" : ", ";
-        out += in_quotes(name);
-    }
-    return out;
-}
+using detail::in_quotes;
+using detail::quoted_list;
 
 constexpr std::array<std::string_view, 7> weekday_names{"sun", "mon", "tue", "wed",
                                                         "thu", "fri", "sat"};
@@ -548,7 +540,7 @@ private:
                 throw ConfigError(
                     SourceLocation{file_, key.source().begin.line, key.source().begin.column},
                     "unknown key " + in_quotes(key.str()) + " in " + std::string(section) +
-                        "; expected one of " + one_of(allowed));
+                        "; expected one of " + quoted_list(allowed));
             }
         }
     }
@@ -689,7 +681,7 @@ private:
         auto index = [&](std::string_view name, const toml::node& at) {
             const auto it = std::find(weekday_names.begin(), weekday_names.end(), name);
             if (it == weekday_names.end()) {
-                fail(at, "expected a weekday (" + one_of(weekday_names) +
+                fail(at, "expected a weekday (" + quoted_list(weekday_names) +
                              ") or a range like \"mon-fri\", got " + in_quotes(name));
             }
             return static_cast<unsigned>(it - weekday_names.begin());
@@ -748,7 +740,7 @@ private:
         const auto it = std::find(pager_kinds.begin(), pager_kinds.end(), kind);
         if (it == pager_kinds.end()) {
             fail(*table.get("kind"),
-                 "expected " + one_of(pager_kinds) + " for \"kind\", got " + in_quotes(kind));
+                 "expected " + quoted_list(pager_kinds) + " for \"kind\", got " + in_quotes(kind));
         }
         out.kind = static_cast<PagerKind>(it - pager_kinds.begin());
         out.url = text(table, "url").value_or("");
@@ -933,7 +925,7 @@ private:
                 if (std::find(alarm_classes.begin(), alarm_classes.end(), c) ==
                         alarm_classes.end() &&
                     !names_.checks.contains(c)) {
-                    fail(*array->get(i), "expected an alarm class (" + one_of(alarm_classes) +
+                    fail(*array->get(i), "expected an alarm class (" + quoted_list(alarm_classes) +
                                              ") or a check name, got " + in_quotes(c));
                 }
             }

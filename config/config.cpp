@@ -2,6 +2,7 @@
 #include "config/config.hpp"
 
 #include "config/alerting.hpp"
+#include "config/config_text.hpp"
 
 #include "probes/ldap_filter.hpp"
 
@@ -129,50 +130,9 @@ bool contains(std::span<const std::string_view> names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-std::string in_quotes(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
-}
-
-std::string joined(std::span<const std::string_view> names) {
-    std::string out;
-    for (std::string_view name : names) {
-        out += out.empty() ? "" : ", ";
-        out += name;
-    }
-    return out;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-// " (did you mean "x"?)" for the closest candidate within two edits, else nothing.
-template <class Candidates>
-std::string did_you_mean(std::string_view word, const Candidates& candidates) {
-    std::string_view best;
-    std::size_t best_distance = 3;
-    for (std::string_view candidate : candidates) {
-        const std::size_t distance = edit_distance(word, candidate);
-        if (distance < best_distance && distance < candidate.size()) {
-            best = candidate;
-            best_distance = distance;
-        }
-    }
-    return best.empty() ? std::string() : " (did you mean " + in_quotes(best) + "?)";
-}
+using detail::did_you_mean;
+using detail::in_quotes;
+using detail::joined;
 
 std::string_view type_name(toml::node_type type) {
     switch (type) {
