@@ -43,12 +43,11 @@ Graded grade_result(const ProbeResult& result, const Check& check,
         const auto expiry = std::chrono::system_clock::time_point(
             std::chrono::seconds(result.certificate->earliest_not_after));
         const auto left = std::chrono::duration_cast<Duration>(expiry - now);
-        const auto days = std::chrono::duration_cast<std::chrono::hours>(left).count() / 24;
-        const std::string why = "certificate expires in " + std::to_string(days) + " days";
-        if (left < check.cert_critical) {
-            raise(Grade::critical, why);
-        } else if (left < check.cert_warning) {
-            raise(Grade::warning, why);
+        // Graded on every TLS probe: the text is built only when the certificate is due.
+        if (left < check.cert_warning) {
+            const auto days = std::chrono::duration_cast<std::chrono::hours>(left).count() / 24;
+            raise(left < check.cert_critical ? Grade::critical : Grade::warning,
+                  "certificate expires in " + std::to_string(days) + " days");
         }
     }
     return graded;
