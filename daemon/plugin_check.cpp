@@ -224,7 +224,7 @@ void apply_server_name(PluginRequest& request, const OptionSpec& option, std::st
 void apply_help(PluginRequest& request, const OptionSpec&, std::string_view) { request.help = true; }
 void apply_version(PluginRequest& request, const OptionSpec&, std::string_view) { request.version = true; }
 
-constexpr std::array<OptionSpec, 31> options{{
+constexpr std::array<OptionSpec, 30> options{{
     {"--warning", 'w', true, "", &apply_warning},
     {"--critical", 'c', true, "", &apply_critical},
     {"--timeout", 't', true, "", &apply_timeout},
@@ -254,9 +254,8 @@ constexpr std::array<OptionSpec, 31> options{{
     {"--fqdn", 0, true, "", &apply_server_name},
     {"--help", 'h', false, "", &apply_help},
     {"--version", 'V', false, "", &apply_version},
-    // Refused with a reason below rather than as unknown: the reason is the point.
+    // Known only to be refused with its reason (parse_check_arguments), never as a typo.
     {"--password", 0, true, "", nullptr},
-    {"--verbose", 'v', false, "", nullptr},
 }};
 
 const OptionSpec* find_long(std::string_view name) {
@@ -303,14 +302,16 @@ private:
 
 constexpr std::string_view check_name = "check";
 
-// The loader speaks of keys; the operator wrote options.
-std::string in_option_terms(std::string message) {
+// The loader speaks of keys; the operator wrote options (the one given, where two set a key).
+std::string in_option_terms(std::string message, const std::vector<CheckSetting>& given) {
     const auto replace_all = [&](const std::string& from, const std::string& to) {
         for (std::size_t at = message.find(from); at != std::string::npos; at = message.find(from, at + to.size())) {
             message.replace(at, from.size(), to);
         }
     };
     replace_all("[[check]] " + in_quotes(check_name), "the check");
+    replace_all("starttls = true", "--starttls");
+    for (const auto& setting : given) replace_all(in_quotes(setting.key), setting.option);
     for (const auto& option : options) {
         if (!option.key.empty()) replace_all(in_quotes(option.key), std::string(option.name));
     }
@@ -484,7 +485,6 @@ PluginRequest parse_check_arguments(std::span<const std::string> args) {
             throw PluginUsageError("--password is not supported: a password on the command line is visible to "
                                    "every local user; put it in a file and give --password-file");
         }
-        if (option->apply == nullptr) unknown_option(option->name);
         std::string_view value;
         if (option->takes_value) {
             if (inline_value) {
@@ -537,7 +537,7 @@ Config build_check_config(const PluginRequest& request, const std::filesystem::p
     try {
         return parse_config(generated.text(), base_dir / "tierwatch-check");
     } catch (const ConfigError& error) {
-        throw PluginUsageError(generated.origin(error.where().line) + ": " + in_option_terms(error.message()));
+        throw PluginUsageError(generated.origin(error.where().line) + ": " + in_option_terms(error.message(), request.settings));
     }
 }
 

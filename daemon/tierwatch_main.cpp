@@ -1,5 +1,6 @@
 // tierwatch: the operator's command-line tool. `validate FILE` checks a configuration;
 // `check URL [options]` is the Nagios/Icinga plugin mode (daemon/plugin_check.hpp).
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ constexpr std::string_view usage =
 int main(int argc, char** argv) {
     const std::string_view command = argc > 1 ? argv[1] : "";
     if (command == "check") {
+        std::signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is a probe failure, not a killed plugin
         const std::vector<std::string> args(argv + 2, argv + argc);
         return tierwatch::run_plugin_check(args, std::cout);
     }

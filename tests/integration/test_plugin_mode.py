@@ -121,7 +121,7 @@ def main():
 
         # ---- 0 OK: healthy servers, every family ------------------------------------------------------------------
         smtp = [f"smtp://{mta1}:{port('SMTP')}", "--starttls", *ca]
-        expect("smtp starttls", [*smtp, "-w", "5", "-c", "9"], 0, "SMTP",
+        expect("smtp starttls", [*smtp, "-t", "20", "-w", "15", "-c", "19"], 0, "SMTP",
                contains=[f"{mta1}:{port('SMTP')} STARTTLS TLS 1."],
                perfdata=["time_connect", "time_greeting", "time_tls", "cert_days"])
         expect("submission login", [f"submission://{mta1}:{port('SUBMISSION')}", "--starttls", *ca, *user], 0,
@@ -154,10 +154,10 @@ def main():
         expect("expiring soon, default days", [f"tls://{FAULT_IP}:{fault_soon}", *fault_ca], 2, "TLS",
                contains=["outside critical range 7:"])
         expect("wrong password smtp", [f"submission://{mta1}:{port('SUBMISSION')}", "--starttls", *ca, "--username",
-                                       v["FLEET_PROBE_USER"], "--password-file", wrong_file], 2, "SUBMISSION",
+                                       v["FLEET_PROBE_USER"], "--password-file", wrong_file, "-t", "20"], 2, "SUBMISSION",
                contains=["auth"])
         expect("wrong password imap", [f"imaps://{mailbox}:{port('IMAPS')}", *ca, "--username",
-                                       v["FLEET_PROBE_USER"], "--password-file", wrong_file], 2, "IMAPS",
+                                       v["FLEET_PROBE_USER"], "--password-file", wrong_file, "-t", "20"], 2, "IMAPS",
                contains=["auth"])
         expect("wrong password ldap", [f"ldap://{ldap1}:{port('LDAP')}", "--starttls", *ca, "--bind-dn",
                                        v["FLEET_LDAP_BIND_DN"], "--password-file", wrong_file], 2, "LDAP",

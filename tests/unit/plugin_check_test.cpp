@@ -335,8 +335,11 @@ TEST_F(PluginCheckTest, LoaderErrorsNameTheOption) {
     EXPECT_EQ(usage_error({"smtp://127.0.0.1", "--bind-dn", "cn=x"}),
               "--bind-dn: --bind-dn applies only to protocols ldap, ldaps, ldap_replication, not to protocol "
               "\"smtp\"");
-    EXPECT_EQ(usage_error({"smtp://127.0.0.1", "-C", "30"}).rfind("--certificate: --cert-warning applies only to "
-                                                                  "protocols with TLS", 0),
+    EXPECT_EQ(usage_error({"smtp://127.0.0.1", "-C", "30"}),
+              "--certificate: --certificate applies only to protocols with TLS (tls, https, smtps, imaps, pop3s, "
+              "ldaps) and checks with --starttls, not to protocol \"smtp\"");
+    EXPECT_EQ(usage_error({"smtp://127.0.0.1", "--cert-warning", "30"}).rfind("--cert-warning: --cert-warning applies",
+                                                                              0),
               0u);
     EXPECT_EQ(usage_error({"smtps://127.0.0.1", "--ca-file", ca_, "-C", "5,10"}),
               "--certificate: cert_critical 10d is above cert_warning 5d (critical is the nearer expiry)");
