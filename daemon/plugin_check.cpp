@@ -325,6 +325,15 @@ std::string endpoint_text(const CheckUrl& url, std::uint16_t port) {
 
 // ---- the report -------------------------------------------------------------------------------------------------
 
+// Text for the status part: '|' would start the perfdata and a line break end the first line, so
+// no server's words (nor a file name) can do either.
+std::string status_text(std::string_view text) {
+    std::string out(text);
+    std::replace(out.begin(), out.end(), '|', '/');
+    std::replace_if(out.begin(), out.end(), is_control, ' ');
+    return out;
+}
+
 double seconds_of(ProbeResult::Duration duration) { return std::chrono::duration<double>(duration).count(); }
 
 // Microseconds are the most a probe's timing can tell.
@@ -606,7 +615,7 @@ PluginReport report_probe(const PluginRequest& request, const Check& check, std:
         const double days = std::floor(days_of(std::chrono::duration_cast<Duration>(left)));
         const PluginRange warning = at_least(days_of(check.cert_warning));
         const PluginRange critical = at_least(days_of(check.cert_critical));
-        // A failed probe is critical already; the expiry is still worth a word when it is the cause.
+        // Graded only on success: a failed probe is critical already (cert_expired names itself).
         if (result.ok() && critical.alerts(days)) {
             raise(PluginState::critical, range_problem("certificate days left", format_plugin_number(days),
                                                        "critical", critical));
@@ -620,19 +629,13 @@ PluginReport report_probe(const PluginRequest& request, const Check& check, std:
 
     std::string problems_text;
     for (const auto& problem : problems) problems_text += (problems_text.empty() ? ": " : "; ") + problem;
-    // '|' starts the perfdata; a server's text must not be able to end the status early.
-    std::replace(problems_text.begin(), problems_text.end(), '|', '/');
-    std::replace_if(problems_text.begin(), problems_text.end(), is_control, ' ');  // one line
-    report.line = upper(to_string(check.protocol)) + " " + std::string(to_string(report.state)) + " - " + summary +
-                  problems_text + " | " + format_perfdata(perfdata);
+    report.line = upper(to_string(check.protocol)) + " " + std::string(to_string(report.state)) + " - " +
+                  status_text(summary + problems_text) + " | " + format_perfdata(perfdata);
     return report;
 }
 
 PluginReport report_unknown(std::string_view service, std::string_view message) {
-    std::string text(message);
-    std::replace(text.begin(), text.end(), '|', '/');
-    std::replace_if(text.begin(), text.end(), is_control, ' ');
-    return {PluginState::unknown, std::string(service) + " UNKNOWN - " + text};
+    return {PluginState::unknown, std::string(service) + " UNKNOWN - " + status_text(message)};
 }
 
 std::string plugin_check_help() {

@@ -534,6 +534,16 @@ TEST_F(PluginReportTest, FailureIsCriticalWhateverTheThresholds) {
     EXPECT_NE(cert.line.find("'cert_days'=-2;21:;7:"), std::string::npos) << cert.line;
 }
 
+TEST_F(PluginReportTest, NothingInTheStatusCanStartThePerfdata) {
+    const PluginRequest r = request({"https://127.0.0.1/a|b", "--ca-file", ca_});
+    const Config config = build_check_config(r, dir_);
+    ProbeResult result;
+    result.reason = FailureReason::bad_greeting;
+    result.detail = "x | y\nz";
+    const PluginReport report = report_probe(r, config.checks[0], "127.0.0.1:443/a|b", result, now_);
+    EXPECT_EQ(report.line, "HTTPS CRITICAL - 127.0.0.1:443/a/b in 0.000s: bad_greeting: x / y z | 'time'=0s;;;0;10");
+}
+
 TEST(PluginReportUnknown, UnknownIsThree) {
     const PluginReport r = report_unknown("IMAP", "--password-file: cannot | read\nit");
     EXPECT_EQ(r.state, PluginState::unknown);
