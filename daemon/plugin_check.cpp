@@ -741,7 +741,11 @@ int run_plugin_check(std::span<const std::string> args, std::ostream& out) {
                     result.reason = FailureReason::dns;
                     result.detail = spec.dns_error;
                 } else {
-                    const ProbeTarget target{&check, spec.address, check.port, config.nodes.front().fqdn};
+                    // -t bounds the whole run: the probe gets what the name lookup left of it.
+                    Check budgeted = check;
+                    budgeted.timeout = std::max(
+                        Duration(1), check.timeout - std::chrono::duration_cast<Duration>(resolve_time));
+                    const ProbeTarget target{&budgeted, spec.address, check.port, config.nodes.front().fqdn};
                     ProbeResult probed = co_await run_probe(target, context);
                     result = std::move(probed);
                 }
