@@ -195,6 +195,11 @@ def main():
                "TIERWATCH", contains=["--password-file"])
         expect("credentials in the URL", [f"imaps://probe:{wrong_password}@{mailbox}"], 3, "TIERWATCH",
                contains=["credentials in the URL are not supported"])
+        junk_ca = lab.path("junk.pem")
+        with open(junk_ca, "w") as f:
+            f.write("not a certificate\n")
+        expect("CA file without a certificate", [f"tls://{FAULT_IP}:{fault_tls}", "--ca-file", junk_ca], 3, "TLS",
+               contains=["cannot load CA file"])
         help_text = run("--help")
         check(help_text.returncode == 3 and "usage: tierwatch check URL" in help_text.stdout, "--help: usage, exit 3")
 
