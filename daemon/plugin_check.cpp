@@ -1,11 +1,11 @@
 // The Nagios/Icinga plugin mode (see plugin_check.hpp).
 #include "daemon/plugin_check.hpp"
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <algorithm>
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -28,13 +28,11 @@ namespace {
 // The protocols a URL can name: every one with a single server to probe (ldap_replication
 // compares several nodes, so it has no URL).
 constexpr std::array<Protocol, 14> url_protocols{
-    Protocol::smtp, Protocol::smtps, Protocol::submission, Protocol::lmtp, Protocol::imap,
+    Protocol::smtp,  Protocol::smtps, Protocol::submission, Protocol::lmtp, Protocol::imap,
     Protocol::imaps, Protocol::pop3,  Protocol::pop3s,      Protocol::ldap, Protocol::ldaps,
-    Protocol::http, Protocol::https,  Protocol::tcp,        Protocol::tls,
+    Protocol::http,  Protocol::https, Protocol::tcp,        Protocol::tls,
 };
 
-// The Monitoring Plugins' usual default (check_smtp, check_http, check_tcp).
-constexpr auto default_timeout = std::chrono::seconds(10);
 // Longer than any monitoring system waits for a plugin; a typo such as "-t 5000" is refused.
 constexpr auto max_timeout = std::chrono::hours(1);
 constexpr std::int64_t max_certificate_days = 3650;
@@ -70,7 +68,8 @@ std::string toml_string(std::string_view text) {
             out += c;
         } else if (is_control(c)) {
             char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04X", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            std::snprintf(escaped, sizeof escaped, "\\u%04X",
+                          static_cast<unsigned>(static_cast<unsigned char>(c)));
             out += escaped;
         } else {
             out += c;
@@ -83,14 +82,15 @@ template <class Integer>
 std::optional<Integer> parse_integer(std::string_view text) {
     Integer value{};
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    if (text.empty() || error != std::errc{} || end != text.data() + text.size())
+        return std::nullopt;
     return value;
 }
 
 bool is_host_name(std::string_view host) {
     return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-               c == '_';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-' || c == '_';
     });
 }
 
@@ -100,9 +100,11 @@ bool is_ip_literal(const std::string& host) {
     return !error;
 }
 
-bool is_http(Protocol protocol) { return protocol == Protocol::http || protocol == Protocol::https; }
+bool is_http(Protocol protocol) {
+    return protocol == Protocol::http || protocol == Protocol::https;
+}
 
-// ---- options ------------------------------------------------------------------------------------------------
+// ---- options ------------------------------------------------------------------------------------
 
 struct OptionSpec;
 using Apply = void (*)(PluginRequest&, const OptionSpec&, std::string_view value);
@@ -111,7 +113,7 @@ struct OptionSpec {
     std::string_view name;  // "--warning"
     char short_name = 0;    // 'w'; 0: none
     bool takes_value = true;
-    std::string_view key;   // the [[check]] key it sets, if any
+    std::string_view key;  // the [[check]] key it sets, if any
     Apply apply = nullptr;
 };
 
@@ -119,11 +121,14 @@ struct OptionSpec {
     throw PluginUsageError(std::string(option.name) + ": " + message);
 }
 
-void set_setting(PluginRequest& request, std::string_view key, std::string value, bool list, std::string_view option) {
-    const auto existing = std::find_if(request.settings.begin(), request.settings.end(),
-                                       [&](const CheckSetting& setting) { return setting.key == key; });
+void set_setting(PluginRequest& request, std::string_view key, std::string value, bool list,
+                 std::string_view option) {
+    const auto existing =
+        std::find_if(request.settings.begin(), request.settings.end(),
+                     [&](const CheckSetting& setting) { return setting.key == key; });
     if (existing == request.settings.end()) {
-        request.settings.push_back({std::string(key), {std::move(value)}, list, std::string(option)});
+        request.settings.push_back(
+            {std::string(key), {std::move(value)}, list, std::string(option)});
     } else if (list) {
         existing->values.push_back(std::move(value));
     } else {  // the last one wins, as with any command line
@@ -183,14 +188,16 @@ void apply_critical(PluginRequest& request, const OptionSpec& option, std::strin
 void apply_timeout(PluginRequest& request, const OptionSpec& option, std::string_view value) {
     double seconds = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (value.empty() || error != std::errc{} || end != value.data() + value.size() || !std::isfinite(seconds) ||
-        seconds <= 0) {
+    if (value.empty() || error != std::errc{} || end != value.data() + value.size() ||
+        !std::isfinite(seconds) || seconds <= 0) {
         fail(option, in_quotes(value) + " is not a positive number of seconds");
     }
     if (seconds > std::chrono::duration<double>(max_timeout).count()) {
-        fail(option, in_quotes(value) + " seconds is too long (at most " + format_duration(max_timeout) + ")");
+        fail(option, in_quotes(value) + " seconds is too long (at most " +
+                         format_duration(max_timeout) + ")");
     }
-    request.timeout = std::max(Duration(1), Duration(static_cast<std::int64_t>(std::llround(seconds * 1000))));
+    request.timeout =
+        std::max(Duration(1), Duration(static_cast<std::int64_t>(std::llround(seconds * 1000))));
 }
 
 std::string days_text(const OptionSpec& option, std::string_view value) {
@@ -207,7 +214,8 @@ std::string days_text(const OptionSpec& option, std::string_view value) {
 void apply_certificate(PluginRequest& request, const OptionSpec& option, std::string_view value) {
     const std::size_t comma = value.find(',');
     const std::string_view warning = value.substr(0, comma);
-    const std::string_view critical = comma == std::string_view::npos ? "0" : value.substr(comma + 1);
+    const std::string_view critical =
+        comma == std::string_view::npos ? "0" : value.substr(comma + 1);
     set_setting(request, "cert_warning", days_text(option, warning), false, option.name);
     set_setting(request, "cert_critical", days_text(option, critical), false, option.name);
 }
@@ -221,8 +229,12 @@ void apply_server_name(PluginRequest& request, const OptionSpec& option, std::st
     request.server_name = value;
 }
 
-void apply_help(PluginRequest& request, const OptionSpec&, std::string_view) { request.help = true; }
-void apply_version(PluginRequest& request, const OptionSpec&, std::string_view) { request.version = true; }
+void apply_help(PluginRequest& request, const OptionSpec&, std::string_view) {
+    request.help = true;
+}
+void apply_version(PluginRequest& request, const OptionSpec&, std::string_view) {
+    request.version = true;
+}
 
 constexpr std::array<OptionSpec, 30> options{{
     {"--warning", 'w', true, "", &apply_warning},
@@ -281,7 +293,7 @@ const OptionSpec* find_short(char name) {
                            " (see tierwatch check --help)");
 }
 
-// ---- the configuration ----------------------------------------------------------------------------------------
+// ---- the configuration --------------------------------------------------------------------------
 
 // The generated TOML, and for each line the argument it came from, to name in errors.
 class GeneratedConfig {
@@ -305,7 +317,8 @@ constexpr std::string_view check_name = "check";
 // The loader speaks of keys; the operator wrote options (the one given, where two set a key).
 std::string in_option_terms(std::string message, const std::vector<CheckSetting>& given) {
     const auto replace_all = [&](const std::string& from, const std::string& to) {
-        for (std::size_t at = message.find(from); at != std::string::npos; at = message.find(from, at + to.size())) {
+        for (std::size_t at = message.find(from); at != std::string::npos;
+             at = message.find(from, at + to.size())) {
             message.replace(at, from.size(), to);
         }
     };
@@ -323,7 +336,7 @@ std::string endpoint_text(const CheckUrl& url, std::uint16_t port) {
     return (v6 ? "[" + url.host + "]" : url.host) + ":" + std::to_string(port) + url.path;
 }
 
-// ---- the report -------------------------------------------------------------------------------------------------
+// ---- the report ---------------------------------------------------------------------------------
 
 // Text for the status part: '|' would start the perfdata and a line break end the first line, so
 // no server's words (nor a file name) can do either.
@@ -334,7 +347,9 @@ std::string status_text(std::string_view text) {
     return out;
 }
 
-double seconds_of(ProbeResult::Duration duration) { return std::chrono::duration<double>(duration).count(); }
+double seconds_of(ProbeResult::Duration duration) {
+    return std::chrono::duration<double>(duration).count();
+}
 
 // Microseconds are the most a probe's timing can tell.
 double rounded_seconds(ProbeResult::Duration duration) {
@@ -354,22 +369,28 @@ PluginRange at_least(double days) {
     return range;
 }
 
-double days_of(Duration duration) { return std::chrono::duration<double, std::ratio<86400>>(duration).count(); }
+double days_of(Duration duration) {
+    return std::chrono::duration<double, std::ratio<86400>>(duration).count();
+}
 
 std::string range_problem(std::string_view what, const std::string& value, std::string_view level,
                           const PluginRange& range) {
-    return std::string(what) + " " + value + (range.inside ? " inside " : " outside ") + std::string(level) +
-           " range " + range.to_string();
+    return std::string(what) + " " + value + (range.inside ? " inside " : " outside ") +
+           std::string(level) + " range " + range.to_string();
 }
 
 }  // namespace
 
 std::string_view to_string(PluginState state) noexcept {
     switch (state) {
-        case PluginState::ok: return "OK";
-        case PluginState::warning: return "WARNING";
-        case PluginState::critical: return "CRITICAL";
-        case PluginState::unknown: return "UNKNOWN";
+        case PluginState::ok:
+            return "OK";
+        case PluginState::warning:
+            return "WARNING";
+        case PluginState::critical:
+            return "CRITICAL";
+        case PluginState::unknown:
+            return "UNKNOWN";
     }
     return "UNKNOWN";
 }
@@ -380,7 +401,8 @@ CheckUrl parse_check_url(std::string_view url) {
     }
     const std::size_t separator = url.find("://");
     if (separator == std::string_view::npos) {
-        throw PluginUsageError("URL " + in_quotes(url) + " has no scheme (expected e.g. smtp://host:25)");
+        throw PluginUsageError("URL " + in_quotes(url) +
+                               " has no scheme (expected e.g. smtp://host:25)");
     }
     CheckUrl parsed;
     const std::string scheme = lower(url.substr(0, separator));
@@ -389,8 +411,9 @@ CheckUrl parse_check_url(std::string_view url) {
     if (protocol == url_protocols.end()) {
         std::vector<std::string_view> schemes;
         for (const Protocol p : url_protocols) schemes.push_back(to_string(p));
-        throw PluginUsageError("unknown URL scheme " + in_quotes(scheme) + " (expected one of: " +
-                               detail::joined(schemes) + ")" + detail::did_you_mean(scheme, schemes));
+        throw PluginUsageError("unknown URL scheme " + in_quotes(scheme) +
+                               " (expected one of: " + detail::joined(schemes) + ")" +
+                               detail::did_you_mean(scheme, schemes));
     }
     parsed.protocol = *protocol;
 
@@ -400,21 +423,25 @@ CheckUrl parse_check_url(std::string_view url) {
     }
     const std::size_t authority_end = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, authority_end);
-    const std::string_view path = authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
+    const std::string_view path =
+        authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
     // The URL is not echoed here: what precedes '@' may be a password.
     if (authority.find('@') != std::string_view::npos) {
-        throw PluginUsageError("credentials in the URL are not supported: use --username (or --bind-dn) and "
-                               "--password-file");
+        throw PluginUsageError(
+            "credentials in the URL are not supported: use --username (or --bind-dn) and "
+            "--password-file");
     }
 
     std::optional<std::string_view> port_text;  // set when a ':' follows the host
     if (authority.starts_with('[')) {
         const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) throw PluginUsageError("URL " + in_quotes(url) + ": unclosed '['");
+        if (close == std::string_view::npos)
+            throw PluginUsageError("URL " + in_quotes(url) + ": unclosed '['");
         parsed.host = authority.substr(1, close - 1);
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty() && !after.starts_with(':')) {
-            throw PluginUsageError("URL " + in_quotes(url) + ": unexpected " + in_quotes(after) + " after ']'");
+            throw PluginUsageError("URL " + in_quotes(url) + ": unexpected " + in_quotes(after) +
+                                   " after ']'");
         }
         if (!after.empty()) port_text = after.substr(1);
         boost::system::error_code error;
@@ -428,10 +455,11 @@ CheckUrl parse_check_url(std::string_view url) {
         parsed.host = authority.substr(0, colon);
         if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
         if (!is_host_name(parsed.host)) {
-            throw PluginUsageError("URL " + in_quotes(url) + ": " +
-                                   (parsed.host.empty() ? std::string("no host")
-                                                        : in_quotes(parsed.host) + " is not a host name or address") +
-                                   " (IPv6 addresses go in brackets: [::1])");
+            throw PluginUsageError(
+                "URL " + in_quotes(url) + ": " +
+                (parsed.host.empty() ? std::string("no host")
+                                     : in_quotes(parsed.host) + " is not a host name or address") +
+                " (IPv6 addresses go in brackets: [::1])");
         }
     }
     if (port_text) {
@@ -443,16 +471,17 @@ CheckUrl parse_check_url(std::string_view url) {
         parsed.port = static_cast<std::uint16_t>(*port);
     }
     if (!parsed.port && (parsed.protocol == Protocol::tcp || parsed.protocol == Protocol::tls)) {
-        throw PluginUsageError("URL " + in_quotes(url) + ": " + scheme + ":// has no default port, give one (" +
-                               scheme + "://host:PORT)");
+        throw PluginUsageError("URL " + in_quotes(url) + ": " + scheme +
+                               ":// has no default port, give one (" + scheme + "://host:PORT)");
     }
 
     if (is_http(parsed.protocol)) {
         parsed.path = path.starts_with('/') ? std::string(path) : "/" + std::string(path);
     } else if (!path.empty() && path != "/") {
-        throw PluginUsageError("URL " + in_quotes(url) + ": a path or query applies only to http:// and https://" +
-                               (is_ldap_family(parsed.protocol) ? " (for LDAP use --search-base and --search-filter)"
-                                                                : std::string()));
+        throw PluginUsageError(
+            "URL " + in_quotes(url) + ": a path or query applies only to http:// and https://" +
+            (is_ldap_family(parsed.protocol) ? " (for LDAP use --search-base and --search-filter)"
+                                             : std::string()));
     }
     return parsed;
 }
@@ -462,7 +491,8 @@ PluginRequest parse_check_arguments(std::span<const std::string> args) {
     bool have_url = false;
     const auto take_url = [&](const std::string& text) {
         if (have_url) {
-            throw PluginUsageError("unexpected argument " + in_quotes(text) + ": give one URL (see tierwatch check --help)");
+            throw PluginUsageError("unexpected argument " + in_quotes(text) +
+                                   ": give one URL (see tierwatch check --help)");
         }
         request.url = parse_check_url(text);
         have_url = true;
@@ -484,15 +514,17 @@ PluginRequest parse_check_arguments(std::span<const std::string> args) {
             const std::string_view name = std::string_view(arg).substr(0, equals);
             option = find_long(name);
             if (!option) unknown_option(name);  // never echoes a value after '='
-            if (equals != std::string::npos) inline_value = std::string_view(arg).substr(equals + 1);
+            if (equals != std::string::npos)
+                inline_value = std::string_view(arg).substr(equals + 1);
         } else {
             option = find_short(arg[1]);
             if (!option) unknown_option(arg.substr(0, 2));
             if (arg.size() > 2) inline_value = std::string_view(arg).substr(2);
         }
         if (option->name == "--password") {
-            throw PluginUsageError("--password is not supported: a password on the command line is visible to "
-                                   "every local user; put it in a file and give --password-file");
+            throw PluginUsageError(
+                "--password is not supported: a password on the command line is visible to "
+                "every local user; put it in a file and give --password-file");
         }
         std::string_view value;
         if (option->takes_value) {
@@ -509,7 +541,8 @@ PluginRequest parse_check_arguments(std::span<const std::string> args) {
         option->apply(request, *option, value);
     }
     if (!have_url && !request.help && !request.version) {
-        throw PluginUsageError("no URL given (e.g. tierwatch check smtp://mx.example.com --starttls; see --help)");
+        throw PluginUsageError(
+            "no URL given (e.g. tierwatch check smtp://mx.example.com --starttls; see --help)");
     }
     return request;
 }
@@ -517,7 +550,8 @@ PluginRequest parse_check_arguments(std::span<const std::string> args) {
 Config build_check_config(const PluginRequest& request, const std::filesystem::path& base_dir) {
     const CheckUrl& url = request.url;
     std::string fqdn = request.server_name;
-    if (fqdn.empty() && !is_ip_literal(url.host)) fqdn = url.host;  // as a browser would: SNI and Host
+    if (fqdn.empty() && !is_ip_literal(url.host))
+        fqdn = url.host;  // as a browser would: SNI and Host
     const std::string timeout = toml_string(format_duration(request.timeout));
 
     GeneratedConfig generated;
@@ -525,7 +559,9 @@ Config build_check_config(const PluginRequest& request, const std::filesystem::p
     generated.add("name = \"target\"", "the URL");
     generated.add("role = \"target\"", "the URL");
     generated.add("address = " + toml_string(url.host), "the URL");
-    if (!fqdn.empty()) generated.add("fqdn = " + toml_string(fqdn), request.server_name.empty() ? "the URL" : "--sni");
+    if (!fqdn.empty())
+        generated.add("fqdn = " + toml_string(fqdn),
+                      request.server_name.empty() ? "the URL" : "--sni");
     generated.add("[[check]]", "the URL");
     generated.add("name = " + toml_string(check_name), "the URL");
     generated.add("protocol = " + toml_string(to_string(url.protocol)), "the URL");
@@ -546,7 +582,8 @@ Config build_check_config(const PluginRequest& request, const std::filesystem::p
     try {
         return parse_config(generated.text(), base_dir / "tierwatch-check");
     } catch (const ConfigError& error) {
-        throw PluginUsageError(generated.origin(error.where().line) + ": " + in_option_terms(error.message(), request.settings));
+        throw PluginUsageError(generated.origin(error.where().line) + ": " +
+                               in_option_terms(error.message(), request.settings));
     }
 }
 
@@ -561,17 +598,20 @@ std::string format_perfdata(std::span<const PerfDatum> data) {
         }
         out += "'=" + format_plugin_number(datum.value) + datum.uom;
         const std::array<std::string, 4> fields{
-            datum.warning, datum.critical, datum.min ? format_plugin_number(*datum.min) : std::string(),
+            datum.warning, datum.critical,
+            datum.min ? format_plugin_number(*datum.min) : std::string(),
             datum.max ? format_plugin_number(*datum.max) : std::string()};
         std::size_t used = fields.size();
-        while (used > 0 && fields[used - 1].empty()) --used;  // trailing empty fields may be dropped
+        while (used > 0 && fields[used - 1].empty())
+            --used;  // trailing empty fields may be dropped
         for (std::size_t i = 0; i < used; ++i) out += ";" + fields[i];
     }
     return out;
 }
 
-PluginReport report_probe(const PluginRequest& request, const Check& check, std::string_view endpoint,
-                          const ProbeResult& result, std::chrono::system_clock::time_point now) {
+PluginReport report_probe(const PluginRequest& request, const Check& check,
+                          std::string_view endpoint, const ProbeResult& result,
+                          std::chrono::system_clock::time_point now) {
     PluginReport report{PluginState::ok, {}};
     std::vector<std::string> problems;
     const auto raise = [&](PluginState state, std::string why) {
@@ -582,7 +622,8 @@ PluginReport report_probe(const PluginRequest& request, const Check& check, std:
     const double total = rounded_seconds(result.total);
     std::string summary(endpoint);
     if (check.mail.starttls || check.ldap.starttls) summary += " STARTTLS";
-    if (result.certificate && !result.certificate->tls_version.empty()) summary += " " + result.certificate->tls_version;
+    if (result.certificate && !result.certificate->tls_version.empty())
+        summary += " " + result.certificate->tls_version;
     if (result.status_code != 0) summary += " HTTP " + std::to_string(result.status_code);
     if (!result.ok()) {
         raise(PluginState::critical, std::string(to_string(result.reason)) +
@@ -595,42 +636,50 @@ PluginReport report_probe(const PluginRequest& request, const Check& check, std:
             raise(PluginState::critical,
                   range_problem("time", fixed(total, 6) + "s", "critical", *request.time_critical));
         } else if (request.time_warning && request.time_warning->alerts(total)) {
-            raise(PluginState::warning, range_problem("time", fixed(total, 6) + "s", "warning", *request.time_warning));
+            raise(PluginState::warning,
+                  range_problem("time", fixed(total, 6) + "s", "warning", *request.time_warning));
         }
     }
 
     std::vector<PerfDatum> perfdata;
-    perfdata.push_back({"time", total, "s", request.time_warning ? request.time_warning->to_string() : "",
+    perfdata.push_back({"time", total, "s",
+                        request.time_warning ? request.time_warning->to_string() : "",
                         request.time_critical ? request.time_critical->to_string() : "", 0.0,
                         seconds_of(check.timeout)});
     for (std::size_t p = 0; p < phase_count; ++p) {
         const auto phase = static_cast<Phase>(p);
         if (result.phase(phase).count() > 0) {
-            perfdata.push_back({"time_" + std::string(to_string(phase)), rounded_seconds(result.phase(phase)), "s",
-                                "", "", 0.0, std::nullopt});
+            perfdata.push_back({"time_" + std::string(to_string(phase)),
+                                rounded_seconds(result.phase(phase)), "s", "", "", 0.0,
+                                std::nullopt});
         }
     }
     if (result.certificate && result.certificate->earliest_not_after > 0) {
-        const auto left = std::chrono::sys_seconds(std::chrono::seconds(result.certificate->earliest_not_after)) - now;
+        const auto left =
+            std::chrono::sys_seconds(std::chrono::seconds(result.certificate->earliest_not_after)) -
+            now;
         const double days = std::floor(days_of(std::chrono::duration_cast<Duration>(left)));
         const PluginRange warning = at_least(days_of(check.cert_warning));
         const PluginRange critical = at_least(days_of(check.cert_critical));
         // Graded only on success: a failed probe is critical already (cert_expired names itself).
         if (result.ok() && critical.alerts(days)) {
-            raise(PluginState::critical, range_problem("certificate days left", format_plugin_number(days),
-                                                       "critical", critical));
+            raise(PluginState::critical,
+                  range_problem("certificate days left", format_plugin_number(days), "critical",
+                                critical));
         } else if (result.ok() && warning.alerts(days)) {
-            raise(PluginState::warning, range_problem("certificate days left", format_plugin_number(days),
-                                                      "warning", warning));
+            raise(PluginState::warning,
+                  range_problem("certificate days left", format_plugin_number(days), "warning",
+                                warning));
         }
-        perfdata.push_back({"cert_days", days, "", warning.to_string(), critical.to_string(), std::nullopt,
-                            std::nullopt});
+        perfdata.push_back({"cert_days", days, "", warning.to_string(), critical.to_string(),
+                            std::nullopt, std::nullopt});
     }
 
     std::string problems_text;
-    for (const auto& problem : problems) problems_text += (problems_text.empty() ? ": " : "; ") + problem;
-    report.line = upper(to_string(check.protocol)) + " " + std::string(to_string(report.state)) + " - " +
-                  status_text(summary + problems_text) + " | " + format_perfdata(perfdata);
+    for (const auto& problem : problems)
+        problems_text += (problems_text.empty() ? ": " : "; ") + problem;
+    report.line = upper(to_string(check.protocol)) + " " + std::string(to_string(report.state)) +
+                  " - " + status_text(summary + problems_text) + " | " + format_perfdata(perfdata);
     return report;
 }
 
@@ -690,7 +739,8 @@ connect, tls, greeting, command, auth) and, with TLS, 'cert_days' (whole days le
 
 Examples:
   tierwatch check smtp://mx1.example.com --starttls -w 1 -c 3 -C 21,7
-  tierwatch check imaps://mail.example.com --username probe@example.com --password-file /etc/tierwatch/probe.pw
+  tierwatch check imaps://mail.example.com --username probe@example.com \
+      --password-file /etc/tierwatch/probe.pw
   tierwatch check ldap://ldap1.example.com --starttls --bind-dn cn=probe,dc=example,dc=com \
       --password-file /etc/tierwatch/ldap.pw --search-base dc=example,dc=com
   tierwatch check https://www.example.com/health --body-regex ok
@@ -732,7 +782,8 @@ int run_plugin_check(std::span<const std::string> args, std::ostream& out) {
                 const auto names = names_to_resolve(config);
                 for (const auto& name : names) {
                     auto answer = co_await resolver.resolve(name);
-                    resolved[name] = Resolution{std::move(answer.addresses), std::move(answer.error)};
+                    resolved[name] =
+                        Resolution{std::move(answer.addresses), std::move(answer.error)};
                 }
                 const auto resolve_time = std::chrono::steady_clock::now() - started;
                 const std::vector<TargetSpec> specs = expand_targets(config, resolved);
@@ -744,8 +795,10 @@ int run_plugin_check(std::span<const std::string> args, std::ostream& out) {
                     // -t bounds the whole run: the probe gets what the name lookup left of it.
                     Check budgeted = check;
                     budgeted.timeout = std::max(
-                        Duration(1), check.timeout - std::chrono::duration_cast<Duration>(resolve_time));
-                    const ProbeTarget target{&budgeted, spec.address, check.port, config.nodes.front().fqdn};
+                        Duration(1),
+                        check.timeout - std::chrono::duration_cast<Duration>(resolve_time));
+                    const ProbeTarget target{&budgeted, spec.address, check.port,
+                                             config.nodes.front().fqdn};
                     ProbeResult probed = co_await run_probe(target, context);
                     result = std::move(probed);
                 }
@@ -763,8 +816,10 @@ int run_plugin_check(std::span<const std::string> args, std::ostream& out) {
                 }
             });
         io.run();
-        if (!internal_error.empty()) return print(report_unknown(service, endpoint + ": " + internal_error));
-        return print(report_probe(request, check, endpoint, result, std::chrono::system_clock::now()));
+        if (!internal_error.empty())
+            return print(report_unknown(service, endpoint + ": " + internal_error));
+        return print(
+            report_probe(request, check, endpoint, result, std::chrono::system_clock::now()));
     } catch (const PluginUsageError& error) {
         return print(report_unknown(service, error.what()));
     } catch (const std::exception& error) {  // the resolver's start-up, the working directory

@@ -52,10 +52,10 @@ struct CheckSetting {
 
 struct PluginRequest {
     CheckUrl url;
-    std::optional<PluginRange> time_warning;   // -w, seconds
-    std::optional<PluginRange> time_critical;  // -c, seconds
-    Duration timeout = std::chrono::seconds(10);
-    std::string server_name;  // --sni: SNI, certificate name and HTTP Host
+    std::optional<PluginRange> time_warning;      // -w, seconds
+    std::optional<PluginRange> time_critical;     // -c, seconds
+    Duration timeout = std::chrono::seconds(10);  // the Monitoring Plugins' usual default
+    std::string server_name;                      // --sni: SNI, certificate name and HTTP Host
     std::vector<CheckSetting> settings;
     bool help = false;
     bool version = false;
@@ -71,7 +71,7 @@ Config build_check_config(const PluginRequest& request, const std::filesystem::p
 struct PerfDatum {
     std::string label;
     double value = 0;
-    std::string uom;  // "s", "" ...
+    std::string uom;      // "s", "" ...
     std::string warning;  // range text, may be empty
     std::string critical;
     std::optional<double> min;
@@ -87,8 +87,9 @@ struct PluginReport {
 };
 
 // The status line for one probe of `check` (built from `request`) at `endpoint` ("host:port").
-PluginReport report_probe(const PluginRequest& request, const Check& check, std::string_view endpoint,
-                          const ProbeResult& result, std::chrono::system_clock::time_point now);
+PluginReport report_probe(const PluginRequest& request, const Check& check,
+                          std::string_view endpoint, const ProbeResult& result,
+                          std::chrono::system_clock::time_point now);
 
 // A line for an error before any probe ran: "<SERVICE> UNKNOWN - message".
 PluginReport report_unknown(std::string_view service, std::string_view message);

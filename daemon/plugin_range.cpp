@@ -10,7 +10,8 @@ namespace {
 std::optional<double> parse_number(std::string_view text) {
     double value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) {
+    if (text.empty() || error != std::errc{} || end != text.data() + text.size() ||
+        !std::isfinite(value)) {
         return std::nullopt;
     }
     return value;
@@ -83,7 +84,8 @@ std::optional<PluginRange> parse_plugin_range(std::string_view text, std::string
         range.end = *end;
     }
     if (!range.start_unbounded && !range.end_unbounded && range.start > range.end) {
-        why = "start " + format_plugin_number(range.start) + " is above end " + format_plugin_number(range.end);
+        why = "start " + format_plugin_number(range.start) + " is above end " +
+              format_plugin_number(range.end);
         return std::nullopt;
     }
     return range;
@@ -91,8 +93,9 @@ std::optional<PluginRange> parse_plugin_range(std::string_view text, std::string
 
 std::string format_plugin_number(double value) {
     if (value == 0) value = 0;  // no "-0"
-    char buffer[400];  // the longest fixed-notation double fits
-    const auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
+    char buffer[400];           // the longest fixed-notation double fits
+    const auto [end, error] =
+        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
     return error == std::errc{} ? std::string(buffer, end) : std::string("0");
 }
 

@@ -1,7 +1,6 @@
 // Unit tests for the plugin mode: Monitoring Plugins ranges, URL and option parsing, the
 // configuration built from them, perfdata formatting and the state (exit code) of a result.
 #include "daemon/plugin_check.hpp"
-#include "daemon/plugin_range.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,19 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "daemon/plugin_range.hpp"
+
 namespace tierwatch {
 namespace {
 
 using namespace std::chrono_literals;
 
 // The perfdata grammar of the Monitoring Plugins guidelines: space-separated
-// 'label'=value[UOM];[warn];[crit];[min];[max], quotes inside a label doubled, trailing fields optional.
-// The integration test uses the same expression on real output.
-const boost::regex kPerfdata(
-    R"(('([^']|'')+'|[^ '=]+)=-?[0-9.]+(us|ms|s|%|B|KB|MB|GB|TB|c)?)"
-    R"((;(@?(~|-?[0-9.]+)?:?(-?[0-9.]+)?)?){0,2}(;(-?[0-9.]+)?){0,2})"
-    R"(( ('([^']|'')+'|[^ '=]+)=-?[0-9.]+(us|ms|s|%|B|KB|MB|GB|TB|c)?)"
-    R"((;(@?(~|-?[0-9.]+)?:?(-?[0-9.]+)?)?){0,2}(;(-?[0-9.]+)?){0,2})*)");
+// 'label'=value[UOM];[warn];[crit];[min];[max], quotes inside a label doubled, trailing fields
+// optional. The integration test uses the same expression on real output.
+const boost::regex kPerfdata(R"(('([^']|'')+'|[^ '=]+)=-?[0-9.]+(us|ms|s|%|B|KB|MB|GB|TB|c)?)"
+                             R"((;(@?(~|-?[0-9.]+)?:?(-?[0-9.]+)?)?){0,2}(;(-?[0-9.]+)?){0,2})"
+                             R"(( ('([^']|'')+'|[^ '=]+)=-?[0-9.]+(us|ms|s|%|B|KB|MB|GB|TB|c)?)"
+                             R"((;(@?(~|-?[0-9.]+)?:?(-?[0-9.]+)?)?){0,2}(;(-?[0-9.]+)?){0,2})*)");
 
 PluginRange range(std::string_view text) {
     std::string why;
@@ -94,8 +94,8 @@ TEST(PluginRange, DecimalsNegativesAndEmptyStart) {
 }
 
 TEST(PluginRange, RefusesWhatIsNotARange) {
-    for (const std::string_view text : {"", "@", "abc", "1:2:3", "~", "~:", ":", "@:", " 10", "10 ", "inf", "nan",
-                                        "+5", "1e", "0x10", "10s", "1,5", "@@1"}) {
+    for (const std::string_view text : {"", "@", "abc", "1:2:3", "~", "~:", ":", "@:", " 10", "10 ",
+                                        "inf", "nan", "+5", "1e", "0x10", "10s", "1,5", "@@1"}) {
         range_error(text);
     }
     EXPECT_EQ(range_error("10:5"), "start 10 is above end 5");
@@ -105,7 +105,8 @@ TEST(PluginRange, RefusesWhatIsNotARange) {
 }
 
 TEST(PluginRange, WrittenBackInTheGuidelinesSpelling) {
-    for (const std::string_view text : {"10", "10:", "~:10", "10:20", "@10:20", "0:", "0.5", "-1:0", "@~:0.25"}) {
+    for (const std::string_view text :
+         {"10", "10:", "~:10", "10:20", "@10:20", "0:", "0.5", "-1:0", "@~:0.25"}) {
         EXPECT_EQ(range(text).to_string(), text);
     }
     EXPECT_EQ(range(":10").to_string(), "10");
@@ -121,7 +122,7 @@ TEST(PluginRange, NumbersArePlainDecimals) {
     EXPECT_EQ(format_plugin_number(1e20), "100000000000000000000");
 }
 
-// ---- URLs ---------------------------------------------------------------------------------------------------------
+// ---- URLs ---------------------------------------------------------------------------------------
 
 std::string url_error(std::string_view url) {
     try {
@@ -156,18 +157,28 @@ TEST(PluginUrl, SchemeHostAndPort) {
 
 TEST(PluginUrl, HttpKeepsPathAndQueryDropsFragment) {
     EXPECT_EQ(parse_check_url("https://www.example.com").path, "/");
-    EXPECT_EQ(parse_check_url("https://www.example.com:8443/health?deep=1#top").path, "/health?deep=1");
+    EXPECT_EQ(parse_check_url("https://www.example.com:8443/health?deep=1#top").path,
+              "/health?deep=1");
     EXPECT_EQ(parse_check_url("http://h?x=1").path, "/?x=1");
     EXPECT_EQ(parse_check_url("http://h:8080/a/b").port, 8080);
 }
 
 TEST(PluginUrl, EverySchemeOfAServer) {
     const std::vector<std::pair<std::string, Protocol>> schemes{
-        {"smtp", Protocol::smtp},   {"smtps", Protocol::smtps}, {"submission", Protocol::submission},
-        {"lmtp", Protocol::lmtp},   {"imap", Protocol::imap},   {"imaps", Protocol::imaps},
-        {"pop3", Protocol::pop3},   {"pop3s", Protocol::pop3s}, {"ldap", Protocol::ldap},
-        {"ldaps", Protocol::ldaps}, {"http", Protocol::http},   {"https", Protocol::https},
-        {"tcp", Protocol::tcp},     {"tls", Protocol::tls},
+        {"smtp", Protocol::smtp},
+        {"smtps", Protocol::smtps},
+        {"submission", Protocol::submission},
+        {"lmtp", Protocol::lmtp},
+        {"imap", Protocol::imap},
+        {"imaps", Protocol::imaps},
+        {"pop3", Protocol::pop3},
+        {"pop3s", Protocol::pop3s},
+        {"ldap", Protocol::ldap},
+        {"ldaps", Protocol::ldaps},
+        {"http", Protocol::http},
+        {"https", Protocol::https},
+        {"tcp", Protocol::tcp},
+        {"tls", Protocol::tls},
     };
     for (const auto& [scheme, protocol] : schemes) {
         EXPECT_EQ(parse_check_url(scheme + "://h:1").protocol, protocol) << scheme;
@@ -180,18 +191,21 @@ TEST(PluginUrl, ErrorsNameTheProblem) {
     EXPECT_NE(url_error("smtpx://h").find("(did you mean \"smtp\"?)"), std::string::npos);
     EXPECT_NE(url_error("smtp://").find("no host"), std::string::npos);
     EXPECT_NE(url_error("smtp://:25").find("no host"), std::string::npos);
-    EXPECT_NE(url_error("smtp://h:0").find("port \"0\" is not a number from 1 to 65535"), std::string::npos);
+    EXPECT_NE(url_error("smtp://h:0").find("port \"0\" is not a number from 1 to 65535"),
+              std::string::npos);
     EXPECT_NE(url_error("smtp://h:65536").find("port \"65536\""), std::string::npos);
     EXPECT_NE(url_error("smtp://h:").find("port \"\""), std::string::npos);
     EXPECT_NE(url_error("smtp://h:2a").find("port \"2a\""), std::string::npos);
     EXPECT_NE(url_error("tcp://h").find("tcp:// has no default port"), std::string::npos);
-    EXPECT_NE(url_error("smtp://h/x").find("applies only to http:// and https://"), std::string::npos);
+    EXPECT_NE(url_error("smtp://h/x").find("applies only to http:// and https://"),
+              std::string::npos);
     EXPECT_NE(url_error("ldap://h/dc=example").find("--search-base"), std::string::npos);
     EXPECT_NE(url_error("imap://[::1").find("unclosed"), std::string::npos);
     EXPECT_NE(url_error("imap://[example]:143").find("is not an IPv6 address"), std::string::npos);
     EXPECT_NE(url_error("imap://::1").find("IPv6 addresses go in brackets"), std::string::npos);
     EXPECT_NE(url_error("http://h/a b").find("spaces or control characters"), std::string::npos);
-    EXPECT_NE(url_error("http://h/\r\nHost: x").find("spaces or control characters"), std::string::npos);
+    EXPECT_NE(url_error("http://h/\r\nHost: x").find("spaces or control characters"),
+              std::string::npos);
 }
 
 TEST(PluginUrl, CredentialsAreRefusedWithoutBeingEchoed) {
@@ -200,7 +214,7 @@ TEST(PluginUrl, CredentialsAreRefusedWithoutBeingEchoed) {
     EXPECT_EQ(error.find("hunter2"), std::string::npos);
 }
 
-// ---- options and the configuration built from them --------------------------------------------------------------
+// ---- options and the configuration built from them ----------------------------------------------
 
 class PluginCheckTest : public ::testing::Test {
 protected:
@@ -221,9 +235,13 @@ protected:
         return path;
     }
 
-    static PluginRequest request(std::vector<std::string> args) { return parse_check_arguments(args); }
+    static PluginRequest request(std::vector<std::string> args) {
+        return parse_check_arguments(args);
+    }
 
-    Config build(std::vector<std::string> args) const { return build_check_config(request(std::move(args)), dir_); }
+    Config build(std::vector<std::string> args) const {
+        return build_check_config(request(std::move(args)), dir_);
+    }
 
     std::string usage_error(std::vector<std::string> args) const {
         try {
@@ -240,8 +258,9 @@ protected:
 };
 
 TEST_F(PluginCheckTest, OptionsInEveryForm) {
-    const PluginRequest r = request({"-w", "0.5", "smtp://h", "-c2", "--timeout=3", "--starttls", "-C", "30,10",
-                                     "--expect-capability", "STARTTLS", "--expect-capability=AUTH PLAIN"});
+    const PluginRequest r =
+        request({"-w", "0.5", "smtp://h", "-c2", "--timeout=3", "--starttls", "-C", "30,10",
+                 "--expect-capability", "STARTTLS", "--expect-capability=AUTH PLAIN"});
     EXPECT_EQ(r.url.protocol, Protocol::smtp);
     ASSERT_TRUE(r.time_warning && r.time_critical);
     EXPECT_EQ(r.time_warning->to_string(), "0.5");
@@ -252,14 +271,16 @@ TEST_F(PluginCheckTest, OptionsInEveryForm) {
     EXPECT_EQ(keys["starttls"], std::vector<std::string>{"true"});
     EXPECT_EQ(keys["cert_warning"], std::vector<std::string>{"\"30d\""});
     EXPECT_EQ(keys["cert_critical"], std::vector<std::string>{"\"10d\""});
-    EXPECT_EQ(keys["expect_capabilities"], (std::vector<std::string>{"\"STARTTLS\"", "\"AUTH PLAIN\""}));
+    EXPECT_EQ(keys["expect_capabilities"],
+              (std::vector<std::string>{"\"STARTTLS\"", "\"AUTH PLAIN\""}));
     EXPECT_EQ(request({"-t", "0.25", "tcp://h:1"}).timeout, 250ms);
     EXPECT_EQ(request({"tcp://h:1"}).timeout, 10s);  // the Monitoring Plugins' usual default
 }
 
 TEST_F(PluginCheckTest, BuildsTheCheckThroughTheLoader) {
-    const Config config = build({"smtp://127.0.0.1", "--starttls", "--ca-file", ca_, "-t", "3", "-C", "30,10",
-                                 "--expect-capability", "STARTTLS", "--expect-capability", "AUTH PLAIN"});
+    const Config config =
+        build({"smtp://127.0.0.1", "--starttls", "--ca-file", ca_, "-t", "3", "-C", "30,10",
+               "--expect-capability", "STARTTLS", "--expect-capability", "AUTH PLAIN"});
     ASSERT_EQ(config.checks.size(), 1u);
     ASSERT_EQ(config.nodes.size(), 1u);
     const Check& check = config.checks.front();
@@ -274,14 +295,17 @@ TEST_F(PluginCheckTest, BuildsTheCheckThroughTheLoader) {
     EXPECT_EQ(config.nodes.front().address, "127.0.0.1");
     EXPECT_EQ(config.nodes.front().fqdn, "");  // an IP literal is checked against the IP SAN
 
-    EXPECT_EQ(build({"smtp://127.0.0.1", "--starttls", "--ca-file", ca_, "-C", "30"}).checks[0].cert_critical,
+    EXPECT_EQ(build({"smtp://127.0.0.1", "--starttls", "--ca-file", ca_, "-C", "30"})
+                  .checks[0]
+                  .cert_critical,
               std::chrono::days(0));  // as check_http: W alone leaves only the expiry critical
 }
 
 TEST_F(PluginCheckTest, DefaultPortsComeFromTheLoader) {
     const std::vector<std::pair<std::string, int>> ports{
-        {"smtp", 25},  {"smtps", 465}, {"submission", 587}, {"lmtp", 24}, {"imap", 143},  {"imaps", 993},
-        {"pop3", 110}, {"pop3s", 995}, {"ldap", 389},       {"ldaps", 636}, {"http", 80}, {"https", 443},
+        {"smtp", 25},  {"smtps", 465}, {"submission", 587}, {"lmtp", 24},
+        {"imap", 143}, {"imaps", 993}, {"pop3", 110},       {"pop3s", 995},
+        {"ldap", 389}, {"ldaps", 636}, {"http", 80},        {"https", 443},
     };
     for (const auto& [scheme, port] : ports) {
         const std::string url = scheme + "://127.0.0.1";
@@ -293,27 +317,31 @@ TEST_F(PluginCheckTest, DefaultPortsComeFromTheLoader) {
 }
 
 TEST_F(PluginCheckTest, ServerNameFromHostOrSni) {
-    EXPECT_EQ(build({"imaps://mail.example.com", "--ca-file", ca_}).nodes[0].fqdn, "mail.example.com");
-    const Config sni = build({"imaps://127.0.0.1", "--ca-file", ca_, "--sni", "mailbox1.example.test"});
+    EXPECT_EQ(build({"imaps://mail.example.com", "--ca-file", ca_}).nodes[0].fqdn,
+              "mail.example.com");
+    const Config sni =
+        build({"imaps://127.0.0.1", "--ca-file", ca_, "--sni", "mailbox1.example.test"});
     EXPECT_EQ(sni.nodes[0].fqdn, "mailbox1.example.test");
     EXPECT_EQ(sni.nodes[0].address, "127.0.0.1");
-    EXPECT_EQ(build({"https://127.0.0.1:8443/x?y=1", "--ca-file", ca_}).checks[0].http.path, "/x?y=1");
+    EXPECT_EQ(build({"https://127.0.0.1:8443/x?y=1", "--ca-file", ca_}).checks[0].http.path,
+              "/x?y=1");
 }
 
 TEST_F(PluginCheckTest, PasswordFileIsReadRelativeToTheWorkingDirectory) {
     write("probe.password", "s3cret\n");
-    const Config config = build({"imap://127.0.0.1", "--username", "probe@example.test", "--password-file",
-                                 "probe.password"});
+    const Config config = build({"imap://127.0.0.1", "--username", "probe@example.test",
+                                 "--password-file", "probe.password"});
     EXPECT_EQ(config.checks[0].username, "probe@example.test");
     EXPECT_EQ(config.checks[0].password.reveal(), "s3cret");
 }
 
 TEST_F(PluginCheckTest, LdapSettings) {
     write("ldap.password", "pw");
-    const Config config = build({"ldap://127.0.0.1:10389", "--starttls", "--ca-file", ca_, "--bind-dn",
-                                 "cn=probe,dc=example,dc=test", "--password-file", "ldap.password", "--search-base",
-                                 "dc=example,dc=test", "--search-filter", "(uid=probe)", "--search-scope", "sub",
-                                 "--min-entries", "1"});
+    const Config config =
+        build({"ldap://127.0.0.1:10389", "--starttls", "--ca-file", ca_, "--bind-dn",
+               "cn=probe,dc=example,dc=test", "--password-file", "ldap.password", "--search-base",
+               "dc=example,dc=test", "--search-filter", "(uid=probe)", "--search-scope", "sub",
+               "--min-entries", "1"});
     const LdapSettings& ldap = config.checks[0].ldap;
     EXPECT_TRUE(ldap.starttls);
     EXPECT_EQ(ldap.bind_dn, "cn=probe,dc=example,dc=test");
@@ -323,34 +351,42 @@ TEST_F(PluginCheckTest, LdapSettings) {
 }
 
 TEST_F(PluginCheckTest, AwkwardValuesSurviveTheGeneratedToml) {
-    const Config config = build({"ldap://127.0.0.1", "--search-base", R"(o="a\b",dc=x)", "--search-filter",
-                                 R"((cn=a\2ab))"});
+    const Config config = build({"ldap://127.0.0.1", "--search-base", R"(o="a\b",dc=x)",
+                                 "--search-filter", R"((cn=a\2ab))"});
     EXPECT_EQ(config.checks[0].ldap.search_base, R"(o="a\b",dc=x)");
     EXPECT_EQ(config.checks[0].ldap.search_filter, R"((cn=a\2ab))");
     // A line break is escaped, so the loader refuses it at the option rather than as broken TOML.
-    EXPECT_EQ(usage_error({"smtp://127.0.0.1", "--helo", "a\nb"}).rfind("--helo: invalid helo_name", 0), 0u);
+    EXPECT_EQ(
+        usage_error({"smtp://127.0.0.1", "--helo", "a\nb"}).rfind("--helo: invalid helo_name", 0),
+        0u);
 }
 
 TEST_F(PluginCheckTest, LoaderErrorsNameTheOption) {
     EXPECT_EQ(usage_error({"smtp://127.0.0.1", "--bind-dn", "cn=x"}),
-              "--bind-dn: --bind-dn applies only to protocols ldap, ldaps, ldap_replication, not to protocol "
+              "--bind-dn: --bind-dn applies only to protocols ldap, ldaps, ldap_replication, not "
+              "to protocol "
               "\"smtp\"");
     EXPECT_EQ(usage_error({"smtp://127.0.0.1", "-C", "30"}),
-              "--certificate: --certificate applies only to protocols with TLS (tls, https, smtps, imaps, pop3s, "
+              "--certificate: --certificate applies only to protocols with TLS (tls, https, smtps, "
+              "imaps, pop3s, "
               "ldaps) and checks with --starttls, not to protocol \"smtp\"");
-    EXPECT_EQ(usage_error({"smtp://127.0.0.1", "--cert-warning", "30"}).rfind("--cert-warning: --cert-warning applies",
-                                                                              0),
+    EXPECT_EQ(usage_error({"smtp://127.0.0.1", "--cert-warning", "30"})
+                  .rfind("--cert-warning: --cert-warning applies", 0),
               0u);
     EXPECT_EQ(usage_error({"smtps://127.0.0.1", "--ca-file", ca_, "-C", "5,10"}),
-              "--certificate: cert_critical 10d is above cert_warning 5d (critical is the nearer expiry)");
+              "--certificate: cert_critical 10d is above cert_warning 5d (critical is the nearer "
+              "expiry)");
     EXPECT_EQ(usage_error({"imap://127.0.0.1", "--username", "probe"}),
               "--username: the check needs both --username and --password-file to log in");
-    EXPECT_EQ(usage_error({"ldap://127.0.0.1", "--search-filter", "(uid=probe"}).rfind("--search-filter: invalid "
-                                                                                        "search_filter",
-                                                                                        0),
+    EXPECT_EQ(usage_error({"ldap://127.0.0.1", "--search-filter", "(uid=probe"})
+                  .rfind("--search-filter: invalid "
+                         "search_filter",
+                         0),
               0u);
     EXPECT_EQ(usage_error({"https://127.0.0.1", "--ca-file", (dir_ / "missing.pem").string()})
-                  .rfind("--ca-file: cannot read ca_file \"" + (dir_ / "missing.pem").string() + "\": No such file", 0),
+                  .rfind("--ca-file: cannot read ca_file \"" + (dir_ / "missing.pem").string() +
+                             "\": No such file",
+                         0),
               0u);
     EXPECT_EQ(usage_error({"http://127.0.0.1", "--expect-status", "700"}),
               "--expect-status: invalid HTTP status 700 in --expect-status (expected 100-599)");
@@ -359,11 +395,14 @@ TEST_F(PluginCheckTest, LoaderErrorsNameTheOption) {
 TEST_F(PluginCheckTest, UnreadablePasswordFileIsAUsageError) {
     const std::string missing = (dir_ / "nope.password").string();
     EXPECT_EQ(usage_error({"imap://127.0.0.1", "--username", "u", "--password-file", missing}),
-              "--password-file: cannot read password_file \"" + missing + "\": No such file or directory");
+              "--password-file: cannot read password_file \"" + missing +
+                  "\": No such file or directory");
     write("empty.password", "\n");
-    EXPECT_NE(usage_error({"imap://127.0.0.1", "--username", "u", "--password-file", "empty.password"}).find("is "
-                                                                                                           "empty"),
-              std::string::npos);
+    EXPECT_NE(
+        usage_error({"imap://127.0.0.1", "--username", "u", "--password-file", "empty.password"})
+            .find("is "
+                  "empty"),
+        std::string::npos);
 }
 
 std::string argument_error(std::vector<std::string> args) {
@@ -377,33 +416,44 @@ std::string argument_error(std::vector<std::string> args) {
 }
 
 TEST(PluginArguments, BadUsageIsNamed) {
-    EXPECT_EQ(argument_error({}), "no URL given (e.g. tierwatch check smtp://mx.example.com --starttls; see --help)");
+    EXPECT_EQ(argument_error({}),
+              "no URL given (e.g. tierwatch check smtp://mx.example.com --starttls; see --help)");
     EXPECT_EQ(argument_error({"smtp://h", "imap://h"}),
               "unexpected argument \"imap://h\": give one URL (see tierwatch check --help)");
-    EXPECT_EQ(argument_error({"smtp://h", "--warnin", "1"}),
-              "unknown option \"--warnin\" (did you mean \"--warning\"?) (see tierwatch check --help)");
-    EXPECT_EQ(argument_error({"smtp://h", "-x"}), "unknown option \"-x\" (see tierwatch check --help)");
+    EXPECT_EQ(
+        argument_error({"smtp://h", "--warnin", "1"}),
+        "unknown option \"--warnin\" (did you mean \"--warning\"?) (see tierwatch check --help)");
+    EXPECT_EQ(argument_error({"smtp://h", "-x"}),
+              "unknown option \"-x\" (see tierwatch check --help)");
     EXPECT_EQ(argument_error({"smtp://h", "-w"}), "--warning: needs a value");
     EXPECT_EQ(argument_error({"smtp://h", "--starttls=yes"}), "--starttls: takes no value");
     EXPECT_EQ(argument_error({"smtp://h", "-w", "abc"}),
-              "--warning: invalid range \"abc\": end \"abc\" is not a number (expected e.g. 10, 10:, ~:10, 10:20 or "
+              "--warning: invalid range \"abc\": end \"abc\" is not a number (expected e.g. 10, "
+              "10:, ~:10, 10:20 or "
               "@10:20, in seconds)");
-    EXPECT_EQ(argument_error({"smtp://h", "-c", "5:1"}).rfind("--critical: invalid range \"5:1\": start 5 is above "
-                                                              "end 1",
-                                                              0),
+    EXPECT_EQ(argument_error({"smtp://h", "-c", "5:1"})
+                  .rfind("--critical: invalid range \"5:1\": start 5 is above "
+                         "end 1",
+                         0),
               0u);
-    EXPECT_EQ(argument_error({"smtp://h", "-t", "0"}), "--timeout: \"0\" is not a positive number of seconds");
-    EXPECT_EQ(argument_error({"smtp://h", "-t", "soon"}), "--timeout: \"soon\" is not a positive number of seconds");
-    EXPECT_EQ(argument_error({"smtp://h", "-t", "7200"}), "--timeout: \"7200\" seconds is too long (at most 1h)");
-    EXPECT_EQ(argument_error({"smtp://h", "-C", "x"}), "--certificate: \"x\" is not a number of days between 0 and 3650");
+    EXPECT_EQ(argument_error({"smtp://h", "-t", "0"}),
+              "--timeout: \"0\" is not a positive number of seconds");
+    EXPECT_EQ(argument_error({"smtp://h", "-t", "soon"}),
+              "--timeout: \"soon\" is not a positive number of seconds");
+    EXPECT_EQ(argument_error({"smtp://h", "-t", "7200"}),
+              "--timeout: \"7200\" seconds is too long (at most 1h)");
+    EXPECT_EQ(argument_error({"smtp://h", "-C", "x"}),
+              "--certificate: \"x\" is not a number of days between 0 and 3650");
     EXPECT_EQ(argument_error({"smtp://h", "-C", "30,-1"}),
               "--certificate: \"-1\" is not a number of days between 0 and 3650");
-    EXPECT_EQ(argument_error({"smtp://h", "--min-entries", "x"}), "--min-entries: \"x\" is not a whole number");
+    EXPECT_EQ(argument_error({"smtp://h", "--min-entries", "x"}),
+              "--min-entries: \"x\" is not a whole number");
     EXPECT_EQ(argument_error({"smtp://h", "--sni", "a b"}), "--sni: \"a b\" is not a host name");
 }
 
 TEST(PluginArguments, PasswordsOnTheCommandLineAreRefusedUnechoed) {
-    const std::string direct = argument_error({"imap://h", "--username", "u", "--password", "hunter2"});
+    const std::string direct =
+        argument_error({"imap://h", "--username", "u", "--password", "hunter2"});
     EXPECT_NE(direct.find("--password-file"), std::string::npos);
     EXPECT_EQ(direct.find("hunter2"), std::string::npos);
     const std::string inline_value = argument_error({"imap://h", "--password=hunter2"});
@@ -413,7 +463,7 @@ TEST(PluginArguments, PasswordsOnTheCommandLineAreRefusedUnechoed) {
     EXPECT_EQ(misspelt.find("hunter2"), std::string::npos);
 }
 
-// ---- perfdata ------------------------------------------------------------------------------------------------------
+// ---- perfdata -----------------------------------------------------------------------------------
 
 TEST(PluginPerfdata, GuidelineFormat) {
     const std::vector<PerfDatum> data{
@@ -424,20 +474,23 @@ TEST(PluginPerfdata, GuidelineFormat) {
         {"only max", 2, "B", "", "", std::nullopt, 4.0},
     };
     const std::string text = format_perfdata(data);
-    EXPECT_EQ(text,
-              "'time'=0.012345s;0.5;2;0;10 'time_connect'=0.001s;;;0 'cert_days'=364;21:;7: 'it''s up'=1 "
-              "'only max'=2B;;;;4");
+    EXPECT_EQ(
+        text,
+        "'time'=0.012345s;0.5;2;0;10 'time_connect'=0.001s;;;0 'cert_days'=364;21:;7: 'it''s up'=1 "
+        "'only max'=2B;;;;4");
     EXPECT_TRUE(boost::regex_match(text, kPerfdata)) << text;
-    EXPECT_FALSE(boost::regex_match(std::string("time=1s;;;;;;"), kPerfdata));  // the regex can fail
+    EXPECT_FALSE(
+        boost::regex_match(std::string("time=1s;;;;;;"), kPerfdata));  // the regex can fail
     EXPECT_FALSE(boost::regex_match(std::string("'time'=1e3s"), kPerfdata));
 }
 
-// ---- the report and its state ----------------------------------------------------------------------------------
+// ---- the report and its state -------------------------------------------------------------------
 
 class PluginReportTest : public PluginCheckTest {
 protected:
     // A fixed "now": every certificate age below is relative to it.
-    const std::chrono::system_clock::time_point now_ = std::chrono::sys_days(std::chrono::year(2026) / 11 / 23);
+    const std::chrono::system_clock::time_point now_ =
+        std::chrono::sys_days(std::chrono::year(2026) / 11 / 23);
 
     ProbeResult tls_success(std::chrono::hours cert_left) const {
         ProbeResult result;
@@ -448,7 +501,8 @@ protected:
         result.certificate = CertificateFacts{};
         result.certificate->tls_version = "TLS 1.3";
         result.certificate->earliest_not_after =
-            std::chrono::duration_cast<std::chrono::seconds>((now_ + cert_left).time_since_epoch()).count();
+            std::chrono::duration_cast<std::chrono::seconds>((now_ + cert_left).time_since_epoch())
+                .count();
         return result;
     }
 
@@ -464,7 +518,9 @@ protected:
         return args;
     }
 
-    static std::string perfdata_of(const std::string& line) { return line.substr(line.find(" | ") + 3); }
+    static std::string perfdata_of(const std::string& line) {
+        return line.substr(line.find(" | ") + 3);
+    }
 };
 
 TEST_F(PluginReportTest, OkLineAndPerfdata) {
@@ -473,7 +529,8 @@ TEST_F(PluginReportTest, OkLineAndPerfdata) {
     EXPECT_EQ(static_cast<int>(r.state), 0);
     EXPECT_EQ(r.line,
               "SMTP OK - 127.0.10.1:10025 STARTTLS TLS 1.3 in 0.012s | 'time'=0.012346s;;;0;10 "
-              "'time_connect'=0.001s;;;0 'time_tls'=0.004s;;;0 'time_greeting'=0.005s;;;0 'cert_days'=100;21:;7:");
+              "'time_connect'=0.001s;;;0 'time_tls'=0.004s;;;0 'time_greeting'=0.005s;;;0 "
+              "'cert_days'=100;21:;7:");
     EXPECT_TRUE(boost::regex_match(perfdata_of(r.line), kPerfdata));
 }
 
@@ -482,9 +539,11 @@ TEST_F(PluginReportTest, LatencyThresholds) {
     const PluginReport warning = report(smtp({"-w", "0.01", "-c", "0.5"}), result);
     EXPECT_EQ(warning.state, PluginState::warning);
     EXPECT_EQ(static_cast<int>(warning.state), 1);
-    EXPECT_NE(warning.line.find("SMTP WARNING - 127.0.10.1:10025 STARTTLS TLS 1.3 in 0.012s: time 0.012346s outside "
-                                "warning range 0.01 | 'time'=0.012346s;0.01;0.5;0;10 "),
-              std::string::npos)
+    EXPECT_NE(
+        warning.line.find(
+            "SMTP WARNING - 127.0.10.1:10025 STARTTLS TLS 1.3 in 0.012s: time 0.012346s outside "
+            "warning range 0.01 | 'time'=0.012346s;0.01;0.5;0;10 "),
+        std::string::npos)
         << warning.line;
 
     const PluginReport critical = report(smtp({"-w", "0.005", "-c", "0.01"}), result);
@@ -494,23 +553,28 @@ TEST_F(PluginReportTest, LatencyThresholds) {
 
     EXPECT_EQ(report(smtp({"-w", "0.5"}), result).state, PluginState::ok);
     EXPECT_EQ(report(smtp({"-w", "@0:1"}), result).state, PluginState::warning);  // inside alerts
-    EXPECT_EQ(report(smtp({"-c", "0.02:"}), result).state, PluginState::critical);  // too fast to be true
+    EXPECT_EQ(report(smtp({"-c", "0.02:"}), result).state,
+              PluginState::critical);  // too fast to be true
 }
 
 TEST_F(PluginReportTest, CertificateDays) {
     const PluginReport warning = report(smtp(), tls_success(std::chrono::days(10) + 1h));
     EXPECT_EQ(warning.state, PluginState::warning);
-    EXPECT_NE(warning.line.find(": certificate days left 10 outside warning range 21:"), std::string::npos)
+    EXPECT_NE(warning.line.find(": certificate days left 10 outside warning range 21:"),
+              std::string::npos)
         << warning.line;
     EXPECT_EQ(report(smtp(), tls_success(std::chrono::days(3))).state, PluginState::critical);
-    EXPECT_EQ(report(smtp({"-C", "400,30"}), tls_success(std::chrono::days(364))).state, PluginState::warning);
+    EXPECT_EQ(report(smtp({"-C", "400,30"}), tls_success(std::chrono::days(364))).state,
+              PluginState::warning);
     EXPECT_EQ(report(smtp({"-C", "0"}), tls_success(std::chrono::days(3))).state, PluginState::ok);
     // 20 days and 23 hours is 20 whole days: below 21.
     EXPECT_EQ(report(smtp(), tls_success(std::chrono::days(20) + 23h)).state, PluginState::warning);
     EXPECT_EQ(report(smtp(), tls_success(std::chrono::days(21))).state, PluginState::ok);
     const PluginReport both = report(smtp({"-w", "0.001"}), tls_success(std::chrono::days(3)));
     EXPECT_EQ(both.state, PluginState::critical);  // the worst wins, both are said
-    EXPECT_NE(both.line.find("outside warning range 0.001; certificate days left 3"), std::string::npos) << both.line;
+    EXPECT_NE(both.line.find("outside warning range 0.001; certificate days left 3"),
+              std::string::npos)
+        << both.line;
 }
 
 TEST_F(PluginReportTest, FailureIsCriticalWhateverTheThresholds) {
@@ -521,9 +585,11 @@ TEST_F(PluginReportTest, FailureIsCriticalWhateverTheThresholds) {
     result.add_phase(Phase::connect, 1ms);
     const PluginReport r = report(smtp({"-w", "100", "-c", "200"}), result);
     EXPECT_EQ(r.state, PluginState::critical);
-    EXPECT_EQ(r.line,
-              "SMTP CRITICAL - 127.0.10.1:10025 STARTTLS in 0.020s: auth: AUTH PLAIN answered 535 5.7.8 Error: "
-              "authentication failed / or not | 'time'=0.02s;100;200;0;10 'time_connect'=0.001s;;;0");
+    EXPECT_EQ(
+        r.line,
+        "SMTP CRITICAL - 127.0.10.1:10025 STARTTLS in 0.020s: auth: AUTH PLAIN answered 535 5.7.8 "
+        "Error: "
+        "authentication failed / or not | 'time'=0.02s;100;200;0;10 'time_connect'=0.001s;;;0");
 
     ProbeResult expired = tls_success(-std::chrono::days(2));
     expired.reason = FailureReason::cert_expired;
@@ -540,8 +606,11 @@ TEST_F(PluginReportTest, NothingInTheStatusCanStartThePerfdata) {
     ProbeResult result;
     result.reason = FailureReason::bad_greeting;
     result.detail = "x | y\nz";
-    const PluginReport report = report_probe(r, config.checks[0], "127.0.0.1:443/a|b", result, now_);
-    EXPECT_EQ(report.line, "HTTPS CRITICAL - 127.0.0.1:443/a/b in 0.000s: bad_greeting: x / y z | 'time'=0s;;;0;10");
+    const PluginReport report =
+        report_probe(r, config.checks[0], "127.0.0.1:443/a|b", result, now_);
+    EXPECT_EQ(
+        report.line,
+        "HTTPS CRITICAL - 127.0.0.1:443/a/b in 0.000s: bad_greeting: x / y z | 'time'=0s;;;0;10");
 }
 
 TEST(PluginReportUnknown, UnknownIsThree) {
@@ -551,7 +620,7 @@ TEST(PluginReportUnknown, UnknownIsThree) {
     EXPECT_EQ(r.line, "IMAP UNKNOWN - --password-file: cannot / read it");
 }
 
-// ---- the whole command on bad usage (no probe runs) ----------------------------------------------------------------
+// ---- the whole command on bad usage (no probe runs) ---------------------------------------------
 
 TEST_F(PluginCheckTest, CommandExitsUnknownOnBadUsageAndNeverPrintsThePassword) {
     const std::string password = "correct-horse-battery";
@@ -563,7 +632,8 @@ TEST_F(PluginCheckTest, CommandExitsUnknownOnBadUsageAndNeverPrintsThePassword) 
     };
     const auto [bogus_code, bogus] = run({"--bogus"});
     EXPECT_EQ(bogus_code, 3);
-    EXPECT_EQ(bogus, "TIERWATCH UNKNOWN - unknown option \"--bogus\" (see tierwatch check --help)\n");
+    EXPECT_EQ(bogus,
+              "TIERWATCH UNKNOWN - unknown option \"--bogus\" (see tierwatch check --help)\n");
 
     const auto [half_code, half] = run({"imap://127.0.0.1", "--password-file", file.string()});
     EXPECT_EQ(half_code, 3);
