@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "daemon/plugin_range.hpp"
+#include "tests/support/fault_server.hpp"
+#include "tests/support/test_pki.hpp"
 
 namespace tierwatch {
 namespace {
@@ -643,6 +645,95 @@ TEST_F(PluginCheckTest, CommandExitsUnknownOnBadUsageAndNeverPrintsThePassword) 
     const auto [help_code, help] = run({"--help"});
     EXPECT_EQ(help_code, 3);  // as the Monitoring Plugins do
     EXPECT_NE(help.find("usage: tierwatch check URL [options]"), std::string::npos);
+}
+
+// ---- the whole command against an in-process server ------------------------------------------
+
+class PluginCommandTest : public PluginCheckTest {
+protected:
+    static constexpr std::string_view kAddress = "127.0.75.10";
+
+    void SetUp() override {
+        PluginCheckTest::SetUp();
+        pki_ = test::make_pki(dir_ / "pki", {.extra_names = {std::string(kAddress)}});
+    }
+
+    test::FaultOptions serving(test::Behaviour behaviour) const {
+        test::FaultOptions options;
+        options.behaviour = behaviour;
+        options.address = boost::asio::ip::make_address(kAddress);
+        return options;
+    }
+
+    test::FaultOptions https(test::CertVariant variant) const {
+        test::FaultOptions options = serving(test::Behaviour::https);
+        options.certificate = pki_.leaf(variant);
+        options.http.body = "healthy";
+        return options;
+    }
+
+    std::string url(std::string_view scheme, const test::FaultServer& server,
+                    std::string_view path = "") const {
+        return std::string(scheme) + "://" + std::string(kAddress) + ":" +
+               std::to_string(server.port()) + std::string(path);
+    }
+
+    static std::pair<int, std::string> run(std::vector<std::string> args) {
+        std::ostringstream out;
+        const int code = run_plugin_check(args, out);
+        return {code, out.str()};
+    }
+
+    test::Pki pki_;
+};
+
+TEST_F(PluginCommandTest, ExitCodeIsTheStateOfTheProbe) {
+    test::FaultOptions banner = serving(test::Behaviour::banner);
+    banner.text = "220 mta.test ESMTP\r\n";
+    const test::FaultServer server(banner);
+
+    const auto [ok_code, ok] = run({url("tcp", server), "--banner-regex", "^220 ", "-c", "100"});
+    EXPECT_EQ(ok_code, 0) << ok;
+    EXPECT_EQ(
+        ok.rfind("TCP OK - " + std::string(kAddress) + ":" + std::to_string(server.port()) + " in ",
+                 0),
+        0u)
+        << ok;
+    ASSERT_TRUE(ok.ends_with("\n") && ok.find('\n') == ok.size() - 1) << "one line: " << ok;
+    const std::string perfdata = ok.substr(ok.find(" | ") + 3, ok.size() - ok.find(" | ") - 4);
+    EXPECT_TRUE(boost::regex_match(perfdata, kPerfdata)) << perfdata;
+    EXPECT_NE(perfdata.find("'time_greeting'="), std::string::npos);
+
+    const auto [bad_code, bad] = run({url("tcp", server), "--banner-regex", "^554"});
+    EXPECT_EQ(bad_code, 2) << bad;
+    EXPECT_NE(bad.find("TCP CRITICAL - "), std::string::npos);
+    EXPECT_NE(bad.find(": bad_greeting: "), std::string::npos) << bad;
+}
+
+TEST_F(PluginCommandTest, HttpsPathCertificateDaysAndThresholds) {
+    const std::string root = pki_.root_ca.string();
+    const test::FaultServer good(https(test::CertVariant::good));
+    const auto [ok_code, ok] =
+        run({url("https", good, "/health?deep=1"), "--ca-file", root, "--body-regex", "^healthy$"});
+    EXPECT_EQ(ok_code, 0) << ok;
+    EXPECT_NE(ok.find(" TLS 1.3 HTTP 200 in "), std::string::npos) << ok;
+    EXPECT_NE(ok.find("'cert_days'="), std::string::npos) << ok;
+    ASSERT_EQ(good.request_lines().size(), 1u);
+    EXPECT_EQ(good.request_lines()[0], "GET /health?deep=1 HTTP/1.1");
+
+    const test::FaultServer soon(https(test::CertVariant::expiring_soon));  // 3 days left
+    EXPECT_EQ(run({url("https", soon), "--ca-file", root}).first, 2);       // default -C 21,7
+    EXPECT_EQ(run({url("https", soon), "--ca-file", root, "-C", "5,1"}).first, 1);
+    EXPECT_EQ(run({url("https", soon), "--ca-file", root, "-C", "2,1"}).first, 0);
+
+    const test::FaultServer expired(https(test::CertVariant::expired));
+    const auto [expired_code, expired_line] = run({url("https", expired), "--ca-file", root});
+    EXPECT_EQ(expired_code, 2);
+    EXPECT_NE(expired_line.find("cert_expired"), std::string::npos) << expired_line;
+
+    const auto [untrusted_code, untrusted] = run({url("https", good), "--ca-file", ca_});
+    EXPECT_EQ(untrusted_code, 3) << untrusted;  // a CA file with no certificate: bad usage
+    EXPECT_NE(untrusted.find("HTTPS UNKNOWN - "), std::string::npos) << untrusted;
 }
 
 }  // namespace
