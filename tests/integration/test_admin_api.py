@@ -4,7 +4,6 @@ but not grading, and survive a restart; a good reload swaps the configuration an
 alarm and counter; a bad one keeps the running configuration and names the file, line and
 column; the listener serves TLS when given a certificate."""
 import http.client
-import http.server
 import json
 import os
 import re
@@ -12,10 +11,9 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 
-from harness import Fleet, check, http_get, parse_metrics, wait_for
+from harness import Fleet, PageRecorder, check, http_get, parse_metrics, wait_for
 
 HOST, PORT = "127.0.100.1", 29481
 LISTEN = f"{HOST}:{PORT}"
@@ -100,27 +98,6 @@ def config(tls="", extra=""):
                        proxy2=PROXY2, hook_host=HOOK[0], hook_port=HOOK[1])
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    pages = []
-    lock = threading.Lock()
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with Receiver.lock:
-            Receiver.pages.append(json.loads(body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def pages(action=None):
-    with Receiver.lock:
-        return [p for p in Receiver.pages if action is None or p["action"] == action]
-
-
 class Api:
     def __init__(self, tls_context=None):
         self.tls_context = tls_context
@@ -159,8 +136,8 @@ def write_config(fleet, text):
 
 
 def main():
-    server = http.server.ThreadingHTTPServer(HOOK, Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recorder = PageRecorder(HOOK)
+    pages = recorder.pages
     with Fleet("admin-api") as fleet:
         with open(fleet.path("api.token"), "w") as f:
             f.write(TOKEN + "\n")
@@ -280,7 +257,7 @@ def main():
             check(False, "plain HTTP must not be served on a TLS listener")
         except Exception:
             pass
-    server.shutdown()
+    recorder.close()
     print("1 passed, 0 failed")
 
 
