@@ -1085,6 +1085,21 @@ Config read_config(const toml::table& root, const Context& context) {
 
 }  // namespace
 
+std::optional<Shard> parse_shard(std::string_view text) {
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    Shard shard;
+    const auto number = [](std::string_view digits, std::uint32_t& out) {
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+        return error == std::errc() && end == digits.data() + digits.size() && !digits.empty();
+    };
+    if (!number(text.substr(0, slash), shard.index) || !number(text.substr(slash + 1), shard.count) ||
+        shard.count == 0 || shard.index >= shard.count) {
+        return std::nullopt;
+    }
+    return shard;
+}
+
 std::optional<Duration> parse_duration(std::string_view text) {
     if (text.empty()) {
         return std::nullopt;

@@ -81,6 +81,16 @@ bool is_imap(Protocol p) noexcept;         // imap, imaps
 bool is_pop3(Protocol p) noexcept;         // pop3, pop3s
 bool is_ldap_family(Protocol p) noexcept;  // ldap, ldaps, ldap_replication
 
+// --shard I/N: this instance probes the targets whose stable hash is I modulo N (like Prometheus'
+// hashmod), so N instances split a fleet with no coordination and no overlap.
+struct Shard {
+    std::uint32_t index = 0;
+    std::uint32_t count = 1;
+    bool contains(std::uint64_t hash) const noexcept { return count <= 1 || hash % count == index; }
+};
+// "2/4" (index 0..N-1); nullopt when malformed.
+std::optional<Shard> parse_shard(std::string_view text);
+
 struct DaemonSettings {
     std::string listen = "127.0.0.1:9469";
     std::filesystem::path state_dir = "/var/lib/tierwatch";
@@ -90,6 +100,7 @@ struct DaemonSettings {
     Duration dns_refresh = std::chrono::seconds(30);
     std::vector<std::string> nameservers;  // "host:port"; empty: the system resolver
     std::string log_level = "info";
+    Shard shard;       // from the command line, not the file
     Secret api_token;  // from api_token_file; empty: the write API is disabled
     std::filesystem::path tls_cert_file;  // both set: the listener speaks HTTPS
     std::filesystem::path tls_key_file;

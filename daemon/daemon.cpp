@@ -108,11 +108,13 @@ int run_daemon(std::shared_ptr<const Config> config) {
     std::unique_ptr<HttpServer> server;
     // The file is validated whole before anything changes; the listener's certificate is
     // re-read too (renewed certificates need no restart).
-    auto reload = [&, file = config->file, files] {
+    auto reload = [&, file = config->file, shard = config->daemon.shard, files] {
         spdlog::info("reloading the configuration from {}", file.string());
         std::shared_ptr<asio::ssl::context> tls;
         auto error = engine.reload([&] {
-            auto next = fit_file_limit(std::make_shared<const Config>(load_config(file)), files);
+            auto loaded = load_config(file);
+            loaded.daemon.shard = shard;  // from the command line, which a reload does not re-read
+            auto next = fit_file_limit(std::make_shared<const Config>(std::move(loaded)), files);
             tls = listener_tls(*next);
             return next;
         });

@@ -1,6 +1,8 @@
 // Expanding checks into targets and keeping the table in step with DNS.
 #include "daemon/targets.hpp"
 
+#include "daemon/scheduler.hpp"
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -34,10 +36,15 @@ std::vector<std::string> names_to_resolve(const Config& config) {
 
 std::vector<TargetSpec> expand_targets(const Config& config, const ResolvedNames& resolved) {
     std::vector<TargetSpec> specs;
-    auto lookup = [&](const std::string& name) -> Resolution {
+    // A name not looked up yet (one a reload just added) gets its targets once the DNS loop,
+    // woken by the reload, has an answer: a stand-in now would record a false dns failure.
+    auto lookup = [&](const std::string& name) -> const Resolution* {
         auto found = resolved.find(name);
-        if (found == resolved.end()) return {{}, "not resolved yet"};
-        return found->second;
+        return found == resolved.end() ? nullptr : &found->second;
+    };
+    const Shard& shard = config.daemon.shard;
+    auto add = [&](TargetSpec spec) {
+        if (shard.contains(stable_hash(spec.identity))) specs.push_back(std::move(spec));
     };
 
     for (const auto& check : config.checks) {
@@ -49,29 +56,31 @@ std::vector<TargetSpec> expand_targets(const Config& config, const ResolvedNames
             if (auto literal = ip_literal(node.address)) {
                 spec.address = *literal;
             } else {
-                const auto resolution = lookup(node.address);
-                if (resolution.error.empty() && !resolution.addresses.empty()) {
-                    spec.address = resolution.addresses.front();  // a node is one server
+                const auto* resolution = lookup(node.address);
+                if (!resolution) continue;
+                if (resolution->error.empty() && !resolution->addresses.empty()) {
+                    spec.address = resolution->addresses.front();  // a node is one server
                 } else {
-                    spec.dns_error = node.address + ": " + resolution.error;
+                    spec.dns_error = node.address + ": " + resolution->error;
                 }
             }
-            specs.push_back(std::move(spec));
+            add(std::move(spec));
         }
         for (const auto& nlb_name : check.nlbs) {
             const auto nlb = std::find_if(config.nlbs.begin(), config.nlbs.end(),
                                           [&](const Nlb& n) { return n.name == nlb_name; });
             if (nlb == config.nlbs.end()) continue;  // validation guarantees it exists
-            const auto resolution = lookup(nlb->fqdn);
+            const auto* resolution = lookup(nlb->fqdn);
+            if (!resolution) continue;
             const std::string base = check.name + "|nlb:" + nlb->name;
-            if (!resolution.error.empty() || resolution.addresses.empty()) {
-                specs.push_back({&check, nullptr, &*nlb, {},
-                                 nlb->fqdn + ": " + (resolution.error.empty() ? "no addresses" : resolution.error),
-                                 base + "|dns"});
+            if (!resolution->error.empty() || resolution->addresses.empty()) {
+                add({&check, nullptr, &*nlb, {},
+                     nlb->fqdn + ": " + (resolution->error.empty() ? "no addresses" : resolution->error),
+                     base + "|dns"});
                 continue;
             }
-            for (const auto& address : resolution.addresses) {
-                specs.push_back({&check, nullptr, &*nlb, address, {}, base + "|" + address.to_string()});
+            for (const auto& address : resolution->addresses) {
+                add({&check, nullptr, &*nlb, address, {}, base + "|" + address.to_string()});
             }
         }
     }

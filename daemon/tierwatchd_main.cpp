@@ -10,11 +10,13 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: tierwatchd --config FILE [--check-config | --once [--json]] [--log-level LEVEL]\n"
+    "usage: tierwatchd --config FILE [--check-config | --once [--json]] [--shard I/N] [--log-level LEVEL]\n"
     "  --config FILE     the TOML configuration (required)\n"
     "  --check-config    validate the configuration, print a summary, exit 0 (valid) or 2\n"
     "  --once            probe every target once, print a table, exit 0 ok, 1 warning, 2 critical\n"
     "  --json            with --once: print JSON instead of a table\n"
+    "  --shard I/N       probe only the targets whose stable hash is I modulo N (0 <= I < N):\n"
+    "                    N instances with --shard 0/N .. N-1/N split the fleet between them\n"
     "  --log-level L     trace, debug, info (default), warn, error\n"
     "  --version         print the version\n";
 
@@ -22,6 +24,7 @@ constexpr const char* usage =
 
 int main(int argc, char** argv) {
     std::string config_file, log_level;
+    tierwatch::Shard shard;
     bool check_config = false, once = false, json = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -40,6 +43,14 @@ int main(int argc, char** argv) {
             once = true;
         } else if (arg == "--json") {
             json = true;
+        } else if (arg == "--shard") {
+            const std::string text = value();
+            const auto parsed = tierwatch::parse_shard(text);
+            if (!parsed) {
+                std::cerr << "tierwatchd: --shard \"" << text << "\": expected I/N with 0 <= I < N, e.g. 0/2\n";
+                return 64;
+            }
+            shard = *parsed;
         } else if (arg == "--log-level") {
             log_level = value();
         } else if (arg == "--version") {
@@ -65,7 +76,9 @@ int main(int argc, char** argv) {
 
     std::shared_ptr<const tierwatch::Config> config;
     try {
-        config = std::make_shared<const tierwatch::Config>(tierwatch::load_config(config_file));
+        auto loaded = tierwatch::load_config(config_file);
+        loaded.daemon.shard = shard;
+        config = std::make_shared<const tierwatch::Config>(std::move(loaded));
     } catch (const tierwatch::ConfigError& error) {
         std::cerr << "tierwatchd: configuration error: " << error.what() << "\n";
         return 2;
