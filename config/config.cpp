@@ -3,6 +3,7 @@
 
 #include "config/alerting.hpp"
 #include "config/config_text.hpp"
+#include "config/secret_path.hpp"
 
 #include "probes/ldap_filter.hpp"
 
@@ -419,6 +420,19 @@ public:
     std::optional<std::filesystem::path> path(std::string_view key) const {
         const auto value = text(key);
         return value ? std::optional(context_.resolve(*value)) : std::nullopt;
+    }
+
+    // A *_file secret: a path, or "credential:NAME" from $CREDENTIALS_DIRECTORY.
+    std::optional<std::filesystem::path> secret_path(std::string_view key) const {
+        const auto value = text(key);
+        if (!value) {
+            return std::nullopt;
+        }
+        try {
+            return resolve_secret_path(*value, context_.base_dir);
+        } catch (const std::invalid_argument& e) {
+            fail(key, std::string(key) + " " + e.what());
+        }
     }
 
     // Compiled now so a bad pattern stops the load instead of every probe.
@@ -988,7 +1002,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     }
 
     check.username = s.text("username").value_or("");
-    if (const auto password_file = s.path("password_file")) {
+    if (const auto password_file = s.secret_path("password_file")) {
         std::string password = read_or_throw(s.where("password_file"), "password_file", *password_file,
                                              max_password_bytes);
         // Editors add a final newline that is not part of the password.

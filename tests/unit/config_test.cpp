@@ -2,7 +2,9 @@
 #include "config/config.hpp"
 #include "config/alerting.hpp"
 
+#include "config/secret_path.hpp"
 #include "probes/ldap_filter.hpp"
+#include "tests/support/scoped_env.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -420,6 +422,58 @@ TEST_F(ConfigTest, UnreadablePasswordFile) {
     write("empty.password", "\n");
     expect_error(with_tcp_check("password_file = \"empty.password\"\n"), "15:17",
                  "password_file \"" + dir() + "/empty.password\" is empty");
+}
+
+TEST(SecretPathTest, PathsAndCredentials) {
+    const std::filesystem::path base = "/etc/tierwatch";
+    const std::filesystem::path credentials = "/run/credentials/tierwatchd.service";
+    EXPECT_EQ(resolve_secret_path("probe.password", base, credentials), "/etc/tierwatch/probe.password");
+    EXPECT_EQ(resolve_secret_path("../keys/a", base, credentials), "/etc/keys/a");
+    EXPECT_EQ(resolve_secret_path("/srv/secret", base, std::nullopt), "/srv/secret");
+    EXPECT_EQ(resolve_secret_path("credential:ldap-bind", base, credentials),
+              "/run/credentials/tierwatchd.service/ldap-bind");
+    // A file really called "credential:x" is still reachable as a path.
+    EXPECT_EQ(resolve_secret_path("./credential:x", base, credentials), "/etc/tierwatch/credential:x");
+}
+
+TEST(SecretPathTest, RefusesBadNamesAndAMissingDirectory) {
+    const auto reason = [](std::string_view written, const std::optional<std::filesystem::path>& directory) {
+        try {
+            resolve_secret_path(written, "/etc/tierwatch", directory);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("resolved");
+    };
+    const std::filesystem::path credentials = "/run/credentials/x";
+    for (const std::string_view bad : {"credential:", "credential:..", "credential:.", "credential:a/b",
+                                       "credential:../etc/shadow"}) {
+        EXPECT_EQ(reason(bad, credentials),
+                  "\"" + std::string(bad) + "\": a credential name is one file name, as in LoadCredential=NAME:/path");
+    }
+    const std::string unset = "\"credential:pw\" needs $CREDENTIALS_DIRECTORY, which systemd sets for a unit "
+                              "with LoadCredential=pw:/path; it is not set here";
+    EXPECT_EQ(reason("credential:pw", std::nullopt), unset);
+    EXPECT_EQ(reason("credential:pw", std::filesystem::path()), unset);
+}
+
+TEST_F(ConfigTest, PasswordFromSystemdCredential) {
+    write("credentials/probe", "from-credential\n");
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
+    EXPECT_EQ(parse(with_tcp_check("password_file = \"credential:probe\"\n")).checks.at(0).password.reveal(),
+              "from-credential");
+    expect_error(with_tcp_check("password_file = \"credential:absent\"\n"), "15:17",
+                 "cannot read password_file \"" + dir() + "/credentials/absent\": No such file or directory");
+    expect_error(with_tcp_check("password_file = \"credential:a/b\"\n"), "15:17",
+                 "password_file \"credential:a/b\": a credential name is one file name, as in "
+                 "LoadCredential=NAME:/path");
+}
+
+TEST_F(ConfigTest, CredentialOutsideSystemdSaysWhatIsMissing) {
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", std::nullopt);
+    expect_error(with_tcp_check("password_file = \"credential:probe\"\n"), "15:17",
+                 "password_file \"credential:probe\" needs $CREDENTIALS_DIRECTORY, which systemd sets for a unit "
+                 "with LoadCredential=probe:/path; it is not set here");
 }
 
 TEST_F(ConfigTest, UnreadableCaFileOnlyWhenVerifying) {
