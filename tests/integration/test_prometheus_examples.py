@@ -10,9 +10,8 @@ import os
 import re
 import subprocess
 import sys
-import urllib.parse
 
-from harness import SOURCE, Fleet, check, http_get, wait_for
+from harness import SOURCE, Fleet, check, http_get, prometheus_query, wait_for
 
 EXAMPLES = os.path.join(SOURCE, "config", "examples")
 PROMETHEUS_DIR = os.path.join(EXAMPLES, "prometheus")
@@ -164,15 +163,10 @@ def live_checks(fleet, queries):
     fleet.faultserver([f"banner@{UP_IP}:{SMTP_PORT},text=220 mta1 ESMTP\\r\\n"])
     fleet.tierwatchd(DAEMON_CONFIG)
     wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 15, "tierwatchd /-/ready")
-    fleet.start(["prometheus", f"--config.file={example_prometheus_config(fleet)}",
-                 f"--storage.tsdb.path={fleet.path('tsdb')}", f"--web.listen-address={PROMETHEUS}",
-                 "--storage.tsdb.retention.time=1h"], "prometheus.log")
+    fleet.prometheus(example_prometheus_config(fleet), PROMETHEUS)
 
     def query(expression):
-        url = f"http://{PROMETHEUS}/api/v1/query?query=" + urllib.parse.quote(expression)
-        body = json.loads(http_get(url)[1])
-        check(body["status"] == "success", f"query {expression!r}: {body}")
-        return body["data"]["result"]
+        return prometheus_query(PROMETHEUS, expression)
 
     wait_for(lambda: query('up{job="tierwatch"} == 1'), 60, "Prometheus to scrape tierwatchd")
     ratios = wait_for(lambda: len(query("zone_role:probe_success:ratio")) == 2 and query("zone_role:probe_success:ratio"),
