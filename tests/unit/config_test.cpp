@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <string>
 
@@ -876,6 +878,42 @@ TEST(ReferenceExampleTest, LoadsCleanly) {
     ASSERT_NE(webmail, config.checks.end());
     EXPECT_EQ(webmail->port, 443);
     EXPECT_EQ(webmail->nlbs, std::vector<std::string>{"mail"});
+}
+
+// The configuration the Debian package installs loads as shipped, and so does every example
+// commented out in it ("# key = value", "# [section]") once enabled, credentials included.
+TEST_F(ConfigTest, PackagedDefaultAndItsCommentedExamplesLoad) {
+    const auto source_dir = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    const std::filesystem::path shipped = source_dir / "config" / "examples" / "default.toml";
+    const Config config = load_config(shipped);
+    ASSERT_EQ(config.nodes.size(), 1u);
+    EXPECT_EQ(config.nodes[0].address, "127.0.0.1");
+    ASSERT_EQ(config.checks.size(), 1u);
+    EXPECT_EQ(config.checks[0].protocol, Protocol::smtp);
+    EXPECT_EQ(config.daemon.state_dir, "/var/lib/tierwatch");
+
+    std::ifstream in(shipped);
+    std::string line, enabled;
+    std::size_t uncommented = 0;
+    while (std::getline(in, line)) {
+        const bool setting = line.starts_with("# [") ||
+                             (line.starts_with("# ") && line.find(" = ") != std::string::npos &&
+                              std::all_of(line.begin() + 2, line.begin() + static_cast<std::ptrdiff_t>(line.find(" = ")),
+                                          [](char c) { return std::islower(static_cast<unsigned char>(c)) || c == '_'; }));
+        uncommented += setting ? 1 : 0;
+        enabled += (setting ? line.substr(2) : line) + "\n";
+    }
+    EXPECT_GE(uncommented, 15u) << "the commented examples were not found";
+    write("credentials/tierwatch_ldap-bind", "s3cret\n");
+    write("credentials/tierwatch_pagerduty-key", "key\n");
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
+    const Config full = parse(enabled);
+    EXPECT_EQ(full.nodes.size(), 2u);
+    EXPECT_EQ(full.nlbs.size(), 1u);
+    ASSERT_EQ(full.checks.size(), 2u);
+    EXPECT_EQ(full.checks[1].password.reveal(), "s3cret");
+    ASSERT_EQ(full.alerting->pagers.size(), 1u);
+    EXPECT_EQ(full.alerting->pagers[0].routing_key_file, dir() + "/credentials/tierwatch_pagerduty-key");
 }
 
 }  // namespace
