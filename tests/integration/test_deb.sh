@@ -5,6 +5,7 @@
 # the installed tierwatchd accepts the installed default configuration with no network, the
 # installed unit passes `systemd-analyze verify`, and `dpkg -r` / `--purge` leave nothing behind.
 # Needs root (the suite runs as root). Package installs are serialised across checkouts by a lock.
+# TIERWATCH_DEB=path tests that package instead of building one.
 set -euo pipefail
 src=${TIERWATCH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${TIERWATCH_BUILD_DIR:-$src/build}
@@ -47,8 +48,12 @@ if dpkg-query -W -f='${Status}' tierwatch 2>/dev/null | grep -q 'installed'; the
   exit 1
 fi
 
-deb=$(BUILD_DIR="$build" "$src/scripts/package" --no-build --out "$work") || { echo "test_deb: scripts/package failed" >&2; exit 1; }
-echo "built $deb"
+if [[ -n ${TIERWATCH_DEB:-} ]]; then
+  deb=$TIERWATCH_DEB  # a package built already (release checks)
+else
+  deb=$(BUILD_DIR="$build" "$src/scripts/package" --no-build --out "$work") || { echo "test_deb: scripts/package failed" >&2; exit 1; }
+fi
+echo "testing $deb"
 
 # --- The package itself: dependencies from the shared libraries, root-owned files, conffiles.
 depends=$(dpkg-deb -f "$deb" Depends)
