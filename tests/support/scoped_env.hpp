@@ -1,4 +1,5 @@
-// Sets (or, given nullopt, removes) an environment variable for one test and restores what was there before.
+// Sets (or, given nullopt, removes) an environment variable for one test and restores what was
+// there before.
 #pragma once
 
 #include <cstdlib>
