@@ -86,8 +86,9 @@ constexpr std::array<std::string_view, 1> planned_protocols{
 constexpr std::array<std::string_view, 10> top_level_keys{
     "daemon", "defaults", "node", "nlb", "check", "group", "tiers", "pager", "maintenance", "flapping",
 };
-constexpr std::array<std::string_view, 7> daemon_keys{
+constexpr std::array<std::string_view, 10> daemon_keys{
     "listen", "state_dir", "max_in_flight", "per_host_max_in_flight", "dns_refresh", "nameservers", "log_level",
+    "api_token_file", "tls_cert_file", "tls_key_file",
 };
 constexpr std::array<std::string_view, 11> defaults_keys{
     "interval",  "timeout",    "rise",         "fall",            "ca_file",          "cert_warning",
@@ -630,6 +631,20 @@ void claim_name(std::map<std::string, SourceLocation, std::less<>>& seen, const 
     }
 }
 
+// A secret from the file named by `key`, without the final newline editors add; empty when the
+// key is absent. An empty file is an error: it is never what the operator meant.
+Secret read_secret(const Section& s, std::string_view key) {
+    const auto file = s.secret_path(key);
+    if (!file) return {};
+    std::string secret = read_or_throw(s.where(key), key, *file, max_password_bytes);
+    if (secret.ends_with('\n')) {
+        secret.pop_back();
+        if (secret.ends_with('\r')) secret.pop_back();
+    }
+    if (secret.empty()) s.fail(key, std::string(key) + " " + in_quotes(file->string()) + " is empty");
+    return Secret(std::move(secret));
+}
+
 DaemonSettings read_daemon(const Section& s) {
     s.reject_unknown_keys(daemon_keys);
     const auto address_problem = [](std::string_view key) {
@@ -654,6 +669,14 @@ DaemonSettings read_daemon(const Section& s) {
                                                           : "invalid log_level " + in_quotes(value) +
                                                                 " (expected one of: " + joined(log_levels) + ")";
                    }).value_or(d.log_level);
+    d.api_token = read_secret(s, "api_token_file");
+    // Either may be a systemd credential, as LoadCredential= is the usual way to hand over a key pair.
+    d.tls_cert_file = s.secret_path("tls_cert_file").value_or("");
+    d.tls_key_file = s.secret_path("tls_key_file").value_or("");
+    if (d.tls_cert_file.empty() != d.tls_key_file.empty()) {
+        s.fail(d.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file",
+               "a TLS listener needs both \"tls_cert_file\" and \"tls_key_file\"");
+    }
     return d;
 }
 
@@ -1002,21 +1025,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     }
 
     check.username = s.text("username").value_or("");
-    if (const auto password_file = s.secret_path("password_file")) {
-        std::string password = read_or_throw(s.where("password_file"), "password_file", *password_file,
-                                             max_password_bytes);
-        // Editors add a final newline that is not part of the password.
-        if (password.ends_with('\n')) {
-            password.pop_back();
-            if (password.ends_with('\r')) {
-                password.pop_back();
-            }
-        }
-        if (password.empty()) {
-            s.fail("password_file", "password_file " + in_quotes(password_file->string()) + " is empty");
-        }
-        check.password = Secret(std::move(password));
-    }
+    check.password = read_secret(s, "password_file");
     // Half a login is a mistake that would otherwise only show as a skipped login step.
     if (is_mail_protocol(check.protocol) && check.username.empty() != check.password.empty()) {
         s.fail(check.username.empty() ? "password_file" : "username",

@@ -90,6 +90,9 @@ struct DaemonSettings {
     Duration dns_refresh = std::chrono::seconds(30);
     std::vector<std::string> nameservers;  // "host:port"; empty: the system resolver
     std::string log_level = "info";
+    Secret api_token;  // from api_token_file; empty: the write API is disabled
+    std::filesystem::path tls_cert_file;  // both set: the listener speaks HTTPS
+    std::filesystem::path tls_key_file;
 };
 
 // Everything a check inherits from [defaults] unless it sets it itself.

@@ -83,7 +83,7 @@ const Alarm* AlarmBook::find(std::string_view key) const {
 }
 
 bool AlarmBook::routed_to_tier3(const AlarmCondition& condition) const {
-    const auto& classes = alerting_.tier(3).classes;
+    const auto& classes = alerting_->tier(3).classes;
     return std::any_of(classes.begin(), classes.end(), [&](const std::string& c) {
         return c == to_string(condition.kind) ||
                (!condition.labels.check.empty() && c == condition.labels.check) ||
@@ -117,8 +117,8 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
         alarm.critical_since = now;
     }
     // Suppressed, silenced and unsettled alarms are shown with their tier but page nobody.
-    const bool may_page = c.pageable() && now - alarm.started >= alerting_.settle;
-    const auto& after = alerting_.tier(3).after;
+    const bool may_page = c.pageable() && now - alarm.started >= alerting_->settle;
+    const auto& after = alerting_->tier(3).after;
     if (may_page && !alarm.escalated && alarm.critical_since && after &&
         now - *alarm.critical_since >= *after) {
         alarm.escalated = true;
@@ -139,7 +139,7 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
         if (!audience[index]) {
             continue;
         }
-        const TierConfig& tier = alerting_.tier(number);
+        const TierConfig& tier = alerting_->tier(number);
         const auto& last = alarm.last_sent[index];
         const bool due = !last || severity_changed || (tier.repeat && now - *last >= *tier.repeat);
         if (!due) {

@@ -89,7 +89,11 @@ struct Alarm {
 class AlarmBook {
 public:
     // Keeps a reference: the configuration outlives the book (a reload builds a new one).
-    explicit AlarmBook(const AlertingConfig& alerting) : alerting_(alerting) {}
+    explicit AlarmBook(const AlertingConfig& alerting) : alerting_(&alerting) {}
+
+    // A reload: the firing alarms, their tiers and who was notified stay; the next update()
+    // applies the new tiers, receivers and schedules.
+    void reconfigure(const AlertingConfig& alerting) noexcept { alerting_ = &alerting; }
 
     // Makes the book match `firing` (every alarm that should fire at `now`) and returns the
     // events to deliver: triggers, repeats, escalations, and resolves for alarms that cleared.
@@ -104,7 +108,7 @@ private:
     PageEvent event(const Alarm& alarm, PageAction action, std::string receiver,
                     TimePoint now) const;
 
-    const AlertingConfig& alerting_;
+    const AlertingConfig* alerting_;
     std::unordered_map<std::string, Alarm> alarms_;
 };
 

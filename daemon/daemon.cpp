@@ -8,6 +8,7 @@
 #include <csignal>
 #include <functional>
 
+#include "daemon/admin_api.hpp"
 #include "daemon/commands.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/http_server.hpp"
@@ -38,8 +39,11 @@ void text_response(HttpResponse& response, http::status status, std::string body
     response.body() = std::move(body);
 }
 
-HttpHandler make_routes(const Engine& engine) {
-    return [&engine](const HttpRequest& request, HttpResponse& response) -> asio::awaitable<void> {
+HttpHandler make_routes(Engine& engine, std::function<std::string()> reload) {
+    return [&engine, reload = std::move(reload)](const HttpRequest& request,
+                                                 HttpResponse& response) -> asio::awaitable<void> {
+        const bool served = co_await serve_admin(engine, reload, request, response);
+        if (served) co_return;
         const std::string_view target = request.target();
         const std::string_view path = target.substr(0, target.find('?'));
         const bool read = request.method() == http::verb::get || request.method() == http::verb::head;
@@ -97,8 +101,38 @@ int run_daemon(std::shared_ptr<const Config> config) {
     config = fit_file_limit(std::move(config), files);
     asio::io_context io(1);
     Engine engine(io.get_executor(), config);
-    HttpServer server(io.get_executor(), parse_listen_address(config->daemon.listen),
-                      make_routes(engine));
+    const auto listener_tls = [](const Config& c) {
+        return c.daemon.tls_cert_file.empty() ? nullptr
+                                              : make_listener_tls(c.daemon.tls_cert_file, c.daemon.tls_key_file);
+    };
+    std::unique_ptr<HttpServer> server;
+    // The file is validated whole before anything changes; the listener's certificate is
+    // re-read too (renewed certificates need no restart).
+    auto reload = [&, file = config->file, files] {
+        spdlog::info("reloading the configuration from {}", file.string());
+        std::shared_ptr<asio::ssl::context> tls;
+        auto error = engine.reload([&] {
+            auto next = fit_file_limit(std::make_shared<const Config>(load_config(file)), files);
+            tls = listener_tls(*next);
+            return next;
+        });
+        if (error.empty()) server->set_tls(std::move(tls));
+        return error;
+    };
+    server = std::make_unique<HttpServer>(io.get_executor(), parse_listen_address(config->daemon.listen),
+                                          make_routes(engine, reload));
+    server->set_tls(listener_tls(*config));
+    asio::signal_set reload_signal(io, SIGHUP);
+    std::function<void()> await_reload = [&] {
+        reload_signal.async_wait([&](const boost::system::error_code& error, int) {
+            if (error) return;
+            notify_systemd("RELOADING=1");
+            reload();
+            notify_systemd("READY=1");
+            await_reload();
+        });
+    };
+    await_reload();
     asio::steady_timer watchdog(io);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
@@ -106,12 +140,13 @@ int run_daemon(std::shared_ptr<const Config> config) {
         spdlog::info("received signal {}, stopping", signal);
         notify_systemd("STOPPING=1");
         engine.stop();
-        server.stop();
+        server->stop();
+        reload_signal.cancel();
         watchdog.cancel();
         io.stop();  // in-flight probes are abandoned and their sockets closed with the loop
     });
     engine.start();
-    server.start();
+    server->start();
     // The keep-alive comes from a timer on the loop: if the loop is stuck, systemd restarts us.
     std::function<void()> keep_alive;
     if (const auto interval = systemd_watchdog_interval()) {
@@ -124,9 +159,10 @@ int run_daemon(std::shared_ptr<const Config> config) {
         };
         keep_alive();
     }
-    const auto endpoint = server.local_endpoint();
-    spdlog::info("tierwatch {} listening on {}:{} ({} nodes, {} NLBs, {} checks, file limit {})",
-                 TIERWATCH_VERSION, endpoint.address().to_string(), endpoint.port(),
+    const auto endpoint = server->local_endpoint();
+    spdlog::info("tierwatch {} listening on {}{}:{} ({} nodes, {} NLBs, {} checks, file limit {})",
+                 TIERWATCH_VERSION, config->daemon.tls_cert_file.empty() ? "" : "https://",
+                 endpoint.address().to_string(), endpoint.port(),
                  config->nodes.size(), config->nlbs.size(), config->checks.size(), files);
     // Configuration loaded and listener bound: ready.
     notify_systemd("READY=1\nSTATUS=probing");

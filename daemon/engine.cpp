@@ -1,5 +1,6 @@
 // Engine: DNS refresh, scheduling loop, probe launches, result recording, metrics rendering.
 #include "daemon/engine.hpp"
+#include "daemon/pagers.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -53,11 +54,36 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
                                       "Resolutions of an NLB or node name that failed.", {"name"})),
       probes_by_result_(config_->checks.size()),
       rollup_(*config_->alerting),
-      alarm_book_(*config_->alerting) {
+      alarm_book_(*config_->alerting),
+      silences_(config_->daemon.state_dir / "silences.json"),
+      reload_successful_(registry_
+                             .gauge("tierwatch_config_last_reload_successful",
+                                    "Whether the last configuration reload succeeded (1 at start).")
+                             .with({})),
+      reload_timestamp_(registry_
+                            .gauge("tierwatch_config_last_reload_success_timestamp_seconds",
+                                   "When the configuration was last loaded successfully.")
+                            .with({})),
+      reloads_(registry_.counter("tierwatch_config_reloads_total",
+                                 "Configuration reloads (SIGHUP, POST /-/reload), by result.",
+                                 {"result"})) {
     registry_.gauge("tierwatch_build_info", "tierwatch's version.", {"version"})
         .with({TIERWATCH_VERSION})
         .set(1);
-    if (!config_->alerting->pagers.empty()) {
+    reload_successful_.set(1);
+    reload_timestamp_.set(std::chrono::duration<double>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+    if (auto error = silences_.load(std::chrono::system_clock::now()); !error.empty()) {
+        spdlog::error("silences: {}", error);
+    }
+    rollup_.set_silences(silences_.windows());
+    start_dispatcher();
+}
+
+void Engine::start_dispatcher() {
+    if (config_->alerting->pagers.empty()) return;
+    if (!outbox_) {
         const auto outbox_dir = config_->daemon.state_dir / "outbox";
         std::error_code error;
         std::filesystem::create_directories(outbox_dir, error);
@@ -66,11 +92,145 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
                                      error.message());
         }
         outbox_ = std::make_unique<Outbox>(outbox_dir, OutboxLimits{}, registry_);
+    }
+    DispatcherOptions options;
+    options.pager.generator_url = "http://" + config_->daemon.listen + "/status";
+    dispatcher_ = std::make_unique<Dispatcher>(executor_, *config_->alerting, *outbox_, registry_,
+                                               std::move(options));
+}
+
+namespace {
+
+// Settings read once at start; a reload names them rather than half-applying them.
+std::vector<std::string> restart_only_changes(const Config& before, const Config& after) {
+    std::vector<std::string> changed;
+    const auto& a = before.daemon;
+    const auto& b = after.daemon;
+    if (a.listen != b.listen) changed.emplace_back("listen");
+    if (a.state_dir != b.state_dir) changed.emplace_back("state_dir");
+    if (a.nameservers != b.nameservers) changed.emplace_back("nameservers");
+    if (a.max_in_flight != b.max_in_flight) changed.emplace_back("max_in_flight");
+    if (a.per_host_max_in_flight != b.per_host_max_in_flight) changed.emplace_back("per_host_max_in_flight");
+    return changed;
+}
+
+bool same_pagers(const AlertingConfig& a, const AlertingConfig& b) {
+    if (a.pagers.size() != b.pagers.size()) return false;
+    for (std::size_t i = 0; i < a.pagers.size(); ++i) {
+        if (a.pagers[i].table != b.pagers[i].table) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string Engine::reload(const std::function<std::shared_ptr<const Config>()>& load) {
+    std::shared_ptr<const Config> next;
+    try {
+        next = load();
+        apply(next);
+    } catch (const std::exception& error) {
+        reload_successful_.set(0);
+        reloads_.with({"failure"}).inc();
+        spdlog::error("reload failed, still running the previous configuration: {}", error.what());
+        return error.what();
+    }
+    reload_successful_.set(1);
+    reload_timestamp_.set(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    reloads_.with({"success"}).inc();
+    return {};
+}
+
+void Engine::apply(std::shared_ptr<const Config> next) {
+    const auto restart_only = restart_only_changes(*config_, *next);
+    // Pagers are rebuilt first: it re-reads their secret files, the one step that may fail.
+    std::unique_ptr<Dispatcher> next_dispatcher;
+    const bool pagers_changed = !same_pagers(*config_->alerting, *next->alerting);
+    if (pagers_changed && !next->alerting->pagers.empty()) {
+        if (!outbox_) {
+            throw std::runtime_error("[[pager]]s added: the outbox is set up at start, restart tierwatchd");
+        }
         DispatcherOptions options;
         options.pager.generator_url = "http://" + config_->daemon.listen + "/status";
-        dispatcher_ = std::make_unique<Dispatcher>(executor, *config_->alerting, *outbox_, registry_,
-                                                   std::move(options));
+        next_dispatcher = std::make_unique<Dispatcher>(executor_, *next->alerting, *outbox_, registry_,
+                                                       std::move(options));
     }
+
+    // Nothing below throws: the swap is whole.
+    std::vector<std::array<std::uint64_t, failure_reason_count>> counts(next->checks.size());
+    for (std::size_t c = 0; c < next->checks.size(); ++c) {
+        for (std::size_t old = 0; old < config_->checks.size(); ++old) {
+            if (config_->checks[old].name == next->checks[c].name) counts[c] = probes_by_result_[old];
+        }
+    }
+    std::map<std::uint32_t, Duration> intervals;
+    table_.for_each_active([&](const Target& t) { intervals[t.id] = t.spec.check->interval; });
+
+    // Probes in flight hold the previous configuration (run_target keeps a reference).
+    config_ = std::move(next);
+    probes_by_result_ = std::move(counts);
+    rollup_.reconfigure(*config_->alerting);
+    alarm_book_.reconfigure(*config_->alerting);
+    if (pagers_changed && dispatcher_) {
+        dispatcher_->stop();
+        retired_dispatchers_.push_back(std::move(dispatcher_));
+    }
+    if (next_dispatcher) {
+        dispatcher_ = std::move(next_dispatcher);
+        dispatcher_->start();
+    }
+
+    const auto change = table_.sync(expand_targets(*config_, resolved_));
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto id : change.removed) scheduler_.remove(id);
+    std::vector<std::uint32_t> rescheduled = change.added;
+    for (const auto& [id, interval] : intervals) {
+        const Target& target = table_.at(id);
+        if (target.active && target.spec.check->interval != interval) {
+            scheduler_.remove(id);
+            rescheduled.push_back(id);
+        }
+    }
+    for (const auto id : rescheduled) {
+        const Target& target = table_.at(id);
+        scheduler_.add(id, target.host, target.spec.check->interval,
+                       stable_hash(target.spec.identity), now);
+    }
+    sync_rollup();
+    wake_.cancel();
+    dns_timer_.cancel();  // new names resolve now, not at the next refresh
+    spdlog::info("configuration reloaded from {}: {} targets of {} checks ({} added, {} removed){}",
+                 config_->file.string(), table_.active_count(), config_->checks.size(),
+                 change.added.size(), change.removed.size(),
+                 restart_only.empty() ? "" : "; takes effect at restart: " + [&] {
+                     std::string names;
+                     for (const auto& name : restart_only) names += (names.empty() ? "" : ", ") + name;
+                     return names;
+                 }());
+}
+
+std::string Engine::add_silence(Silence silence) {
+    const auto now = std::chrono::system_clock::now();
+    std::error_code error;
+    std::filesystem::create_directories(silences_.file().parent_path(), error);
+    if (error) return "cannot create " + silences_.file().parent_path().string() + ": " + error.message();
+    auto failure = silences_.add(std::move(silence), now);
+    if (!failure.empty()) return failure;
+    const Silence& added = silences_.silences().back();
+    spdlog::info("silence {} added by {} until {}: {}", added.id, added.author,
+                 format_rfc3339(added.end), added.comment);
+    rollup_.set_silences(silences_.windows());
+    return {};
+}
+
+std::optional<std::string> Engine::expire_silence(std::string_view id) {
+    auto result = silences_.expire(id, std::chrono::system_clock::now());
+    if (result && result->empty()) {
+        spdlog::info("silence {} expired", id);
+        rollup_.set_silences(silences_.windows());
+    }
+    return result;
 }
 
 Engine::~Engine() = default;
@@ -198,6 +358,10 @@ void Engine::launch_pending() {
 
 asio::awaitable<void> Engine::run_target(std::uint32_t id) {
     Target& target = table_.at(id);
+    // A reload may swap the configuration while this probe runs: keep the one it probes with,
+    // and record the result only if the target still belongs to the running configuration.
+    const auto config_in_use = config_;
+    const Check* const probed_check = target.spec.check;
     ProbeResult result;
     if (!target.spec.dns_error.empty()) {
         // No I/O to wait for: yield once so a run of such targets cannot recurse.
@@ -216,7 +380,7 @@ asio::awaitable<void> Engine::run_target(std::uint32_t id) {
         }
     }
     if (stopping_) co_return;
-    record(target, std::move(result));
+    if (target.active && target.spec.check == probed_check) record(target, std::move(result));
     scheduler_.complete(id, std::chrono::steady_clock::now(), launches_);
     launch_pending();
 }
@@ -363,6 +527,14 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
         const std::string tier_text = std::to_string(tier);
         writer.sample("tierwatch_alarms",
                       {{"tier", tier_text}, {"severity", to_string(severity)}, {"state", state}}, count);
+    }
+
+    std::map<std::string_view, int> silence_counts{{"active", 0}, {"pending", 0}, {"expired", 0}};
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& silence : silences_.silences()) ++silence_counts[silence.state(now)];
+    writer.family("tierwatch_silences", "Silences in state_dir, by state.", Type::gauge);
+    for (const auto& [state, count] : silence_counts) {
+        writer.sample("tierwatch_silences", {{"state", state}}, count);
     }
 
     writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <functional>
+#include <optional>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,6 +21,7 @@
 #include "daemon/dns_resolver.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/scheduler.hpp"
+#include "daemon/silences.hpp"
 #include "daemon/targets.hpp"
 #include "probes/probe.hpp"
 #include "probes/tls_context.hpp"
@@ -44,7 +47,18 @@ public:
     // loop between slices of targets so probes keep their schedule during a large scrape.
     boost::asio::awaitable<void> render_metrics(std::string& out) const;
 
+    // Loads a new configuration through `load` (which throws on a bad file) and swaps it in at
+    // once: targets whose identity stays keep their grade, history and alarms; firing alarms
+    // stay. On failure the running configuration stays. Returns the error (empty on success).
+    std::string reload(const std::function<std::shared_ptr<const Config>()>& load);
+
+    // Silences kept in state_dir; each change is saved before it applies. Errors as text.
+    const SilenceStore& silences() const noexcept { return silences_; }
+    std::string add_silence(Silence silence);
+    std::optional<std::string> expire_silence(std::string_view id);  // nullopt: unknown id
+
     const TargetTable& targets() const noexcept { return table_; }
+    const Rollup& rollup() const noexcept { return rollup_; }
     const Config& config() const noexcept { return *config_; }
     const Scheduler::Stats& scheduler_stats() const noexcept { return scheduler_.stats(); }
     const AlarmBook& alarms() const noexcept { return alarm_book_; }
@@ -61,6 +75,8 @@ private:
     void launch_pending();
     void record(Target& target, ProbeResult&& result);
     std::size_t check_index(const Check* check) const;
+    void apply(std::shared_ptr<const Config> next);
+    void start_dispatcher();
 
     boost::asio::any_io_executor executor_;
     std::shared_ptr<const Config> config_;
@@ -86,6 +102,13 @@ private:
     // Only with [[pager]]s: the outbox lives in state_dir, which a probe-only setup may not have.
     std::unique_ptr<Outbox> outbox_;
     std::unique_ptr<Dispatcher> dispatcher_;
+    // Dispatchers replaced by a reload: stopped, kept until the loop ends (their coroutines may
+    // still be suspended on them).
+    std::vector<std::unique_ptr<Dispatcher>> retired_dispatchers_;
+    SilenceStore silences_;
+    metrics::Gauge& reload_successful_;
+    metrics::Gauge& reload_timestamp_;
+    metrics::Family<metrics::Counter>& reloads_;
     bool stopping_ = false;
     bool ready_ = false;
 };

@@ -12,6 +12,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <stdexcept>
 
 namespace tierwatch {
@@ -41,6 +42,24 @@ asio::ip::tcp::endpoint parse_listen_address(const std::string& listen) {
     const auto address = asio::ip::make_address(host, ec);
     if (ec) throw std::runtime_error("listen address \"" + listen + "\": \"" + host + "\" is not an IP address");
     return {address, static_cast<std::uint16_t>(port)};
+}
+
+std::shared_ptr<asio::ssl::context> make_listener_tls(const std::filesystem::path& cert_file,
+                                                     const std::filesystem::path& key_file) {
+    auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    tls->use_certificate_chain_file(cert_file.string(), ec);
+    if (ec) throw std::runtime_error("tls_cert_file " + cert_file.string() + ": " + ec.message());
+    tls->use_private_key_file(key_file.string(), asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("tls_key_file " + key_file.string() + ": " + ec.message());
+    if (SSL_CTX_check_private_key(tls->native_handle()) != 1) {
+        throw std::runtime_error("tls_key_file " + key_file.string() + " does not match tls_cert_file " +
+                                 cert_file.string());
+    }
+    return tls;
 }
 
 HttpServer::HttpServer(asio::any_io_executor executor, const asio::ip::tcp::endpoint& endpoint,
@@ -77,18 +96,36 @@ asio::awaitable<void> HttpServer::accept_loop() {
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
+        asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket), tls_), asio::detached);
     }
 }
 
-asio::awaitable<void> HttpServer::serve(asio::ip::tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+asio::awaitable<void> HttpServer::serve(asio::ip::tcp::socket socket,
+                                        std::shared_ptr<asio::ssl::context> tls) {
+    if (!tls) {
+        beast::tcp_stream stream(std::move(socket));
+        co_await exchange(stream);
+        boost::system::error_code ignored;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
+    auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (handshake_error) co_return;  // scanners and plain-HTTP clients: nothing to log per attempt
+    co_await exchange(stream);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await stream.async_shutdown(use_tuple);
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::exchange(Stream& stream) {
     beast::flat_buffer buffer(64 * 1024);
     while (true) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(16 * 1024);
         parser.body_limit(1024 * 1024);
-        stream.expires_after(std::chrono::seconds(30));  // idle keep-alive connections end
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));  // idle keep-alive ends
         auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (read_error) break;
         const HttpRequest& request = parser.get();
@@ -103,12 +140,10 @@ asio::awaitable<void> HttpServer::serve(asio::ip::tcp::socket socket) {
             response.body() = std::string("internal error: ") + error.what() + "\n";
         }
         response.prepare_payload();
-        stream.expires_after(std::chrono::seconds(30));
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
         auto [write_error, written] = co_await http::async_write(stream, response, use_tuple);
         if (write_error || !response.keep_alive()) break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace tierwatch

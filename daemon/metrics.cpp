@@ -284,13 +284,13 @@ Registry::~Registry() = default;
 template <typename Metric>
 Family<Metric>& Registry::add(Family<Metric> family) {
     for (const auto& entry : entries_) {
-        std::visit(
-            [&](const auto& existing) {
-                if (existing.name() == family.name()) {
-                    throw std::invalid_argument("metric family registered twice: " + family.name());
-                }
-            },
-            entry->family);
+        auto* existing = std::get_if<Family<Metric>>(&entry->family);
+        const bool same_name = std::visit([&](const auto& f) { return f.name() == family.name(); },
+                                          entry->family);
+        if (!same_name) continue;
+        if (existing && existing->label_names() == family.label_names()) return *existing;
+        throw std::invalid_argument("metric family registered twice with another type or labels: " +
+                                    family.name());
     }
     entries_.push_back(std::make_unique<Entry>(Entry{std::move(family)}));
     return std::get<Family<Metric>>(entries_.back()->family);

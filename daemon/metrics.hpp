@@ -99,6 +99,7 @@ public:
     // Throws std::invalid_argument if the number of values differs from the label names.
     Metric& with(const std::vector<std::string>& label_values);
     const std::string& name() const noexcept { return name_; }
+    const std::vector<std::string>& label_names() const noexcept { return label_names_; }
     void write(TextWriter& writer) const;
 
 private:
@@ -117,7 +118,9 @@ public:
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
-    // Each registration throws std::invalid_argument if the name is already registered.
+    // Registering a name again with the same type and label names returns the existing family
+    // (a reload rebuilds the parts that own them, and counters must not restart); a different
+    // type or label set throws std::invalid_argument.
     Family<Counter>& counter(std::string name, std::string help,
                              std::vector<std::string> label_names = {});
     Family<Gauge>& gauge(std::string name, std::string help,

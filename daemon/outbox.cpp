@@ -1,5 +1,6 @@
 // Durable outbox: record codec, per-receiver queue with coalescing, and the segment files.
 #include "daemon/outbox.hpp"
+#include "daemon/durable_file.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -401,44 +402,6 @@ std::optional<std::uint64_t> segment_number(const std::string& name) {
         return number;
     }
     return std::nullopt;
-}
-
-std::string errno_text(const char* what, int error) {
-    return std::string(what) + ": " + std::strerror(error);
-}
-
-bool sync_directory(const std::filesystem::path& dir, std::string& error) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        error = errno_text("open directory", errno);
-        return false;
-    }
-    const bool ok = ::fsync(fd) == 0;
-    if (!ok) error = errno_text("fsync directory", errno);
-    ::close(fd);
-    return ok;
-}
-
-bool read_file(const std::filesystem::path& path, std::string& out, std::string& error) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        error = errno_text("open", errno);
-        return false;
-    }
-    char buffer[64 * 1024];
-    while (true) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            error = errno_text("read", errno);
-            ::close(fd);
-            return false;
-        }
-        if (n == 0) break;
-        out.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return true;
 }
 
 }  // namespace

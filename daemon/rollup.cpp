@@ -132,8 +132,16 @@ std::vector<std::uint32_t> matching(const Windows& windows, const RollupTarget& 
 
 }  // namespace
 
-Rollup::Rollup(const AlertingConfig& alerting) : alerting_(alerting) {
-    for (const GroupConfig& group : alerting_.groups) {
+Rollup::Rollup(const AlertingConfig& alerting) : alerting_(&alerting) { configure_groups(); }
+
+void Rollup::reconfigure(const AlertingConfig& alerting) {
+    alerting_ = &alerting;
+    groups_.clear();
+    configure_groups();
+}
+
+void Rollup::configure_groups() {
+    for (const GroupConfig& group : alerting_->groups) {
         Group g;
         g.kind = GroupKind::configured;
         g.name = group.name;
@@ -149,7 +157,7 @@ Rollup::Rollup(const AlertingConfig& alerting) : alerting_(alerting) {
 
 void Rollup::set_targets(std::span<const RollupTarget> targets) {
     // Implicit groups follow the targets (NLB addresses come and go with DNS); rebuild them all.
-    groups_.resize(alerting_.groups.size());
+    groups_.resize(alerting_->groups.size());
     for (Group& group : groups_) {
         group.members.clear();
     }
@@ -181,13 +189,13 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
         }
         Slot& slot = slots_[target.id];
         if (slot.target.identity != target.identity || !slot.target.check) {
-            slot.grader = TargetGrader(alerting_.flapping);
+            slot.grader = TargetGrader(alerting_->flapping);
         }
         slot.present = true;
         slot.target = target;
         slot.key = alarm_key(AlarmKind::target, target.identity);
         slot.flapping_key = alarm_key(AlarmKind::flapping, target.identity);
-        slot.maintenance = matching(alerting_.maintenance, target);
+        slot.maintenance = matching(alerting_->maintenance, target);
         slot.silences = matching(silences_, target);
         slot.capped = false;
         slot.zone = none;
@@ -202,8 +210,8 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
             }
             members[it->second].targets.push_back(target.id);
         };
-        for (std::size_t i = 0; i < alerting_.groups.size(); ++i) {
-            if (alerting_.groups[i].contains(*target.check, target.node, target.nlb)) {
+        for (std::size_t i = 0; i < alerting_->groups.size(); ++i) {
+            if (alerting_->groups[i].contains(*target.check, target.node, target.nlb)) {
                 join(static_cast<std::uint32_t>(i));
                 slot.capped = true;
             }
@@ -246,14 +254,14 @@ Transition Rollup::observe(std::uint32_t id, const ProbeResult& result, TimePoin
     const Check& check = *slot.target.check;
     const Graded graded = grade_result(result, check, now);
     return slot.grader.observe(graded, cause_of(result, graded), check.rise, check.fall,
-                               alerting_.flapping.window, now);
+                               alerting_->flapping.window, now);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
 bool Rollup::in_maintenance(const Slot& slot, TimePoint now) const {
-    return any_active(slot.maintenance, alerting_.maintenance, now);
+    return any_active(slot.maintenance, alerting_->maintenance, now);
 }
 
 bool Rollup::silenced(const Slot& slot, TimePoint now) const {
@@ -305,8 +313,8 @@ void Rollup::target_conditions(const Slot& slot, TimePoint now,
         c.key = slot.flapping_key;
         c.severity = capped_at_warning(grader.flap_worst(), slot.capped);
         c.summary = describe(slot.target) +
-                    " is flapping: " + std::to_string(alerting_.flapping.max_changes) +
-                    " or more grade changes within " + format_duration(alerting_.flapping.window) +
+                    " is flapping: " + std::to_string(alerting_->flapping.max_changes) +
+                    " or more grade changes within " + format_duration(alerting_->flapping.window) +
                     ", now " + std::string(to_string(grader.grade()));
     } else {
         c.kind = AlarmKind::target;

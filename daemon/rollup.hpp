@@ -89,6 +89,10 @@ public:
     // Keeps a reference: the configuration outlives the roll-up (a reload builds a new one).
     explicit Rollup(const AlertingConfig& alerting);
 
+    // A reload: groups are rebuilt from `alerting`; per-target grades and flapping history stay.
+    // Call set_targets() next, with targets that point into the new configuration.
+    void reconfigure(const AlertingConfig& alerting);
+
     // Replaces the target set; state is kept for ids that stay (ids are stable per identity).
     void set_targets(std::span<const RollupTarget> targets);
     // Silences from state_dir: same shape as maintenance windows, flagged as silenced.
@@ -139,6 +143,7 @@ private:
 
     static constexpr std::uint32_t none = UINT32_MAX;
 
+    void configure_groups();
     Flags flags_of(const Group& group, TimePoint now) const;
     bool in_maintenance(const Slot& slot, TimePoint now) const;
     bool silenced(const Slot& slot, TimePoint now) const;
@@ -146,7 +151,7 @@ private:
     void target_conditions(const Slot& slot, TimePoint now, std::vector<AlarmCondition>& out) const;
     void group_condition(std::size_t index, TimePoint now, std::vector<AlarmCondition>& out);
 
-    const AlertingConfig& alerting_;
+    const AlertingConfig* alerting_;
     std::vector<MaintenanceWindow> silences_;
     std::vector<Slot> slots_;  // by target id
     std::vector<Group> groups_;

@@ -1,12 +1,31 @@
-// tierwatch: the operator's command-line tool. The Nagios plugin mode (`tierwatch check URL`)
-// lands with the operator-surfaces work; today it validates configurations.
+// tierwatch: the operator's command-line tool. `validate FILE` checks a configuration;
+// `check URL [options]` is the Nagios/Icinga plugin mode (daemon/plugin_check.hpp).
+#include <csignal>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/plugin_check.hpp"
+
+namespace {
+
+constexpr std::string_view usage =
+    "usage: tierwatch validate FILE           check a configuration file and summarize it\n"
+    "       tierwatch check URL [options]     one probe as a Nagios/Icinga plugin (tierwatch check --help)\n"
+    "       tierwatch --version\n"
+    "       tierwatch --help\n";
+
+}  // namespace
 
 int main(int argc, char** argv) {
     const std::string_view command = argc > 1 ? argv[1] : "";
+    if (command == "check") {
+        std::signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write is a probe failure, not a killed plugin
+        const std::vector<std::string> args(argv + 2, argv + argc);
+        return tierwatch::run_plugin_check(args, std::cout);
+    }
     if (command == "validate" && argc == 3) {
         try {
             std::cout << tierwatch::summarize_config(tierwatch::load_config(argv[2]));
@@ -20,7 +39,10 @@ int main(int argc, char** argv) {
         std::cout << "tierwatch " << TIERWATCH_VERSION << "\n";
         return 0;
     }
-    std::cerr << "usage: tierwatch validate FILE\n"
-                 "       tierwatch --version\n";
-    return command.empty() || command == "--help" ? 0 : 64;
+    if (command == "--help" || command == "-h") {
+        std::cout << usage;
+        return 0;
+    }
+    std::cerr << usage;
+    return command.empty() ? 0 : 64;
 }

@@ -2,6 +2,7 @@
 
 Every server a test starts binds an explicit 127.x.y.z address; nothing leaves loopback.
 """
+import http.server
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -18,6 +20,38 @@ BUILD = os.environ.get("TIERWATCH_BUILD_DIR") or os.path.join(os.path.dirname(__
 SOURCE = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "../..")
 TIERWATCHD = os.path.join(BUILD, "tierwatchd")
 FAULTSERVER = os.path.join(BUILD, "tests", "tierwatch-faultserver")
+
+
+class PageRecorder:
+    """A JSON webhook receiver on (host, port) that answers 200 and keeps every body it gets."""
+
+    def __init__(self, address):
+        recorder = self
+        self.lock = threading.Lock()
+        self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with recorder.lock:
+                    recorder.received.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(address, Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def pages(self, action=None):
+        with self.lock:
+            return [p for p in self.received if action is None or p["action"] == action]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Fleet:

@@ -2,15 +2,13 @@
 """The daemon end to end, from probes to pages: one MTA of a redundant pair down is a Tier I
 warning and pages nobody; both down is exactly one critical page to Tier II; one back is one
 resolve. The receiver is a JSON webhook served by this test."""
-import http.server
 import json
 import os
 import signal
 import sys
-import threading
 import time
 
-from harness import Fleet, check, http_get, parse_metrics, wait_for
+from harness import Fleet, PageRecorder, check, http_get, parse_metrics, wait_for
 
 LISTEN = "127.0.65.1:29469"
 HOOK = ("127.0.65.1", 29470)
@@ -77,35 +75,14 @@ url = "http://{HOOK[0]}:{HOOK[1]}/pages"
 """
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    pages = []
-    lock = threading.Lock()
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with Receiver.lock:
-            Receiver.pages.append(json.loads(body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def pages():
-    with Receiver.lock:
-        return list(Receiver.pages)
-
-
 def alarm_states():
     samples = parse_metrics(http_get(f"http://{LISTEN}/metrics")[1])
     return {(s[1]["tier"], s[1]["severity"], s[1]["state"]): s[2] for s in samples if s[0] == "tierwatch_alarms"}
 
 
 def main():
-    server = http.server.ThreadingHTTPServer(HOOK, Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recorder = PageRecorder(HOOK)
+    pages = recorder.pages
     with Fleet("paging") as fleet:
         # One fault server per MTA so each can be stopped alone; the proxies keep their zones up.
         mta1 = fleet.faultserver([f"banner@{MTA1}:25025,text=220 mta1\\r\\n"])
@@ -140,7 +117,7 @@ def main():
         check(len(triggers()) == 1, "no further trigger")
         log = open(fleet.path("tierwatchd.log")).read()
         check("page trigger to hook" in log, "pages are logged")
-    server.shutdown()
+    recorder.close()
     print("1 passed, 0 failed")
 
 

@@ -162,6 +162,20 @@ TEST(Family, UnlabelledCounterIsRenderedBeforeFirstUse) {
               "tierwatch_reloads_total 0\n");
 }
 
+TEST(Registry, RegisteringAgainReturnsTheSameFamilyAndKeepsItsCounts) {
+    Registry registry;
+    auto& sent = registry.counter("tierwatch_pages_sent_total", "Pages accepted.", {"receiver"});
+    sent.with({"oncall"}).inc(3);
+    // A reload rebuilds the dispatcher, which registers its families again.
+    auto& again = registry.counter("tierwatch_pages_sent_total", "Pages accepted.", {"receiver"});
+    EXPECT_EQ(&again, &sent);
+    std::string out;
+    registry.render(out);
+    EXPECT_NE(out.find("tierwatch_pages_sent_total{receiver=\"oncall\"} 3\n"), std::string::npos) << out;
+    EXPECT_THROW(registry.gauge("tierwatch_pages_sent_total", "Pages.", {"receiver"}), std::invalid_argument);
+    EXPECT_THROW(registry.counter("tierwatch_pages_sent_total", "Pages.", {"pager"}), std::invalid_argument);
+}
+
 TEST(Family, UnlabelledFamilyHasExactlyOneChild) {
     Family<Gauge> family("up_targets", "Targets up.", {});
     family.with({}).set(4);

@@ -1,0 +1,201 @@
+// Silences: the API's request parsing, the store in state_dir, and the bearer-token check.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "daemon/admin_api.hpp"
+#include "daemon/silences.hpp"
+
+namespace tierwatch {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kConfig = R"(
+[[node]]
+name = "mta1"
+role = "mta"
+zone = "zone-a"
+address = "10.0.1.10"
+[[node]]
+name = "ldap1"
+role = "ldap"
+zone = "zone-b"
+address = "10.0.2.20"
+[[nlb]]
+name = "mail"
+fqdn = "mail.example.test"
+[[check]]
+name = "smtp"
+protocol = "smtp"
+port = 25
+roles = ["mta"]
+nlbs = ["mail"]
+)";
+
+const TimePoint kNow = std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + 3h;
+
+class SilencesTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (std::filesystem::temp_directory_path() / "tierwatch-silences-XXXXXX");
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    Silence parsed(std::string_view body) {
+        auto result = parse_silence_request(body, config_, kNow);
+        if (auto* error = std::get_if<std::string>(&result)) {
+            ADD_FAILURE() << *error;
+            return {};
+        }
+        return std::get<Silence>(result);
+    }
+    std::string error_of(std::string_view body) {
+        auto result = parse_silence_request(body, config_, kNow);
+        auto* error = std::get_if<std::string>(&result);
+        return error ? *error : "(accepted)";
+    }
+
+    Config config_ = parse_config(kConfig, "tierwatch.toml");
+    std::filesystem::path dir_;
+};
+
+TEST(Rfc3339, ParsesUtcOffsetsAndFractions) {
+    EXPECT_EQ(parse_rfc3339("2026-11-23T03:00:00Z"), kNow);
+    EXPECT_EQ(parse_rfc3339("2026-11-23T05:00:00+02:00"), kNow);
+    EXPECT_EQ(parse_rfc3339("2026-11-22T22:30:00-04:30"), kNow);
+    EXPECT_EQ(parse_rfc3339("2026-11-23T03:00:00.250Z"), kNow + 250ms);
+    for (const auto* bad : {"2026-11-23", "2026-11-23T03:00:00", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+                            "2026-11-23T25:00:00Z", "2026-11-23T03:00:00Zjunk", "2026-11-23T03:00:00.Z",
+                            "2026-11-23T03:00:00+2:00", ""}) {
+        EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+    }
+}
+
+TEST_F(SilencesTest, ParsesMatchersTimesAndDurations) {
+    const auto silence = parsed(R"({"matchers": {"nodes": ["mta1"], "checks": "smtp"},
+        "duration": "2h", "author": "alice", "comment": "replacing a disk"})");
+    EXPECT_EQ(silence.match.nodes, std::vector<std::string>{"mta1"});
+    EXPECT_EQ(silence.match.checks, std::vector<std::string>{"smtp"});
+    EXPECT_EQ(silence.start, kNow);
+    EXPECT_EQ(silence.end, kNow + 2h);
+
+    const auto later = parsed(R"({"matchers": {"zones": ["zone-b"], "nlbs": ["mail"]},
+        "start": "2026-11-23T04:00:00Z", "end": "2026-11-23T06:00:00+01:00",
+        "author": "bob", "comment": "LB firmware"})");
+    EXPECT_EQ(later.start, kNow + 1h);
+    EXPECT_EQ(later.end, kNow + 2h);
+    EXPECT_EQ(later.state(kNow), "pending");
+}
+
+TEST_F(SilencesTest, RefusesWhatWouldSilenceNothingOrEverything) {
+    EXPECT_EQ(error_of("nonsense"), "the body is not JSON: syntax error");
+    EXPECT_EQ(error_of("[]"), "the body must be a JSON object");
+    EXPECT_EQ(error_of(R"({"matchers": {}, "duration": "1h", "author": "a", "comment": "c"})"),
+              "a silence needs at least one matcher (nodes, roles, zones, nlbs, checks)");
+    EXPECT_EQ(error_of(R"({"matchers": {"nodes": "mta9"}, "duration": "1h", "author": "a", "comment": "c"})"),
+              "\"matchers.nodes\": no node named \"mta9\" (did you mean \"mta1\"?) in the configuration");
+    EXPECT_EQ(error_of(R"({"matchers": {"node": "mta1"}, "duration": "1h", "author": "a", "comment": "c"})"),
+              "unknown matcher \"node\" (did you mean \"nodes\"?); expected \"nodes\", \"roles\", \"zones\", "
+              "\"nlbs\", \"checks\"");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duratoin": "1h", "author": "a", "comment": "c"})"),
+              "unknown field \"duratoin\" (did you mean \"duration\"?); expected \"matchers\", \"start\", \"end\", "
+              "\"duration\", \"author\", \"comment\"");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "author": "a", "comment": "c"})"),
+              "give exactly one of \"end\" (RFC 3339) and \"duration\" (e.g. \"2h\")");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "end": "2026-11-23T02:00:00Z", "author": "a",
+                           "start": "2026-11-23T01:00:00Z", "comment": "c"})"),
+              "\"end\" is in the past: the silence would never apply");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duration": "40d", "author": "a", "comment": "c"})"),
+              "a silence lasts at most 31 days; use a [[maintenance]] window for longer");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duration": "1h", "comment": "c"})"),
+              "\"author\" is required: who silenced this, and why, is what the next shift asks");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": ["mta", 3]}, "duration": "1h", "author": "a", "comment": "c"})"),
+              "\"matchers.roles\" must list strings");
+}
+
+TEST_F(SilencesTest, StoreSurvivesARestartAndExpires) {
+    const auto file = dir_ / "silences.json";
+    {
+        SilenceStore store(file);
+        EXPECT_EQ(store.load(kNow), "");
+        EXPECT_EQ(store.add(parsed(R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "alice",
+                                       "comment": "disk \"swap\" <b>"})"),
+                            kNow),
+                  "");
+        EXPECT_EQ(store.add(parsed(R"({"matchers": {"nodes": "ldap1"}, "duration": "3h", "author": "bob",
+                                       "comment": "reindex"})"),
+                            kNow),
+                  "");
+    }
+    SilenceStore reloaded(file);
+    ASSERT_EQ(reloaded.load(kNow + 10min), "");
+    ASSERT_EQ(reloaded.silences().size(), 2u);
+    const Silence& first = reloaded.silences()[0];
+    EXPECT_EQ(first.id.size(), 16u);
+    EXPECT_NE(first.id, reloaded.silences()[1].id);
+    EXPECT_EQ(first.comment, "disk \"swap\" <b>");
+    EXPECT_EQ(first.end, kNow + 1h);
+    EXPECT_EQ(first.created, kNow);
+
+    const auto windows = reloaded.windows();
+    ASSERT_EQ(windows.size(), 2u);
+    EXPECT_TRUE(windows[0].active(kNow + 10min));
+    EXPECT_FALSE(windows[0].active(kNow + 61min));
+
+    EXPECT_EQ(reloaded.expire("0000000000000000", kNow + 20min), std::nullopt);
+    EXPECT_EQ(reloaded.expire(first.id, kNow + 20min), std::optional<std::string>(""));
+    EXPECT_EQ(reloaded.silences()[0].state(kNow + 20min), "expired");
+    EXPECT_FALSE(reloaded.windows()[0].active(kNow + 21min));
+
+    // Expired silences are listed for a day, then forgotten.
+    SilenceStore next_day(file);
+    ASSERT_EQ(next_day.load(kNow + 25h), "");
+    ASSERT_EQ(next_day.silences().size(), 1u);
+    EXPECT_EQ(next_day.silences()[0].author, "bob");
+}
+
+TEST_F(SilencesTest, CorruptFileIsSetAsideNotFatal) {
+    const auto file = dir_ / "silences.json";
+    std::ofstream(file) << R"({"silences": [{"id": "x"})";
+    SilenceStore store(file);
+    const auto error = store.load(kNow);
+    EXPECT_NE(error.find("is not a silence file"), std::string::npos) << error;
+    EXPECT_NE(error.find("silences.json.corrupt"), std::string::npos) << error;
+    EXPECT_TRUE(store.silences().empty());
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
+}
+
+TEST_F(SilencesTest, UnwritableStateDirLeavesTheStoreAsItWas) {
+    SilenceStore store(dir_ / "missing" / "silences.json");
+    const auto error = store.add(parsed(R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "a",
+                                            "comment": "c"})"),
+                                 kNow);
+    EXPECT_NE(error.find("cannot save silences to"), std::string::npos) << error;
+    EXPECT_TRUE(store.silences().empty());
+}
+
+HttpRequest request_with(std::string_view authorization) {
+    HttpRequest request{boost::beast::http::verb::post, "/api/v1/silences", 11};
+    if (!authorization.empty()) request.set(boost::beast::http::field::authorization, authorization);
+    return request;
+}
+
+TEST(Authorize, BearerTokenComparedWhole) {
+    const Secret token("s3cret-token");
+    EXPECT_EQ(authorize(request_with("Bearer s3cret-token"), token), Authorization::granted);
+    EXPECT_EQ(authorize(request_with("bearer s3cret-token"), token), Authorization::granted);
+    EXPECT_EQ(authorize(request_with("Bearer s3cret-toke"), token), Authorization::wrong);
+    EXPECT_EQ(authorize(request_with("Bearer s3cret-token2"), token), Authorization::wrong);
+    EXPECT_EQ(authorize(request_with("Bearer "), token), Authorization::missing);  // header values are trimmed
+    EXPECT_EQ(authorize(request_with("Basic czNjcmV0"), token), Authorization::missing);
+    EXPECT_EQ(authorize(request_with(""), token), Authorization::missing);
+    EXPECT_EQ(authorize(request_with("Bearer anything"), Secret()), Authorization::no_token_configured);
+}
+
+}  // namespace
+}  // namespace tierwatch
