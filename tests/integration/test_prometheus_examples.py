@@ -3,11 +3,13 @@
 daemon: `promtool check config`, `check rules` and `test rules` pass; the dashboard is valid JSON
 whose every query is valid PromQL naming only metrics tierwatchd exports; and a real Prometheus
 running the example configuration against a real tierwatchd (one zone up, one down) records the
-zone/role series, raises the rules' alerts and answers every dashboard query."""
+zone/role series, raises the rules' alerts (a refused reload too) and answers every dashboard
+query."""
 import glob
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -161,7 +163,7 @@ def example_prometheus_config(fleet):
 
 def live_checks(fleet, queries):
     fleet.faultserver([f"banner@{UP_IP}:{SMTP_PORT},text=220 mta1 ESMTP\\r\\n"])
-    fleet.tierwatchd(DAEMON_CONFIG)
+    daemon = fleet.tierwatchd(DAEMON_CONFIG)
     wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 15, "tierwatchd /-/ready")
     fleet.prometheus(example_prometheus_config(fleet), PROMETHEUS)
 
@@ -192,10 +194,19 @@ def live_checks(fleet, queries):
             empty.append(where)
     for must_have_data in ["Success by zone and role / A", "Zones and load-balancer addresses / A", "Groups / A",
                            "Failing targets / A", "Failures by reason / A", "Targets failing / A", "Targets / A",
-                           "Probe duration by check / A", "Version / A"]:
+                           "Probe duration by check / A", "Version / A", "Last configuration reload / A",
+                           "Configuration loaded / A"]:
         check(must_have_data in queries, f"no dashboard query {must_have_data!r}")
         check(must_have_data not in empty, f"dashboard query {must_have_data!r} has no data: {queries[must_have_data]}")
     print(f"{len(queries)} dashboard queries ran; without data in this fleet: {empty}")
+
+    # A reload the daemon refuses (it keeps the running configuration) raises the reload alert.
+    check(not alert("TierwatchConfigReloadFailed"), "no reload alert before a reload")
+    with open(fleet.path("tierwatch.toml"), "a") as f:
+        f.write("\n[[node]]\nname = \"mta3\"\n")  # no role, no address: refused
+    daemon.send_signal(signal.SIGHUP)
+    wait_for(lambda: alert("TierwatchConfigReloadFailed"), 60, "TierwatchConfigReloadFailed after a bad reload")
+    check(daemon.poll() is None, "tierwatchd keeps running after a refused reload")
 
 
 def main():

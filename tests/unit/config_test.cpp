@@ -471,6 +471,20 @@ TEST_F(ConfigTest, PasswordFromSystemdCredential) {
                  "LoadCredential=NAME:/path");
 }
 
+// The listener's token and key pair take credentials too: one resolver for every secret.
+TEST_F(ConfigTest, DaemonSecretsFromSystemdCredentials) {
+    write("credentials/api-token", "t0ken\n");
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
+    const Config config = parse(std::string(kBase) + std::string(kTcpCheck) +
+                                "[daemon]\n"
+                                "api_token_file = \"credential:api-token\"\n"
+                                "tls_cert_file = \"credential:listener.pem\"\n"
+                                "tls_key_file = \"credential:listener.key\"\n");
+    EXPECT_EQ(config.daemon.api_token.reveal(), "t0ken");
+    EXPECT_EQ(config.daemon.tls_cert_file, dir() + "/credentials/listener.pem");
+    EXPECT_EQ(config.daemon.tls_key_file, dir() + "/credentials/listener.key");
+}
+
 TEST_F(ConfigTest, CredentialOutsideSystemdSaysWhatIsMissing) {
     const test::ScopedEnv env("CREDENTIALS_DIRECTORY", std::nullopt);
     expect_error(with_tcp_check("password_file = \"credential:probe\"\n"), "15:17",
@@ -906,12 +920,14 @@ TEST_F(ConfigTest, PackagedDefaultAndItsCommentedExamplesLoad) {
     EXPECT_GE(uncommented, 15u) << "the commented examples were not found";
     write("credentials/tierwatch_ldap-bind", "s3cret\n");
     write("credentials/tierwatch_pagerduty-key", "key\n");
+    write("credentials/tierwatch_api-token", "t0ken\n");
     const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
     const Config full = parse(enabled);
     EXPECT_EQ(full.nodes.size(), 2u);
     EXPECT_EQ(full.nlbs.size(), 1u);
     ASSERT_EQ(full.checks.size(), 2u);
     EXPECT_EQ(full.checks[1].password.reveal(), "s3cret");
+    EXPECT_EQ(full.daemon.api_token.reveal(), "t0ken");
     ASSERT_EQ(full.alerting->pagers.size(), 1u);
     EXPECT_EQ(full.alerting->pagers[0].routing_key_file, dir() + "/credentials/tierwatch_pagerduty-key");
 }
