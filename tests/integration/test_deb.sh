@@ -137,8 +137,12 @@ exposure=$(systemd-analyze security --offline=true /lib/systemd/system/tierwatch
   sed -n 's/.*Overall exposure level for tierwatchd.service: \([0-9.]*\).*/\1/p')
 awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }' || fail "installed unit's exposure ${exposure:-unknown} above 2.0"
 
-# --- Removal keeps the configuration (a conffile), purge removes it and the state.
+# --- Installing again (an upgrade's path through the maintainer scripts) keeps the operator's edit.
 echo "# edited by the operator" >>/etc/tierwatch/tierwatch.toml
+dpkg -i "$deb" >"$work/reinstall.log" 2>&1 || { cat "$work/reinstall.log" >&2; fail "dpkg -i over the installed package"; }
+grep -q 'edited by the operator' /etc/tierwatch/tierwatch.toml || fail "reinstalling replaced the edited conffile"
+
+# --- Removal keeps the configuration (a conffile), purge removes it and the state.
 dpkg -r tierwatch >"$work/remove.log" 2>&1 || { cat "$work/remove.log" >&2; fail "dpkg -r"; }
 [[ ! -e /usr/sbin/tierwatchd && ! -e /lib/systemd/system/tierwatchd.service ]] || fail "dpkg -r left the binary or unit"
 grep -q 'edited by the operator' /etc/tierwatch/tierwatch.toml 2>/dev/null || fail "dpkg -r did not keep the edited conffile"
