@@ -68,6 +68,12 @@ for script in postinst prerm postrm conffiles; do
   grep -qx "./$script" "$work/control.txt" || fail "control archive lacks $script"
 done
 
+# Slim images tell dpkg to drop man pages; then the man checks below could only fail, so say why.
+if excluded=$(grep -ls '^path-exclude[= ]*/usr/share/man' /etc/dpkg/dpkg.cfg /etc/dpkg/dpkg.cfg.d/* 2>/dev/null); then
+  echo "test_deb: dpkg excludes /usr/share/man on this machine ($excluded): man pages cannot be installed" >&2
+  exit 1
+fi
+
 dpkg -i "$deb" >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
 installed_by_us=1
 
