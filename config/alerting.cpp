@@ -2,6 +2,7 @@
 #include "config/alerting.hpp"
 
 #include "config/config_text.hpp"
+#include "config/secret_path.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -566,6 +567,19 @@ private:
         return value->get();
     }
 
+    // A *_file secret: a path, or "credential:NAME" from $CREDENTIALS_DIRECTORY; empty when unset.
+    std::filesystem::path secret_path(const toml::table& table, std::string_view key) const {
+        const auto value = text(table, key);
+        if (!value) {
+            return {};
+        }
+        try {
+            return resolve_secret_path(*value, base_dir_);
+        } catch (const std::invalid_argument& e) {
+            fail(*table.get(key), std::string(key) + " " + e.what());
+        }
+    }
+
     std::string required_text(const toml::table& table, std::string_view key,
                               std::string_view section) const {
         auto value = text(table, key);
@@ -744,12 +758,8 @@ private:
         }
         out.kind = static_cast<PagerKind>(it - pager_kinds.begin());
         out.url = text(table, "url").value_or("");
-        if (auto path = text(table, "routing_key_file")) {
-            out.routing_key_file = (base_dir_ / *path).lexically_normal();
-        }
-        if (auto path = text(table, "secret_file")) {
-            out.secret_file = (base_dir_ / *path).lexically_normal();
-        }
+        out.routing_key_file = secret_path(table, "routing_key_file");
+        out.secret_file = secret_path(table, "secret_file");
         out.timeout = duration(table, "timeout");
         const bool http_url = out.url.starts_with("http://") || out.url.starts_with("https://");
         switch (out.kind) {

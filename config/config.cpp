@@ -3,6 +3,7 @@
 
 #include "config/alerting.hpp"
 #include "config/config_text.hpp"
+#include "config/secret_path.hpp"
 
 #include "probes/ldap_filter.hpp"
 
@@ -422,6 +423,19 @@ public:
         return value ? std::optional(context_.resolve(*value)) : std::nullopt;
     }
 
+    // A *_file secret: a path, or "credential:NAME" from $CREDENTIALS_DIRECTORY.
+    std::optional<std::filesystem::path> secret_path(std::string_view key) const {
+        const auto value = text(key);
+        if (!value) {
+            return std::nullopt;
+        }
+        try {
+            return resolve_secret_path(*value, context_.base_dir);
+        } catch (const std::invalid_argument& e) {
+            fail(key, std::string(key) + " " + e.what());
+        }
+    }
+
     // Compiled now so a bad pattern stops the load instead of every probe.
     std::optional<boost::regex> regex(std::string_view key, std::string& text_out) const {
         const auto value = text(key);
@@ -620,7 +634,7 @@ void claim_name(std::map<std::string, SourceLocation, std::less<>>& seen, const 
 // A secret from the file named by `key`, without the final newline editors add; empty when the
 // key is absent. An empty file is an error: it is never what the operator meant.
 Secret read_secret(const Section& s, std::string_view key) {
-    const auto file = s.path(key);
+    const auto file = s.secret_path(key);
     if (!file) return {};
     std::string secret = read_or_throw(s.where(key), key, *file, max_password_bytes);
     if (secret.ends_with('\n')) {
@@ -656,8 +670,9 @@ DaemonSettings read_daemon(const Section& s) {
                                                                 " (expected one of: " + joined(log_levels) + ")";
                    }).value_or(d.log_level);
     d.api_token = read_secret(s, "api_token_file");
-    d.tls_cert_file = s.path("tls_cert_file").value_or("");
-    d.tls_key_file = s.path("tls_key_file").value_or("");
+    // Either may be a systemd credential, as LoadCredential= is the usual way to hand over a key pair.
+    d.tls_cert_file = s.secret_path("tls_cert_file").value_or("");
+    d.tls_key_file = s.secret_path("tls_key_file").value_or("");
     if (d.tls_cert_file.empty() != d.tls_key_file.empty()) {
         s.fail(d.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file",
                "a TLS listener needs both \"tls_cert_file\" and \"tls_key_file\"");

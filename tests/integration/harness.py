@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 BUILD = os.environ.get("TIERWATCH_BUILD_DIR") or os.path.join(os.path.dirname(__file__), "../../build")
@@ -104,6 +105,11 @@ class Fleet:
             f.write(config_text)
         return self.start([TIERWATCHD, "--config", config, *extra], "tierwatchd.log")
 
+    def prometheus(self, config_path, listen):
+        """A real Prometheus on `listen` (address:port) with its TSDB in the test directory."""
+        return self.start(["prometheus", f"--config.file={config_path}", f"--storage.tsdb.path={self.path('tsdb')}",
+                           f"--web.listen-address={listen}", "--storage.tsdb.retention.time=1h"], "prometheus.log")
+
     def close(self):
         for process in reversed(self.processes):
             if process.poll() is None:
@@ -168,6 +174,14 @@ def free_port(address):
     with socket.socket() as s:
         s.bind((address, 0))
         return s.getsockname()[1]
+
+
+def prometheus_query(listen, expression):
+    """The result vector of an instant query; an error answer fails the test."""
+    url = f"http://{listen}/api/v1/query?query=" + urllib.parse.quote(expression)
+    body = json.loads(http_get(url)[1])
+    check(body["status"] == "success", f"query {expression!r}: {body}")
+    return body["data"]["result"]
 
 
 def parse_metrics(text):

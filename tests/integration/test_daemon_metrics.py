@@ -1,14 +1,12 @@
 #!/usr/bin/env python3
 """The daemon serves /metrics that promtool accepts and a real Prometheus scrapes; the health
 endpoints answer; SIGTERM ends it cleanly within a second."""
-import json
 import signal
 import subprocess
 import sys
 import time
-import urllib.parse
 
-from harness import Fleet, check, http_get, parse_metrics, wait_for
+from harness import Fleet, check, http_get, parse_metrics, prometheus_query, wait_for
 
 IP = "127.0.62.1"
 LISTEN = f"{IP}:29469"
@@ -101,14 +99,10 @@ scrape_configs:
     static_configs:
       - targets: ["{LISTEN}"]
 """)
-        fleet.start(["prometheus", f"--config.file={fleet.path('prometheus.yml')}",
-                     f"--storage.tsdb.path={fleet.path('tsdb')}", f"--web.listen-address={PROMETHEUS}",
-                     "--storage.tsdb.retention.time=1h"], "prometheus.log")
+        fleet.prometheus(fleet.path("prometheus.yml"), PROMETHEUS)
 
         def query(expression):
-            url = f"http://{PROMETHEUS}/api/v1/query?query=" + urllib.parse.quote(expression)
-            body = json.loads(http_get(url)[1])
-            return body["data"]["result"]
+            return prometheus_query(PROMETHEUS, expression)
         wait_for(lambda: query('up{job="tierwatch"} == 1'), 60, "Prometheus to scrape tierwatch")
         scraped = wait_for(lambda: query('probe_success{check="imaps"} == 0'), 30, "probe_success in Prometheus")
         check(scraped[0]["metric"]["zone"] == "zone-a", f"labels in Prometheus: {scraped[0]['metric']}")

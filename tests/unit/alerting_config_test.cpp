@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/alerting.hpp"
+#include "tests/support/scoped_env.hpp"
 
 namespace tierwatch {
 namespace {
@@ -241,6 +242,33 @@ TEST_F(AlertingConfigTest, MatchersAndExplicitGroups) {
     EXPECT_TRUE(group.contains(smtp, &mta1, nullptr));
     EXPECT_TRUE(group.contains(ldap, &ldap2, nullptr));
     EXPECT_FALSE(group.contains(ldap, &base_.nodes[1], nullptr));
+}
+
+// Pager secrets go through the same resolver as password_file: paths, or systemd credentials.
+TEST_F(AlertingConfigTest, PagerSecretsFromSystemdCredentials) {
+    const std::string pagers = "[[pager]]\n"
+                               "name = \"oncall\"\n"
+                               "kind = \"pagerduty\"\n"
+                               "routing_key_file = \"credential:pagerduty-key\"\n"
+                               "[[pager]]\n"
+                               "name = \"hook\"\n"
+                               "kind = \"webhook\"\n"
+                               "url = \"https://hooks.example.com/x\"\n"
+                               "secret_file = \"credential:hook\"\n";
+    {
+        const test::ScopedEnv env("CREDENTIALS_DIRECTORY", "/run/credentials/tierwatchd.service");
+        const AlertingConfig config = parse(pagers);
+        ASSERT_EQ(config.pagers.size(), 2u);
+        EXPECT_EQ(config.pagers[0].routing_key_file, "/run/credentials/tierwatchd.service/pagerduty-key");
+        EXPECT_EQ(config.pagers[1].secret_file, "/run/credentials/tierwatchd.service/hook");
+        EXPECT_EQ(error("secret_file = \"credential:../hook\"\n"),
+                  "5:15: secret_file \"credential:../hook\": a credential name is one file name, as in "
+                  "LoadCredential=NAME:/path");
+    }
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", std::nullopt);
+    EXPECT_EQ(error("secret_file = \"credential:hook\"\n"),
+              "5:15: secret_file \"credential:hook\" needs $CREDENTIALS_DIRECTORY, which systemd sets for a "
+              "unit with LoadCredential=hook:/path; it is not set here");
 }
 
 TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {

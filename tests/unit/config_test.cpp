@@ -2,11 +2,15 @@
 #include "config/config.hpp"
 #include "config/alerting.hpp"
 
+#include "config/secret_path.hpp"
 #include "probes/ldap_filter.hpp"
+#include "tests/support/scoped_env.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <string>
 
@@ -422,6 +426,72 @@ TEST_F(ConfigTest, UnreadablePasswordFile) {
                  "password_file \"" + dir() + "/empty.password\" is empty");
 }
 
+TEST(SecretPathTest, PathsAndCredentials) {
+    const std::filesystem::path base = "/etc/tierwatch";
+    const std::filesystem::path credentials = "/run/credentials/tierwatchd.service";
+    EXPECT_EQ(resolve_secret_path("probe.password", base, credentials), "/etc/tierwatch/probe.password");
+    EXPECT_EQ(resolve_secret_path("../keys/a", base, credentials), "/etc/keys/a");
+    EXPECT_EQ(resolve_secret_path("/srv/secret", base, std::nullopt), "/srv/secret");
+    EXPECT_EQ(resolve_secret_path("credential:ldap-bind", base, credentials),
+              "/run/credentials/tierwatchd.service/ldap-bind");
+    // A file really called "credential:x" is still reachable as a path.
+    EXPECT_EQ(resolve_secret_path("./credential:x", base, credentials), "/etc/tierwatch/credential:x");
+}
+
+TEST(SecretPathTest, RefusesBadNamesAndAMissingDirectory) {
+    const auto reason = [](std::string_view written, const std::optional<std::filesystem::path>& directory) {
+        try {
+            resolve_secret_path(written, "/etc/tierwatch", directory);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string("resolved");
+    };
+    const std::filesystem::path credentials = "/run/credentials/x";
+    for (const std::string_view bad : {"credential:", "credential:..", "credential:.", "credential:a/b",
+                                       "credential:../etc/shadow"}) {
+        EXPECT_EQ(reason(bad, credentials),
+                  "\"" + std::string(bad) + "\": a credential name is one file name, as in LoadCredential=NAME:/path");
+    }
+    const std::string unset = "\"credential:pw\" needs $CREDENTIALS_DIRECTORY, which systemd sets for a unit "
+                              "with LoadCredential=pw:/path; it is not set here";
+    EXPECT_EQ(reason("credential:pw", std::nullopt), unset);
+    EXPECT_EQ(reason("credential:pw", std::filesystem::path()), unset);
+}
+
+TEST_F(ConfigTest, PasswordFromSystemdCredential) {
+    write("credentials/probe", "from-credential\n");
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
+    EXPECT_EQ(parse(with_tcp_check("password_file = \"credential:probe\"\n")).checks.at(0).password.reveal(),
+              "from-credential");
+    expect_error(with_tcp_check("password_file = \"credential:absent\"\n"), "15:17",
+                 "cannot read password_file \"" + dir() + "/credentials/absent\": No such file or directory");
+    expect_error(with_tcp_check("password_file = \"credential:a/b\"\n"), "15:17",
+                 "password_file \"credential:a/b\": a credential name is one file name, as in "
+                 "LoadCredential=NAME:/path");
+}
+
+// The listener's token and key pair take credentials too: one resolver for every secret.
+TEST_F(ConfigTest, DaemonSecretsFromSystemdCredentials) {
+    write("credentials/api-token", "t0ken\n");
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
+    const Config config = parse(std::string(kBase) + std::string(kTcpCheck) +
+                                "[daemon]\n"
+                                "api_token_file = \"credential:api-token\"\n"
+                                "tls_cert_file = \"credential:listener.pem\"\n"
+                                "tls_key_file = \"credential:listener.key\"\n");
+    EXPECT_EQ(config.daemon.api_token.reveal(), "t0ken");
+    EXPECT_EQ(config.daemon.tls_cert_file, dir() + "/credentials/listener.pem");
+    EXPECT_EQ(config.daemon.tls_key_file, dir() + "/credentials/listener.key");
+}
+
+TEST_F(ConfigTest, CredentialOutsideSystemdSaysWhatIsMissing) {
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", std::nullopt);
+    expect_error(with_tcp_check("password_file = \"credential:probe\"\n"), "15:17",
+                 "password_file \"credential:probe\" needs $CREDENTIALS_DIRECTORY, which systemd sets for a unit "
+                 "with LoadCredential=probe:/path; it is not set here");
+}
+
 TEST_F(ConfigTest, UnreadableCaFileOnlyWhenVerifying) {
     expect_error(with_tls_check("ca_file = \"missing-ca.pem\"\n"), "15:11",
                  "cannot read ca_file \"" + dir() + "/missing-ca.pem\": No such file or directory");
@@ -808,6 +878,44 @@ TEST_F(ConfigTest, LdapReplicationMembersAndLagGrades) {
                  "13:9",
                  "[[check]] \"repl\" (protocol \"ldap_replication\") needs at least two nodes in its roles to "
                  "compare, found 1");
+}
+
+// The configuration the Debian package installs loads as shipped, and so does every example
+// commented out in it ("# key = value", "# [section]") once enabled, credentials included.
+TEST_F(ConfigTest, PackagedDefaultAndItsCommentedExamplesLoad) {
+    const auto source_dir = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    const std::filesystem::path shipped = source_dir / "config" / "examples" / "default.toml";
+    const Config config = load_config(shipped);
+    ASSERT_EQ(config.nodes.size(), 1u);
+    EXPECT_EQ(config.nodes[0].address, "127.0.0.1");
+    ASSERT_EQ(config.checks.size(), 1u);
+    EXPECT_EQ(config.checks[0].protocol, Protocol::smtp);
+    EXPECT_EQ(config.daemon.state_dir, "/var/lib/tierwatch");
+
+    std::ifstream in(shipped);
+    std::string line, enabled;
+    std::size_t uncommented = 0;
+    while (std::getline(in, line)) {
+        const bool setting = line.starts_with("# [") ||
+                             (line.starts_with("# ") && line.find(" = ") != std::string::npos &&
+                              std::all_of(line.begin() + 2, line.begin() + static_cast<std::ptrdiff_t>(line.find(" = ")),
+                                          [](char c) { return std::islower(static_cast<unsigned char>(c)) || c == '_'; }));
+        uncommented += setting ? 1 : 0;
+        enabled += (setting ? line.substr(2) : line) + "\n";
+    }
+    EXPECT_GE(uncommented, 15u) << "the commented examples were not found";
+    write("credentials/tierwatch_ldap-bind", "s3cret\n");
+    write("credentials/tierwatch_pagerduty-key", "key\n");
+    write("credentials/tierwatch_api-token", "t0ken\n");
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
+    const Config full = parse(enabled);
+    EXPECT_EQ(full.nodes.size(), 2u);
+    EXPECT_EQ(full.nlbs.size(), 1u);
+    ASSERT_EQ(full.checks.size(), 2u);
+    EXPECT_EQ(full.checks[1].password.reveal(), "s3cret");
+    EXPECT_EQ(full.daemon.api_token.reveal(), "t0ken");
+    ASSERT_EQ(full.alerting->pagers.size(), 1u);
+    EXPECT_EQ(full.alerting->pagers[0].routing_key_file, dir() + "/credentials/tierwatch_pagerduty-key");
 }
 
 TEST(ReferenceExampleTest, LoadsCleanly) {
