@@ -11,6 +11,7 @@
 #include "daemon/commands.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/status_routes.hpp"
 #include "daemon/systemd_notify.hpp"
 
 namespace tierwatch {
@@ -40,6 +41,8 @@ void text_response(HttpResponse& response, http::status status, std::string body
 
 HttpHandler make_routes(const Engine& engine) {
     return [&engine](const HttpRequest& request, HttpResponse& response) -> asio::awaitable<void> {
+        const bool served = co_await serve_status_routes(engine, request, response);  // /status, /api/v1 reads
+        if (served) co_return;
         const std::string_view target = request.target();
         const std::string_view path = target.substr(0, target.find('?'));
         const bool read = request.method() == http::verb::get || request.method() == http::verb::head;

@@ -234,7 +234,9 @@ void Engine::record(Target& target, ProbeResult&& result) {
     ++target.probes;
     if (!result.ok()) ++target.failures;
     ++probes_by_result_[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
-    rollup_.observe(target.id, result, std::chrono::system_clock::now());
+    const auto now = std::chrono::system_clock::now();
+    rollup_.observe(target.id, result, now);
+    target.history.push(now, result);
     target.last = std::move(result);
     target.has_result = true;
 }

@@ -48,6 +48,8 @@ public:
     const Config& config() const noexcept { return *config_; }
     const Scheduler::Stats& scheduler_stats() const noexcept { return scheduler_.stats(); }
     const AlarmBook& alarms() const noexcept { return alarm_book_; }
+    // Grades, flapping and groups as of the last evaluation, for the status page and API.
+    const Rollup& rollup() const noexcept { return rollup_; }
 
 private:
     boost::asio::awaitable<void> dns_loop();
