@@ -184,7 +184,7 @@ h2{font-size:1.15em;margin:1.1em 0 .4em;border-bottom:1px solid #3a3f47}
 table{border-collapse:collapse;width:100%}
 th,td{padding:.35em .55em;text-align:left;vertical-align:top;border-bottom:1px solid #2c3038}
 th{color:#c8c8c8;font-weight:normal}
-table.grid td.cell{text-align:center;font-weight:bold;border:3px solid #0b0d10;min-width:7em}
+table.grid td.cell{text-align:center;font-weight:bold;border:3px solid #0b0d10;min-width:5.5em}
 table.grid th[scope=row]{font-weight:bold;color:#f4f4f4}
 .ok{background:#1d6b35;color:#fff}
 .warning{background:#ffc400;color:#000}
@@ -199,7 +199,13 @@ td.cell.critical,.banner.critical{background:repeating-linear-gradient(135deg,#c
 .dim{color:#a8a8a8}
 .bar{display:inline-block;height:.8em;background:#8cc8ff;vertical-align:middle}
 code{font-family:"DejaVu Sans Mono",monospace;font-size:.92em;word-break:break-all}
+table.facts th{width:11em}
+@media (min-width:1500px){
+  .columns{display:grid;grid-template-columns:minmax(0,5fr) minmax(0,6fr);gap:0 1.5em;align-items:start}
+}
 @media (max-width:720px){
+  table.grid td.cell{min-width:0}
+  th,td{padding:.3em .3em}
   body{font-size:16px}
   header{padding:.4em .6em} main{padding:0 .5em 1em}
   table.list thead{display:none}
@@ -222,9 +228,10 @@ void open_page(std::string& out, std::string_view title, TimePoint now, std::str
     out += stylesheet;
     out += "</style></head><body><header><h1>";
     append_html_escaped(out, title);
-    out += "</h1><span class=\"meta\">updated <time>";
-    out += format_rfc3339(now);
-    out += "</time>";
+    // "2026-11-23T02:39:47.287Z" for machines, "2026-11-23 02:39:47 UTC" for people.
+    const std::string stamp = format_rfc3339(now);
+    out += "</h1><span class=\"meta\">updated <time datetime=\"" + stamp + "\">" + stamp.substr(0, 10) + " " +
+           stamp.substr(11, 8) + " UTC</time>";
     if (refresh_seconds > 0) out += " \u00B7 refreshes every " + std::to_string(refresh_seconds) + " s";
     out += "</span><span class=\"meta\">tierwatch ";
     append_html_escaped(out, version);
@@ -288,12 +295,8 @@ std::string attribute(std::string_view name, std::string_view value) {
 }
 
 void banner(std::string& out, const StatusSnapshot& s) {
-    std::size_t paging_critical = 0, paging = 0;
-    for (const Alarm* alarm : s.alarms) {
-        if (!alarm->condition.pageable()) continue;
-        ++paging;
-        if (alarm->condition.severity == Grade::critical) ++paging_critical;
-    }
+    const auto paging = std::count_if(s.alarms.begin(), s.alarms.end(),
+                                      [](const Alarm* alarm) { return alarm->condition.pageable(); });
     const GridCell& totals = s.grid.totals();
     std::optional<Grade> worst = totals.worst();
     out += "<div class=\"banner ";
@@ -303,13 +306,16 @@ void banner(std::string& out, const StatusSnapshot& s) {
     out += ' ';
     if (!worst) {
         out += "Waiting for the first results";
-    } else if (*worst == Grade::ok && s.alarms_total == 0) {
-        out += "All " + std::to_string(totals.total) + " targets OK";
     } else {
-        out += std::to_string(totals.critical) + " critical, " + std::to_string(totals.warning) + " warning of " +
-               std::to_string(totals.total) + " targets \u00B7 " + std::to_string(s.alarms_total) + " alarms (" +
-               std::to_string(paging_critical) + " critical and " + std::to_string(paging - paging_critical) +
-               " warning paging" + (s.alarms.size() < s.alarms_total ? " among the worst shown" : "") + ")";
+        out += look_of(worst).word;
+        if (*worst == Grade::ok && s.alarms_total == 0) {
+            out += " \u00B7 all " + std::to_string(totals.total) + " targets OK";
+        } else {
+            out += " \u00B7 " + std::to_string(s.alarms_total) + " alarms firing (" + std::to_string(paging) +
+                   " paging" + (s.alarms.size() < s.alarms_total ? " among the worst shown" : "") + ") \u00B7 " +
+                   std::to_string(totals.critical) + " of " + std::to_string(totals.total) + " targets critical";
+            if (totals.warning > 0) out += ", " + std::to_string(totals.warning) + " warning";
+        }
     }
     out += "</div>";
 }
@@ -489,10 +495,14 @@ std::string render_status_page(const StatusSnapshot& snapshot) {
     out.reserve(64 * 1024);
     open_page(out, "tierwatch status", snapshot.now, snapshot.version, snapshot.refresh_seconds);
     banner(out, snapshot);
+    // Side by side on a wall screen (the alarms above the fold), one column on anything smaller.
+    out += "<div class=\"columns\"><section>";
     grid_html(out, snapshot.grid);
     nlb_html(out, snapshot.grid);
+    out += "</section><section>";
     alarms_html(out, snapshot);
     problems_html(out, snapshot);
+    out += "</section></div>";
     out += "<p class=\"dim\">JSON: <a href=\"/api/v1/targets\">targets</a> \u00B7 <a href=\"/api/v1/alarms\">"
            "alarms</a> \u00B7 <a href=\"/api/v1/groups\">groups</a> \u00B7 <a href=\"/metrics\">metrics</a></p>";
     close_page(out);
@@ -521,7 +531,7 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
         out += " \u00B7 ";
         append_html_escaped(out, grader->why());
     }
-    out += "</div><h2>Target</h2><table class=\"list\" id=\"facts\"><tbody>";
+    out += "</div><h2>Target</h2><table class=\"list facts\" id=\"facts\"><tbody>";
     text_row(out, "check", check.name);
     text_row(out, "protocol", to_string(check.protocol));
     row(out, "target", "<code>" + html_escape(target.label) + "</code>");
@@ -543,7 +553,7 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
     if (!target.has_result) {
         out += "<p class=\"dim\" id=\"last\">No result yet.</p>";
     } else {
-        out += "<table class=\"list\" id=\"last\"><tbody>";
+        out += "<table class=\"list facts\" id=\"last\"><tbody>";
         row(out, "result", last.ok() ? std::string("<span class=\"badge ok\">\u2713 ok</span>")
                                      : "<span class=\"badge critical\">\u2716 " +
                                            std::string(to_string(last.reason)) + "</span>");
@@ -560,7 +570,7 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
         }
         out += "</tbody></table>";
 
-        out += "<h2>Phases</h2><table class=\"list\" id=\"phases\"><tbody>";
+        out += "<h2>Phases</h2><table class=\"list facts\" id=\"phases\"><tbody>";
         const double total_ms = std::max(1e-6, std::chrono::duration<double, std::milli>(last.total).count());
         for (std::size_t p = 0; p < phase_count; ++p) {
             const auto phase = static_cast<Phase>(p);
@@ -575,7 +585,7 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
 
         if (last.certificate) {
             const auto& cert = *last.certificate;
-            out += "<h2>TLS and certificate</h2><table class=\"list\" id=\"certificate\"><tbody>";
+            out += "<h2>TLS and certificate</h2><table class=\"list facts\" id=\"certificate\"><tbody>";
             text_row(out, "TLS version", cert.tls_version);
             if (!cert.cipher.empty()) text_row(out, "cipher", cert.cipher);
             if (cert.earliest_not_after != 0) {
