@@ -185,6 +185,7 @@ table{border-collapse:collapse;width:100%}
 th,td{padding:.35em .55em;text-align:left;vertical-align:top;border-bottom:1px solid #2c3038}
 th{color:#c8c8c8;font-weight:normal}
 table.grid td.cell{text-align:center;font-weight:bold;border:3px solid #0b0d10;min-width:5.5em}
+table.grid th{white-space:nowrap}
 table.grid th[scope=row]{font-weight:bold;color:#f4f4f4}
 .ok{background:#1d6b35;color:#fff}
 .warning{background:#ffc400;color:#000}
@@ -196,12 +197,13 @@ td.cell.critical,.banner.critical{background:repeating-linear-gradient(135deg,#c
 .state-paging{border:2px solid #fff}
 .state-suppressed,.state-silenced,.state-maintenance{background:#30343b;color:#d8d8d8;border:2px dashed #8a8f98}
 .count{display:block;font-weight:normal;font-size:.85em}
+.sub{font-size:.8em}
 .dim{color:#a8a8a8}
 .bar{display:inline-block;height:.8em;background:#8cc8ff;vertical-align:middle}
 code{font-family:"DejaVu Sans Mono",monospace;font-size:.92em;word-break:break-all}
 table.facts th{width:11em}
 @media (min-width:1500px){
-  .columns{display:grid;grid-template-columns:minmax(0,5fr) minmax(0,6fr);gap:0 1.5em;align-items:start}
+  .columns{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,6fr);gap:0 1.5em;align-items:start}
 }
 @media (max-width:720px){
   table.grid td.cell{min-width:0}
@@ -415,7 +417,7 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
         out += format_age(std::chrono::duration_cast<std::chrono::seconds>(s.now - alarm->started));
         out += "</td><td data-label=\"alarm\"><strong>";
         append_html_escaped(out, c.summary);
-        out += "</strong><br><span class=\"dim\">";
+        out += "</strong><br><span class=\"sub\"><span class=\"dim\">";
         out += to_string(c.kind);
         if (c.cause != GradeCause::none) {
             out += " \u00B7 ";
@@ -423,7 +425,7 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
         }
         out += "</span> ";
         labels_html(out, c.labels);
-        out += "</td></tr>";
+        out += "</span></td></tr>";
     }
     out += "</tbody></table>";
     if (s.alarms.size() < s.alarms_total) {

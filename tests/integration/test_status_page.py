@@ -256,7 +256,7 @@ def run_with_fleet(fleet, fleet_dir, env):
     wall = os.path.join(ARTIFACTS, "status-page.png")
     phone = os.path.join(ARTIFACTS, "status-page-phone.png")
     drill = os.path.join(ARTIFACTS, "status-target.png")
-    browser.screenshot(f"http://{LISTEN}/status", wall, 1600, 1000)
+    browser.screenshot(f"http://{LISTEN}/status", wall, 1600, 1100)
     browser.screenshot(f"http://{LISTEN}/status", phone, 412, 1400)
     browser.screenshot(f"http://{LISTEN}/status/target/{imaps['id']}", drill, 1280, 1100)
     print(f"screenshots: {wall} {phone} {drill}")
