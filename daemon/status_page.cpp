@@ -184,7 +184,7 @@ h2{font-size:1.15em;margin:1.1em 0 .4em;border-bottom:1px solid #3a3f47}
 table{border-collapse:collapse;width:100%}
 th,td{padding:.35em .55em;text-align:left;vertical-align:top;border-bottom:1px solid #2c3038}
 th{color:#c8c8c8;font-weight:normal}
-table.grid td.cell{text-align:center;font-weight:bold;border:3px solid #0b0d10;min-width:5.5em}
+table.grid td.cell{text-align:center;font-weight:bold;border:3px solid #0b0d10;min-width:4.5em}
 table.grid th{white-space:nowrap}
 table.grid th[scope=row]{font-weight:bold;color:#f4f4f4}
 .ok{background:#1d6b35;color:#fff}
@@ -198,12 +198,13 @@ td.cell.critical,.banner.critical{background:repeating-linear-gradient(135deg,#c
 .state-suppressed,.state-silenced,.state-maintenance{background:#30343b;color:#d8d8d8;border:2px dashed #8a8f98}
 .count{display:block;font-weight:normal;font-size:.85em}
 .sub{font-size:.8em}
+.nowrap{white-space:nowrap}
 .dim{color:#a8a8a8}
 .bar{display:inline-block;height:.8em;background:#8cc8ff;vertical-align:middle}
 code{font-family:"DejaVu Sans Mono",monospace;font-size:.92em;word-break:break-all}
 table.facts th{width:11em}
 @media (min-width:1500px){
-  .columns{display:grid;grid-template-columns:minmax(0,4fr) minmax(0,6fr);gap:0 1.5em;align-items:start}
+  .columns{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:0 1.5em;align-items:start}
 }
 @media (max-width:720px){
   table.grid td.cell{min-width:0}
@@ -328,7 +329,7 @@ void grid_html(std::string& out, const StatusGrid& grid) {
         out += "<p class=\"dim\">No node targets.</p>";
         return;
     }
-    out += "<div class=\"scroll\"><table class=\"grid\" id=\"grid\"><thead><tr><th>zone \\ role</th>";
+    out += "<div class=\"scroll\"><table class=\"grid\" id=\"grid\"><thead><tr><th>zone</th>";
     for (const auto& role : grid.roles()) {
         out += "<th scope=\"col\">";
         append_html_escaped(out, role);
@@ -396,7 +397,7 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
         out += "<p id=\"alarms\" class=\"dim\">No alarm is firing.</p>";
         return;
     }
-    out += "<table class=\"list\" id=\"alarms\"><thead><tr><th>severity</th><th>tier</th><th>state</th>"
+    out += "<table class=\"list\" id=\"alarms\"><thead><tr><th>severity</th><th>state</th>"
            "<th>age</th><th>alarm</th></tr></thead><tbody>";
     for (const Alarm* alarm : s.alarms) {
         const auto& c = alarm->condition;
@@ -405,9 +406,9 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
         out += to_string(state);
         out += "\" data-severity=\"";
         out += to_string(c.severity);
-        out += "\"><td data-label=\"severity\">";
+        out += "\"><td data-label=\"severity\" class=\"nowrap\">";
         grade_badge(out, c.severity);
-        out += "</td><td data-label=\"tier\">T" + std::to_string(alarm->tier);
+        out += " T" + std::to_string(alarm->tier);
         if (alarm->escalated) out += " <span class=\"badge state-paging\">\u2191 escalated</span>";
         out += "</td><td data-label=\"state\"><span class=\"badge state-";
         out += to_string(state);
