@@ -4,7 +4,9 @@ tests/fleet/fleet (config/examples/fleet.toml with short timings), mta2 is stopp
 Chromium's DOM of /status shows zone-b × mta critical and mta2's alarms (proxy2 relays to mta2, so
 its SMTP checks may follow: the test asserts only what must hold); the drill-down shows the
 history, phases and certificate; /api/v1/targets, /alarms and /groups agree. Screenshots (wall
-screen and phone) are saved under the build dir's test-artifacts/.
+screen and phone) are saved under the build dir's test-artifacts/. Before the fleet, a second
+daemon whose node, role, zone, check and server banner are all markup shows that the browser
+renders them as text and runs none of it.
 
 Needs root and the packages of scripts/install-deps (the fleet's servers, dnsmasq, chromium).
 Addresses: the fleet on 127.52 (FLEET_STATUS_TEST_SUBNET), the daemon and dnsmasq on 127.0.95.x."""
@@ -23,6 +25,37 @@ SUBNET = os.environ.get("FLEET_STATUS_TEST_SUBNET", "127.52")
 FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
 LISTEN = "127.0.95.1:29469"
 DNS_IP, DNS_PORT = "127.0.95.53", 20053
+HOSTILE_LISTEN, HOSTILE_SERVER = "127.0.95.4:29471", "127.0.95.5"
+# Every string the page shows, as an attacker controlling a config line or a banner would write it.
+HOSTILE_NODE = "<img src=x onerror=document.title='node'>"
+HOSTILE_ROLE = "mta\"><script>document.title='role'</script>"
+HOSTILE_ZONE = "zone'<b>"
+HOSTILE_CHECK = "banner</td><script>document.title='check'</script>"
+HOSTILE_BANNER = "<script>document.title='banner'</script><img src=x onerror=document.title='img'>"
+HOSTILE_CONFIG = f"""
+[daemon]
+listen = "{HOSTILE_LISTEN}"
+state_dir = "state"
+
+[defaults]
+interval = "1s"
+timeout = "500ms"
+rise = 1
+fall = 1
+
+[[node]]
+name = {json.dumps(HOSTILE_NODE)}
+role = {json.dumps(HOSTILE_ROLE)}
+zone = {json.dumps(HOSTILE_ZONE)}
+address = "{HOSTILE_SERVER}"
+
+[[check]]
+name = {json.dumps(HOSTILE_CHECK)}
+protocol = "tcp"
+port = 25025
+roles = [{json.dumps(HOSTILE_ROLE)}]
+banner_regex = "^220 "
+"""
 ARTIFACTS = os.path.join(BUILD, "test-artifacts")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -124,6 +157,7 @@ def main():
     check(os.geteuid() == 0, "must run as root (the fleet's Postfix master insists)")
     os.makedirs(ARTIFACTS, exist_ok=True)
     with Fleet("status") as fleet:
+        hostile_strings_stay_text(fleet)
         fleet_dir = fleet.path("fleet")
         env = dict(os.environ, FLEET_LAST_LINK=fleet.path("last"))  # leave a developer's own fleet link alone
         try:
@@ -135,6 +169,36 @@ def main():
             subprocess.run([FLEET, "stop", "--dir", fleet_dir], env=env, stdin=subprocess.DEVNULL,
                            capture_output=True, timeout=120)
     print("1 passed, 0 failed")
+
+
+def hostile_strings_stay_text(fleet):
+    fleet.faultserver([f"banner@{HOSTILE_SERVER}:25025,text={HOSTILE_BANNER}\\r\\n"])
+    fleet.tierwatchd(HOSTILE_CONFIG)
+    base = f"http://{HOSTILE_LISTEN}"
+    target = wait_for(lambda: next((t for t in json.loads(http_get(f"{base}/api/v1/targets")[1])["targets"]
+                                    if t["grade"] == "critical"), None), 20, "the hostile target graded critical")
+    check(target["node"] == HOSTILE_NODE and target["role"] == HOSTILE_ROLE and target["zone"] == HOSTILE_ZONE
+          and target["check"] == HOSTILE_CHECK, f"JSON carries the strings exactly: {target}")
+    check(HOSTILE_BANNER in target["last"]["detail"], f"the banner is in the detail: {target['last']['detail']}")
+    # The zone's only node is down: a zone alarm, and the target's alarm under it.
+    wait_for(lambda: json.loads(http_get(f"{base}/api/v1/alarms")[1])["count"] >= 1, 20, "the hostile alarms")
+
+    browser = Chromium(fleet.dir)
+    pages = {"/status": "tierwatch status",
+             f"/status/target/{target['id']}": f"{HOSTILE_CHECK} \u00b7 {HOSTILE_SERVER}:25025"}
+    for path, expected_title in pages.items():
+        dom = Dom(browser.dom(base + path))
+        title = [text for tag, _, text in dom.elements if tag == "title"]
+        check(title == [expected_title], f"{path}: the title changed, so a script ran: {title}")
+        check(not dom.find(lambda tag, a: tag in ("script", "img", "b", "svg")), f"{path}: injected elements: "
+              f"{dom.find(lambda tag, a: tag in ('script', 'img', 'b', 'svg'))}")
+        text = "".join(t for tag, _, t in dom.elements if tag == "body")
+        for hostile in (HOSTILE_NODE, HOSTILE_CHECK, HOSTILE_BANNER):
+            check(hostile in text, f"{path}: {hostile!r} not shown as text")
+        if path == "/status":
+            cell = dom.find(lambda tag, a: tag == "td" and a.get("data-zone") == HOSTILE_ZONE)
+            check(len(cell) == 1 and cell[0][1]["data-role"] == HOSTILE_ROLE and cell[0][1]["data-grade"] == "critical",
+                  f"the hostile cell keeps its attributes whole: {cell}")
 
 
 def run_with_fleet(fleet, fleet_dir, env):
