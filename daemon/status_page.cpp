@@ -376,19 +376,15 @@ void nlb_html(std::string& out, const StatusGrid& grid) {
 }
 
 void labels_html(std::string& out, const AlarmLabels& labels) {
-    const std::pair<std::string_view, const std::string*> fields[] = {
-        {"node", &labels.node}, {"zone", &labels.zone}, {"role", &labels.role},       {"check", &labels.check},
-        {"nlb", &labels.nlb},   {"address", &labels.address}, {"group", &labels.group}};
     bool first = true;
-    for (const auto& [name, value] : fields) {
-        if (value->empty()) continue;
+    labels.for_each([&](std::string_view name, const std::string& value) {
         out += first ? "" : " \u00B7 ";
         first = false;
         out += "<span class=\"dim\">";
         out += name;
         out += "</span> ";
-        append_html_escaped(out, *value);
-    }
+        append_html_escaped(out, value);
+    });
 }
 
 void alarms_html(std::string& out, const StatusSnapshot& s) {
@@ -467,7 +463,7 @@ void problems_html(std::string& out, const StatusSnapshot& s) {
     out += "</tbody></table>";
     if (s.problems.size() < s.problems_total) {
         out += "<p class=\"dim\">and " + std::to_string(s.problems_total - s.problems.size()) +
-               " more (all in <a href=\"/api/v1/targets?grade=critical\">/api/v1/targets</a>)</p>";
+               " more (all in <a href=\"/api/v1/targets\">/api/v1/targets</a>)</p>";
     }
 }
 
@@ -476,8 +472,6 @@ std::string milliseconds_text(std::chrono::nanoseconds d) {
     std::snprintf(text, sizeof text, "%.1f ms", std::chrono::duration<double, std::milli>(d).count());
     return text;
 }
-
-TimePoint from_millis(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 void row(std::string& out, std::string_view name, std::string_view escaped_value) {
     out += "<tr><th scope=\"row\">";
@@ -562,7 +556,7 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
                                            std::string(to_string(last.reason)) + "</span>");
         if (!last.detail.empty()) text_row(out, "detail", last.detail);
         if (target.history.size() > 0) {
-            text_row(out, "when", format_rfc3339(from_millis(target.history.newest(0).at_ms)));
+            text_row(out, "when", format_rfc3339(target.history.newest(0).at()));
         }
         text_row(out, "duration", milliseconds_text(last.total));
         if (last.status_code != 0) text_row(out, "HTTP status", std::to_string(last.status_code));
@@ -622,7 +616,7 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
                "</tr></thead><tbody>";
         for (std::size_t i = 0; i < target.history.size(); ++i) {
             const auto& entry = target.history.newest(i);
-            out += "<tr><td data-label=\"when\">" + format_rfc3339(from_millis(entry.at_ms)) +
+            out += "<tr><td data-label=\"when\">" + format_rfc3339(entry.at()) +
                    "</td><td data-label=\"result\">";
             out += entry.reason == FailureReason::none
                        ? std::string("<span class=\"badge ok\">\u2713 ok</span>")

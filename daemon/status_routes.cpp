@@ -40,8 +40,6 @@ std::string_view grade_name(std::optional<Grade> grade) { return grade ? to_stri
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
-TimePoint from_millis(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
-
 std::string group_kind_name(GroupKind kind) {
     switch (kind) {
         case GroupKind::configured: return "group";
@@ -273,7 +271,7 @@ json::object target_json(const Target& target, const TargetGrader* grader, TimeP
         out["last"] = nullptr;
     } else {
         json::object last;
-        if (target.history.size() > 0) last["at"] = format_rfc3339(from_millis(target.history.newest(0).at_ms));
+        if (target.history.size() > 0) last["at"] = format_rfc3339(target.history.newest(0).at());
         append_result_json(last, target.last);
         if (target.last.certificate && target.last.certificate->earliest_not_after != 0) {
             const auto not_after = TimePoint(std::chrono::seconds(target.last.certificate->earliest_not_after));
@@ -287,7 +285,7 @@ json::object target_json(const Target& target, const TargetGrader* grader, TimeP
     for (std::size_t i = 0; i < target.history.size(); ++i) {
         const auto& entry = target.history.newest(i);
         history.emplace_back(json::object{
-            {"at", format_rfc3339(from_millis(entry.at_ms))},
+            {"at", format_rfc3339(entry.at())},
             {"result", entry.reason == FailureReason::none ? "ok" : to_string(entry.reason)},
             {"duration_seconds", static_cast<double>(entry.duration_us) / 1e6}});
     }
@@ -298,12 +296,7 @@ json::object target_json(const Target& target, const TargetGrader* grader, TimeP
 json::object alarm_json(const Alarm& alarm, TimePoint now) {
     const auto& c = alarm.condition;
     json::object labels;
-    const std::pair<std::string_view, const std::string*> fields[] = {
-        {"node", &c.labels.node}, {"zone", &c.labels.zone}, {"role", &c.labels.role},        {"check", &c.labels.check},
-        {"nlb", &c.labels.nlb},   {"address", &c.labels.address}, {"group", &c.labels.group}};
-    for (const auto& [name, value] : fields) {
-        if (!value->empty()) labels[name] = *value;
-    }
+    c.labels.for_each([&](std::string_view name, const std::string& value) { labels[name] = value; });
     json::array notified;
     for (const auto& receiver : alarm.notified) notified.emplace_back(receiver);
     json::object out{{"key", c.key},

@@ -45,6 +45,10 @@ public:
         std::int64_t at_ms = 0;         // when the probe finished, milliseconds since the epoch
         std::uint32_t duration_us = 0;  // the probe's total duration, saturated at about 71 minutes
         FailureReason reason = FailureReason::none;
+
+        std::chrono::system_clock::time_point at() const noexcept {
+            return std::chrono::system_clock::time_point(std::chrono::milliseconds(at_ms));
+        }
     };
     static constexpr std::size_t capacity = 8;
 
