@@ -199,6 +199,8 @@ td.cell.critical,.banner.critical{background:repeating-linear-gradient(135deg,#c
 .count{display:block;font-weight:normal;font-size:.85em}
 .sub{font-size:.8em}
 .nowrap{white-space:nowrap}
+tr.alarm a{color:inherit;text-decoration:none}
+tr.alarm a:hover,tr.alarm a:focus{text-decoration:underline}
 .dim{color:#a8a8a8}
 .bar{display:inline-block;height:.8em;background:#8cc8ff;vertical-align:middle}
 code{font-family:"DejaVu Sans Mono",monospace;font-size:.92em;word-break:break-all}
@@ -395,9 +397,15 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
     }
     out += "<table class=\"list\" id=\"alarms\"><thead><tr><th>severity</th><th>state</th>"
            "<th>age</th><th>alarm</th></tr></thead><tbody>";
-    for (const Alarm* alarm : s.alarms) {
+    for (std::size_t i = 0; i < s.alarms.size(); ++i) {
+        const Alarm* alarm = s.alarms[i];
         const auto& c = alarm->condition;
         const auto state = alarm_state(c);
+        // The opening tag of the link to the alarm's target, or nothing.
+        std::string link;
+        if (i < s.alarm_targets.size() && s.alarm_targets[i].has_value()) {
+            link = "<a href=\"/status/target/" + std::to_string(s.alarm_targets[i].value()) + "\">";
+        }
         out += "<tr class=\"alarm\"" + attribute("data-key", c.key) + " data-state=\"";
         out += to_string(state);
         out += "\" data-severity=\"";
@@ -413,7 +421,9 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
         out += "</span></td><td data-label=\"age\">";
         out += format_age(std::chrono::duration_cast<std::chrono::seconds>(s.now - alarm->started));
         out += "</td><td data-label=\"alarm\"><strong>";
+        out += link;
         append_html_escaped(out, c.summary);
+        if (!link.empty()) out += "</a>";
         out += "</strong><br><span class=\"sub\"><span class=\"dim\">";
         out += to_string(c.kind);
         if (c.cause != GradeCause::none) {

@@ -109,7 +109,9 @@ struct StatusSnapshot {
     std::size_t targets = 0;
     StatusGrid grid;
     std::vector<const Alarm*> alarms;  // worst first, bounded
-    std::size_t alarms_total = 0;      // all firing, shown or not
+    // Parallel to alarms (or shorter): the target whose drill-down an alarm links to.
+    std::vector<std::optional<std::uint32_t>> alarm_targets;
+    std::size_t alarms_total = 0;  // all firing, shown or not
     std::vector<TargetRow> problems;   // worst first, bounded
     std::size_t problems_total = 0;
     int refresh_seconds = 10;

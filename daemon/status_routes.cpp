@@ -8,6 +8,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <unordered_map>
 
 #include "daemon/engine.hpp"
 #include "daemon/pagers.hpp"  // format_rfc3339
@@ -133,6 +134,19 @@ asio::awaitable<void> collect_snapshot(const Engine& engine, StatusSnapshot& sna
     // From here on no yield: the alarm pointers and graders stay valid while the page is built.
     snapshot.alarms_total = engine.alarms().alarms().size();
     snapshot.alarms = worst_alarms(engine.alarms().alarms(), page_alarm_limit);
+    // Target and flapping alarms link to their target: only targets not OK can have one.
+    std::unordered_map<std::string_view, std::uint32_t> by_identity;
+    for (const Problem& problem : problems) by_identity.emplace(table.at(problem.id).spec.identity, problem.id);
+    for (const Alarm* alarm : snapshot.alarms) {
+        std::optional<std::uint32_t> id;
+        const AlarmKind kind = alarm->condition.kind;
+        const std::string prefix = alarm_key(kind, "");
+        const std::string_view key = alarm->condition.key;
+        if ((kind == AlarmKind::target || kind == AlarmKind::flapping) && key.starts_with(prefix)) {
+            if (const auto it = by_identity.find(key.substr(prefix.size())); it != by_identity.end()) id = it->second;
+        }
+        snapshot.alarm_targets.push_back(id);
+    }
     snapshot.problems_total = problems.size();
     const std::size_t shown = std::min(problems.size(), page_problem_limit);
     std::partial_sort(problems.begin(), problems.begin() + static_cast<std::ptrdiff_t>(shown), problems.end(),

@@ -300,6 +300,8 @@ def run_with_fleet(fleet, fleet_dir, env):
         severity, state, text = shown[alarm["key"]]
         check(severity == "critical" and state == "paging" and "mta2" in text and "T2" in text and "PAGING" in text
               and "CRIT" in text, f"alarm row for {alarm['key']}: {shown[alarm['key']]}")
+    links = {a.get("href") for tag, a, _ in dom.elements if tag == "a"}
+    check({f"/status/target/{t['id']}" for t in targets} <= links, f"mta2's targets are linked: {links}")
     severities = [s[0] for s in shown.values()]
     check(severities == sorted(severities, key=lambda s: s != "critical"), f"worst first: {severities}")
     check("CRIT" in dom.by_id("overall")[2] and f"{len(shown)} alarms firing" in dom.by_id("overall")[2],
@@ -322,7 +324,7 @@ def run_with_fleet(fleet, fleet_dir, env):
     drill = os.path.join(ARTIFACTS, "status-target.png")
     browser.screenshot(f"http://{LISTEN}/status", wall, 1600, 1100)
     browser.screenshot(f"http://{LISTEN}/status", phone, 412, 1400)
-    browser.screenshot(f"http://{LISTEN}/status/target/{imaps['id']}", drill, 1280, 1100)
+    browser.screenshot(f"http://{LISTEN}/status/target/{imaps['id']}", drill, 1280, 2000)
     print(f"screenshots: {wall} {phone} {drill}")
 
 

@@ -277,6 +277,7 @@ TEST(StatusPageHtml, GridAlarmsAndProblemsAreShownAndEscaped) {
         alarms.at("key" + evil).condition.labels.node = "node" + evil;
         alarms.at("key" + evil).escalated = true;
         s.alarms = worst_alarms(alarms, 500);
+        s.alarm_targets = {9};  // the worst links to its target; the other has none
         s.alarms_total = alarms.size();
         s.problems.push_back({3, "check" + evil, "target" + evil, "node" + evil, "zone" + evil, "role" + evil,
                               Grade::critical, true, "why" + evil});
@@ -291,7 +292,8 @@ TEST(StatusPageHtml, GridAlarmsAndProblemsAreShownAndEscaped) {
         EXPECT_NE(html.find("\u2298 MAINTENANCE"), std::string::npos);
         EXPECT_NE(html.find("escalated"), std::string::npos);
         EXPECT_NE(html.find(">1m30s<"), std::string::npos);
-        EXPECT_NE(html.find("href=\"/status/target/3\""), std::string::npos);
+        EXPECT_NE(html.find("href=\"/status/target/3\""), std::string::npos);  // the problem row
+        EXPECT_NE(html.find("<a href=\"/status/target/9\">summary"), std::string::npos);
         EXPECT_NE(html.find("2 alarms firing (1 paging)"), std::string::npos);
         // The critical alarm comes before the one in maintenance.
         EXPECT_LT(html.find("data-state=\"paging\""), html.find("data-state=\"maintenance\""));
