@@ -69,10 +69,11 @@ def fleet_config(fleet_dir):
         (r'^listen = .*$', f'listen = "{LISTEN}"'),
         (r'^nameservers = .*$', f'nameservers = ["{DNS_IP}:{DNS_PORT}"]'),
         (r'^dns_refresh = .*$', 'dns_refresh = "2s"'),
-        (r'^interval = .*$', 'interval = "1s"\nrise = 1\nfall = 1'),
-        (r'^timeout = .*$', 'timeout = "900ms"'),
-        (r'^latency_warning = .*$', 'latency_warning = "700ms"'),
-        (r'^latency_critical = .*$', 'latency_critical = "850ms"'),
+        # Latency limits far above a loopback probe's, so a busy CI machine does not grade warnings.
+        (r'^interval = .*$', 'interval = "2s"\nrise = 1\nfall = 1'),
+        (r'^timeout = .*$', 'timeout = "2s"'),
+        (r'^latency_warning = .*$', 'latency_warning = "1500ms"'),
+        (r'^latency_critical = .*$', 'latency_critical = "2s"'),
     ]
     for pattern, replacement in replacements:
         text, n = re.subn(pattern, replacement, text, count=1, flags=re.M)
