@@ -15,7 +15,8 @@ void append_result_json(boost::json::object& out, const ProbeResult& result) {
     boost::json::object phases;
     for (std::size_t p = 0; p < phase_count; ++p) {
         const auto phase = static_cast<Phase>(p);
-        if (result.phase(phase).count() > 0) phases[to_string(phase)] = seconds(result.phase(phase)).count();
+        if (result.phase(phase).count() > 0)
+            phases[to_string(phase)] = seconds(result.phase(phase)).count();
     }
     out["phases"] = std::move(phases);
     if (result.certificate) {

@@ -22,14 +22,27 @@ std::string html_escape(std::string_view text) {
 void append_html_escaped(std::string& out, std::string_view text) {
     for (const char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
             // NUL is not allowed in HTML text; other controls are shown by the browser as is.
-            case '\0': out += "\xEF\xBF\xBD"; break;
-            default: out += c;
+            case '\0':
+                out += "\xEF\xBF\xBD";
+                break;
+            default:
+                out += c;
         }
     }
 }
@@ -56,15 +69,17 @@ std::optional<Grade> GridCell::worst() const noexcept {
 }
 
 std::size_t StatusGrid::index_of(std::vector<std::string>& names,
-                                 std::map<std::string, std::size_t, std::less<>>& index, std::string_view name,
-                                 bool is_zone) {
+                                 std::map<std::string, std::size_t, std::less<>>& index,
+                                 std::string_view name, bool is_zone) {
     if (const auto it = index.find(name); it != index.end()) return it->second;
     const std::size_t at = names.size();
     // Grow the row-major cell matrix: a new zone appends a row, a new role widens every row.
-    std::vector<GridCell> grown((zones_.size() + (is_zone ? 1 : 0)) * (roles_.size() + (is_zone ? 0 : 1)));
+    std::vector<GridCell> grown((zones_.size() + (is_zone ? 1 : 0)) *
+                                (roles_.size() + (is_zone ? 0 : 1)));
     const std::size_t new_width = roles_.size() + (is_zone ? 0 : 1);
     for (std::size_t z = 0; z < zones_.size(); ++z) {
-        for (std::size_t r = 0; r < roles_.size(); ++r) grown[z * new_width + r] = cells_[z * roles_.size() + r];
+        for (std::size_t r = 0; r < roles_.size(); ++r)
+            grown[z * new_width + r] = cells_[z * roles_.size() + r];
     }
     cells_ = std::move(grown);
     names.emplace_back(name);
@@ -72,19 +87,23 @@ std::size_t StatusGrid::index_of(std::vector<std::string>& names,
     return at;
 }
 
-void StatusGrid::declare_zone(std::string_view zone) { index_of(zones_, zone_index_, zone, true); }
-void StatusGrid::declare_role(std::string_view role) { index_of(roles_, role_index_, role, false); }
+void StatusGrid::declare_zone(std::string_view zone) {
+    index_of(zones_, zone_index_, zone, true);
+}
+void StatusGrid::declare_role(std::string_view role) {
+    index_of(roles_, role_index_, role, false);
+}
 
-void StatusGrid::add_node_target(std::string_view zone, std::string_view role, std::optional<Grade> grade,
-                                 bool flapping) {
+void StatusGrid::add_node_target(std::string_view zone, std::string_view role,
+                                 std::optional<Grade> grade, bool flapping) {
     const std::size_t z = index_of(zones_, zone_index_, zone, true);
     const std::size_t r = index_of(roles_, role_index_, role, false);
     cells_[z * roles_.size() + r].add(grade, flapping);
     totals_.add(grade, flapping);
 }
 
-void StatusGrid::add_nlb_target(std::string_view nlb, std::string_view address, std::string_view check,
-                                std::optional<Grade> grade, bool flapping) {
+void StatusGrid::add_nlb_target(std::string_view nlb, std::string_view address,
+                                std::string_view check, std::optional<Grade> grade, bool flapping) {
     nlb_key_.assign(nlb);
     nlb_key_ += '\0';
     nlb_key_ += address;
@@ -97,17 +116,22 @@ void StatusGrid::add_nlb_target(std::string_view nlb, std::string_view address, 
     row.cell.add(grade, flapping);
     totals_.add(grade, flapping);
     if (grade && *grade != Grade::ok &&
-        std::find(row.failing_checks.begin(), row.failing_checks.end(), check) == row.failing_checks.end()) {
+        std::find(row.failing_checks.begin(), row.failing_checks.end(), check) ==
+            row.failing_checks.end()) {
         row.failing_checks.emplace_back(check);
     }
 }
 
 std::string_view to_string(AlarmState state) noexcept {
     switch (state) {
-        case AlarmState::paging: return "paging";
-        case AlarmState::suppressed: return "suppressed";
-        case AlarmState::silenced: return "silenced";
-        case AlarmState::maintenance: return "maintenance";
+        case AlarmState::paging:
+            return "paging";
+        case AlarmState::suppressed:
+            return "suppressed";
+        case AlarmState::silenced:
+            return "silenced";
+        case AlarmState::maintenance:
+            return "maintenance";
     }
     return "unknown";
 }
@@ -122,20 +146,23 @@ AlarmState alarm_state(const AlarmCondition& condition) noexcept {
 
 bool alarm_worse(const Alarm& a, const Alarm& b) noexcept {
     const auto rank = [](const Alarm& alarm) {
-        return std::tuple{static_cast<int>(alarm.condition.severity), alarm.condition.pageable(), alarm.tier};
+        return std::tuple{static_cast<int>(alarm.condition.severity), alarm.condition.pageable(),
+                          alarm.tier};
     };
     if (rank(a) != rank(b)) return rank(a) > rank(b);
     if (a.started != b.started) return a.started < b.started;
     return a.condition.key < b.condition.key;
 }
 
-std::vector<const Alarm*> worst_alarms(const std::unordered_map<std::string, Alarm>& alarms, std::size_t limit) {
+std::vector<const Alarm*> worst_alarms(const std::unordered_map<std::string, Alarm>& alarms,
+                                       std::size_t limit) {
     std::vector<const Alarm*> all;
     all.reserve(alarms.size());
     for (const auto& [key, alarm] : alarms) all.push_back(&alarm);
     const auto worse = [](const Alarm* a, const Alarm* b) { return alarm_worse(*a, *b); };
     const std::size_t shown = std::min(limit, all.size());
-    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(shown), all.end(), worse);
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(shown), all.end(),
+                      worse);
     all.resize(shown);
     return all;
 }
@@ -162,9 +189,12 @@ struct Look {
 Look look_of(std::optional<Grade> grade) {
     if (!grade) return {"pending", "\u2026", "PENDING"};
     switch (*grade) {
-        case Grade::ok: return {"ok", "\u2713", "OK"};
-        case Grade::warning: return {"warning", "\u25B2", "WARN"};
-        case Grade::critical: return {"critical", "\u2716", "CRIT"};
+        case Grade::ok:
+            return {"ok", "\u2713", "OK"};
+        case Grade::warning:
+            return {"warning", "\u25B2", "WARN"};
+        case Grade::critical:
+            return {"critical", "\u2716", "CRIT"};
     }
     return {"pending", "?", "?"};
 }
@@ -235,9 +265,10 @@ void open_page(std::string& out, std::string_view title, TimePoint now, std::str
     append_html_escaped(out, title);
     // "2026-11-23T02:39:47.287Z" for machines, "2026-11-23 02:39:47 UTC" for people.
     const std::string stamp = format_rfc3339(now);
-    out += "</h1><span class=\"meta\">updated <time datetime=\"" + stamp + "\">" + stamp.substr(0, 10) + " " +
-           stamp.substr(11, 8) + " UTC</time>";
-    if (refresh_seconds > 0) out += " \u00B7 refreshes every " + std::to_string(refresh_seconds) + " s";
+    out += "</h1><span class=\"meta\">updated <time datetime=\"" + stamp + "\">" +
+           stamp.substr(0, 10) + " " + stamp.substr(11, 8) + " UTC</time>";
+    if (refresh_seconds > 0)
+        out += " \u00B7 refreshes every " + std::to_string(refresh_seconds) + " s";
     out += "</span><span class=\"meta\">tierwatch ";
     append_html_escaped(out, version);
     out += "</span></header><main>";
@@ -246,15 +277,21 @@ void open_page(std::string& out, std::string_view title, TimePoint now, std::str
 // The bell for an alarm that pages, a pause sign and the reason for one held back.
 std::string_view state_mark(AlarmState state) {
     switch (state) {
-        case AlarmState::paging: return "\u260E PAGING";
-        case AlarmState::suppressed: return "\u2298 SUPPRESSED";
-        case AlarmState::silenced: return "\u2298 SILENCED";
-        case AlarmState::maintenance: return "\u2298 MAINTENANCE";
+        case AlarmState::paging:
+            return "\u260E PAGING";
+        case AlarmState::suppressed:
+            return "\u2298 SUPPRESSED";
+        case AlarmState::silenced:
+            return "\u2298 SILENCED";
+        case AlarmState::maintenance:
+            return "\u2298 MAINTENANCE";
     }
     return "?";
 }
 
-void close_page(std::string& out) { out += "</main></body></html>\n"; }
+void close_page(std::string& out) {
+    out += "</main></body></html>\n";
+}
 
 void grade_badge(std::string& out, std::optional<Grade> grade) {
     const Look look = look_of(grade);
@@ -283,7 +320,8 @@ void cell_html(std::string& out, const GridCell& cell, std::string_view data_att
     out += look.mark;
     out += ' ';
     out += look.word;
-    out += "<span class=\"count\">" + std::to_string(cell.up) + "/" + std::to_string(cell.total) + " up";
+    out += "<span class=\"count\">" + std::to_string(cell.up) + "/" + std::to_string(cell.total) +
+           " up";
     if (cell.warning > 0) out += ", " + std::to_string(cell.warning) + " warn";
     if (cell.pending > 0) out += ", " + std::to_string(cell.pending) + " pending";
     if (cell.flapping > 0) out += ", " + std::to_string(cell.flapping) + " flapping";
@@ -300,8 +338,9 @@ std::string attribute(std::string_view name, std::string_view value) {
 }
 
 void banner(std::string& out, const StatusSnapshot& s) {
-    const auto paging = std::count_if(s.alarms.begin(), s.alarms.end(),
-                                      [](const Alarm* alarm) { return alarm->condition.pageable(); });
+    const auto paging = std::count_if(s.alarms.begin(), s.alarms.end(), [](const Alarm* alarm) {
+        return alarm->condition.pageable();
+    });
     const GridCell& totals = s.grid.totals();
     std::optional<Grade> worst = totals.worst();
     out += "<div class=\"banner ";
@@ -316,9 +355,11 @@ void banner(std::string& out, const StatusSnapshot& s) {
         if (*worst == Grade::ok && s.alarms_total == 0) {
             out += " \u00B7 all " + std::to_string(totals.total) + " targets OK";
         } else {
-            out += " \u00B7 " + std::to_string(s.alarms_total) + " alarms firing (" + std::to_string(paging) +
-                   " paging" + (s.alarms.size() < s.alarms_total ? " among the worst shown" : "") + ") \u00B7 " +
-                   std::to_string(totals.critical) + " of " + std::to_string(totals.total) + " targets critical";
+            out += " \u00B7 " + std::to_string(s.alarms_total) + " alarms firing (" +
+                   std::to_string(paging) + " paging" +
+                   (s.alarms.size() < s.alarms_total ? " among the worst shown" : "") +
+                   ") \u00B7 " + std::to_string(totals.critical) + " of " +
+                   std::to_string(totals.total) + " targets critical";
             if (totals.warning > 0) out += ", " + std::to_string(totals.warning) + " warning";
         }
     }
@@ -343,8 +384,9 @@ void grid_html(std::string& out, const StatusGrid& grid) {
         append_html_escaped(out, grid.zones()[z]);
         out += "</th>";
         for (std::size_t r = 0; r < grid.roles().size(); ++r) {
-            cell_html(out, grid.cell(z, r),
-                      attribute("data-zone", grid.zones()[z]) + attribute("data-role", grid.roles()[r]));
+            cell_html(
+                out, grid.cell(z, r),
+                attribute("data-zone", grid.zones()[z]) + attribute("data-role", grid.roles()[r]));
         }
         out += "</tr>";
     }
@@ -353,8 +395,10 @@ void grid_html(std::string& out, const StatusGrid& grid) {
 
 void nlb_html(std::string& out, const StatusGrid& grid) {
     if (grid.nlb_rows().empty()) return;
-    out += "<h2>Load balancer addresses</h2><table class=\"grid list\" id=\"nlbs\"><thead><tr><th>NLB</th>"
-           "<th>address</th><th>state</th><th>checks not OK</th></tr></thead><tbody>";
+    out +=
+        "<h2>Load balancer addresses</h2><table class=\"grid list\" "
+        "id=\"nlbs\"><thead><tr><th>NLB</th>"
+        "<th>address</th><th>state</th><th>checks not OK</th></tr></thead><tbody>";
     for (const auto& row : grid.nlb_rows()) {
         out += "<tr><th scope=\"row\" data-label=\"NLB\">";
         append_html_escaped(out, row.nlb);
@@ -365,7 +409,8 @@ void nlb_html(std::string& out, const StatusGrid& grid) {
             append_html_escaped(out, row.address);
         }
         out += "</td>";
-        cell_html(out, row.cell, attribute("data-nlb", row.nlb) + attribute("data-address", row.address));
+        cell_html(out, row.cell,
+                  attribute("data-nlb", row.nlb) + attribute("data-address", row.address));
         out += "<td data-label=\"not OK\">";
         for (std::size_t i = 0; i < row.failing_checks.size(); ++i) {
             if (i > 0) out += ", ";
@@ -395,8 +440,9 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
         out += "<p id=\"alarms\" class=\"dim\">No alarm is firing.</p>";
         return;
     }
-    out += "<table class=\"list\" id=\"alarms\"><thead><tr><th>severity</th><th>state</th>"
-           "<th>age</th><th>alarm</th></tr></thead><tbody>";
+    out +=
+        "<table class=\"list\" id=\"alarms\"><thead><tr><th>severity</th><th>state</th>"
+        "<th>age</th><th>alarm</th></tr></thead><tbody>";
     for (std::size_t i = 0; i < s.alarms.size(); ++i) {
         const Alarm* alarm = s.alarms[i];
         const auto& c = alarm->condition;
@@ -447,13 +493,16 @@ void problems_html(std::string& out, const StatusSnapshot& s) {
         out += "<p class=\"dim\">Every graded target is OK.</p>";
         return;
     }
-    out += "<table class=\"list\" id=\"problems\"><thead><tr><th>grade</th><th>check</th><th>where</th>"
-           "<th>target</th><th>why</th></tr></thead><tbody>";
+    out +=
+        "<table class=\"list\" "
+        "id=\"problems\"><thead><tr><th>grade</th><th>check</th><th>where</th>"
+        "<th>target</th><th>why</th></tr></thead><tbody>";
     for (const auto& row : s.problems) {
         out += "<tr><td data-label=\"grade\">";
         grade_badge(out, row.grade);
         if (row.flapping) out += " <span class=\"badge pending\">\u21C5 flapping</span>";
-        out += "</td><td data-label=\"check\"><a href=\"/status/target/" + std::to_string(row.id) + "\">";
+        out += "</td><td data-label=\"check\"><a href=\"/status/target/" + std::to_string(row.id) +
+               "\">";
         append_html_escaped(out, row.check);
         out += "</a></td><td data-label=\"where\">";
         append_html_escaped(out, row.subject);
@@ -479,7 +528,8 @@ void problems_html(std::string& out, const StatusSnapshot& s) {
 
 std::string milliseconds_text(std::chrono::nanoseconds d) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.1f ms", std::chrono::duration<double, std::milli>(d).count());
+    std::snprintf(text, sizeof text, "%.1f ms",
+                  std::chrono::duration<double, std::milli>(d).count());
     return text;
 }
 
@@ -510,8 +560,11 @@ std::string render_status_page(const StatusSnapshot& snapshot) {
     alarms_html(out, snapshot);
     problems_html(out, snapshot);
     out += "</section></div>";
-    out += "<p class=\"dim\">JSON: <a href=\"/api/v1/targets\">targets</a> \u00B7 <a href=\"/api/v1/alarms\">"
-           "alarms</a> \u00B7 <a href=\"/api/v1/groups\">groups</a> \u00B7 <a href=\"/metrics\">metrics</a></p>";
+    out +=
+        "<p class=\"dim\">JSON: <a href=\"/api/v1/targets\">targets</a> \u00B7 <a "
+        "href=\"/api/v1/alarms\">"
+        "alarms</a> \u00B7 <a href=\"/api/v1/groups\">groups</a> \u00B7 <a "
+        "href=\"/metrics\">metrics</a></p>";
     close_page(out);
     return out;
 }
@@ -548,12 +601,15 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
         text_row(out, "zone", target.spec.node->zone);
     } else {
         text_row(out, "NLB", target.spec.nlb->name);
-        text_row(out, "address", target.spec.dns_error.empty() ? target.spec.address.to_string()
-                                                               : "does not resolve: " + target.spec.dns_error);
+        text_row(out, "address",
+                 target.spec.dns_error.empty() ? target.spec.address.to_string()
+                                               : "does not resolve: " + target.spec.dns_error);
     }
     if (!target.server_name.empty()) text_row(out, "server name", target.server_name);
-    if (grader && grader->flapping(now)) row(out, "flapping", "<span class=\"badge pending\">\u21C5 yes</span>");
-    row(out, "probes", std::to_string(target.probes) + " (" + std::to_string(target.failures) + " failed)");
+    if (grader && grader->flapping(now))
+        row(out, "flapping", "<span class=\"badge pending\">\u21C5 yes</span>");
+    row(out, "probes",
+        std::to_string(target.probes) + " (" + std::to_string(target.failures) + " failed)");
     out += "</tbody></table>";
 
     out += "<h2>Last result</h2>";
@@ -561,9 +617,10 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
         out += "<p class=\"dim\" id=\"last\">No result yet.</p>";
     } else {
         out += "<table class=\"list facts\" id=\"last\"><tbody>";
-        row(out, "result", last.ok() ? std::string("<span class=\"badge ok\">\u2713 ok</span>")
-                                     : "<span class=\"badge critical\">\u2716 " +
-                                           std::string(to_string(last.reason)) + "</span>");
+        row(out, "result",
+            last.ok() ? std::string("<span class=\"badge ok\">\u2713 ok</span>")
+                      : "<span class=\"badge critical\">\u2716 " +
+                            std::string(to_string(last.reason)) + "</span>");
         if (!last.detail.empty()) text_row(out, "detail", last.detail);
         if (target.history.size() > 0) {
             text_row(out, "when", format_rfc3339(target.history.newest(0).at()));
@@ -578,28 +635,33 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
         out += "</tbody></table>";
 
         out += "<h2>Phases</h2><table class=\"list facts\" id=\"phases\"><tbody>";
-        const double total_ms = std::max(1e-6, std::chrono::duration<double, std::milli>(last.total).count());
+        const double total_ms =
+            std::max(1e-6, std::chrono::duration<double, std::milli>(last.total).count());
         for (std::size_t p = 0; p < phase_count; ++p) {
             const auto phase = static_cast<Phase>(p);
             const auto d = last.phase(phase);
             if (d.count() == 0) continue;
-            const double share = std::clamp(std::chrono::duration<double, std::milli>(d).count() / total_ms, 0.0, 1.0);
+            const double share = std::clamp(
+                std::chrono::duration<double, std::milli>(d).count() / total_ms, 0.0, 1.0);
             char bar[96];
-            std::snprintf(bar, sizeof bar, "<span class=\"bar\" style=\"width:%.1f%%\"></span> ", share * 60);
+            std::snprintf(bar, sizeof bar, "<span class=\"bar\" style=\"width:%.1f%%\"></span> ",
+                          share * 60);
             row(out, to_string(phase), bar + milliseconds_text(d));
         }
         out += "</tbody></table>";
 
         if (last.certificate) {
             const auto& cert = *last.certificate;
-            out += "<h2>TLS and certificate</h2><table class=\"list facts\" id=\"certificate\"><tbody>";
+            out +=
+                "<h2>TLS and certificate</h2><table class=\"list facts\" "
+                "id=\"certificate\"><tbody>";
             text_row(out, "TLS version", cert.tls_version);
             if (!cert.cipher.empty()) text_row(out, "cipher", cert.cipher);
             if (cert.earliest_not_after != 0) {
                 const auto not_after = TimePoint(std::chrono::seconds(cert.earliest_not_after));
                 const auto left = not_after - now;
                 const double days_left = std::chrono::duration<double>(left).count() / 86400;
-                const std::optional<Grade> expiry = left <= check.cert_critical ? Grade::critical
+                const std::optional<Grade> expiry = left <= check.cert_critical  ? Grade::critical
                                                     : left <= check.cert_warning ? Grade::warning
                                                                                  : Grade::ok;
                 std::string value;
@@ -612,7 +674,8 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
             text_row(out, "subject", cert.subject);
             text_row(out, "issuer", cert.issuer);
             std::string names;
-            for (const auto& name : cert.subject_alt_names) names += (names.empty() ? "" : ", ") + name;
+            for (const auto& name : cert.subject_alt_names)
+                names += (names.empty() ? "" : ", ") + name;
             if (!names.empty()) text_row(out, "names", names);
             out += "</tbody></table>";
         }
@@ -622,15 +685,18 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
     if (target.history.size() == 0) {
         out += "<p class=\"dim\">No result yet.</p>";
     } else {
-        out += "<table class=\"list\" id=\"history\"><thead><tr><th>when</th><th>result</th><th>duration</th>"
-               "</tr></thead><tbody>";
+        out +=
+            "<table class=\"list\" "
+            "id=\"history\"><thead><tr><th>when</th><th>result</th><th>duration</th>"
+            "</tr></thead><tbody>";
         for (std::size_t i = 0; i < target.history.size(); ++i) {
             const auto& entry = target.history.newest(i);
             out += "<tr><td data-label=\"when\">" + format_rfc3339(entry.at()) +
                    "</td><td data-label=\"result\">";
             out += entry.reason == FailureReason::none
                        ? std::string("<span class=\"badge ok\">\u2713 ok</span>")
-                       : "<span class=\"badge critical\">\u2716 " + std::string(to_string(entry.reason)) + "</span>";
+                       : "<span class=\"badge critical\">\u2716 " +
+                             std::string(to_string(entry.reason)) + "</span>";
             out += "</td><td data-label=\"duration\">" +
                    milliseconds_text(std::chrono::microseconds(entry.duration_us)) + "</td></tr>";
         }

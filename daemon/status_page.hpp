@@ -48,7 +48,8 @@ public:
         std::string nlb;
         std::string address;  // empty: the name does not resolve
         GridCell cell;
-        std::vector<std::string> failing_checks;  // checks with a target not ok, in first-seen order
+        std::vector<std::string>
+            failing_checks;  // checks with a target not ok, in first-seen order
     };
 
     void declare_zone(std::string_view zone);
@@ -60,13 +61,16 @@ public:
 
     const std::vector<std::string>& zones() const noexcept { return zones_; }
     const std::vector<std::string>& roles() const noexcept { return roles_; }
-    const GridCell& cell(std::size_t zone, std::size_t role) const { return cells_[zone * roles_.size() + role]; }
+    const GridCell& cell(std::size_t zone, std::size_t role) const {
+        return cells_[zone * roles_.size() + role];
+    }
     const std::vector<NlbRow>& nlb_rows() const noexcept { return nlb_rows_; }
     // Every target added, by grade.
     const GridCell& totals() const noexcept { return totals_; }
 
 private:
-    std::size_t index_of(std::vector<std::string>& names, std::map<std::string, std::size_t, std::less<>>& index,
+    std::size_t index_of(std::vector<std::string>& names,
+                         std::map<std::string, std::size_t, std::less<>>& index,
                          std::string_view name, bool is_zone);
 
     std::vector<std::string> zones_;
@@ -76,7 +80,7 @@ private:
     std::vector<GridCell> cells_;  // zones_ × roles_, row-major
     std::vector<NlbRow> nlb_rows_;
     std::map<std::string, std::size_t, std::less<>> nlb_index_;  // "nlb\0address"
-    std::string nlb_key_;  // reused for look-ups
+    std::string nlb_key_;                                        // reused for look-ups
     GridCell totals_;
 };
 
@@ -88,7 +92,8 @@ AlarmState alarm_state(const AlarmCondition& condition) noexcept;
 // Worst first: critical before warning, paging before held back, higher tier, longer firing, key.
 bool alarm_worse(const Alarm& a, const Alarm& b) noexcept;
 // The `limit` worst alarms of `alarms`, worst first.
-std::vector<const Alarm*> worst_alarms(const std::unordered_map<std::string, Alarm>& alarms, std::size_t limit);
+std::vector<const Alarm*> worst_alarms(const std::unordered_map<std::string, Alarm>& alarms,
+                                       std::size_t limit);
 
 // A target that is not ok, for the page's list (links to its drill-down).
 struct TargetRow {
@@ -111,8 +116,8 @@ struct StatusSnapshot {
     std::vector<const Alarm*> alarms;  // worst first, bounded
     // Parallel to alarms (or shorter): the target whose drill-down an alarm links to.
     std::vector<std::optional<std::uint32_t>> alarm_targets;
-    std::size_t alarms_total = 0;  // all firing, shown or not
-    std::vector<TargetRow> problems;   // worst first, bounded
+    std::size_t alarms_total = 0;     // all firing, shown or not
+    std::vector<TargetRow> problems;  // worst first, bounded
     std::size_t problems_total = 0;
     int refresh_seconds = 10;
 };

@@ -37,20 +37,28 @@ std::optional<Grade> graded(const Target& target, const TargetGrader* grader) {
     return grader->grade();
 }
 
-std::string_view grade_name(std::optional<Grade> grade) { return grade ? to_string(*grade) : "pending"; }
+std::string_view grade_name(std::optional<Grade> grade) {
+    return grade ? to_string(*grade) : "pending";
+}
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+double seconds(std::chrono::nanoseconds d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 std::string group_kind_name(GroupKind kind) {
     switch (kind) {
-        case GroupKind::configured: return "group";
-        case GroupKind::zone: return "zone";
-        case GroupKind::nlb_address: return "nlb_address";
+        case GroupKind::configured:
+            return "group";
+        case GroupKind::zone:
+            return "zone";
+        case GroupKind::nlb_address:
+            return "nlb_address";
     }
     return "unknown";
 }
 
-void respond(HttpResponse& response, http::status status, std::string body, std::string_view content_type) {
+void respond(HttpResponse& response, http::status status, std::string body,
+             std::string_view content_type) {
     response.result(status);
     response.set(http::field::content_type, content_type);
     response.set(http::field::cache_control, "no-store");
@@ -58,9 +66,10 @@ void respond(HttpResponse& response, http::status status, std::string body, std:
     if (content_type.starts_with("text/html")) {
         // The page needs no script, no fetch and no outside asset: forbid them all, so even an
         // escaping slip could not run anything.
-        response.set("Content-Security-Policy",
-                     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
-                     "frame-ancestors 'none'");
+        response.set(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'");
     }
     response.body() = std::move(body);
 }
@@ -83,7 +92,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
         } else if (text[i] == '%') {
             unsigned value = 0;
             if (i + 2 >= text.size()) return std::nullopt;
-            const auto [end, error] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+            const auto [end, error] =
+                std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
             if (error != std::errc() || end != text.data() + i + 3) return std::nullopt;
             out += static_cast<char>(value);
             i += 2;
@@ -120,15 +130,19 @@ asio::awaitable<void> collect_snapshot(const Engine& engine, StatusSnapshot& sna
             const bool flapping = grader && grader->flapping(snapshot.now);
             ++snapshot.targets;
             if (target.spec.node) {
-                snapshot.grid.add_node_target(target.spec.node->zone, target.spec.node->role, grade, flapping);
+                snapshot.grid.add_node_target(target.spec.node->zone, target.spec.node->role, grade,
+                                              flapping);
             } else {
-                snapshot.grid.add_nlb_target(target.spec.nlb->name,
-                                             target.spec.dns_error.empty() ? target.spec.address.to_string() : "",
-                                             target.spec.check->name, grade, flapping);
+                snapshot.grid.add_nlb_target(
+                    target.spec.nlb->name,
+                    target.spec.dns_error.empty() ? target.spec.address.to_string() : "",
+                    target.spec.check->name, grade, flapping);
             }
-            if (grade && (*grade != Grade::ok || flapping)) problems.push_back({id, *grade, flapping});
+            if (grade && (*grade != Grade::ok || flapping))
+                problems.push_back({id, *grade, flapping});
         }
-        if ((id + 1) % page_targets_per_slice == 0) co_await asio::post(executor, asio::use_awaitable);
+        if ((id + 1) % page_targets_per_slice == 0)
+            co_await asio::post(executor, asio::use_awaitable);
     }
 
     // From here on no yield: the alarm pointers and graders stay valid while the page is built.
@@ -136,23 +150,27 @@ asio::awaitable<void> collect_snapshot(const Engine& engine, StatusSnapshot& sna
     snapshot.alarms = worst_alarms(engine.alarms().alarms(), page_alarm_limit);
     // Target and flapping alarms link to their target: only targets not OK can have one.
     std::unordered_map<std::string_view, std::uint32_t> by_identity;
-    for (const Problem& problem : problems) by_identity.emplace(table.at(problem.id).spec.identity, problem.id);
+    for (const Problem& problem : problems)
+        by_identity.emplace(table.at(problem.id).spec.identity, problem.id);
     for (const Alarm* alarm : snapshot.alarms) {
         std::optional<std::uint32_t> id;
         const AlarmKind kind = alarm->condition.kind;
         const std::string prefix = alarm_key(kind, "");
         const std::string_view key = alarm->condition.key;
         if ((kind == AlarmKind::target || kind == AlarmKind::flapping) && key.starts_with(prefix)) {
-            if (const auto it = by_identity.find(key.substr(prefix.size())); it != by_identity.end()) id = it->second;
+            if (const auto it = by_identity.find(key.substr(prefix.size()));
+                it != by_identity.end())
+                id = it->second;
         }
         snapshot.alarm_targets.push_back(id);
     }
     snapshot.problems_total = problems.size();
     const std::size_t shown = std::min(problems.size(), page_problem_limit);
-    std::partial_sort(problems.begin(), problems.begin() + static_cast<std::ptrdiff_t>(shown), problems.end(),
-                      [](const Problem& a, const Problem& b) {
-                          return std::tuple{a.grade, a.flapping, b.id} > std::tuple{b.grade, b.flapping, a.id};
-                      });
+    std::partial_sort(
+        problems.begin(), problems.begin() + static_cast<std::ptrdiff_t>(shown), problems.end(),
+        [](const Problem& a, const Problem& b) {
+            return std::tuple{a.grade, a.flapping, b.id} > std::tuple{b.grade, b.flapping, a.id};
+        });
     for (std::size_t i = 0; i < shown; ++i) {
         if (problems[i].id >= table.size()) continue;
         const Target& target = table.at(problems[i].id);
@@ -185,20 +203,24 @@ void serve_target_page(const Engine& engine, std::string_view id_text, HttpRespo
     const auto now = std::chrono::system_clock::now();
     std::uint32_t id = 0;
     const auto [end, error] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-    const bool parsed = error == std::errc() && end == id_text.data() + id_text.size() && !id_text.empty();
+    const bool parsed =
+        error == std::errc() && end == id_text.data() + id_text.size() && !id_text.empty();
     if (!parsed || id >= engine.targets().size() || !engine.targets().at(id).active) {
         respond(response, http::status::not_found,
-                render_not_found_page("No target " + std::string(id_text) + " (it may have left with a DNS change).",
-                                      now, TIERWATCH_VERSION),
+                render_not_found_page(
+                    "No target " + std::string(id_text) + " (it may have left with a DNS change).",
+                    now, TIERWATCH_VERSION),
                 "text/html; charset=utf-8");
         return;
     }
     respond(response, http::status::ok,
-            render_target_page(engine.targets().at(id), engine.rollup().grader(id), now, TIERWATCH_VERSION),
+            render_target_page(engine.targets().at(id), engine.rollup().grader(id), now,
+                               TIERWATCH_VERSION),
             "text/html; charset=utf-8");
 }
 
-asio::awaitable<void> serve_targets(const Engine& engine, std::string_view query, HttpResponse& response) {
+asio::awaitable<void> serve_targets(const Engine& engine, std::string_view query,
+                                    HttpResponse& response) {
     std::string error;
     const auto filter = parse_target_filter(query, error);
     if (!filter) {
@@ -222,7 +244,8 @@ asio::awaitable<void> serve_targets(const Engine& engine, std::string_view query
                 body += json::serialize(target_json(target, grader, now));
             }
         }
-        if ((id + 1) % api_targets_per_slice == 0) co_await asio::post(executor, asio::use_awaitable);
+        if ((id + 1) % api_targets_per_slice == 0)
+            co_await asio::post(executor, asio::use_awaitable);
     }
     body += "],\"count\":" + std::to_string(count) + "}\n";
     respond_json(response, http::status::ok, std::move(body));
@@ -233,7 +256,8 @@ asio::awaitable<void> serve_alarms(const Engine& engine, HttpResponse& response)
     const auto now = std::chrono::system_clock::now();
     // Keys, not pointers: the alarm book may change while this yields.
     std::vector<std::string> keys;
-    for (const Alarm* alarm : worst_alarms(engine.alarms().alarms(), SIZE_MAX)) keys.push_back(alarm->condition.key);
+    for (const Alarm* alarm : worst_alarms(engine.alarms().alarms(), SIZE_MAX))
+        keys.push_back(alarm->condition.key);
     std::string body = "{\"generated\":\"" + format_rfc3339(now) + "\",\"alarms\":[";
     std::size_t count = 0;
     for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -288,7 +312,8 @@ json::object target_json(const Target& target, const TargetGrader* grader, TimeP
         if (target.history.size() > 0) last["at"] = format_rfc3339(target.history.newest(0).at());
         append_result_json(last, target.last);
         if (target.last.certificate && target.last.certificate->earliest_not_after != 0) {
-            const auto not_after = TimePoint(std::chrono::seconds(target.last.certificate->earliest_not_after));
+            const auto not_after =
+                TimePoint(std::chrono::seconds(target.last.certificate->earliest_not_after));
             auto& tls = last["tls"].as_object();
             tls["not_after"] = format_rfc3339(not_after);
             tls["days_left"] = seconds(not_after - now) / 86400;
@@ -310,29 +335,32 @@ json::object target_json(const Target& target, const TargetGrader* grader, TimeP
 json::object alarm_json(const Alarm& alarm, TimePoint now) {
     const auto& c = alarm.condition;
     json::object labels;
-    c.labels.for_each([&](std::string_view name, const std::string& value) { labels[name] = value; });
+    c.labels.for_each(
+        [&](std::string_view name, const std::string& value) { labels[name] = value; });
     json::array notified;
     for (const auto& receiver : alarm.notified) notified.emplace_back(receiver);
-    json::object out{{"key", c.key},
-                     {"kind", to_string(c.kind)},
-                     {"severity", to_string(c.severity)},
-                     {"tier", alarm.tier},
-                     {"summary", c.summary},
-                     {"cause", to_string(c.cause)},
-                     {"labels", std::move(labels)},
-                     {"started", format_rfc3339(alarm.started)},
-                     {"age_seconds", std::chrono::duration_cast<std::chrono::seconds>(now - alarm.started).count()},
-                     {"state", to_string(alarm_state(c))},
-                     {"escalated", alarm.escalated},
-                     {"notified", std::move(notified)}};
+    json::object out{
+        {"key", c.key},
+        {"kind", to_string(c.kind)},
+        {"severity", to_string(c.severity)},
+        {"tier", alarm.tier},
+        {"summary", c.summary},
+        {"cause", to_string(c.cause)},
+        {"labels", std::move(labels)},
+        {"started", format_rfc3339(alarm.started)},
+        {"age_seconds",
+         std::chrono::duration_cast<std::chrono::seconds>(now - alarm.started).count()},
+        {"state", to_string(alarm_state(c))},
+        {"escalated", alarm.escalated},
+        {"notified", std::move(notified)}};
     if (alarm.critical_since) out["critical_since"] = format_rfc3339(*alarm.critical_since);
     return out;
 }
 
 json::object group_json(const GroupState& group) {
-    return json::object{{"name", group.name},   {"kind", group_kind_name(group.kind)},
+    return json::object{{"name", group.name},       {"kind", group_kind_name(group.kind)},
                         {"members", group.members}, {"up", group.up},
-                        {"down", group.down},   {"grade", to_string(group.grade)}};
+                        {"down", group.down},       {"grade", to_string(group.grade)}};
 }
 
 bool TargetFilter::matches(const Target& target, std::string_view target_grade) const {
@@ -356,7 +384,8 @@ std::optional<TargetFilter> parse_target_filter(std::string_view query, std::str
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
         const std::string_view key = pair.substr(0, eq);
-        const auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        const auto value =
+            percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
         if (!value) {
             error = "query parameter '" + std::string(key) + "': malformed %-escape";
             return std::nullopt;
@@ -370,38 +399,47 @@ std::optional<TargetFilter> parse_target_filter(std::string_view query, std::str
         } else if (key == "nlb") {
             filter.nlb = *value;
         } else if (key == "grade") {
-            if (*value != "ok" && *value != "warning" && *value != "critical" && *value != "pending") {
-                error = "query parameter 'grade': '" + *value + "' is not ok, warning, critical or pending";
+            if (*value != "ok" && *value != "warning" && *value != "critical" &&
+                *value != "pending") {
+                error = "query parameter 'grade': '" + *value +
+                        "' is not ok, warning, critical or pending";
                 return std::nullopt;
             }
             filter.grade = *value;
         } else if (key == "id") {
             std::uint32_t id = 0;
-            const auto [end, parse_error] = std::from_chars(value->data(), value->data() + value->size(), id);
-            if (parse_error != std::errc() || end != value->data() + value->size() || value->empty()) {
+            const auto [end, parse_error] =
+                std::from_chars(value->data(), value->data() + value->size(), id);
+            if (parse_error != std::errc() || end != value->data() + value->size() ||
+                value->empty()) {
                 error = "query parameter 'id': '" + *value + "' is not a target id";
                 return std::nullopt;
             }
             filter.id = id;
         } else {
-            error = "unknown query parameter '" + std::string(key) + "' (use id, zone, role, check, nlb, grade)";
+            error = "unknown query parameter '" + std::string(key) +
+                    "' (use id, zone, role, check, nlb, grade)";
             return std::nullopt;
         }
     }
     return filter;
 }
 
-asio::awaitable<bool> serve_status_routes(const Engine& engine, const HttpRequest& request, HttpResponse& response) {
+asio::awaitable<bool> serve_status_routes(const Engine& engine, const HttpRequest& request,
+                                          HttpResponse& response) {
     const std::string_view target = request.target();
     const auto question = target.find('?');
     const std::string_view path = target.substr(0, question);
-    const std::string_view query = question == std::string_view::npos ? "" : target.substr(question + 1);
+    const std::string_view query =
+        question == std::string_view::npos ? "" : target.substr(question + 1);
     constexpr std::string_view target_prefix = "/status/target/";
     const bool ours = path == "/status" || path == "/status/" || path.starts_with(target_prefix) ||
-                      path == "/api/v1/targets" || path == "/api/v1/alarms" || path == "/api/v1/groups";
+                      path == "/api/v1/targets" || path == "/api/v1/alarms" ||
+                      path == "/api/v1/groups";
     if (!ours) co_return false;
     if (request.method() != http::verb::get && request.method() != http::verb::head) {
-        respond(response, http::status::method_not_allowed, "use GET\n", "text/plain; charset=utf-8");
+        respond(response, http::status::method_not_allowed, "use GET\n",
+                "text/plain; charset=utf-8");
         response.set(http::field::allow, "GET, HEAD");
         co_return true;
     }

@@ -14,16 +14,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const TimePoint kNow = TimePoint(std::chrono::sys_days(std::chrono::year{2026} / 11 / 23)) + 2h + 30min;
+const TimePoint kNow =
+    TimePoint(std::chrono::sys_days(std::chrono::year{2026} / 11 / 23)) + 2h + 30min;
 
 // Strings a server banner, a certificate or a careless config could carry.
 const std::vector<std::string> kHostile = {
-    "<script>alert(1)</script>",
-    "\"><img src=x onerror=alert(2)>",
-    "'><svg onload=alert(3)>",
-    "</td></tr></table><h1>injected</h1>",
-    "&lt;already escaped&gt;",
-    std::string("nul\0byte", 8),
+    "<script>alert(1)</script>", "\"><img src=x onerror=alert(2)>",
+    "'><svg onload=alert(3)>",   "</td></tr></table><h1>injected</h1>",
+    "&lt;already escaped&gt;",   std::string("nul\0byte", 8),
 };
 
 // True when `html` holds none of the markup `hostile` would inject if it were written raw.
@@ -38,7 +36,9 @@ TEST(HtmlEscape, EscapesEveryMarkupCharacter) {
     EXPECT_EQ(html_escape(""), "");
     // Escaping is not idempotent on purpose: text that looks escaped is shown as typed.
     EXPECT_EQ(html_escape("&lt;"), "&amp;lt;");
-    EXPECT_EQ(html_escape(std::string("a\0b", 3)), "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(html_escape(std::string("a\0b", 3)),
+              "a\xEF\xBF\xBD"
+              "b");
 }
 
 TEST(HtmlEscape, HostileStringsLeaveNoMarkup) {
@@ -116,8 +116,8 @@ TEST(StatusGrid, OneRowPerNlbAddressNamingTheChecksNotOk) {
     EXPECT_EQ(grid.nlb_rows()[2].address, "");
 }
 
-Alarm make_alarm(std::string key, Grade severity, int tier, TimePoint started, bool suppressed = false,
-                 bool silenced = false, bool maintenance = false) {
+Alarm make_alarm(std::string key, Grade severity, int tier, TimePoint started,
+                 bool suppressed = false, bool silenced = false, bool maintenance = false) {
     Alarm alarm;
     alarm.condition.key = std::move(key);
     alarm.condition.severity = severity;
@@ -154,9 +154,11 @@ TEST(AlarmOrder, WorstFirstThenPagingThenTierThenOldest) {
         make_alarm("a-same", Grade::warning, 1, kNow - 10min),
     });
     EXPECT_EQ(keys(worst_alarms(alarms, 100)),
-              (std::vector<std::string>{"critical-tier3", "critical-old", "critical-new", "critical-suppressed",
-                                        "warning-old", "a-same", "b-same", "warning-silenced"}));
-    EXPECT_EQ(keys(worst_alarms(alarms, 2)), (std::vector<std::string>{"critical-tier3", "critical-old"}));
+              (std::vector<std::string>{"critical-tier3", "critical-old", "critical-new",
+                                        "critical-suppressed", "warning-old", "a-same", "b-same",
+                                        "warning-silenced"}));
+    EXPECT_EQ(keys(worst_alarms(alarms, 2)),
+              (std::vector<std::string>{"critical-tier3", "critical-old"}));
     EXPECT_TRUE(worst_alarms({}, 10).empty());
 }
 
@@ -189,8 +191,9 @@ TEST(ResultHistory, KeepsTheNewestEightNewestFirst) {
         history.push(kNow + std::chrono::seconds(i), result);
     }
     ASSERT_EQ(history.size(), ResultHistory::capacity);
-    EXPECT_EQ(history.newest(0).at_ms, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           (kNow + 10s).time_since_epoch()).count());
+    EXPECT_EQ(history.newest(0).at_ms,
+              std::chrono::duration_cast<std::chrono::milliseconds>((kNow + 10s).time_since_epoch())
+                  .count());
     EXPECT_EQ(history.newest(0).duration_us, 10'000u);
     EXPECT_EQ(history.newest(0).reason, FailureReason::none);
     EXPECT_EQ(history.newest(1).reason, FailureReason::connect_refused);
@@ -229,12 +232,19 @@ struct HostileTarget {
         target.last.total = 12ms;
         target.last.add_phase(Phase::connect, 1ms);
         target.last.add_phase(Phase::tls, 4ms);
-        target.last.certificate = CertificateFacts{
-            std::chrono::duration_cast<std::chrono::seconds>((kNow + std::chrono::days(5)).time_since_epoch()).count(),
-            "CN=subject" + evil, "CN=issuer" + evil, {"san" + evil}, "TLS 1.3", "cipher" + evil};
+        target.last.certificate =
+            CertificateFacts{std::chrono::duration_cast<std::chrono::seconds>(
+                                 (kNow + std::chrono::days(5)).time_since_epoch())
+                                 .count(),
+                             "CN=subject" + evil,
+                             "CN=issuer" + evil,
+                             {"san" + evil},
+                             "TLS 1.3",
+                             "cipher" + evil};
         target.last.replication_lags.push_back({"peer" + evil, 1.5});
         target.history.push(kNow - 1s, target.last);
-        grader.observe({Grade::critical, "bad_greeting: " + evil}, GradeCause::failure, 1, 1, 1h, kNow - 1s);
+        grader.observe({Grade::critical, "bad_greeting: " + evil}, GradeCause::failure, 1, 1, 1h,
+                       kNow - 1s);
     }
 };
 
@@ -245,9 +255,10 @@ TEST(TargetPage, ShowsHistoryPhasesCertificateAndEscapesEverything) {
         EXPECT_FALSE(contains_raw(html, evil)) << evil;
         EXPECT_NE(html.find("id=\"history\""), std::string::npos);
         EXPECT_NE(html.find("bad_greeting"), std::string::npos);
-        EXPECT_NE(html.find("4.0 ms"), std::string::npos);           // the tls phase
+        EXPECT_NE(html.find("4.0 ms"), std::string::npos);  // the tls phase
         // Expiry inside cert_critical: critical by shape and word too.
-        EXPECT_NE(html.find("\u2716 CRIT</span> 5.0 days left \u00B7 2026-11-28T02:30:00.000Z"), std::string::npos);
+        EXPECT_NE(html.find("\u2716 CRIT</span> 5.0 days left \u00B7 2026-11-28T02:30:00.000Z"),
+                  std::string::npos);
         EXPECT_NE(html.find("<meta http-equiv=\"refresh\" content=\"10\">"), std::string::npos);
         EXPECT_EQ(html.find("<script"), std::string::npos);
     }
@@ -279,8 +290,8 @@ TEST(StatusPageHtml, GridAlarmsAndProblemsAreShownAndEscaped) {
         s.alarms = worst_alarms(alarms, 500);
         s.alarm_targets = {9};  // the worst links to its target; the other has none
         s.alarms_total = alarms.size();
-        s.problems.push_back({3, "check" + evil, "target" + evil, "node" + evil, "zone" + evil, "role" + evil,
-                              Grade::critical, true, "why" + evil});
+        s.problems.push_back({3, "check" + evil, "target" + evil, "node" + evil, "zone" + evil,
+                              "role" + evil, Grade::critical, true, "why" + evil});
         s.problems_total = 1;
         const std::string html = render_status_page(s);
 
@@ -305,7 +316,8 @@ TEST(StatusPageHtml, GridAlarmsAndProblemsAreShownAndEscaped) {
 TEST(StatusPageHtml, BoundedListsSayHowManyMore) {
     StatusSnapshot s;
     s.now = kNow;
-    auto alarms = book({make_alarm("a", Grade::critical, 2, kNow), make_alarm("b", Grade::warning, 1, kNow)});
+    auto alarms =
+        book({make_alarm("a", Grade::critical, 2, kNow), make_alarm("b", Grade::warning, 1, kNow)});
     s.alarms = worst_alarms(alarms, 1);
     s.alarms_total = 2;
     const std::string html = render_status_page(s);
@@ -315,7 +327,8 @@ TEST(StatusPageHtml, BoundedListsSayHowManyMore) {
 
 TEST(TargetFilterQuery, ParsesDecodesAndNamesBadParameters) {
     std::string error;
-    auto filter = parse_target_filter("zone=zone%2Da&role=mta&grade=critical&check=smtp+tls&id=4", error);
+    auto filter =
+        parse_target_filter("zone=zone%2Da&role=mta&grade=critical&check=smtp+tls&id=4", error);
     ASSERT_TRUE(filter) << error;
     EXPECT_EQ(filter->zone, "zone-a");
     EXPECT_EQ(filter->role, "mta");
@@ -328,7 +341,8 @@ TEST(TargetFilterQuery, ParsesDecodesAndNamesBadParameters) {
     EXPECT_FALSE(parse_target_filter("colour=red", error));
     EXPECT_NE(error.find("'colour'"), std::string::npos) << error;
     EXPECT_FALSE(parse_target_filter("grade=bad", error));
-    EXPECT_NE(error.find("'bad' is not ok, warning, critical or pending"), std::string::npos) << error;
+    EXPECT_NE(error.find("'bad' is not ok, warning, critical or pending"), std::string::npos)
+        << error;
     EXPECT_FALSE(parse_target_filter("zone=%4", error));
     EXPECT_NE(error.find("'zone': malformed"), std::string::npos) << error;
     EXPECT_FALSE(parse_target_filter("zone=%zz", error));
@@ -339,7 +353,8 @@ TEST(TargetFilterQuery, ParsesDecodesAndNamesBadParameters) {
 TEST(TargetFilterQuery, MatchesOnLabelsAndGrade) {
     HostileTarget t("");
     std::string error;
-    EXPECT_TRUE(parse_target_filter("zone=zone&role=role&check=check", error)->matches(t.target, "critical"));
+    EXPECT_TRUE(parse_target_filter("zone=zone&role=role&check=check", error)
+                    ->matches(t.target, "critical"));
     EXPECT_FALSE(parse_target_filter("zone=other", error)->matches(t.target, "critical"));
     EXPECT_FALSE(parse_target_filter("grade=ok", error)->matches(t.target, "critical"));
     EXPECT_FALSE(parse_target_filter("nlb=mail", error)->matches(t.target, "critical"));
