@@ -5,8 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "daemon/engine.hpp"
 #include "daemon/status_routes.hpp"
 
 namespace tierwatch {
@@ -401,6 +406,96 @@ TEST(ApiJson, AlarmCarriesStateAgeAndOnlyTheLabelsThatApply) {
     EXPECT_EQ(json.at("tier").as_int64(), 2);
     EXPECT_EQ(boost::json::serialize(json.at("labels")), R"({"node":"mta1","check":"smtp"})");
     EXPECT_EQ(boost::json::serialize(json.at("notified")), R"(["oncall"])");
+}
+
+// The routes against an engine that was never started: no socket, no probe, an empty table.
+class StatusRoutes : public ::testing::Test {
+protected:
+    StatusRoutes()
+        : engine_(io_.get_executor(), std::make_shared<const Config>(parse_config(R"(
+[daemon]
+listen = "127.0.95.9:29479"  # never bound: the test calls the routes directly
+[[node]]
+name = "mta1"
+role = "mta"
+zone = "zone-a"
+address = "127.0.0.1"
+[[check]]
+name = "smtp"
+protocol = "tcp"
+port = 25
+roles = ["mta"]
+)",
+                                                                                  "routes.toml"))) {
+    }
+
+    // Returns whether the status routes took the request.
+    bool serve(boost::beast::http::verb method, std::string target) {
+        HttpRequest request{method, target, 11};
+        bool served = false;
+        boost::asio::co_spawn(
+            io_,
+            [&]() -> boost::asio::awaitable<void> {
+                served = co_await serve_status_routes(engine_, request, response_);
+            },
+            boost::asio::detached);
+        io_.run();
+        io_.restart();
+        return served;
+    }
+    std::string header(boost::beast::http::field field) const {
+        return std::string(response_[field]);
+    }
+
+    boost::asio::io_context io_;
+    Engine engine_;
+    HttpResponse response_;
+};
+
+TEST_F(StatusRoutes, PageIsSelfContainedHtmlThatForbidsScripts) {
+    ASSERT_TRUE(serve(boost::beast::http::verb::get, "/status"));
+    EXPECT_EQ(response_.result_int(), 200);
+    EXPECT_EQ(header(boost::beast::http::field::content_type), "text/html; charset=utf-8");
+    EXPECT_NE(std::string(response_["Content-Security-Policy"]).find("default-src 'none'"),
+              std::string::npos);
+    EXPECT_EQ(header(boost::beast::http::field::cache_control), "no-store");
+    EXPECT_NE(response_.body().find("Waiting for the first results"), std::string::npos);
+    // Rows and columns come from the configuration before any target exists.
+    EXPECT_NE(response_.body().find("<th scope=\"row\">zone-a</th>"), std::string::npos);
+    EXPECT_NE(response_.body().find("<th scope=\"col\">mta</th>"), std::string::npos);
+}
+
+TEST_F(StatusRoutes, UnknownTargetsAreNotFound) {
+    ASSERT_TRUE(serve(boost::beast::http::verb::get, "/status/target/0"));
+    EXPECT_EQ(response_.result_int(), 404);
+    EXPECT_NE(response_.body().find("No target 0"), std::string::npos);
+    ASSERT_TRUE(serve(boost::beast::http::verb::get, "/status/target/%3Cscript%3E"));
+    EXPECT_EQ(response_.result_int(), 404);
+    EXPECT_EQ(response_.body().find("<script"), std::string::npos);
+}
+
+TEST_F(StatusRoutes, ApiAnswersJsonAndNamesBadQueries) {
+    for (const std::string path : {"/api/v1/targets", "/api/v1/alarms", "/api/v1/groups"}) {
+        ASSERT_TRUE(serve(boost::beast::http::verb::get, path)) << path;
+        EXPECT_EQ(response_.result_int(), 200) << path;
+        EXPECT_EQ(header(boost::beast::http::field::content_type), "application/json");
+        const auto document = boost::json::parse(response_.body()).as_object();
+        EXPECT_EQ(document.at("count").to_number<int>(), 0) << path;
+        EXPECT_TRUE(document.at("generated").is_string()) << path;
+    }
+    ASSERT_TRUE(serve(boost::beast::http::verb::get, "/api/v1/targets?zone=a&colour=red"));
+    EXPECT_EQ(response_.result_int(), 400);
+    EXPECT_NE(boost::json::parse(response_.body()).at("error").as_string().find("'colour'"),
+              std::string::npos);
+}
+
+TEST_F(StatusRoutes, ReadOnlyAndOnlyItsOwnPaths) {
+    ASSERT_TRUE(serve(boost::beast::http::verb::post, "/api/v1/targets"));
+    EXPECT_EQ(response_.result_int(), 405);
+    EXPECT_EQ(header(boost::beast::http::field::allow), "GET, HEAD");
+    EXPECT_FALSE(serve(boost::beast::http::verb::get, "/metrics"));
+    EXPECT_FALSE(serve(boost::beast::http::verb::post, "/api/v1/silences"));  // the write API's
+    EXPECT_FALSE(serve(boost::beast::http::verb::get, "/statusx"));
 }
 
 }  // namespace
