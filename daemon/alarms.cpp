@@ -64,16 +64,7 @@ std::vector<std::pair<std::string_view, std::string>> PageEvent::label_pairs() c
         {"severity", std::string(to_string(severity))},
         {"tier", std::to_string(tier)},
     };
-    const std::pair<std::string_view, const std::string*> optional[] = {
-        {"node", &labels.node},   {"zone", &labels.zone}, {"role", &labels.role},
-        {"check", &labels.check}, {"nlb", &labels.nlb},   {"address", &labels.address},
-        {"group", &labels.group},
-    };
-    for (const auto& [name, value] : optional) {
-        if (!value->empty()) {
-            out.emplace_back(name, *value);
-        }
-    }
+    labels.for_each([&](std::string_view name, const std::string& value) { out.emplace_back(name, value); });
     return out;
 }
 

@@ -34,6 +34,19 @@ struct AlarmLabels {
     std::string nlb;
     std::string address;
     std::string group;
+
+    // Calls visit(name, value) for each label that applies, in this order: node, zone, role,
+    // check, nlb, address, group.
+    template <typename Visit>
+    void for_each(Visit&& visit) const {
+        const std::pair<std::string_view, const std::string*> fields[] = {
+            {"node", &node}, {"zone", &zone},       {"role", &role},   {"check", &check},
+            {"nlb", &nlb},   {"address", &address}, {"group", &group},
+        };
+        for (const auto& [name, value] : fields) {
+            if (!value->empty()) visit(name, *value);
+        }
+    }
 };
 
 // One alarm that should be firing now, as the roll-up sees it.

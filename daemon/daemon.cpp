@@ -12,6 +12,7 @@
 #include "daemon/commands.hpp"
 #include "daemon/engine.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/status_routes.hpp"
 #include "daemon/systemd_notify.hpp"
 
 namespace tierwatch {
@@ -42,7 +43,8 @@ void text_response(HttpResponse& response, http::status status, std::string body
 HttpHandler make_routes(Engine& engine, std::function<std::string()> reload) {
     return [&engine, reload = std::move(reload)](const HttpRequest& request,
                                                  HttpResponse& response) -> asio::awaitable<void> {
-        const bool served = co_await serve_admin(engine, reload, request, response);
+        bool served = co_await serve_status_routes(engine, request, response);  // /status, /api/v1 reads
+        if (!served) served = co_await serve_admin(engine, reload, request, response);
         if (served) co_return;
         const std::string_view target = request.target();
         const std::string_view path = target.substr(0, target.find('?'));
@@ -62,11 +64,15 @@ HttpHandler make_routes(Engine& engine, std::function<std::string()> reload) {
                 text_response(response, http::status::service_unavailable,
                               "tierwatch is resolving its targets.\n");
             }
+        } else if (path == "/" && read) {
+            // The NOC types the bare address into the wall screen's browser.
+            text_response(response, http::status::found, "see /status\n");
+            response.set(http::field::location, "/status");
         } else if (path == "/metrics" || path == "/-/healthy" || path == "/-/ready") {
             text_response(response, http::status::method_not_allowed, "use GET\n");
             response.set(http::field::allow, "GET, HEAD");
         } else {
-            text_response(response, http::status::not_found, "not found; try /metrics\n");
+            text_response(response, http::status::not_found, "not found; try /status, /metrics, /api/v1/targets, /api/v1/alarms, /api/v1/silences\n");
         }
     };
 }

@@ -167,7 +167,13 @@ void Engine::apply(std::shared_ptr<const Config> next) {
     std::map<std::uint32_t, Duration> intervals;
     table_.for_each_active([&](const Target& t) { intervals[t.id] = t.spec.check->interval; });
 
-    // Probes in flight hold the previous configuration (run_target keeps a reference).
+    // Probes in flight hold the previous configuration (run_target keeps a reference); a scrape
+    // or status page rendering in slices may still read it, so it stays a while longer.
+    const auto steady_now = std::chrono::steady_clock::now();
+    std::erase_if(retired_configs_, [&](const auto& retired) {
+        return steady_now - retired.first > std::chrono::minutes(10);
+    });
+    retired_configs_.emplace_back(steady_now, std::move(config_));
     config_ = std::move(next);
     probes_by_result_ = std::move(counts);
     rollup_.reconfigure(*config_->alerting);
@@ -398,7 +404,9 @@ void Engine::record(Target& target, ProbeResult&& result) {
     ++target.probes;
     if (!result.ok()) ++target.failures;
     ++probes_by_result_[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
-    rollup_.observe(target.id, result, std::chrono::system_clock::now());
+    const auto now = std::chrono::system_clock::now();
+    rollup_.observe(target.id, result, now);
+    target.history.push(now, result);
     target.last = std::move(result);
     target.has_result = true;
 }

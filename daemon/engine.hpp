@@ -58,10 +58,11 @@ public:
     std::optional<std::string> expire_silence(std::string_view id);  // nullopt: unknown id
 
     const TargetTable& targets() const noexcept { return table_; }
-    const Rollup& rollup() const noexcept { return rollup_; }
     const Config& config() const noexcept { return *config_; }
     const Scheduler::Stats& scheduler_stats() const noexcept { return scheduler_.stats(); }
     const AlarmBook& alarms() const noexcept { return alarm_book_; }
+    // Grades, flapping and groups as of the last evaluation, for the status page and API.
+    const Rollup& rollup() const noexcept { return rollup_; }
 
 private:
     boost::asio::awaitable<void> dns_loop();
@@ -105,6 +106,8 @@ private:
     // Dispatchers replaced by a reload: stopped, kept until the loop ends (their coroutines may
     // still be suspended on them).
     std::vector<std::unique_ptr<Dispatcher>> retired_dispatchers_;
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const Config>>>
+        retired_configs_;
     SilenceStore silences_;
     metrics::Gauge& reload_successful_;
     metrics::Gauge& reload_timestamp_;

@@ -14,6 +14,7 @@
 #include "daemon/commands.hpp"
 #include "daemon/dns_resolver.hpp"
 #include "daemon/grading.hpp"
+#include "daemon/result_json.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/targets.hpp"
 #include "probes/probe.hpp"
@@ -92,43 +93,15 @@ void print_json(const std::vector<OnceRow>& rows, Grade worst) {
             {"check", target.spec.check->name},
             {"protocol", to_string(target.spec.check->protocol)},
             {"grade", to_string(row.graded.grade)},
-            {"success", result.ok()},
-            {"reason", result.ok() ? "" : to_string(result.reason)},
-            {"detail", result.detail},
             {"why", row.graded.why},
-            {"duration_seconds", std::chrono::duration<double>(result.total).count()},
         };
+        append_result_json(entry, result);
         if (target.spec.node) {
             entry["node"] = target.spec.node->name;
             entry["role"] = target.spec.node->role;
             entry["zone"] = target.spec.node->zone;
         } else {
             entry["nlb"] = target.spec.nlb->name;
-        }
-        boost::json::object phases;
-        for (std::size_t p = 0; p < phase_count; ++p) {
-            const auto phase = static_cast<Phase>(p);
-            if (result.phase(phase).count() > 0) {
-                phases[to_string(phase)] = std::chrono::duration<double>(result.phase(phase)).count();
-            }
-        }
-        entry["phases"] = std::move(phases);
-        if (result.certificate) {
-            const auto& cert = *result.certificate;
-            boost::json::array names;
-            for (const auto& name : cert.subject_alt_names) names.emplace_back(name);
-            entry["tls"] = boost::json::object{{"version", cert.tls_version},
-                                               {"cipher", cert.cipher},
-                                               {"earliest_not_after", cert.earliest_not_after},
-                                               {"subject", cert.subject},
-                                               {"issuer", cert.issuer},
-                                               {"subject_alt_names", std::move(names)}};
-        }
-        if (result.status_code != 0) entry["http_status"] = result.status_code;
-        if (!result.replication_lags.empty()) {
-            boost::json::object lags;
-            for (const auto& lag : result.replication_lags) lags[lag.peer] = lag.seconds;
-            entry["replication_lag_seconds"] = std::move(lags);  // behind each peer
         }
         targets.emplace_back(std::move(entry));
     }

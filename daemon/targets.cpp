@@ -23,6 +23,16 @@ std::string endpoint_label(const boost::asio::ip::address& address, std::uint16_
 
 }  // namespace
 
+void ResultHistory::push(std::chrono::system_clock::time_point at, const ProbeResult& result) noexcept {
+    using namespace std::chrono;
+    const auto micros = duration_cast<microseconds>(result.total).count();
+    entries_[next_] = {duration_cast<milliseconds>(at.time_since_epoch()).count(),
+                       static_cast<std::uint32_t>(std::clamp<std::int64_t>(micros, 0, UINT32_MAX)),
+                       result.reason};
+    next_ = static_cast<std::uint8_t>((next_ + 1) % capacity);
+    if (size_ < capacity) ++size_;
+}
+
 std::vector<std::string> names_to_resolve(const Config& config) {
     std::vector<std::string> names;
     for (const auto& nlb : config.nlbs) names.push_back(nlb.fqdn);

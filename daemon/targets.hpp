@@ -3,7 +3,9 @@
 // so DNS changes (and later reloads) add and remove targets without disturbing the others.
 #pragma once
 
+#include <array>
 #include <boost/asio/ip/address.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,6 +37,34 @@ struct TargetSpec {
     std::string identity;   // stable across restarts: check, node or NLB, address
 };
 
+// The latest results of one target, for the status page's drill-down: a fixed ring of 16-byte
+// entries (128 bytes a target), so 100,000 targets cost about 13 MB and recording allocates nothing.
+class ResultHistory {
+public:
+    struct Entry {
+        std::int64_t at_ms = 0;         // when the probe finished, milliseconds since the epoch
+        std::uint32_t duration_us = 0;  // the probe's total duration, saturated at about 71 minutes
+        FailureReason reason = FailureReason::none;
+
+        std::chrono::system_clock::time_point at() const noexcept {
+            return std::chrono::system_clock::time_point(std::chrono::milliseconds(at_ms));
+        }
+    };
+    static constexpr std::size_t capacity = 8;
+
+    void push(std::chrono::system_clock::time_point at, const ProbeResult& result) noexcept;
+    std::size_t size() const noexcept { return size_; }
+    // i = 0 is the newest.
+    const Entry& newest(std::size_t i) const noexcept {
+        return entries_[(next_ + capacity - 1 - i) % capacity];
+    }
+
+private:
+    std::array<Entry, capacity> entries_{};
+    std::uint8_t next_ = 0;
+    std::uint8_t size_ = 0;
+};
+
 struct Target {
     std::uint32_t id = 0;
     TargetSpec spec;
@@ -48,6 +78,7 @@ struct Target {
     ProbeResult last;
     std::uint64_t probes = 0;
     std::uint64_t failures = 0;
+    ResultHistory history;  // newest entry: when `last` finished
 };
 
 // The specs for a configuration and the current resolutions, in a stable order.

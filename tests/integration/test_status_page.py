@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""The NOC status page in a real browser against the real fleet: tierwatchd probes the fleet of
+tests/fleet/fleet (config/examples/fleet.toml with short timings), mta2 is stopped, and headless
+Chromium's DOM of /status shows zone-b × mta critical and mta2's alarms (proxy2 relays to mta2, so
+its SMTP checks may follow: the test asserts only what must hold); the drill-down shows the
+history, phases and certificate; /api/v1/targets, /alarms and /groups agree. Screenshots (wall
+screen and phone) are saved under the build dir's test-artifacts/. Before the fleet, a second
+daemon whose node, role, zone, check and server banner are all markup shows that the browser
+renders them as text and runs none of it.
+
+Needs root and the packages of scripts/install-deps (the fleet's servers, dnsmasq, chromium).
+Addresses: the fleet on 127.52 (FLEET_STATUS_TEST_SUBNET), the daemon and dnsmasq on 127.0.95.x."""
+import html.parser
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+
+from harness import BUILD, SOURCE, TIERWATCHD, Fleet, check, http_get, read, wait_for
+
+SUBNET = os.environ.get("FLEET_STATUS_TEST_SUBNET", "127.52")
+FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
+LISTEN = "127.0.95.1:29469"
+DNS_IP, DNS_PORT = "127.0.95.53", 20053
+HOSTILE_LISTEN, HOSTILE_SERVER = "127.0.95.4:29471", "127.0.95.5"
+# Every string the page shows, as an attacker controlling a config line or a banner would write it.
+HOSTILE_NODE = "<img src=x onerror=document.title='node'>"
+HOSTILE_ROLE = "mta\"><script>document.title='role'</script>"
+HOSTILE_ZONE = "zone'<b>"
+HOSTILE_CHECK = "banner</td><script>document.title='check'</script>"
+HOSTILE_BANNER = "<script>document.title='banner'</script><img src=x onerror=document.title='img'>"
+HOSTILE_CONFIG = f"""
+[daemon]
+listen = "{HOSTILE_LISTEN}"
+state_dir = "state"
+
+[defaults]
+interval = "1s"
+timeout = "500ms"
+rise = 1
+fall = 1
+
+[[node]]
+name = {json.dumps(HOSTILE_NODE)}
+role = {json.dumps(HOSTILE_ROLE)}
+zone = {json.dumps(HOSTILE_ZONE)}
+address = "{HOSTILE_SERVER}"
+
+[[check]]
+name = {json.dumps(HOSTILE_CHECK)}
+protocol = "tcp"
+port = 25025
+roles = [{json.dumps(HOSTILE_ROLE)}]
+banner_regex = "^220 "
+"""
+ARTIFACTS = os.path.join(BUILD, "test-artifacts")
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def fleet_config(fleet_dir):
+    """config/examples/fleet.toml moved to this test's subnet, listener and DNS, with timings short
+    enough to converge in seconds (one result grades, alarms settle after a second)."""
+    text = read(os.path.join(SOURCE, "config", "examples", "fleet.toml"))
+    text = text.replace('"127.0.10.', f'"{SUBNET}.10.').replace('"127.0.20.', f'"{SUBNET}.20.')
+    replacements = [
+        (r'^listen = .*$', f'listen = "{LISTEN}"'),
+        (r'^nameservers = .*$', f'nameservers = ["{DNS_IP}:{DNS_PORT}"]'),
+        (r'^dns_refresh = .*$', 'dns_refresh = "2s"'),
+        # Latency limits far above a loopback probe's, so a busy CI machine does not grade warnings.
+        (r'^interval = .*$', 'interval = "2s"\nrise = 1\nfall = 1'),
+        (r'^timeout = .*$', 'timeout = "2s"'),
+        (r'^latency_warning = .*$', 'latency_warning = "1500ms"'),
+        (r'^latency_critical = .*$', 'latency_critical = "2s"'),
+    ]
+    for pattern, replacement in replacements:
+        text, n = re.subn(pattern, replacement, text, count=1, flags=re.M)
+        check(n == 1, f"fleet.toml has no line matching {pattern!r}: the test's derivation needs updating")
+    text += '\n[tiers]\nsettle = "1s"\n'
+    path = os.path.join(fleet_dir, "status-test.toml")  # beside the fleet's pki/ and secrets/
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def get_json(path):
+    status, body = http_get(f"http://{LISTEN}{path}")
+    check(status == 200, f"GET {path}: {status}")
+    return json.loads(body)
+
+
+class Chromium:
+    """Debian's chromium, headless, with a throw-away profile; --no-sandbox because tests run as root."""
+
+    def __init__(self, work):
+        self.binary = shutil.which("chromium")
+        check(self.binary, "chromium missing: run scripts/install-deps")
+        self.profile = os.path.join(work, "chromium-profile")
+
+    def run(self, url, *args):
+        argv = [self.binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-extensions", "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--no-default-browser-check", "--hide-scrollbars",
+                f"--user-data-dir={self.profile}", *args, url]
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
+        check(result.returncode == 0, f"chromium {args} {url} failed ({result.returncode}): "
+                                      f"{result.stderr.decode(errors='replace')[-2000:]}")
+        return result.stdout.decode()
+
+    def dom(self, url):
+        return self.run(url, "--dump-dom", "--virtual-time-budget=2000")
+
+    def screenshot(self, url, path, width, height):
+        self.run(url, f"--screenshot={path}", f"--window-size={width},{height}")
+        with open(path, "rb") as f:
+            head = f.read(8)
+        check(head == b"\x89PNG\r\n\x1a\n" and os.path.getsize(path) > 10000,
+              f"{path} is not a real screenshot ({os.path.getsize(path)} bytes)")
+
+
+class Dom(html.parser.HTMLParser):
+    """Just enough of the DOM: every element's attributes and text, by id and by class."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.elements = []  # [tag, attrs, text]
+        self.open = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        element = [tag, dict(attrs), ""]
+        self.elements.append(element)
+        if tag not in ("meta", "br", "link", "img", "input"):
+            self.open.append(element)
+
+    def handle_endtag(self, tag):
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        for element in self.open:
+            element[2] += data
+
+    def find(self, predicate):
+        return [e for e in self.elements if predicate(e[0], e[1])]
+
+    def by_id(self, name):
+        found = self.find(lambda tag, attrs: attrs.get("id") == name)
+        return found[0] if found else None
+
+
+def main():
+    for tool in ("postfix", "dovecot", "nginx", "slapd"):
+        check(shutil.which(tool) or os.path.exists(f"/usr/sbin/{tool}"), f"{tool} missing: run scripts/install-deps")
+    check(os.geteuid() == 0, "must run as root (the fleet's Postfix master insists)")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with Fleet("status") as fleet:
+        hostile_strings_stay_text(fleet)
+        fleet_dir = fleet.path("fleet")
+        env = dict(os.environ, FLEET_LAST_LINK=fleet.path("last"))  # leave a developer's own fleet link alone
+        try:
+            start = subprocess.run([FLEET, "start", "--dir", fleet_dir, "--subnet", SUBNET], env=env,
+                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+            check(start.returncode == 0, f"fleet start failed:\n{start.stdout.decode()}{start.stderr.decode()}")
+            run_with_fleet(fleet, fleet_dir, env)
+        finally:
+            subprocess.run([FLEET, "stop", "--dir", fleet_dir], env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=120)
+    print("1 passed, 0 failed")
+
+
+def hostile_strings_stay_text(fleet):
+    fleet.faultserver([f"banner@{HOSTILE_SERVER}:25025,text={HOSTILE_BANNER}\\r\\n"])
+    fleet.tierwatchd(HOSTILE_CONFIG)
+    base = f"http://{HOSTILE_LISTEN}"
+    target = wait_for(lambda: next((t for t in json.loads(http_get(f"{base}/api/v1/targets")[1])["targets"]
+                                    if t["grade"] == "critical"), None), 20, "the hostile target graded critical")
+    check(target["node"] == HOSTILE_NODE and target["role"] == HOSTILE_ROLE and target["zone"] == HOSTILE_ZONE
+          and target["check"] == HOSTILE_CHECK, f"JSON carries the strings exactly: {target}")
+    check(HOSTILE_BANNER in target["last"]["detail"], f"the banner is in the detail: {target['last']['detail']}")
+    # The zone's only node is down: a zone alarm, and the target's alarm under it.
+    wait_for(lambda: json.loads(http_get(f"{base}/api/v1/alarms")[1])["count"] >= 1, 20, "the hostile alarms")
+
+    browser = Chromium(fleet.dir)
+    pages = {"/status": "tierwatch status",
+             f"/status/target/{target['id']}": f"{HOSTILE_CHECK} \u00b7 {HOSTILE_SERVER}:25025"}
+    for path, expected_title in pages.items():
+        dom = Dom(browser.dom(base + path))
+        title = [text for tag, _, text in dom.elements if tag == "title"]
+        check(title == [expected_title], f"{path}: the title changed, so a script ran: {title}")
+        check(not dom.find(lambda tag, a: tag in ("script", "img", "b", "svg")), f"{path}: injected elements: "
+              f"{dom.find(lambda tag, a: tag in ('script', 'img', 'b', 'svg'))}")
+        text = "".join(t for tag, _, t in dom.elements if tag == "body")
+        for hostile in (HOSTILE_NODE, HOSTILE_CHECK, HOSTILE_BANNER):
+            check(hostile in text, f"{path}: {hostile!r} not shown as text")
+        if path == "/status":
+            cell = dom.find(lambda tag, a: tag == "td" and a.get("data-zone") == HOSTILE_ZONE)
+            check(len(cell) == 1 and cell[0][1]["data-role"] == HOSTILE_ROLE and cell[0][1]["data-grade"] == "critical",
+                  f"the hostile cell keeps its attributes whole: {cell}")
+
+
+def run_with_fleet(fleet, fleet_dir, env):
+    hosts = fleet.path("hosts")
+    with open(hosts, "w") as f:  # each zone's proxy stands in for that zone's load balancer
+        f.write(f"{SUBNET}.10.2 mail.example.test\n{SUBNET}.20.2 mail.example.test\n")
+    fleet.dnsmasq(DNS_IP, DNS_PORT, hosts)
+    # The config lives in the fleet's dir: its relative paths name the fleet's pki/ and secrets/.
+    fleet.start([TIERWATCHD, "--config", fleet_config(fleet_dir)], "tierwatchd.log")
+    wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 20, "/-/ready")
+
+    def graded():
+        return get_json("/api/v1/targets")["targets"]
+
+    everything_ok = lambda: (lambda t: len(t) >= 40 and all(x["grade"] == "ok" for x in t))(graded())
+    try:
+        wait_for(everything_ok, 60, "every fleet target graded ok")
+    except AssertionError:
+        bad = [(t["check"], t["target"], t["grade"], t["why"]) for t in graded() if t["grade"] != "ok"]
+        raise AssertionError(f"not every target ok after 60 s: {bad}")
+    page = Dom(http_get(f"http://{LISTEN}/status")[1])
+    check(f"OK \u00b7 all {len(graded())} targets OK" in page.by_id("overall")[2],
+          f"healthy fleet banner: {page.by_id('overall')}")
+
+    stop = subprocess.run([FLEET, "stop", "mta2", "--dir", fleet_dir], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=60)
+    check(stop.returncode == 0, f"fleet stop mta2: {stop.stderr.decode()}")
+
+    mta2_alarms = lambda: [a for a in get_json("/api/v1/alarms")["alarms"] if a["labels"].get("node") == "mta2"]
+    wait_for(lambda: len(mta2_alarms()) == 3, 30, "three alarms for mta2 (smtp-starttls, submission-auth, smtps)")
+    wait_for(lambda: all(t["grade"] == "critical" for t in get_json("/api/v1/targets?zone=zone-b&role=mta")["targets"]),
+             10, "mta2's targets critical")
+
+    # ---- JSON API ----------------------------------------------------------------------------------------------
+    document = get_json("/api/v1/targets?zone=zone-b&role=mta")
+    targets = document["targets"]
+    check(document["count"] == 3 and len(targets) == 3, f"zone-b mta targets: {targets}")
+    for t in targets:
+        check(t["node"] == "mta2" and t["role"] == "mta" and t["zone"] == "zone-b", f"labels: {t}")
+        check(t["last"]["success"] is False and t["last"]["reason"] == "connect_refused", f"last: {t['last']}")
+        check(RFC3339.match(t["last"]["at"]), f"last.at is RFC 3339 UTC: {t['last']['at']}")
+        check(t["failures"] >= 1 and t["probes"] > t["failures"], f"counts: {t['probes']} {t['failures']}")
+        check("connect_refused" in t["why"], f"why: {t['why']}")
+        results = [h["result"] for h in t["history"]]
+        check(0 < len(results) <= 8 and results[0] == "connect_refused" and "ok" in results,
+              f"history newest first, from ok to refused: {t['history']}")
+        check(all(RFC3339.match(h["at"]) for h in t["history"]), f"history times: {t['history']}")
+    healthy = {(t["check"], t.get("node")): t for t in graded()}
+    imaps = healthy[("imaps", "proxy1")]
+    check(imaps["grade"] == "ok" and imaps["last"]["tls"]["version"].startswith("TLS"), f"imaps proxy1: {imaps}")
+    check(300 < imaps["last"]["tls"]["days_left"] < 400 and RFC3339.match(imaps["last"]["tls"]["not_after"]),
+          f"the fleet's 1-year leaf: {imaps['last']['tls']}")
+    check(imaps["last"]["phases"]["tls"] > 0 and imaps["last"]["phases"]["auth"] > 0, f"phases: {imaps['last']}")
+    nlb = [t for t in graded() if t.get("nlb") == "mail"]
+    check(len(nlb) == 10 and {t["address"] for t in nlb} == {f"{SUBNET}.10.2", f"{SUBNET}.20.2"},
+          f"5 NLB checks on both addresses: {[(t['check'], t.get('address')) for t in nlb]}")
+    critical = {t["id"] for t in get_json("/api/v1/targets?grade=critical")["targets"]}
+    check({t["id"] for t in targets} <= critical, f"?grade=critical has mta2's three: {critical}")
+    check(all(t["grade"] == "critical" for t in graded() if t["id"] in critical), "?grade= filters")
+    status, body = 0, ""
+    try:
+        http_get(f"http://{LISTEN}/api/v1/targets?colour=red")
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read().decode()
+    check(status == 400 and "colour" in body, f"unknown filter refused, named: {status} {body}")
+
+    alarms = mta2_alarms()
+    for alarm in alarms:
+        check(alarm["kind"] == "target" and alarm["severity"] == "critical" and alarm["tier"] == 2, f"{alarm}")
+        check(alarm["state"] == "paging" and alarm["cause"] == "failure", f"{alarm}")
+        check(RFC3339.match(alarm["started"]) and alarm["age_seconds"] >= 0, f"{alarm}")
+        check(alarm["labels"]["zone"] == "zone-b" and alarm["labels"]["check"] in
+              {"smtp-starttls", "submission-auth", "smtps"}, f"{alarm['labels']}")
+    groups = {g["name"]: g for g in get_json("/api/v1/groups")["groups"]}
+    zone_b = groups["zone-b"]
+    check(zone_b["kind"] == "zone" and zone_b["members"] == 3 and 1 <= zone_b["down"] < 3 and zone_b["up"] >= 1,
+          f"zone-b's nodes partly down, not a zone outage: {zone_b}")
+    check(groups["zone-a"]["down"] == 0 and groups["zone-a"]["members"] == 4, f"zone-a: {groups['zone-a']}")
+
+    # ---- the page in a real browser ---------------------------------------------------------------------------
+    browser = Chromium(fleet.dir)
+    dom = Dom(browser.dom(f"http://{LISTEN}/status"))
+    cells = {(a.get("data-zone"), a.get("data-role")): (a, text) for tag, a, text in dom.elements
+             if tag == "td" and "data-zone" in a}
+    bad_attrs, bad_text = cells[("zone-b", "mta")]
+    check(bad_attrs["data-grade"] == "critical" and "CRIT" in bad_text and "0/3 up" in bad_text,
+          f"zone-b × mta cell: {bad_attrs} {bad_text!r}")
+    for key in [("zone-a", "mta"), ("zone-a", "proxy"), ("zone-a", "mailbox"), ("zone-a", "ldap"), ("zone-b", "ldap")]:
+        check(cells[key][0]["data-grade"] == "ok" and "OK" in cells[key][1], f"{key} cell: {cells[key]}")
+    check(("zone-b", "mailbox") not in cells, "zone-b has no mailbox: an empty cell, not a grade")
+    nlb_rows = {(a["data-nlb"], a["data-address"]): a["data-grade"] for tag, a, _ in dom.elements
+                if tag == "td" and "data-nlb" in a}
+    check(set(nlb_rows) == {("mail", f"{SUBNET}.10.2"), ("mail", f"{SUBNET}.20.2")}, f"NLB rows: {nlb_rows}")
+    check(nlb_rows[("mail", f"{SUBNET}.10.2")] == "ok", f"zone-a's NLB address is untouched: {nlb_rows}")
+    rows = dom.find(lambda tag, a: tag == "tr" and a.get("class") == "alarm")
+    shown = {a["data-key"]: (a["data-severity"], a["data-state"], text) for _, a, text in rows}
+    check(set(shown) == {a["key"] for a in get_json("/api/v1/alarms")["alarms"]}, "the page lists the API's alarms")
+    for alarm in alarms:
+        severity, state, text = shown[alarm["key"]]
+        check(severity == "critical" and state == "paging" and "mta2" in text and "T2" in text and "PAGING" in text
+              and "CRIT" in text, f"alarm row for {alarm['key']}: {shown[alarm['key']]}")
+    links = {a.get("href") for tag, a, _ in dom.elements if tag == "a"}
+    check({f"/status/target/{t['id']}" for t in targets} <= links, f"mta2's targets are linked: {links}")
+    severities = [s[0] for s in shown.values()]
+    check(severities == sorted(severities, key=lambda s: s != "critical"), f"worst first: {severities}")
+    check("CRIT" in dom.by_id("overall")[2] and f"{len(shown)} alarms firing" in dom.by_id("overall")[2],
+          f"{dom.by_id('overall')}")
+
+    target = next(t for t in targets if t["check"] == "smtps")
+    detail = Dom(browser.dom(f"http://{LISTEN}/status/target/{target['id']}"))
+    check("CRIT" in detail.by_id("grade")[2] and "connect_refused" in detail.by_id("grade")[2], f"{detail.by_id('grade')}")
+    history = detail.by_id("history")[2]
+    check("connect_refused" in history and "ok" in history, f"history: {history!r}")
+    good = Dom(browser.dom(f"http://{LISTEN}/status/target/{imaps['id']}"))
+    check("days left" in good.by_id("certificate")[2] and "TLS" in good.by_id("certificate")[2],
+          f"certificate: {good.by_id('certificate')}")
+    check("tls" in good.by_id("phases")[2] and "auth" in good.by_id("phases")[2], f"phases: {good.by_id('phases')}")
+    missing = Dom(browser.dom(f"http://{LISTEN}/status/target/999999"))
+    check(any("No target 999999" in text for _, _, text in missing.elements), "an unknown target says so")
+
+    wall = os.path.join(ARTIFACTS, "status-page.png")
+    phone = os.path.join(ARTIFACTS, "status-page-phone.png")
+    drill = os.path.join(ARTIFACTS, "status-target.png")
+    browser.screenshot(f"http://{LISTEN}/status", wall, 1600, 1100)
+    browser.screenshot(f"http://{LISTEN}/status", phone, 412, 1400)
+    browser.screenshot(f"http://{LISTEN}/status/target/{imaps['id']}", drill, 1280, 2000)
+    print(f"screenshots: {wall} {phone} {drill}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
