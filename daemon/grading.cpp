@@ -22,7 +22,7 @@ Graded grade_result(const ProbeResult& result, const Check& check,
     auto raise = [&](Grade grade, std::string why) {
         if (grade > graded.grade) graded = {grade, std::move(why)};
     };
-    const auto latency = std::chrono::duration_cast<Duration>(result.total);
+    const auto latency = std::chrono::duration_cast<Duration>(result.delivery.value_or(result.total));
     if (check.latency_critical && latency > *check.latency_critical) {
         raise(Grade::critical, "latency " + format_duration(latency) + " above " +
                                    format_duration(*check.latency_critical));

@@ -125,6 +125,9 @@ void print_json(const std::vector<OnceRow>& rows, Grade worst) {
                                                {"subject_alt_names", std::move(names)}};
         }
         if (result.status_code != 0) entry["http_status"] = result.status_code;
+        if (result.delivery) {
+            entry["delivery_seconds"] = std::chrono::duration<double>(*result.delivery).count();
+        }
         if (!result.replication_lags.empty()) {
             boost::json::object lags;
             for (const auto& lag : result.replication_lags) lags[lag.peer] = lag.seconds;

@@ -69,6 +69,21 @@ bool imap_capabilities(const ImapResponse& response, std::vector<std::string>& o
     return true;
 }
 
+bool imap_search_results(const ImapResponse& response, std::vector<std::uint32_t>& out) {
+    if (response.kind != ImapResponse::Kind::untagged || response.status != ImapStatus::none) {
+        return true;
+    }
+    const auto [keyword, rest] = first_word(response.text);
+    if (!equals_ignoring_case(keyword, "SEARCH")) return true;
+    for (std::string_view word : split_words(rest)) {
+        std::uint32_t number = 0;
+        const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), number);
+        if (ec != std::errc{} || end != word.data() + word.size() || number == 0) return false;
+        out.push_back(number);
+    }
+    return true;
+}
+
 void ImapResponseParser::reset() {
     state_ = State::start;
     lines_ = 0;

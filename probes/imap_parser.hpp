@@ -35,6 +35,10 @@ struct ImapResponse {
 // `out`; false when the response announces none.
 bool imap_capabilities(const ImapResponse& response, std::vector<std::string>& out);
 
+// Appends the message numbers (or UIDs) of an untagged "* SEARCH 3 7" to `out`. True for any
+// other response too; false only for a SEARCH response holding something besides numbers.
+bool imap_search_results(const ImapResponse& response, std::vector<std::uint32_t>& out);
+
 class ImapResponseParser {
 public:
     explicit ImapResponseParser(std::size_t max_literal = 64 * 1024,
