@@ -42,7 +42,9 @@ TEST(RoundtripMessage, HeadersCarryTheTokenAndTheBodyEndsTheData) {
     // Exactly one terminating dot line, and no bare LF a server could take as a line end.
     EXPECT_EQ(message.find("\r\n.\r\n"), message.size() - 5);
     for (std::size_t i = 0; i < message.size(); ++i) {
-        if (message[i] == '\n') EXPECT_EQ(message[i - 1], '\r') << i;
+        if (message[i] == '\n') {
+            EXPECT_EQ(message[i - 1], '\r') << i;
+        }
     }
 }
 
