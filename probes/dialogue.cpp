@@ -29,6 +29,14 @@ std::string DialogueMachine::send_text() const {
     return steps_[step_].text + "\r\n";
 }
 
+std::string DialogueMachine::waiting_for() const {
+    if (step_ >= steps_.size()) return {};
+    const std::string step = "step " + std::to_string(step_ + 1) + ": ";
+    const std::string pattern = "/" + printable_excerpt(steps_[step_].text) + "/";
+    if (lines_ == 0) return step + "no line yet for " + pattern;
+    return step + "no line matched " + pattern + ", last \"" + last_ + "\"";
+}
+
 void DialogueMachine::feed(std::string_view line) {
     if (next() != Action::read_line) return;
     const DialogueStep& step = steps_[step_];
@@ -44,6 +52,7 @@ void DialogueMachine::feed(std::string_view line) {
         advance();
         return;
     }
+    last_ = printable_excerpt(line);
     if (++lines_ < max_lines_) return;
     // A greeting that never matches is the wrong service on the port, as with banner_regex.
     reason_ = greeting() ? FailureReason::bad_greeting : FailureReason::protocol;
@@ -51,6 +60,28 @@ void DialogueMachine::feed(std::string_view line) {
               "/ within " + std::to_string(max_lines_) + (max_lines_ == 1 ? " line" : " lines") +
               "; last \"" + printable_excerpt(line) + "\"";
 }
+
+namespace {
+
+// A read failed: say which step was waiting. A server that sent lines and then closed without
+// the expected one answered wrongly (ProbeSession names that "connection closed ..."): the
+// mismatch is the failure, as it would be with more lines.
+void explain_failed_read(ProbeSession& session, const DialogueMachine& machine) {
+    ProbeResult& result = session.result();
+    const bool closed = result.reason == FailureReason::protocol && !session.deadline_expired() &&
+                        result.detail.starts_with("connection closed");
+    if (closed && machine.unmatched_lines() > 0) {
+        result.reason = machine.greeting() ? FailureReason::bad_greeting : FailureReason::protocol;
+        std::string detail = machine.waiting_for();
+        const std::size_t last = detail.find(", last ");
+        result.detail = detail.substr(0, last) + " before the server closed the connection; last " +
+                        detail.substr(last + 7);
+        return;
+    }
+    result.detail += "; " + machine.waiting_for();
+}
+
+}  // namespace
 
 boost::asio::awaitable<bool> run_dialogue(ProbeSession& session) {
     DialogueMachine machine(session.check().dialogue);
@@ -63,7 +94,10 @@ boost::asio::awaitable<bool> run_dialogue(ProbeSession& session) {
                 co_return session.fail(machine.reason(), machine.detail());
             case DialogueMachine::Action::read_line: {
                 std::string_view line;
-                if (const bool ok = co_await session.read_line(line); !ok) co_return false;
+                if (const bool ok = co_await session.read_line(line); !ok) {
+                    explain_failed_read(session, machine);
+                    co_return false;
+                }
                 machine.feed(line);
                 break;
             }

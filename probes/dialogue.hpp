@@ -33,6 +33,11 @@ public:
     bool greeting() const noexcept { return !sent_; }
     FailureReason reason() const noexcept { return reason_; }
     const std::string& detail() const noexcept { return detail_; }
+    // Lines the current expect step has read without a match.
+    std::size_t unmatched_lines() const noexcept { return lines_; }
+    // Where the dialogue stands when the read failed (a deadline, a close): "step 3: no line
+    // matched /^250 /, last "500 what?"", for the failure's detail.
+    std::string waiting_for() const;
 
 private:
     std::span<const DialogueStep> steps_;
@@ -40,6 +45,7 @@ private:
     std::size_t step_ = 0;
     std::size_t lines_ = 0;  // read during the current expect step
     bool sent_ = false;
+    std::string last_;  // the last unmatched line, made printable
     FailureReason reason_ = FailureReason::none;
     std::string detail_;
 };

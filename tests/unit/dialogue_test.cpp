@@ -126,6 +126,19 @@ TEST(DialogueMachine, MismatchAfterSendIsProtocol) {
     EXPECT_EQ(machine.next(), DialogueMachine::Action::failed);
 }
 
+TEST(DialogueMachine, WaitingForNamesTheStepAndTheLastLine) {
+    DialogueMachine machine(smtp);
+    EXPECT_EQ(machine.waiting_for(), "step 1: no line yet for /^220 /");
+    machine.feed("220-postscreen says hello");  // a greeting's first line: no match yet
+    EXPECT_EQ(machine.unmatched_lines(), 1u);
+    EXPECT_EQ(machine.waiting_for(), "step 1: no line matched /^220 /, last \"220-postscreen says hello\"");
+    machine.feed("220 mx ESMTP");
+    machine.advance();  // the send
+    EXPECT_EQ(machine.unmatched_lines(), 0u);
+    machine.feed("250-mx\r\x01");
+    EXPECT_EQ(machine.waiting_for(), "step 3: no line matched /^250 /, last \"250-mx\\x0d\\x01\"");
+}
+
 TEST(DialogueMachine, OversizedLineAndSilence) {
     const std::string long_line = std::string(100, 'x') + "\r\n220 ok\r\n";
     EXPECT_TRUE(play(smtp, long_line, 7, 64).too_long);
