@@ -9,6 +9,38 @@ namespace tierwatch {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Like read_reply, but a literal's bytes are read raw rather than as lines, so a literal may hold
+// lines longer than the line bound (message bodies, base64 without line breaks); the parser
+// bounds the literal bytes of one response.
+asio::awaitable<bool> read_imap_response(ProbeSession& session, ImapResponseParser& parser) {
+    std::string_view line;
+    while (true) {
+        if (parser.literal_remaining() > 0) {
+            std::string_view bytes;
+            if (const bool ok = co_await session.read_bytes(bytes, parser.literal_remaining(),
+                                                             max_mail_line);
+                !ok) {
+                co_return false;
+            }
+            parser.feed_literal(bytes);
+            continue;
+        }
+        if (const bool ok = co_await session.read_line(line, max_mail_line); !ok) co_return false;
+        switch (parser.feed(line)) {
+            case ParseStatus::complete:
+                co_return true;
+            case ParseStatus::invalid:
+                co_return session.fail(FailureReason::protocol, parser.error());
+            case ParseStatus::need_more:
+                break;
+        }
+    }
+}
+
+}  // namespace
+
 asio::awaitable<bool> ImapClient::open() {
     if (const bool ok = co_await read_greeting(session_, parser_); !ok) co_return false;
     const ImapResponse& greeting = parser_.response();
@@ -89,7 +121,7 @@ asio::awaitable<bool> ImapClient::exchange(std::string_view verb, std::string_vi
     if (const bool ok = co_await session_.write(parts.front()); !ok) co_return false;
     std::size_t next = 1;
     while (true) {
-        if (const bool ok = co_await read_reply(session_, parser_); !ok) co_return false;
+        if (const bool ok = co_await read_imap_response(session_, parser_); !ok) co_return false;
         const ImapResponse& response = parser_.response();
         switch (response.kind) {
             case ImapResponse::Kind::continuation:

@@ -89,6 +89,7 @@ void ImapResponseParser::reset() {
     lines_ = 0;
     literal_remaining_ = 0;
     literal_total_ = 0;
+    kept_total_ = 0;
     response_.kind = ImapResponse::Kind::untagged;
     response_.tag.clear();
     response_.status = ImapStatus::none;
@@ -126,7 +127,9 @@ ParseStatus ImapResponseParser::feed(std::string_view line) {
 std::size_t ImapResponseParser::feed_literal(std::string_view bytes) {
     const std::size_t taken = std::min(bytes.size(), literal_remaining_);
     if (state_ != State::literal || taken == 0) return 0;
-    response_.literals.back().append(bytes.substr(0, taken));
+    const std::size_t kept = std::min(taken, max_kept_ - std::min(kept_total_, max_kept_));
+    response_.literals.back().append(bytes.substr(0, kept));
+    kept_total_ += kept;
     literal_remaining_ -= taken;
     if (literal_remaining_ == 0) state_ = State::continuation;
     return taken;

@@ -436,6 +436,30 @@ TEST_F(MailProbeTest, ImapStarttlsNotOfferedAndInjectionAreProtocol) {
     EXPECT_EQ(result.detail, "server sent data after the STARTTLS reply");
 }
 
+// A 200 KiB literal whose one line is 25 times the line bound: read raw and skipped past.
+TEST_F(MailProbeTest, ImapLiteralLongerThanTheLineBound) {
+    const std::string body(200 * 1024, 'b');
+    ScriptedServer server(
+        {send("* PREAUTH [CAPABILITY IMAP4rev1] logged in as probe\r\n"), expect("A1 EXAMINE \"INBOX\""),
+         send("* 1 FETCH (BODY[] {" + std::to_string(body.size()) + "}\r\n" + body +
+              ")\r\nA1 OK [READ-ONLY] done\r\n"),
+         expect("A2 LOGOUT"), send("* BYE\r\nA2 OK bye\r\n")},
+        pki_.good);
+    const auto result = probe(make_check(Protocol::imap), server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+    EXPECT_EQ(server.received().size(), 2u);
+}
+
+TEST_F(MailProbeTest, ImapLiteralBeyondOneMebibyteIsProtocol) {
+    ScriptedServer server({send("* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"), expect("A1 EXAMINE"),
+                           send("* 1 FETCH (BODY[] {2000000}\r\n"), hold()},
+                          pki_.good);
+    const auto result = probe(make_check(Protocol::imap), server);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail,
+              "literal of 2000000 bytes exceeds the 1048576-byte bound: \"* 1 FETCH (BODY[] {2000000}\"");
+}
+
 TEST_F(MailProbeTest, ImapPreauthExaminesWithoutLogin) {
     ScriptedServer server({send("* PREAUTH [CAPABILITY IMAP4rev1] logged in as probe\r\n"),
                            expect("A1 EXAMINE \"INBOX\""), send("A1 OK [READ-ONLY] done\r\n"),
