@@ -10,9 +10,12 @@ DialogueMachine::Action DialogueMachine::next() const noexcept {
     if (reason_ != FailureReason::none) return Action::failed;
     if (step_ >= steps_.size()) return Action::done;
     switch (steps_[step_].kind) {
-        case DialogueStep::Kind::expect: return Action::read_line;
-        case DialogueStep::Kind::send: return Action::send;
-        case DialogueStep::Kind::starttls: return Action::starttls;
+        case DialogueStep::Kind::expect:
+            return Action::read_line;
+        case DialogueStep::Kind::send:
+            return Action::send;
+        case DialogueStep::Kind::starttls:
+            return Action::starttls;
     }
     return Action::failed;
 }
@@ -56,9 +59,9 @@ void DialogueMachine::feed(std::string_view line) {
     if (++lines_ < max_lines_) return;
     // A greeting that never matches is the wrong service on the port, as with banner_regex.
     reason_ = greeting() ? FailureReason::bad_greeting : FailureReason::protocol;
-    detail_ = "step " + std::to_string(step_ + 1) + ": no line matched /" + printable_excerpt(step.text) +
-              "/ within " + std::to_string(max_lines_) + (max_lines_ == 1 ? " line" : " lines") +
-              "; last \"" + printable_excerpt(line) + "\"";
+    detail_ = "step " + std::to_string(step_ + 1) + ": no line matched /" +
+              printable_excerpt(step.text) + "/ within " + std::to_string(max_lines_) +
+              (max_lines_ == 1 ? " line" : " lines") + "; last \"" + printable_excerpt(line) + "\"";
 }
 
 namespace {

@@ -19,8 +19,8 @@ asio::awaitable<bool> read_imap_response(ProbeSession& session, ImapResponsePars
     while (true) {
         if (parser.literal_remaining() > 0) {
             std::string_view bytes;
-            if (const bool ok = co_await session.read_bytes(bytes, parser.literal_remaining(),
-                                                             max_mail_line);
+            if (const bool ok =
+                    co_await session.read_bytes(bytes, parser.literal_remaining(), max_mail_line);
                 !ok) {
                 co_return false;
             }
@@ -147,16 +147,16 @@ asio::awaitable<bool> ImapClient::exchange(std::string_view verb, std::string_vi
                 break;
         }
         if (response.tag != tag) {
-            co_return session_.fail(FailureReason::protocol,
-                                    "response for unknown tag " + printable_excerpt(response.tag) +
-                                        " to " + std::string(verb));
+            co_return session_.fail(FailureReason::protocol, "response for unknown tag " +
+                                                                 printable_excerpt(response.tag) +
+                                                                 " to " + std::string(verb));
         }
         if (response.status == ImapStatus::ok) co_return true;
         const bool login = verb == "LOGIN" || verb.starts_with("AUTHENTICATE");
-        co_return session_.fail(
-            login && response.status == ImapStatus::no ? FailureReason::auth
-                                                       : FailureReason::protocol,
-            std::string(verb) + " answered " + response.summary());
+        co_return session_.fail(login && response.status == ImapStatus::no
+                                    ? FailureReason::auth
+                                    : FailureReason::protocol,
+                                std::string(verb) + " answered " + response.summary());
     }
 }
 

@@ -35,7 +35,7 @@ constexpr std::chrono::hours stale_after{24};
 
 constexpr std::array<std::string_view, 7> weekdays{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 std::tm utc(std::chrono::system_clock::time_point when) {
     const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
@@ -110,8 +110,8 @@ asio::awaitable<bool> prepare_leg(Leg& leg, const RoundtripLeg& url, const Probe
         co_return true;
     }
     result.reason = FailureReason::dns;
-    result.detail = std::string(name) + ": cannot resolve " + printable_excerpt(url.address) + ": " +
-                    (error ? error.message() : "no addresses");
+    result.detail = std::string(name) + ": cannot resolve " + printable_excerpt(url.address) +
+                    ": " + (error ? error.message() : "no addresses");
     co_return false;
 }
 
@@ -149,7 +149,8 @@ asio::awaitable<ProbeResult> submit_message(const Leg& leg, ProbeContext& contex
 
 class Fetcher {
 public:
-    Fetcher(ProbeSession& session, ProbeContext& context) : session_(session), imap_(session), timer_(context.executor) {}
+    Fetcher(ProbeSession& session, ProbeContext& context)
+        : session_(session), imap_(session), timer_(context.executor) {}
 
     // Polls for `token` until `deadline`; sets `delivery` (from `submitted`) when it is found.
     asio::awaitable<bool> await_message(const std::string& token,
@@ -158,24 +159,26 @@ public:
                                         std::optional<std::chrono::nanoseconds>& delivery) {
         if (const bool opened = co_await imap_.open(); !opened) co_return false;
         const std::string_view inbox = "INBOX";
-        if (const bool selected = co_await imap_.command("SELECT", std::span(&inbox, 1)); !selected) {
+        if (const bool selected = co_await imap_.command("SELECT", std::span(&inbox, 1));
+            !selected) {
             co_return false;
         }
         const std::string search = "UID SEARCH " + header_search(token);
         auto wait = first_poll;
         while (true) {
-            if (const bool searched = co_await imap_.raw_command(search); !searched) co_return false;
+            if (const bool searched = co_await imap_.raw_command(search); !searched)
+                co_return false;
             const auto now = std::chrono::steady_clock::now();
             if (!imap_.search_results().empty()) {
                 delivery = now - submitted;
                 co_return true;
             }
             if (now >= deadline) {
-                co_return session_.fail(
-                    FailureReason::timeout,
-                    "message not in INBOX within " +
-                        format_duration(std::chrono::duration_cast<Duration>(deadline - submitted)) +
-                        " of its submission");
+                co_return session_.fail(FailureReason::timeout,
+                                        "message not in INBOX within " +
+                                            format_duration(std::chrono::duration_cast<Duration>(
+                                                deadline - submitted)) +
+                                            " of its submission");
             }
             timer_.expires_at(std::min(now + wait, deadline));
             co_await timer_.async_wait(use_tuple);
@@ -193,9 +196,10 @@ public:
         doomed = imap_.search_results();
         const auto day_ago = std::chrono::system_clock::now() - stale_after;
         // RFC 5032 OLDER is exact; BEFORE compares dates only, so it may keep one more day.
-        const std::string age = has_capability(imap_.capabilities(), "WITHIN")
-                                    ? "OLDER " + std::to_string(std::chrono::seconds(stale_after).count())
-                                    : "BEFORE " + imap_date(day_ago);
+        const std::string age =
+            has_capability(imap_.capabilities(), "WITHIN")
+                ? "OLDER " + std::to_string(std::chrono::seconds(stale_after).count())
+                : "BEFORE " + imap_date(day_ago);
         const std::string stale = "UID SEARCH " + header_search("") + " " + age;
         if (const bool ok = co_await imap_.raw_command(stale); !ok) co_return;
         doomed.insert(doomed.end(), imap_.search_results().begin(), imap_.search_results().end());
@@ -203,7 +207,8 @@ public:
         doomed.erase(std::unique(doomed.begin(), doomed.end()), doomed.end());
         if (!doomed.empty()) {
             const std::string set = uid_set(doomed, max_deleted);
-            if (const bool ok = co_await imap_.raw_command("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)");
+            if (const bool ok =
+                    co_await imap_.raw_command("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)");
                 !ok) {
                 co_return;
             }
@@ -239,8 +244,8 @@ std::string rfc5322_date(std::chrono::system_clock::time_point when) {
     char text[96];
     std::snprintf(text, sizeof text, "%.3s, %02d %.3s %04d %02d:%02d:%02d +0000",
                   weekdays[static_cast<std::size_t>(t.tm_wday) % 7].data(), t.tm_mday,
-                  months[static_cast<std::size_t>(t.tm_mon) % 12].data(), t.tm_year + 1900, t.tm_hour,
-                  t.tm_min, t.tm_sec);
+                  months[static_cast<std::size_t>(t.tm_mon) % 12].data(), t.tm_year + 1900,
+                  t.tm_hour, t.tm_min, t.tm_sec);
     return text;
 }
 
@@ -273,7 +278,8 @@ std::string roundtrip_message(std::string_view token, std::string_view mailbox,
     message += std::string(roundtrip_header) + ": " + std::string(token) + "\r\n";
     message += "Auto-Submitted: auto-generated\r\n";
     message += "\r\n";
-    message += "End-to-end delivery probe of tierwatch; it deletes this message once it sees it.\r\n";
+    message +=
+        "End-to-end delivery probe of tierwatch; it deletes this message once it sees it.\r\n";
     message += ".\r\n";
     return message;
 }
@@ -286,7 +292,8 @@ asio::awaitable<RoundtripTurns::Turn> RoundtripTurns::acquire(std::string key,
         found->second.busy = true;
         co_return Turn(this, std::move(key));
     }
-    auto timer = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+    auto timer =
+        std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
     found->second.waiting.push_back(timer);
     // release() cancels this wait to hand the turn over; busy stays set for us.
     co_await timer->async_wait(use_tuple);
@@ -338,9 +345,9 @@ asio::awaitable<ProbeResult> probe_roundtrip(const ProbeTarget& target, ProbeCon
 
     Leg fetch;
     const auto left = std::chrono::duration_cast<Duration>(deadline - submitted);
-    if (const bool ready = co_await prepare_leg(fetch, check.roundtrip.fetch, target, context,
-                                                std::max(left, Duration::zero()) + cleanup_grace,
-                                                result, "fetch");
+    if (const bool ready =
+            co_await prepare_leg(fetch, check.roundtrip.fetch, target, context,
+                                 std::max(left, Duration::zero()) + cleanup_grace, result, "fetch");
         !ready) {
         co_return finish();
     }
@@ -350,7 +357,8 @@ asio::awaitable<ProbeResult> probe_roundtrip(const ProbeTarget& target, ProbeCon
     const bool awaited = co_await fetcher.await_message(token, submitted, deadline, delivery);
     // Also after a timeout: it deletes what earlier round trips left, and a message that
     // arrives late is deleted by the next one.
-    if (awaited || session.result().reason == FailureReason::timeout) co_await fetcher.clean_up(prefix);
+    if (awaited || session.result().reason == FailureReason::timeout)
+        co_await fetcher.clean_up(prefix);
     absorb(result, session.finish(), "fetch");
     if (result.ok()) result.delivery = delivery;
     co_return finish();

@@ -26,7 +26,8 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_roundtrip(const ProbeTarget& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_roundtrip(const ProbeTarget& target,
+                                                    ProbeContext& context);
 
 // The header that carries the token; IMAP SEARCH HEADER finds messages by it.
 inline constexpr std::string_view roundtrip_header = "X-Tierwatch-Roundtrip";
@@ -55,7 +56,8 @@ public:
     class Turn {
     public:
         Turn(RoundtripTurns* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
-        Turn(Turn&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), key_(std::move(other.key_)) {}
+        Turn(Turn&& other) noexcept
+            : owner_(std::exchange(other.owner_, nullptr)), key_(std::move(other.key_)) {}
         Turn& operator=(Turn&&) = delete;
         ~Turn() {
             if (owner_ != nullptr) owner_->release(key_);

@@ -21,7 +21,8 @@ public:
     // a username: everything before the first mail transaction. Ends in the command phase.
     boost::asio::awaitable<bool> open();
     // Sends `line` and reads the reply; fails with protocol unless the reply code is `expected`.
-    boost::asio::awaitable<bool> command(std::string_view line, std::string_view name, int expected);
+    boost::asio::awaitable<bool> command(std::string_view line, std::string_view name,
+                                         int expected);
     boost::asio::awaitable<bool> quit();
     const SmtpReply& reply() const noexcept { return parser_.reply(); }
 

@@ -1,5 +1,7 @@
 // The tcp dialogue state machine fed from raw bytes through a LineReader at every split, with
 // oversized lines, garbage, and the failure each way of going wrong maps to.
+#include "probes/dialogue.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,13 +9,13 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "probes/dialogue.hpp"
 #include "probes/line_reader.hpp"
 
 namespace tierwatch {
 namespace {
 
-std::vector<DialogueStep> steps(std::initializer_list<std::pair<DialogueStep::Kind, std::string>> list) {
+std::vector<DialogueStep> steps(
+    std::initializer_list<std::pair<DialogueStep::Kind, std::string>> list) {
     std::vector<DialogueStep> out;
     for (const auto& [kind, text] : list) {
         DialogueStep step;
@@ -108,7 +110,8 @@ TEST(DialogueMachine, MismatchedGreetingIsBadGreeting) {
     machine.feed("\x16\x03garbage");
     ASSERT_EQ(machine.next(), DialogueMachine::Action::failed);
     EXPECT_EQ(machine.reason(), FailureReason::bad_greeting);
-    EXPECT_EQ(machine.detail(), "step 1: no line matched /^220 / within 2 lines; last \"\\x16\\x03garbage\"");
+    EXPECT_EQ(machine.detail(),
+              "step 1: no line matched /^220 / within 2 lines; last \"\\x16\\x03garbage\"");
 }
 
 TEST(DialogueMachine, MismatchAfterSendIsProtocol) {
@@ -120,7 +123,8 @@ TEST(DialogueMachine, MismatchAfterSendIsProtocol) {
     machine.feed("500 5.5.1 what?");
     ASSERT_EQ(machine.next(), DialogueMachine::Action::failed);
     EXPECT_EQ(machine.reason(), FailureReason::protocol);
-    EXPECT_EQ(machine.detail(), "step 3: no line matched /^250 / within 1 line; last \"500 5.5.1 what?\"");
+    EXPECT_EQ(machine.detail(),
+              "step 3: no line matched /^250 / within 1 line; last \"500 5.5.1 what?\"");
     // A finished machine ignores more input.
     machine.feed("250 late");
     EXPECT_EQ(machine.next(), DialogueMachine::Action::failed);
@@ -131,7 +135,8 @@ TEST(DialogueMachine, WaitingForNamesTheStepAndTheLastLine) {
     EXPECT_EQ(machine.waiting_for(), "step 1: no line yet for /^220 /");
     machine.feed("220-postscreen says hello");  // a greeting's first line: no match yet
     EXPECT_EQ(machine.unmatched_lines(), 1u);
-    EXPECT_EQ(machine.waiting_for(), "step 1: no line matched /^220 /, last \"220-postscreen says hello\"");
+    EXPECT_EQ(machine.waiting_for(),
+              "step 1: no line matched /^220 /, last \"220-postscreen says hello\"");
     machine.feed("220 mx ESMTP");
     machine.advance();  // the send
     EXPECT_EQ(machine.unmatched_lines(), 0u);

@@ -1,18 +1,19 @@
 // The roundtrip prober's sans-io pieces: token prefix, message, dates, UID sets, SEARCH results
 // fed byte by byte, and the one-round-trip-per-check turns driven on an io_context.
+#include "probes/roundtrip.hpp"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
 
 #include "probes/imap_parser.hpp"
 #include "probes/line_reader.hpp"
-#include "probes/roundtrip.hpp"
 
 namespace tierwatch {
 namespace {
@@ -36,7 +37,8 @@ TEST(RoundtripMessage, HeadersCarryTheTokenAndTheBodyEndsTheData) {
     const std::string message = roundtrip_message("tw-0123-ab", "probe@example.com", when);
     EXPECT_NE(message.find("\r\nX-Tierwatch-Roundtrip: tw-0123-ab\r\n"), std::string::npos);
     EXPECT_NE(message.find("\r\nDate: Mon, 23 Nov 2026 02:27:39 +0000\r\n"), std::string::npos);
-    EXPECT_TRUE(message.starts_with("From: tierwatch <probe@example.com>\r\nTo: <probe@example.com>\r\n"));
+    EXPECT_TRUE(
+        message.starts_with("From: tierwatch <probe@example.com>\r\nTo: <probe@example.com>\r\n"));
     EXPECT_NE(message.find("\r\n\r\n"), std::string::npos);  // headers, then the body
     EXPECT_TRUE(message.ends_with("\r\n.\r\n"));
     // Exactly one terminating dot line, and no bare LF a server could take as a line end.
@@ -65,7 +67,8 @@ TEST(RoundtripUidSet, JoinsAndBounds) {
 // "* SEARCH" responses read as the prober reads them: through a LineReader in every chunk size.
 TEST(ImapSearchResults, ByteByByteAndGarbage) {
     const std::string input =
-        "* 2 EXISTS\r\n* SEARCH 4 17 4294967295\r\n* search\r\n* OK [UIDNEXT 9] x\r\nA3 OK SEARCH done\r\n";
+        "* 2 EXISTS\r\n* SEARCH 4 17 4294967295\r\n* search\r\n* OK [UIDNEXT 9] x\r\nA3 OK SEARCH "
+        "done\r\n";
     for (std::size_t chunk = 1; chunk <= input.size(); ++chunk) {
         LineReader reader(512);
         ImapResponseParser parser;
@@ -89,7 +92,8 @@ TEST(ImapSearchResults, ByteByByteAndGarbage) {
         }
         EXPECT_EQ(found, (std::vector<std::uint32_t>{4, 17, 4294967295u})) << chunk;
     }
-    for (std::string_view garbage : {"* SEARCH 1 x", "* SEARCH 0", "* SEARCH 4294967296", "* SEARCH -1"}) {
+    for (std::string_view garbage :
+         {"* SEARCH 1 x", "* SEARCH 0", "* SEARCH 4294967296", "* SEARCH -1"}) {
         ImapResponseParser parser;
         ASSERT_EQ(parser.feed(garbage), ParseStatus::complete);
         std::vector<std::uint32_t> found;
@@ -109,15 +113,18 @@ TEST(RoundtripTurns, OneAtATimePerCheckInOrder) {
         for (int i = 0; i < 3; ++i) co_await boost::asio::post(io, boost::asio::use_awaitable);
         events.push_back(name + " end");
     };
-    for (const char* name : {"a1", "a2", "a3"}) boost::asio::co_spawn(io, run("a", name), boost::asio::detached);
+    for (const char* name : {"a1", "a2", "a3"})
+        boost::asio::co_spawn(io, run("a", name), boost::asio::detached);
     boost::asio::co_spawn(io, run("b", "b1"), boost::asio::detached);
     io.run();
     const std::vector<std::string> a_only = [&] {
         std::vector<std::string> out;
-        for (const auto& e : events) if (e[0] == 'a') out.push_back(e);
+        for (const auto& e : events)
+            if (e[0] == 'a') out.push_back(e);
         return out;
     }();
-    EXPECT_EQ(a_only, (std::vector<std::string>{"a1 start", "a1 end", "a2 start", "a2 end", "a3 start", "a3 end"}));
+    EXPECT_EQ(a_only, (std::vector<std::string>{"a1 start", "a1 end", "a2 start", "a2 end",
+                                                "a3 start", "a3 end"}));
     // b did not wait for a.
     const auto b_start = std::find(events.begin(), events.end(), "b1 start");
     const auto a1_end = std::find(events.begin(), events.end(), "a1 end");
@@ -132,22 +139,31 @@ TEST(RoundtripTurns, AbandonedWaiterIsSkipped) {
     RoundtripTurns turns;
     bool third_ran = false;
     std::optional<RoundtripTurns::Turn> held;
-    boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-        held.emplace(co_await turns.acquire("a", io.get_executor()));
-    }, boost::asio::detached);
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+            held.emplace(co_await turns.acquire("a", io.get_executor()));
+        },
+        boost::asio::detached);
     io.run();
     io.restart();
     {
         boost::asio::io_context other;  // its pending waiter dies with it
-        boost::asio::co_spawn(other, [&]() -> boost::asio::awaitable<void> {
-            auto turn = co_await turns.acquire("a", other.get_executor());
-        }, boost::asio::detached);
+        boost::asio::co_spawn(
+            other,
+            [&]() -> boost::asio::awaitable<void> {
+                auto turn = co_await turns.acquire("a", other.get_executor());
+            },
+            boost::asio::detached);
         other.poll();  // up to its wait
     }
-    boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-        auto turn = co_await turns.acquire("a", io.get_executor());
-        third_ran = true;
-    }, boost::asio::detached);
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+            auto turn = co_await turns.acquire("a", io.get_executor());
+            third_ran = true;
+        },
+        boost::asio::detached);
     io.poll();
     EXPECT_FALSE(third_ran);
     held.reset();
