@@ -1259,6 +1259,18 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
                "[[check]] " + in_quotes(check.name) + " (protocol \"roundtrip\") needs \"username\" (the probe "
                "mailbox) and \"password_file\" to submit and fetch");
     }
+    if (check.protocol == Protocol::roundtrip) {
+        // Sender and recipient of the probe message: MAIL FROM:<username>, RCPT TO:<username>.
+        const std::string& address = check.username;
+        const std::size_t at = address.find('@');
+        const bool valid = at != std::string::npos && at > 0 && at + 1 < address.size() &&
+                           address.find_first_of(" <>\"", 0) == std::string::npos &&
+                           control_character_problem("username", address).empty();
+        if (!valid) {
+            s.fail("username", "\"username\" of a roundtrip check is the probe mailbox's address (like "
+                               "probe@example.com), got " + in_quotes(address));
+        }
+    }
     if (is_mail_protocol(check.protocol) && check.username.empty() != check.password.empty()) {
         s.fail(check.username.empty() ? "password_file" : "username",
                "[[check]] " + in_quotes(check.name) + " needs both \"username\" and \"password_file\" to log in");

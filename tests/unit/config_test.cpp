@@ -935,6 +935,12 @@ TEST_F(RoundtripConfigTest, KeysThatDoNotApply) {
     expect_error(roundtrip(14, ""), "10:1",
                  "[[check]] \"rt\" (protocol \"roundtrip\") needs \"username\" (the probe mailbox) and "
                  "\"password_file\" to submit and fetch");
+    expect_error(roundtrip(14, "username = \"probe\""), "14:12",
+                 "\"username\" of a roundtrip check is the probe mailbox's address (like probe@example.com), got "
+                 "\"probe\"");
+    expect_error(roundtrip(14, "username = \"pro be@example.com\""), "14:12",
+                 "\"username\" of a roundtrip check is the probe mailbox's address (like probe@example.com), got "
+                 "\"pro be@example.com\"");
     expect_error(with_tcp_check("submit = \"smtp://h\"\n"), "15:10",
                  "\"submit\" applies only to protocol roundtrip, not to protocol \"tcp\"");
     expect_error(roundtrip(18, "fetch = \"imaps://h\"", "starttls = true\n"), "19:12",
