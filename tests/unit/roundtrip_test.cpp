@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "daemon/grading.hpp"
 #include "probes/imap_parser.hpp"
 #include "probes/line_reader.hpp"
 
@@ -170,6 +171,27 @@ TEST(RoundtripTurns, AbandonedWaiterIsSkipped) {
     io.run();
     EXPECT_TRUE(third_ran);
     EXPECT_FALSE(turns.busy("a"));
+}
+
+// A round trip is graded on its delivery time, not on how long the whole probe took.
+TEST(RoundtripGrading, DeliveryTimeAgainstTheLatencyThresholds) {
+    Check check;
+    check.protocol = Protocol::roundtrip;
+    check.latency_warning = std::chrono::seconds(5);
+    check.latency_critical = std::chrono::seconds(20);
+    ProbeResult result;
+    result.total = 30s;  // submit, poll and clean up
+    result.delivery = 2s;
+    const auto now = std::chrono::system_clock::now();
+    EXPECT_EQ(grade_result(result, check, now).grade, Grade::ok);
+    result.delivery = 6s;
+    const auto warning = grade_result(result, check, now);
+    EXPECT_EQ(warning.grade, Grade::warning);
+    EXPECT_EQ(warning.why, "delivery 6s above 5s");
+    result.delivery = 21s;
+    EXPECT_EQ(grade_result(result, check, now).grade, Grade::critical);
+    result.delivery.reset();  // other probes: their duration
+    EXPECT_EQ(grade_result(result, check, now).why, "latency 30s above 20s");
 }
 
 }  // namespace
