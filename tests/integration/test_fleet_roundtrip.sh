@@ -96,6 +96,10 @@ no_secret() { ! grep -rqF -- "$(cat "$FLEET_PROBE_PASSWORD_FILE")" "$WORK"/*.jso
 sed -E -e "s/\"127\.0\.([0-9]+\.[0-9]+)\"/\"$SUBNET.\1\"/" \
   -e "s/^listen = .*/listen = \"$LOCAL.1:19469\"/" -e "s/^nameservers = .*/nameservers = [\"$LOCAL.53:15353\"]/" \
   "$SOURCE/config/examples/fleet.toml" >"$DIR/tierwatch.toml"
+"$TIERWATCHD" --config "$DIR/tierwatch.toml" --check-config >"$WORK/check-config.log" 2>&1
+expect "--check-config names where each round trip leg goes" check-config \
+  grep -q "roundtrip-direct: .*; submit submission+starttls to each target port $FLEET_SUBMISSION_PORT; fetch imap+starttls to mailbox1.example.test port $FLEET_IMAP_PORT$" \
+  "$WORK/check-config.log"
 once "$DIR/tierwatch.toml" fleet
 expect "fleet.toml --once: exit 0, every target ok" fleet \
   test "$(cat "$WORK/fleet.rc") $(jq '[.targets[] | select(.grade != "ok")] | length' "$WORK/fleet.json")" = "0 0"
