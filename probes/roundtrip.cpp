@@ -207,11 +207,9 @@ public:
         doomed.erase(std::unique(doomed.begin(), doomed.end()), doomed.end());
         if (!doomed.empty()) {
             const std::string set = uid_set(doomed, max_deleted);
-            if (const bool ok =
-                    co_await imap_.raw_command("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)");
-                !ok) {
-                co_return;
-            }
+            // Named, not a temporary: see the GCC 12 note in mail_session.hpp.
+            const std::string store = "UID STORE " + set + " +FLAGS.SILENT (\\Deleted)";
+            if (const bool ok = co_await imap_.raw_command(store); !ok) co_return;
             // UID EXPUNGE (UIDPLUS) removes only ours, not what another client marked deleted.
             const std::string expunge =
                 has_capability(imap_.capabilities(), "UIDPLUS") ? "UID EXPUNGE " + set : "EXPUNGE";
