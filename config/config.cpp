@@ -59,7 +59,7 @@ constexpr std::array<DurationUnit, 5> duration_units{{
 // Longer durations are configuration mistakes, and would overflow nanosecond clocks downstream.
 constexpr Duration max_config_duration = std::chrono::days(3650);
 
-constexpr std::array<std::pair<std::string_view, Protocol>, 15> protocol_names{{
+constexpr std::array<std::pair<std::string_view, Protocol>, 16> protocol_names{{
     {"tcp", Protocol::tcp},
     {"tls", Protocol::tls},
     {"http", Protocol::http},
@@ -75,12 +75,11 @@ constexpr std::array<std::pair<std::string_view, Protocol>, 15> protocol_names{{
     {"ldap", Protocol::ldap},
     {"ldaps", Protocol::ldaps},
     {"ldap_replication", Protocol::ldap_replication},
+    {"roundtrip", Protocol::roundtrip},
 }};
 
 // Protocols the spec promises for later; named so such a config is refused plainly, not as a typo.
-constexpr std::array<std::string_view, 1> planned_protocols{
-    "roundtrip",
-};
+constexpr std::array<std::string_view, 0> planned_protocols{};
 
 // The alerting sections (group, tiers, pager, maintenance, flapping) are read by parse_alerting().
 constexpr std::array<std::string_view, 10> top_level_keys{
@@ -105,7 +104,12 @@ constexpr std::array<std::string_view, 8> tls_only_keys{
 constexpr std::array<std::string_view, 8> http_only_keys{
     "method", "path", "host", "expected_status", "body_regex", "body_limit", "follow_redirects", "max_redirects",
 };
-constexpr std::array<std::string_view, 1> tcp_only_keys{"banner_regex"};
+constexpr std::array<std::string_view, 2> tcp_only_keys{"banner_regex", "dialogue"};
+constexpr std::array<std::string_view, 2> roundtrip_only_keys{"submit", "fetch"};
+constexpr std::array<std::string_view, 3> dialogue_step_keys{"expect", "send", "starttls"};
+// Bounds a dialogue so a config cannot make one probe run unbounded work.
+constexpr std::size_t max_dialogue_steps = 64;
+constexpr std::size_t max_dialogue_send_bytes = 4096;
 constexpr std::array<std::string_view, 2> mail_only_keys{"expect_capabilities", "auth_mechanism"};
 constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
 constexpr std::array<std::string_view, 1> smtp_only_keys{"helo_name"};
@@ -736,7 +740,8 @@ std::optional<std::uint16_t> default_port(Protocol protocol) {
         case Protocol::ldap_replication: return 389;
         case Protocol::ldaps: return 636;
         case Protocol::tcp:
-        case Protocol::tls: break;
+        case Protocol::tls:
+        case Protocol::roundtrip: break;  // its ports come from its submit and fetch URLs
     }
     return std::nullopt;
 }
@@ -922,6 +927,223 @@ HttpSettings read_http(const Section& s) {
     return http;
 }
 
+// A round trip's deadline (submit to found in INBOX). A delivery takes far longer than a greeting,
+// so [defaults]' timeout is not inherited: the check's own `timeout` when it sets one, else
+// latency_critical plus a margin (so a slow delivery is graded critical, not cut off as a
+// timeout), else two minutes; never beyond the interval, as a target must not overlap itself.
+Duration roundtrip_timeout(const Section& s, const Inherited& in) {
+    constexpr Duration margin = std::chrono::seconds(30);
+    constexpr Duration without_latency = std::chrono::minutes(2);
+    const auto& critical = in.latency_critical.value;
+    if (in.timeout.here) {
+        if (critical && in.timeout.value <= *critical) {
+            s.fail("timeout", "timeout " + format_duration(in.timeout.value) + " is not above latency_critical " +
+                                  format_duration(*critical) +
+                                  " (a delivery that slow would fail as a timeout instead of being graded)");
+        }
+        return in.timeout.value;
+    }
+    // With latency_critical at the interval (the SPEC's 5m and 5m), a delivery that slow is a
+    // timeout: critical either way.
+    const Duration wanted = critical ? *critical + margin : without_latency;
+    return std::min(wanted, in.interval.value);
+}
+
+// A roundtrip leg from its URL: "smtp://host:587?starttls=true", "smtps://host:465",
+// "imap://host:143?starttls=true", "imaps://host:993". The host is resolved later, once the
+// nodes and NLBs are known (resolve_roundtrip_leg).
+RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) {
+    const std::string url = s.required_text(key);
+    struct Scheme {
+        std::string_view name;
+        Protocol protocol;
+        std::uint16_t port;
+    };
+    constexpr std::array<Scheme, 2> submit_schemes{{{"smtp", Protocol::submission, 587},
+                                                    {"smtps", Protocol::smtps, 465}}};
+    constexpr std::array<Scheme, 2> fetch_schemes{{{"imap", Protocol::imap, 143},
+                                                   {"imaps", Protocol::imaps, 993}}};
+    const std::span<const Scheme> schemes = submit ? std::span<const Scheme>(submit_schemes)
+                                                   : std::span<const Scheme>(fetch_schemes);
+    const std::string expected = submit ? "smtp://host[:port][?starttls=true] or smtps://host[:port]"
+                                        : "imap://host[:port][?starttls=true] or imaps://host[:port]";
+    const auto bad = [&](const std::string& why) {
+        s.fail(key, "invalid " + std::string(key) + " URL " + in_quotes(url) + ": " + why + " (expected " +
+                        expected + ")");
+    };
+    const std::size_t separator = url.find("://");
+    if (separator == std::string::npos) {
+        bad("no scheme");
+    }
+    const std::string_view scheme_name = std::string_view(url).substr(0, separator);
+    const auto scheme = std::find_if(schemes.begin(), schemes.end(),
+                                     [&](const Scheme& candidate) { return candidate.name == scheme_name; });
+    if (scheme == schemes.end()) {
+        std::vector<std::string_view> names;
+        for (const Scheme& candidate : schemes) {
+            names.push_back(candidate.name);
+        }
+        bad("unknown scheme " + in_quotes(scheme_name) + did_you_mean(scheme_name, names));
+    }
+    RoundtripLeg leg;
+    leg.protocol = scheme->protocol;
+    leg.port = scheme->port;
+    std::string_view rest = std::string_view(url).substr(separator + 3);
+    std::string_view query;
+    if (const std::size_t mark = rest.find('?'); mark != std::string_view::npos) {
+        query = rest.substr(mark + 1);
+        rest = rest.substr(0, mark);
+    }
+    if (rest.ends_with('/')) {
+        rest.remove_suffix(1);  // "imaps://host:993/" is the same server
+    }
+    if (rest.find_first_of("/@ ") != std::string_view::npos) {
+        bad("only host and port may follow the scheme (credentials come from password_file)");
+    }
+    std::string_view host = rest;
+    if (rest.starts_with('[')) {
+        const std::size_t close = rest.find(']');
+        if (close == std::string_view::npos) {
+            bad("unclosed \"[\"");
+        }
+        host = rest.substr(1, close - 1);
+        rest.remove_prefix(close + 1);
+        if (!rest.empty() && !rest.starts_with(':')) {
+            bad("unexpected text after \"]\"");
+        }
+    } else {
+        const std::size_t colon = rest.find(':');
+        host = rest.substr(0, colon);
+        rest.remove_prefix(colon == std::string_view::npos ? rest.size() : colon);
+    }
+    if (host.empty()) {
+        bad("no host");
+    }
+    if (rest.starts_with(':')) {
+        const std::string_view digits = rest.substr(1);
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || value < 1 ||
+            value > 65535) {
+            bad("invalid port " + in_quotes(digits) + " (expected 1-65535)");
+        }
+        leg.port = static_cast<std::uint16_t>(value);
+    }
+    leg.host.assign(host);
+    while (!query.empty()) {
+        const std::size_t amp = std::min(query.find('&'), query.size());
+        const std::string_view pair = query.substr(0, amp);
+        query.remove_prefix(std::min(amp + 1, query.size()));
+        if (pair == "starttls=true" || pair == "starttls=false") {
+            leg.starttls = pair == "starttls=true";
+        } else if (pair.starts_with("starttls=")) {
+            bad("starttls must be true or false");
+        } else {
+            bad("unknown parameter " + in_quotes(pair.substr(0, pair.find('='))) + " (only starttls)");
+        }
+    }
+    if (leg.starttls && uses_implicit_tls(leg.protocol)) {
+        bad(std::string(scheme_name) + " is already TLS; starttls applies to " + (submit ? "smtp" : "imap"));
+    }
+    return leg;
+}
+
+// Where a leg's host leads, now that nodes and NLBs are known: the check's own NLB or one of its
+// nodes means "through the target being probed"; any other [[node]] means that node's address;
+// anything else is an IP literal or a name for the system resolver, the same for every target.
+void resolve_roundtrip_leg(RoundtripLeg& leg, const Check& check, const std::vector<Node>& nodes,
+                           const std::vector<Nlb>& nlbs) {
+    const auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    const auto named = [&](const std::string& name, const std::string& fqdn) {
+        return leg.host == name || (!fqdn.empty() && leg.host == fqdn);
+    };
+    leg.via_target = std::any_of(nlbs.begin(), nlbs.end(), [&](const Nlb& nlb) {
+                         return listed(check.nlbs, nlb.name) && named(nlb.name, nlb.fqdn);
+                     }) ||
+                     std::any_of(nodes.begin(), nodes.end(), [&](const Node& node) {
+                         return listed(check.roles, node.role) && named(node.name, node.fqdn);
+                     });
+    leg.address = leg.host;
+    if (leg.via_target) {
+        return;
+    }
+    const auto node = std::find_if(nodes.begin(), nodes.end(),
+                                   [&](const Node& candidate) { return named(candidate.name, candidate.fqdn); });
+    if (node != nodes.end()) {
+        leg.address = node->address;
+        if (!node->fqdn.empty()) {
+            leg.host = node->fqdn;  // the name its certificate carries
+        }
+    }
+}
+
+// A tcp dialogue: an array of one-key tables, e.g. [{ expect = "^220 " }, { send = "QUIT" },
+// { starttls = true }], checked and compiled now so a typo stops the load at its line.
+std::vector<DialogueStep> read_dialogue(const Section& s, Protocol protocol) {
+    std::vector<DialogueStep> steps;
+    const toml::node* node = s.table().get("dialogue");
+    if (!node) {
+        return steps;
+    }
+    const auto& array = s.expect<toml::array>(*node, "\"dialogue\"");
+    if (array.empty()) {
+        s.fail(*node, "\"dialogue\" must not be empty (leave it out for a bare connect)");
+    }
+    if (array.size() > max_dialogue_steps) {
+        s.fail(*node, "\"dialogue\" has " + std::to_string(array.size()) + " steps, at most " +
+                          std::to_string(max_dialogue_steps));
+    }
+    const std::string label = "each step of \"dialogue\" (e.g. { expect = \"^220 \" })";
+    for (const toml::node& entry : array) {
+        const auto& table = s.expect<toml::table>(entry, label);
+        if (table.size() != 1) {
+            s.fail(entry, "each step of \"dialogue\" has exactly one of " + detail::quoted_list(dialogue_step_keys) +
+                              ", got " + std::to_string(table.size()) + " keys");
+        }
+        const auto only = *table.begin();  // a proxy holding references into the table
+        const toml::key& key = only.first;
+        const toml::node& value = only.second;
+        DialogueStep step;
+        if (key == "expect") {
+            step.kind = DialogueStep::Kind::expect;
+            step.text = s.expect<std::string>(value, "\"expect\"");
+            if (step.text.empty()) {
+                s.fail(value, "\"expect\" must not be empty");
+            }
+            try {
+                step.regex.emplace(step.text);
+            } catch (const boost::regex_error& e) {
+                s.fail(value, "invalid regex for \"expect\": " + std::string(e.what()));
+            }
+        } else if (key == "send") {
+            step.kind = DialogueStep::Kind::send;
+            step.text = s.expect<std::string>(value, "\"send\"");
+            if (std::string why = control_character_problem("send", step.text); !why.empty()) {
+                s.fail(value, why + " (each send is one line; CRLF is added)");
+            }
+            if (step.text.size() > max_dialogue_send_bytes) {
+                s.fail(value, "\"send\" is longer than " + std::to_string(max_dialogue_send_bytes) + " bytes");
+            }
+        } else if (key == "starttls") {
+            step.kind = DialogueStep::Kind::starttls;
+            if (!s.expect<bool>(value, "\"starttls\"")) {
+                s.fail(value, "\"starttls\" in a dialogue step must be true (leave the step out otherwise)");
+            }
+            if (protocol != Protocol::tcp) {
+                s.fail(value, "a starttls step applies only to protocol \"tcp\" (protocol " +
+                                  in_quotes(to_string(protocol)) + " is TLS from the start)");
+            }
+        } else {
+            s.fail(value, "unknown dialogue step " + in_quotes(key.str()) + " (expected one of: " +
+                              joined(dialogue_step_keys) + ")" + did_you_mean(key.str(), dialogue_step_keys));
+        }
+        steps.push_back(std::move(step));
+    }
+    return steps;
+}
+
 Check read_check(const Section& s, const Inherited& defaults, const Targets& targets) {
     Check check;
     check.name = s.required_text("name");
@@ -939,6 +1161,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), ldap_only_keys.begin(), ldap_only_keys.end());
     known.insert(known.end(), ldap_search_keys.begin(), ldap_search_keys.end());
     known.insert(known.end(), replication_only_keys.begin(), replication_only_keys.end());
+    known.insert(known.end(), roundtrip_only_keys.begin(), roundtrip_only_keys.end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
     if (!is_mail_protocol(check.protocol)) {
@@ -973,6 +1196,23 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (is_ldap_family(check.protocol)) {
         check.ldap = read_ldap(s, check.protocol);
     }
+    if (check.protocol != Protocol::roundtrip) {
+        s.reject_keys_for(roundtrip_only_keys, "protocol roundtrip", check.protocol);
+    } else {
+        if (s.has("port")) {
+            s.fail("port", "\"port\" does not apply to protocol \"roundtrip\": the ports are those of \"submit\" "
+                           "and \"fetch\"");
+        }
+        check.roundtrip.submit = read_mail_url(s, "submit", true);
+        check.roundtrip.fetch = read_mail_url(s, "fetch", false);
+    }
+    if (check.protocol == Protocol::tcp || check.protocol == Protocol::tls) {
+        check.dialogue = read_dialogue(s, check.protocol);
+        if (!check.dialogue.empty() && s.has("banner_regex")) {
+            s.fail("banner_regex", "\"banner_regex\" and \"dialogue\" exclude each other: make the banner the "
+                                   "dialogue's first expect step");
+        }
+    }
     if (!check.uses_tls()) {
         s.reject_keys_for(tls_only_keys,
                           "protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks with starttls = true",
@@ -986,11 +1226,15 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     }
 
     const auto port = s.integer("port", 1, 65535);
-    if (!port && !default_port(check.protocol)) {
+    if (check.protocol == Protocol::roundtrip) {
+        check.port = check.roundtrip.submit.port;  // the target's label; each leg has its own port
+    } else if (!port && !default_port(check.protocol)) {
         s.fail("missing required key \"port\" in [[check]] " + in_quotes(check.name) + " (protocol " +
                in_quotes(to_string(check.protocol)) + " has no default port)");
     }
-    check.port = port ? static_cast<std::uint16_t>(*port) : *default_port(check.protocol);
+    if (check.protocol != Protocol::roundtrip) {
+        check.port = port ? static_cast<std::uint16_t>(*port) : *default_port(check.protocol);
+    }
 
     check.roles = read_references(s, "roles", "role", targets.roles, "is not the role of any [[node]]");
     check.nlbs = read_references(s, "nlbs", "nlb", targets.nlbs, "is not defined by any [[nlb]]");
@@ -1008,6 +1252,9 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     check.latency_critical = in.latency_critical.value;
     check.cert_warning = in.cert_warning.value;
     check.cert_critical = in.cert_critical.value;
+    if (check.protocol == Protocol::roundtrip) {
+        check.timeout = roundtrip_timeout(s, in);
+    }
 
     check.tls.ca_file = in.ca_file.value;
     check.tls.verify = s.flag("tls_verify").value_or(check.tls.verify);
@@ -1027,6 +1274,23 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     check.username = s.text("username").value_or("");
     check.password = read_secret(s, "password_file");
     // Half a login is a mistake that would otherwise only show as a skipped login step.
+    if (check.protocol == Protocol::roundtrip && (check.username.empty() || check.password.empty())) {
+        s.fail(check.username.empty() ? "username" : "password_file",
+               "[[check]] " + in_quotes(check.name) + " (protocol \"roundtrip\") needs \"username\" (the probe "
+               "mailbox) and \"password_file\" to submit and fetch");
+    }
+    if (check.protocol == Protocol::roundtrip) {
+        // Sender and recipient of the probe message: MAIL FROM:<username>, RCPT TO:<username>.
+        const std::string& address = check.username;
+        const std::size_t at = address.find('@');
+        const bool valid = at != std::string::npos && at > 0 && at + 1 < address.size() &&
+                           address.find_first_of(" <>\"", 0) == std::string::npos &&
+                           control_character_problem("username", address).empty();
+        if (!valid) {
+            s.fail("username", "\"username\" of a roundtrip check is the probe mailbox's address (like "
+                               "probe@example.com), got " + in_quotes(address));
+        }
+    }
     if (is_mail_protocol(check.protocol) && check.username.empty() != check.password.empty()) {
         s.fail(check.username.empty() ? "password_file" : "username",
                "[[check]] " + in_quotes(check.name) + " needs both \"username\" and \"password_file\" to log in");
@@ -1089,6 +1353,10 @@ Config read_config(const toml::table& root, const Context& context) {
     for_each_entry(top, "check", [&](const toml::table& table, std::size_t index) {
         const Section s(context, table, entry_title("check", table, index));
         config.checks.push_back(read_check(s, defaults, targets));
+        if (Check& check = config.checks.back(); check.protocol == Protocol::roundtrip) {
+            resolve_roundtrip_leg(check.roundtrip.submit, check, config.nodes, config.nlbs);
+            resolve_roundtrip_leg(check.roundtrip.fetch, check, config.nodes, config.nlbs);
+        }
         if (config.checks.back().protocol == Protocol::ldap_replication) {
             config.checks.back().ldap.members = replication_members(s, config.checks.back(), config.nodes);
         }

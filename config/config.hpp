@@ -1,6 +1,7 @@
 // tierwatch's configuration: parsed once from TOML into immutable, validated structs.
 #pragma once
 
+#include <algorithm>
 #include <boost/regex.hpp>
 #include <chrono>
 #include <cstdint>
@@ -70,6 +71,7 @@ enum class Protocol : std::uint8_t {
     ldap,
     ldaps,
     ldap_replication,
+    roundtrip,
 };
 std::string_view to_string(Protocol p) noexcept;
 // Protocols that need a TLS handshake before (or instead of) their dialogue.
@@ -199,6 +201,32 @@ struct LdapSettings {
     std::optional<Duration> lag_critical;
 };
 
+// One leg of a mail round trip, from a `submit` or `fetch` URL such as
+// "smtp://mail.example.com:587?starttls=true" or "imaps://mail.example.com:993".
+struct RoundtripLeg {
+    Protocol protocol = Protocol::submission;  // submission or smtps; imap or imaps
+    std::uint16_t port = 0;
+    bool starttls = false;
+    // The URL named the check's own NLB or one of its nodes: the leg goes through the target
+    // being probed. Otherwise it goes to `host` for every target.
+    bool via_target = true;
+    std::string host;  // as written: IP literal or host name (SNI and certificate name)
+    std::string address;  // fixed legs: the [[node]] address `host` names, else `host` itself
+};
+
+struct RoundtripSettings {
+    RoundtripLeg submit;
+    RoundtripLeg fetch;
+};
+
+// One step of a tcp check's line dialogue, like blackbox_exporter's query_response.
+struct DialogueStep {
+    enum class Kind : std::uint8_t { expect, send, starttls };
+    Kind kind = Kind::expect;
+    std::string text;                   // send: the line (CRLF appended); expect: the pattern
+    std::optional<boost::regex> regex;  // expect: compiled at load
+};
+
 struct Check {
     std::string name;
     Protocol protocol = Protocol::tcp;
@@ -221,6 +249,8 @@ struct Check {
     HttpSettings http;
     MailSettings mail;
     LdapSettings ldap;
+    RoundtripSettings roundtrip;
+    std::vector<DialogueStep> dialogue;  // tcp, tls: expect / send / starttls, in order
 
     std::string username;
     Secret password;  // from password_file
@@ -228,7 +258,11 @@ struct Check {
 
     // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
     bool uses_tls() const noexcept {
-        return uses_implicit_tls(protocol) || mail.starttls || ldap.starttls;
+        return uses_implicit_tls(protocol) || mail.starttls || ldap.starttls ||
+               roundtrip.submit.starttls || roundtrip.fetch.starttls ||
+               uses_implicit_tls(roundtrip.submit.protocol) || uses_implicit_tls(roundtrip.fetch.protocol) ||
+               std::any_of(dialogue.begin(), dialogue.end(),
+                           [](const DialogueStep& step) { return step.kind == DialogueStep::Kind::starttls; });
     }
 };
 

@@ -496,6 +496,14 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
                    }
                });
 
+    per_target("tierwatch_roundtrip_delivery_seconds",
+               "Submission to INBOX of the last round trip's message (roundtrip).", Type::gauge,
+               [&](const Target& t, std::size_t n) {
+                   if (!t.last.delivery) return;
+                   writer.sample("tierwatch_roundtrip_delivery_seconds", {labels.data(), n},
+                                 seconds(*t.last.delivery));
+               });
+
     per_target("tierwatch_target_grade",
                "Graded state of the target after rise/fall: 0 ok, 1 warning, 2 critical.", Type::gauge,
                [&](const Target& t, std::size_t n) {

@@ -22,12 +22,14 @@ Graded grade_result(const ProbeResult& result, const Check& check,
     auto raise = [&](Grade grade, std::string why) {
         if (grade > graded.grade) graded = {grade, std::move(why)};
     };
-    const auto latency = std::chrono::duration_cast<Duration>(result.total);
+    // A round trip is graded on its delivery time, every other probe on its duration.
+    const auto latency = std::chrono::duration_cast<Duration>(result.delivery.value_or(result.total));
+    const std::string measured = result.delivery ? "delivery " : "latency ";
     if (check.latency_critical && latency > *check.latency_critical) {
-        raise(Grade::critical, "latency " + format_duration(latency) + " above " +
+        raise(Grade::critical, measured + format_duration(latency) + " above " +
                                    format_duration(*check.latency_critical));
     } else if (check.latency_warning && latency > *check.latency_warning) {
-        raise(Grade::warning, "latency " + format_duration(latency) + " above " +
+        raise(Grade::warning, measured + format_duration(latency) + " above " +
                                   format_duration(*check.latency_warning));
     }
     if (const auto lag = result.max_replication_lag()) {

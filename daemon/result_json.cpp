@@ -31,6 +31,7 @@ void append_result_json(boost::json::object& out, const ProbeResult& result) {
                                          {"subject_alt_names", std::move(names)}};
     }
     if (result.status_code != 0) out["http_status"] = result.status_code;
+    if (result.delivery) out["delivery_seconds"] = seconds(*result.delivery).count();
     if (!result.replication_lags.empty()) {
         boost::json::object lags;
         for (const auto& lag : result.replication_lags) lags[lag.peer] = lag.seconds;

@@ -50,6 +50,15 @@ std::string summarize_config(const Config& config) {
             out << " + one per address of NLB";
             for (const auto& nlb : check.nlbs) out << " " << nlb;
         }
+        if (check.protocol == Protocol::roundtrip) {
+            // Where each leg goes: through every target, or to one fixed server.
+            const auto leg = [&](std::string_view name, const RoundtripLeg& l) {
+                out << "; " << name << " " << to_string(l.protocol) << (l.starttls ? "+starttls" : "") << " to "
+                    << (l.via_target ? std::string("each target") : l.host) << " port " << l.port;
+            };
+            leg("submit", check.roundtrip.submit);
+            leg("fetch", check.roundtrip.fetch);
+        }
         out << "\n";
     }
     out << "targets: " << node_targets << " on nodes";

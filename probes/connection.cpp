@@ -142,6 +142,20 @@ asio::awaitable<bool> ProbeSession::read_line(std::string_view& line, std::size_
     }
 }
 
+asio::awaitable<bool> ProbeSession::read_bytes(std::string_view& bytes, std::size_t max,
+                                               std::size_t max_line) {
+    if (!lines_ || lines_->max_line() != max_line) lines_.emplace(max_line);
+    if (lines_->pending().empty()) {
+        auto space = lines_->prepare();
+        auto [error, received] = co_await stream_.async_read_some(
+            asio::buffer(space.data(), space.size()), use_tuple);
+        if (error) co_return fail_io(error);
+        lines_->commit(received);
+    }
+    bytes = lines_->take(max);
+    co_return true;
+}
+
 asio::awaitable<bool> ProbeSession::write(std::string_view data) {
     auto [error, written] = co_await asio::async_write(stream_, asio::buffer(data), use_tuple);
     if (error) co_return fail_io(error);

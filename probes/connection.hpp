@@ -85,6 +85,10 @@ public:
     // chain and records the certificate facts.
     boost::asio::awaitable<bool> start_tls();
     boost::asio::awaitable<bool> read_line(std::string_view& line, std::size_t max_line = 8192);
+    // At most `max` (and at least one) raw bytes, those already buffered by read_line first.
+    // The view is valid until the next read.
+    boost::asio::awaitable<bool> read_bytes(std::string_view& bytes, std::size_t max,
+                                            std::size_t max_line = 8192);
     boost::asio::awaitable<bool> write(std::string_view data);
 
     bool fail(FailureReason reason, std::string detail);

@@ -69,11 +69,27 @@ bool imap_capabilities(const ImapResponse& response, std::vector<std::string>& o
     return true;
 }
 
+bool imap_search_results(const ImapResponse& response, std::vector<std::uint32_t>& out) {
+    if (response.kind != ImapResponse::Kind::untagged || response.status != ImapStatus::none) {
+        return true;
+    }
+    const auto [keyword, rest] = first_word(response.text);
+    if (!equals_ignoring_case(keyword, "SEARCH")) return true;
+    for (std::string_view word : split_words(rest)) {
+        std::uint32_t number = 0;
+        const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), number);
+        if (ec != std::errc{} || end != word.data() + word.size() || number == 0) return false;
+        out.push_back(number);
+    }
+    return true;
+}
+
 void ImapResponseParser::reset() {
     state_ = State::start;
     lines_ = 0;
     literal_remaining_ = 0;
     literal_total_ = 0;
+    kept_total_ = 0;
     response_.kind = ImapResponse::Kind::untagged;
     response_.tag.clear();
     response_.status = ImapStatus::none;
@@ -111,7 +127,9 @@ ParseStatus ImapResponseParser::feed(std::string_view line) {
 std::size_t ImapResponseParser::feed_literal(std::string_view bytes) {
     const std::size_t taken = std::min(bytes.size(), literal_remaining_);
     if (state_ != State::literal || taken == 0) return 0;
-    response_.literals.back().append(bytes.substr(0, taken));
+    const std::size_t kept = std::min(taken, max_kept_ - std::min(kept_total_, max_kept_));
+    response_.literals.back().append(bytes.substr(0, kept));
+    kept_total_ += kept;
     literal_remaining_ -= taken;
     if (literal_remaining_ == 0) state_ = State::continuation;
     return taken;

@@ -35,11 +35,19 @@ struct ImapResponse {
 // `out`; false when the response announces none.
 bool imap_capabilities(const ImapResponse& response, std::vector<std::string>& out);
 
+// Appends the message numbers (or UIDs) of an untagged "* SEARCH 3 7" to `out`. True for any
+// other response too; false only for a SEARCH response holding something besides numbers.
+bool imap_search_results(const ImapResponse& response, std::vector<std::uint32_t>& out);
+
 class ImapResponseParser {
 public:
-    explicit ImapResponseParser(std::size_t max_literal = 64 * 1024,
-                                std::size_t max_lines = max_reply_lines)
-        : max_literal_(max_literal), max_lines_(max_lines) {}
+    // `max_literal` bounds the literal bytes of one response; of those, the first `max_kept`
+    // are kept in response().literals and the rest only counted (a probe reads message bodies
+    // and large LIST replies to get past them, not to look at them).
+    explicit ImapResponseParser(std::size_t max_literal = 1024 * 1024,
+                                std::size_t max_lines = max_reply_lines,
+                                std::size_t max_kept = 64 * 1024)
+        : max_literal_(max_literal), max_lines_(max_lines), max_kept_(max_kept) {}
 
     // One line without its line end. While a literal is pending (literal_remaining() > 0) the
     // line is taken as literal bytes followed by CRLF, the line end IMAP mandates; a caller
@@ -65,6 +73,8 @@ private:
 
     std::size_t max_literal_;
     std::size_t max_lines_;
+    std::size_t max_kept_;
+    std::size_t kept_total_ = 0;
     State state_ = State::start;
     std::size_t lines_ = 0;
     std::size_t literal_remaining_ = 0;

@@ -41,6 +41,14 @@ LineReader::Status LineReader::next(std::string_view& line) {
     return Status::line;
 }
 
+std::string_view LineReader::take(std::size_t max) {
+    const std::size_t taken = std::min(max, end_ - begin_);
+    const std::string_view bytes(buffer_.data() + begin_, taken);
+    begin_ += taken;
+    scanned_ = 0;  // what was searched may have been taken
+    return bytes;
+}
+
 std::string_view LineReader::pending() const {
     return {buffer_.data() + begin_, end_ - begin_};
 }

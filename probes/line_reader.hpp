@@ -23,6 +23,9 @@ public:
     Status next(std::string_view& line);
     // Bytes received but not yet returned as a line (must be empty before a TLS upgrade).
     std::string_view pending() const;
+    // Consumes and returns at most `max` received bytes as they are, line ends included (an IMAP
+    // literal's bytes, which need not form lines of any bounded length). Valid until prepare().
+    std::string_view take(std::size_t max);
     std::size_t max_line() const noexcept { return max_line_; }
     void clear() noexcept { begin_ = end_ = scanned_ = 0; }
 

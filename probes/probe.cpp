@@ -6,6 +6,7 @@
 #include "probes/ldap.hpp"
 #include "probes/ldap_replication.hpp"
 #include "probes/pop3.hpp"
+#include "probes/roundtrip.hpp"
 #include "probes/smtp.hpp"
 #include "probes/tcp.hpp"
 #include "probes/tls.hpp"
@@ -29,6 +30,7 @@ ProbeFunction find_prober(Protocol protocol) noexcept {
         case Protocol::ldap:
         case Protocol::ldaps: return &probe_ldap;
         case Protocol::ldap_replication: return &probe_ldap_replication;
+        case Protocol::roundtrip: return &probe_roundtrip;
     }
     return nullptr;
 }

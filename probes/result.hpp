@@ -69,6 +69,8 @@ struct ProbeResult {
     int status_code = 0;
     // ldap_replication: one entry per peer that could be read; empty for every other protocol.
     std::vector<ReplicationLag> replication_lags;
+    // roundtrip: submission accepted to message seen in INBOX; graded instead of `total`.
+    std::optional<Duration> delivery;
 
     bool ok() const noexcept { return reason == FailureReason::none; }
     // The largest of replication_lags; nullopt when there is none.

@@ -286,12 +286,8 @@ TEST_F(ConfigTest, UnsupportedAndUnknownProtocols) {
                          "\"\nport = 25\nroles = [\"mta\"]\n");
     };
     const std::string supported =
-        "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s, ldap, ldaps, ldap_replication";
-    for (std::string_view planned : {"roundtrip"}) {
-        expect_error(check(planned), "12:12",
-                     "protocol \"" + std::string(planned) + "\" is not supported by this build yet (supported: " +
-                         supported + ")");
-    }
+        "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s, ldap, ldaps, ldap_replication, "
+        "roundtrip";
     expect_error(check("foo"), "12:12", "unknown protocol \"foo\" (expected one of: " + supported + ")");
     expect_error(check("htps"), "12:12",
                  "unknown protocol \"htps\" (expected one of: " + supported + ") (did you mean \"https\"?)");
@@ -930,6 +926,200 @@ TEST(ReferenceExampleTest, LoadsCleanly) {
     ASSERT_NE(webmail, config.checks.end());
     EXPECT_EQ(webmail->port, 443);
     EXPECT_EQ(webmail->nlbs, std::vector<std::string>{"mail"});
+}
+
+// ---- roundtrip ----
+
+// Lines 10-18 after kBase: a round trip through the NLB; text appended to it starts on line 19.
+constexpr std::string_view kRoundtrip =
+    "[[check]]\n"
+    "name = \"rt\"\n"
+    "protocol = \"roundtrip\"\n"
+    "nlbs = [\"mail\"]\n"
+    "username = \"probe@example.com\"\n"
+    "password_file = \"probe.password\"\n"
+    "ca_file = \"ca.pem\"\n"
+    "submit = \"smtp://mail.example.com:587?starttls=true\"\n"
+    "fetch = \"imaps://mail.example.com\"\n";
+
+class RoundtripConfigTest : public ConfigTest {
+protected:
+    void SetUp() override {
+        ConfigTest::SetUp();
+        write("probe.password", "secret\n");
+        write("ca.pem", "not parsed at load\n");
+    }
+    // kRoundtrip with line `line` (11-18) replaced by `replacement` (empty: removed), plus `rest`.
+    static std::string roundtrip(int line, std::string_view replacement, std::string_view rest = "") {
+        std::string text(kRoundtrip);
+        std::size_t start = 0;
+        for (int i = 10; i < line; ++i) start = text.find('\n', start) + 1;
+        const std::size_t end = text.find('\n', start) + 1;
+        text.replace(start, end - start, replacement.empty() ? "" : std::string(replacement) + "\n");
+        return with_base(text + std::string(rest));
+    }
+};
+
+TEST_F(RoundtripConfigTest, LegsThroughTheTargetAndTheirDeadline) {
+    const Config config = parse(with_base(std::string(kRoundtrip) + "interval = \"5m\"\nlatency_critical = \"60s\"\n"));
+    const Check& check = config.checks.at(0);
+    EXPECT_EQ(check.protocol, Protocol::roundtrip);
+    EXPECT_EQ(check.roundtrip.submit.protocol, Protocol::submission);
+    EXPECT_EQ(check.roundtrip.submit.port, 587);
+    EXPECT_TRUE(check.roundtrip.submit.starttls);
+    EXPECT_TRUE(check.roundtrip.submit.via_target);
+    EXPECT_EQ(check.roundtrip.fetch.protocol, Protocol::imaps);
+    EXPECT_EQ(check.roundtrip.fetch.port, 993);  // the scheme's default
+    EXPECT_FALSE(check.roundtrip.fetch.starttls);
+    EXPECT_TRUE(check.roundtrip.fetch.via_target);
+    EXPECT_EQ(check.port, 587);
+    EXPECT_TRUE(check.uses_tls());
+    EXPECT_EQ(check.timeout, 90s);  // latency_critical + 30s: [defaults]' 5s is not inherited
+    EXPECT_EQ(check.password.reveal(), "secret");
+}
+
+TEST_F(RoundtripConfigTest, DeadlineNeverBeyondTheInterval) {
+    EXPECT_EQ(parse(roundtrip(18, "fetch = \"imaps://mail.example.com\"", "interval = \"1m\"\n")).checks[0].timeout,
+              1min);  // two minutes without latency_critical, cut to the interval
+    EXPECT_EQ(parse(roundtrip(18, "fetch = \"imaps://mail.example.com\"", "interval = \"10m\"\n")).checks[0].timeout,
+              2min);
+    expect_error(roundtrip(18, "fetch = \"imaps://mail.example.com\"",
+                           "interval = \"1m\"\nlatency_critical = \"20s\"\ntimeout = \"20s\"\n"),
+                 "21:11",
+                 "timeout 20s is not above latency_critical 20s (a delivery that slow would fail as a timeout "
+                 "instead of being graded)");
+}
+
+// The SPEC's example, as written there.
+TEST_F(RoundtripConfigTest, SpecExampleLoads) {
+    const Config config = parse(with_base(
+        "[[check]]\n"
+        "name = \"mail-roundtrip\"\n"
+        "protocol = \"roundtrip\"\n"
+        "nlbs = [\"mail\"]\n"
+        "submit = \"smtp://mail.example.com:587?starttls=true\"\n"
+        "fetch = \"imaps://mail.example.com:993\"\n"
+        "username = \"probe@example.com\"\n"
+        "password_file = \"probe.password\"\n"
+        "ca_file = \"ca.pem\"\n"
+        "interval = \"5m\"\n"
+        "latency_warning = \"60s\"\n"
+        "latency_critical = \"5m\"\n"));
+    const Check& check = config.checks.at(0);
+    EXPECT_EQ(check.timeout, 5min);  // latency_critical + 30s, cut to the interval
+    EXPECT_TRUE(check.roundtrip.submit.via_target);
+    EXPECT_TRUE(check.roundtrip.fetch.via_target);
+    EXPECT_EQ(check.roundtrip.fetch.port, 993);
+}
+
+TEST_F(RoundtripConfigTest, FixedLegsNameANodeOrAnAddress) {
+    const Config by_node = parse(roundtrip(18, "fetch = \"imap://mta1:143?starttls=true\""));
+    const RoundtripLeg& fetch = by_node.checks[0].roundtrip.fetch;
+    EXPECT_FALSE(fetch.via_target);  // mta1 is no node of the check's roles
+    EXPECT_EQ(fetch.address, "10.0.0.1");
+    EXPECT_EQ(fetch.host, "mta1");
+    EXPECT_EQ(fetch.protocol, Protocol::imap);
+    EXPECT_TRUE(fetch.starttls);
+    const Config by_ip = parse(roundtrip(18, "fetch = \"imaps://[2001:db8::7]:1993/\""));
+    EXPECT_FALSE(by_ip.checks[0].roundtrip.fetch.via_target);
+    EXPECT_EQ(by_ip.checks[0].roundtrip.fetch.address, "2001:db8::7");
+    EXPECT_EQ(by_ip.checks[0].roundtrip.fetch.port, 1993);
+    // With roles = ["mta"], mta1 is a target of the check: the leg goes through each target.
+    const Config through = parse(
+        roundtrip(17, "submit = \"smtps://mta1\"", "roles = [\"mta\"]\n"));
+    EXPECT_TRUE(through.checks[0].roundtrip.submit.via_target);
+    EXPECT_EQ(through.checks[0].roundtrip.submit.port, 465);
+}
+
+TEST_F(RoundtripConfigTest, BadUrlsAreNamedAtTheirValue) {
+    const std::string submit_form = " (expected smtp://host[:port][?starttls=true] or smtps://host[:port])";
+    const std::string fetch_form = " (expected imap://host[:port][?starttls=true] or imaps://host[:port])";
+    expect_error(roundtrip(17, "submit = \"smtpx://h\""), "17:10",
+                 "invalid submit URL \"smtpx://h\": unknown scheme \"smtpx\" (did you mean \"smtp\"?)" + submit_form);
+    expect_error(roundtrip(17, "submit = \"imaps://h\""), "17:10",
+                 "invalid submit URL \"imaps://h\": unknown scheme \"imaps\" (did you mean \"smtps\"?)" + submit_form);
+    expect_error(roundtrip(17, "submit = \"mail.example.com:587\""), "17:10",
+                 "invalid submit URL \"mail.example.com:587\": no scheme" + submit_form);
+    expect_error(roundtrip(17, "submit = \"smtp://h:0\""), "17:10",
+                 "invalid submit URL \"smtp://h:0\": invalid port \"0\" (expected 1-65535)" + submit_form);
+    expect_error(roundtrip(17, "submit = \"smtp://:25\""), "17:10",
+                 "invalid submit URL \"smtp://:25\": no host" + submit_form);
+    expect_error(roundtrip(17, "submit = \"smtp://u:pw@h\""), "17:10",
+                 "invalid submit URL \"smtp://u:pw@h\": only host and port may follow the scheme (credentials come "
+                 "from password_file)" + submit_form);
+    expect_error(roundtrip(18, "fetch = \"imaps://h?starttls=true\""), "18:9",
+                 "invalid fetch URL \"imaps://h?starttls=true\": imaps is already TLS; starttls applies to imap" +
+                     fetch_form);
+    expect_error(roundtrip(18, "fetch = \"imap://h?tls=1\""), "18:9",
+                 "invalid fetch URL \"imap://h?tls=1\": unknown parameter \"tls\" (only starttls)" + fetch_form);
+    expect_error(roundtrip(18, "fetch = \"imap://h?starttls=yes\""), "18:9",
+                 "invalid fetch URL \"imap://h?starttls=yes\": starttls must be true or false" + fetch_form);
+    expect_error(roundtrip(18, ""), "10:1", "missing required key \"fetch\" in [[check]] \"rt\"");
+}
+
+TEST_F(RoundtripConfigTest, KeysThatDoNotApply) {
+    expect_error(roundtrip(14, "", "port = 587\n"), "18:8",
+                 "\"port\" does not apply to protocol \"roundtrip\": the ports are those of \"submit\" and \"fetch\"");
+    expect_error(roundtrip(14, ""), "10:1",
+                 "[[check]] \"rt\" (protocol \"roundtrip\") needs \"username\" (the probe mailbox) and "
+                 "\"password_file\" to submit and fetch");
+    expect_error(roundtrip(14, "username = \"probe\""), "14:12",
+                 "\"username\" of a roundtrip check is the probe mailbox's address (like probe@example.com), got "
+                 "\"probe\"");
+    expect_error(roundtrip(14, "username = \"pro be@example.com\""), "14:12",
+                 "\"username\" of a roundtrip check is the probe mailbox's address (like probe@example.com), got "
+                 "\"pro be@example.com\"");
+    expect_error(with_tcp_check("submit = \"smtp://h\"\n"), "15:10",
+                 "\"submit\" applies only to protocol roundtrip, not to protocol \"tcp\"");
+    expect_error(roundtrip(18, "fetch = \"imaps://h\"", "starttls = true\n"), "19:12",
+                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication, "
+                 "not to protocol \"roundtrip\"");
+}
+
+// ---- tcp dialogue ----
+
+TEST_F(ConfigTest, TcpDialogueStepsCompiledAtLoad) {
+    const Config config = parse(with_tcp_check(
+        "dialogue = [{ expect = \"^220 \" }, { send = \"EHLO tierwatch.invalid\" }, { expect = \"^250 \" }]\n"));
+    const auto& steps = config.checks.at(0).dialogue;
+    ASSERT_EQ(steps.size(), 3u);
+    EXPECT_EQ(steps[0].kind, DialogueStep::Kind::expect);
+    ASSERT_TRUE(steps[0].regex);
+    EXPECT_TRUE(boost::regex_search(std::string("220 mx ESMTP"), *steps[0].regex));
+    EXPECT_EQ(steps[1].kind, DialogueStep::Kind::send);
+    EXPECT_EQ(steps[1].text, "EHLO tierwatch.invalid");
+    EXPECT_FALSE(config.checks[0].uses_tls());
+    // A starttls step makes the TLS settings apply (and ca_file be read).
+    write("ca.pem", "x");
+    const Config tls = parse(with_tcp_check("ca_file = \"ca.pem\"\ndialogue = [{ starttls = true }]\n"));
+    EXPECT_TRUE(tls.checks[0].uses_tls());
+}
+
+TEST_F(ConfigTest, TcpDialogueMistakes) {
+    expect_error_prefix(with_tcp_check("dialogue = [{ expect = \"(\" }]\n"), "15:24", "invalid regex for \"expect\": ");
+    expect_error(with_tcp_check("dialogue = [{ expct = \"x\" }]\n"), "15:23",
+                 "unknown dialogue step \"expct\" (expected one of: expect, send, starttls) (did you mean \"expect\"?)");
+    expect_error(with_tcp_check("dialogue = [{ expect = \"x\", send = \"y\" }]\n"), "15:13",
+                 "each step of \"dialogue\" has exactly one of \"expect\", \"send\", \"starttls\", got 2 keys");
+    expect_error(with_tcp_check("dialogue = [{ send = \"A\\r\\nB\" }]\n"), "15:22",
+                 "\"send\" must not contain control characters (each send is one line; CRLF is added)");
+    expect_error(with_tcp_check("dialogue = []\n"), "15:12",
+                 "\"dialogue\" must not be empty (leave it out for a bare connect)");
+    expect_error(with_tcp_check("dialogue = [\"^220\"]\n"), "15:13",
+                 "expected a table for each step of \"dialogue\" (e.g. { expect = \"^220 \" }), got string");
+    expect_error(with_tcp_check("dialogue = [{ starttls = false }]\n"), "15:26",
+                 "\"starttls\" in a dialogue step must be true (leave the step out otherwise)");
+    expect_error(with_tls_check("dialogue = [{ starttls = true }]\n"), "15:26",
+                 "a starttls step applies only to protocol \"tcp\" (protocol \"tls\" is TLS from the start)");
+    expect_error(with_tcp_check("banner_regex = \"^220\"\ndialogue = [{ expect = \"x\" }]\n"), "15:16",
+                 "\"banner_regex\" and \"dialogue\" exclude each other: make the banner the dialogue's first expect "
+                 "step");
+    expect_error(with_base("[[check]]\nname = \"s\"\nprotocol = \"smtp\"\nroles = [\"mta\"]\n"
+                           "dialogue = [{ expect = \"x\" }]\n"),
+                 "14:12", "\"dialogue\" applies only to protocols tcp, tls, not to protocol \"smtp\"");
+    std::string many = "dialogue = [";
+    for (int i = 0; i < 65; ++i) many += "{ send = \"x\" },";
+    expect_error(with_tcp_check(many + "]\n"), "15:12", "\"dialogue\" has 65 steps, at most 64");
 }
 
 }  // namespace

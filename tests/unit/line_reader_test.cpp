@@ -73,5 +73,35 @@ TEST(LineReader, GarbageBytesAreDeliveredNotInterpreted) {
     EXPECT_EQ(lines[0].size(), 5u);
 }
 
+TEST(LineReaderTake, RawBytesThenLinesAgain) {
+    LineReader reader(8);
+    const std::string input = "ab\r\ncd-long-line-without-end|x\r\n";
+    auto space = reader.prepare();
+    std::memcpy(space.data(), input.data(), 8);
+    reader.commit(8);
+    std::string_view line;
+    ASSERT_EQ(reader.next(line), LineReader::Status::line);
+    EXPECT_EQ(line, "ab");
+    EXPECT_EQ(reader.take(2), "cd");   // at most what was asked
+    EXPECT_EQ(reader.take(100), "-l");  // at most what is there
+    EXPECT_EQ(reader.take(5), "");
+    std::size_t offset = 8;
+    std::string raw;
+    while (raw.size() < 23) {  // "ong-line-without-end|" read raw, far beyond the line bound
+        space = reader.prepare();
+        const std::size_t n = std::min<std::size_t>(3, input.size() - offset);
+        std::memcpy(space.data(), input.data() + offset, n);
+        reader.commit(n);
+        offset += n;
+        raw += reader.take(23 - raw.size());
+    }
+    EXPECT_EQ(raw, "ong-line-without-end|x\r");
+    space = reader.prepare();
+    std::memcpy(space.data(), input.data() + offset, input.size() - offset);
+    reader.commit(input.size() - offset);
+    ASSERT_EQ(reader.next(line), LineReader::Status::line);  // the bare LF that was left
+    EXPECT_EQ(line, "");
+}
+
 }  // namespace
 }  // namespace tierwatch

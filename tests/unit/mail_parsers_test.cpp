@@ -293,6 +293,87 @@ TEST(ImapResponseParser, OversizedLiteralIsInvalid) {
     EXPECT_EQ(huge.feed("* X {18446744073709551615}"), ParseStatus::invalid);
 }
 
+// As ImapClient reads: lines through the LineReader, but a pending literal's bytes raw (take()),
+// so a literal may hold lines far beyond the line bound. Returns the completed responses.
+std::vector<ImapResponse> imap_raw_literals(std::string_view input, std::size_t chunk,
+                                            ImapResponseParser& parser, End& end,
+                                            std::size_t max_line = 512) {
+    LineReader reader(max_line);
+    std::vector<ImapResponse> responses;
+    std::size_t offset = 0;
+    while (true) {
+        bool progress = true;
+        while (progress) {
+            progress = false;
+            if (parser.literal_remaining() > 0) {
+                const std::string_view bytes = reader.take(parser.literal_remaining());
+                parser.feed_literal(bytes);
+                progress = !bytes.empty();
+                continue;
+            }
+            std::string_view line;
+            const auto status = reader.next(line);
+            if (status == LineReader::Status::too_long) {
+                end = End::too_long;
+                return responses;
+            }
+            if (status != LineReader::Status::line) break;
+            progress = true;
+            const ParseStatus parsed = parser.feed(line);
+            if (parsed == ParseStatus::invalid) {
+                end = End::invalid;
+                return responses;
+            }
+            if (parsed == ParseStatus::complete) responses.push_back(parser.response());
+        }
+        if (offset == input.size()) {
+            end = End::input_done;
+            return responses;
+        }
+        const auto space = reader.prepare();
+        const std::size_t n = std::min({chunk, space.size(), input.size() - offset});
+        std::memcpy(space.data(), input.data() + offset, n);
+        reader.commit(n);
+        offset += n;
+    }
+}
+
+TEST(ImapResponseParser, LiteralsBeyondTheLineBoundAreSkippedWithABound) {
+    // 20,000 bytes without a line end inside the literal: 40 times the line bound of 512.
+    const std::string body(20000, 'x');
+    const std::string input = "* 1 FETCH (BODY[] {20000}\r\n" + body + ")\r\n* 2 EXISTS\r\nA1 OK done\r\n";
+    for (std::size_t chunk : {1u, 2u, 7u, 511u, 512u, 513u, 4096u, 30000u}) {
+        ImapResponseParser parser(64 * 1024, max_reply_lines, 1000);  // keeps 1,000 bytes
+        End end;
+        const auto responses = imap_raw_literals(input, chunk, parser, end);
+        EXPECT_EQ(end, End::input_done) << chunk;
+        ASSERT_EQ(responses.size(), 3u) << chunk;
+        EXPECT_EQ(responses[0].text, "1 FETCH (BODY[] {20000})");
+        ASSERT_EQ(responses[0].literals.size(), 1u);
+        EXPECT_EQ(responses[0].literals[0], std::string(1000, 'x'));  // the rest counted, not kept
+        EXPECT_EQ(responses[1].text, "2 EXISTS");
+        EXPECT_EQ(responses[2].kind, ImapResponse::Kind::tagged);
+    }
+    // The same response read line by line fails at the line bound: why literals are read raw.
+    End end;
+    imap_responses(input, {4096}, end, nullptr, 64 * 1024);
+    EXPECT_EQ(end, End::too_long);
+}
+
+TEST(ImapResponseParser, DefaultLiteralBoundIsOneMebibyte) {
+    ImapResponseParser parser;
+    EXPECT_EQ(parser.feed("* 1 FETCH (BODY[] {1048576}"), ParseStatus::need_more);
+    EXPECT_EQ(parser.literal_remaining(), 1048576u);
+    const std::string chunk(65536, 'y');
+    for (int i = 0; i < 16; ++i) EXPECT_EQ(parser.feed_literal(chunk), chunk.size());
+    EXPECT_EQ(parser.feed(")"), ParseStatus::complete);
+    EXPECT_EQ(parser.response().literals.at(0).size(), 65536u);  // kept: the first 64 KiB
+    ImapResponseParser over;
+    EXPECT_EQ(over.feed("* 1 FETCH (BODY[] {1048577}"), ParseStatus::invalid);
+    EXPECT_EQ(over.error(),
+              "literal of 1048577 bytes exceeds the 1048576-byte bound: \"* 1 FETCH (BODY[] {1048577}\"");
+}
+
 TEST(ImapResponseParser, BracesInStatusTextAreNoLiteral) {
     ImapResponseParser parser;
     EXPECT_EQ(parser.feed("* OK [ALERT] quota {5}"), ParseStatus::complete);

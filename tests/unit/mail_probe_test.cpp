@@ -3,6 +3,8 @@
 // its one failure reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -436,6 +438,30 @@ TEST_F(MailProbeTest, ImapStarttlsNotOfferedAndInjectionAreProtocol) {
     EXPECT_EQ(result.detail, "server sent data after the STARTTLS reply");
 }
 
+// A 200 KiB literal whose one line is 25 times the line bound: read raw and skipped past.
+TEST_F(MailProbeTest, ImapLiteralLongerThanTheLineBound) {
+    const std::string body(200 * 1024, 'b');
+    ScriptedServer server(
+        {send("* PREAUTH [CAPABILITY IMAP4rev1] logged in as probe\r\n"), expect("A1 EXAMINE \"INBOX\""),
+         send("* 1 FETCH (BODY[] {" + std::to_string(body.size()) + "}\r\n" + body +
+              ")\r\nA1 OK [READ-ONLY] done\r\n"),
+         expect("A2 LOGOUT"), send("* BYE\r\nA2 OK bye\r\n")},
+        pki_.good);
+    const auto result = probe(make_check(Protocol::imap), server);
+    EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+    EXPECT_EQ(server.received().size(), 2u);
+}
+
+TEST_F(MailProbeTest, ImapLiteralBeyondOneMebibyteIsProtocol) {
+    ScriptedServer server({send("* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n"), expect("A1 EXAMINE"),
+                           send("* 1 FETCH (BODY[] {2000000}\r\n"), hold()},
+                          pki_.good);
+    const auto result = probe(make_check(Protocol::imap), server);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail,
+              "literal of 2000000 bytes exceeds the 1048576-byte bound: \"* 1 FETCH (BODY[] {2000000}\"");
+}
+
 TEST_F(MailProbeTest, ImapPreauthExaminesWithoutLogin) {
     ScriptedServer server({send("* PREAUTH [CAPABILITY IMAP4rev1] logged in as probe\r\n"),
                            expect("A1 EXAMINE \"INBOX\""), send("A1 OK [READ-ONLY] done\r\n"),
@@ -443,6 +469,117 @@ TEST_F(MailProbeTest, ImapPreauthExaminesWithoutLogin) {
                           pki_.good);
     const auto result = probe(with_login(make_check(Protocol::imap)), server);
     EXPECT_TRUE(result.ok()) << result.detail << " / server: " << server.mismatch();
+}
+
+// ---- roundtrip: SmtpClient submits, ImapClient polls and cleans up ----
+
+class RoundtripProbeTest : public MailProbeTest {
+protected:
+    static Check roundtrip_check(const ScriptedServer& smtp, const ScriptedServer& imap) {
+        Check check = with_login(make_check(Protocol::roundtrip, 5s));
+        check.username = "probe@example.test";
+        check.roundtrip.submit = RoundtripLeg{.protocol = Protocol::submission,
+                                              .port = smtp.endpoint().port(),
+                                              .starttls = false,
+                                              .via_target = true,
+                                              .host = {},
+                                              .address = {}};
+        check.roundtrip.fetch = check.roundtrip.submit;
+        check.roundtrip.fetch.protocol = Protocol::imap;
+        check.roundtrip.fetch.port = imap.endpoint().port();
+        return check;
+    }
+    // The SMTP side of a submission that is accepted: every line of the message is expected.
+    static std::vector<Step> accepting_smtp(std::string rcpt_reply = "250 2.1.5 Ok\r\n") {
+        std::vector<Step> steps{send("220 mx ESMTP\r\n"), expect("EHLO tierwatch.invalid"),
+                                send("250-mx\r\n250 AUTH PLAIN LOGIN\r\n"), expect("AUTH PLAIN "),
+                                send("235 2.7.0 Authentication successful\r\n"),
+                                expect("MAIL FROM:<probe@example.test>"), send("250 2.1.0 Ok\r\n"),
+                                expect("RCPT TO:<probe@example.test>"), send(std::move(rcpt_reply))};
+        if (!steps.back().text.starts_with("250")) {
+            steps.push_back(hold());
+            return steps;
+        }
+        steps.insert(steps.end(), {expect("DATA"), send("354 End data with <CR><LF>.<CR><LF>\r\n")});
+        for (const char* line : {"From: tierwatch <probe@example.test>", "To: <probe@example.test>",
+                                 "Subject: tierwatch round trip tw-", "Date: ", "Message-ID: <tw-",
+                                 "X-Tierwatch-Roundtrip: tw-", "Auto-Submitted: auto-generated", "",
+                                 "End-to-end delivery probe", "."}) {
+            steps.push_back(expect(line));
+        }
+        steps.insert(steps.end(), {send("250 2.0.0 Ok: queued as 4B1C\r\n"), expect("QUIT"), send("221 2.0.0 Bye\r\n")});
+        return steps;
+    }
+    static std::string search_for_token() { return "UID SEARCH HEADER X-Tierwatch-Roundtrip \"tw-"; }
+};
+
+TEST_F(RoundtripProbeTest, SubmitsPollsFindsAndDeletesWithUidplus) {
+    ScriptedServer smtp(accepting_smtp(), pki_.good);
+    ScriptedServer imap(
+        {send("* OK [CAPABILITY IMAP4rev1 UIDPLUS WITHIN] ready\r\n"),
+         expect("A1 LOGIN \"probe@example.test\""), send("A1 OK Logged in\r\n"),
+         expect("A2 SELECT \"INBOX\""), send("* 0 EXISTS\r\nA2 OK [READ-WRITE] Select completed\r\n"),
+         expect("A3 " + search_for_token()), send("* SEARCH\r\nA3 OK Search completed\r\n"),
+         expect("A4 NOOP"), send("* 1 EXISTS\r\nA4 OK NOOP completed\r\n"),
+         expect("A5 " + search_for_token()), send("* SEARCH 7\r\nA5 OK Search completed\r\n"),
+         // Cleanup: this check's messages (the one found and an earlier, late one), then stale ones.
+         expect("A6 " + search_for_token()), send("* SEARCH 3 7\r\nA6 OK\r\n"),
+         expect("A7 UID SEARCH HEADER X-Tierwatch-Roundtrip \"\" OLDER 86400"), send("* SEARCH 2 3\r\nA7 OK\r\n"),
+         expect("A8 UID STORE 2,3,7 +FLAGS.SILENT (\\Deleted)"), send("A8 OK Store completed\r\n"),
+         expect("A9 UID EXPUNGE 2,3,7"), send("* 1 EXPUNGE\r\nA9 OK Expunge completed\r\n"),
+         expect("A10 LOGOUT"), send("* BYE\r\nA10 OK bye\r\n")},
+        pki_.good);
+    const auto result = probe(roundtrip_check(smtp, imap), smtp);
+    EXPECT_TRUE(result.ok()) << result.detail << " / smtp: " << smtp.mismatch() << " / imap: " << imap.mismatch();
+    EXPECT_TRUE(result.delivery.has_value());
+    EXPECT_EQ(smtp.mismatch(), "");
+    EXPECT_EQ(imap.mismatch(), "");
+    EXPECT_EQ(imap.received().size(), 10u);
+    // The token searched for is the one submitted.
+    const auto lines = smtp.received();
+    const auto header = std::find_if(lines.begin(), lines.end(),
+                                     [](const std::string& l) { return l.starts_with("X-Tierwatch-Roundtrip: "); });
+    ASSERT_NE(header, lines.end());
+    const std::string token = header->substr(23, header->find('\r') - 23);
+    EXPECT_NE(imap.received().at(2).find("\"" + token + "\""), std::string::npos) << imap.received().at(2);
+    expect_no_secret(result);
+}
+
+TEST_F(RoundtripProbeTest, WithoutUidplusOrWithinUsesBeforeAndExpunge) {
+    ScriptedServer smtp(accepting_smtp(), pki_.good);
+    ScriptedServer imap(
+        {send("* OK [CAPABILITY IMAP4rev1] ready\r\n"), expect("A1 LOGIN"), send("A1 OK\r\n"),
+         expect("A2 SELECT"), send("A2 OK\r\n"), expect("A3 " + search_for_token()),
+         send("* SEARCH 5\r\nA3 OK\r\n"), expect("A4 " + search_for_token()), send("* SEARCH 5\r\nA4 OK\r\n"),
+         expect("A5 UID SEARCH HEADER X-Tierwatch-Roundtrip \"\" BEFORE "), send("* SEARCH\r\nA5 OK\r\n"),
+         expect("A6 UID STORE 5 +FLAGS.SILENT (\\Deleted)"), send("A6 OK\r\n"), expect("A7 EXPUNGE"),
+         send("A7 OK\r\n"), expect("A8 LOGOUT"), send("A8 OK\r\n")},
+        pki_.good);
+    const auto result = probe(roundtrip_check(smtp, imap), smtp);
+    EXPECT_TRUE(result.ok()) << result.detail << " / imap: " << imap.mismatch();
+    EXPECT_EQ(imap.mismatch(), "");
+}
+
+TEST_F(RoundtripProbeTest, RejectedRecipientFailsTheSubmitLeg) {
+    ScriptedServer smtp(accepting_smtp("550 5.1.1 <probe@example.test>: Recipient address rejected\r\n"),
+                        pki_.good);
+    ScriptedServer imap({hold()}, pki_.good);
+    const auto result = probe(roundtrip_check(smtp, imap), smtp);
+    EXPECT_REASON(result, FailureReason::protocol);
+    EXPECT_EQ(result.detail, "submit: RCPT TO answered 550 5.1.1 <probe@example.test>: Recipient address rejected");
+    EXPECT_FALSE(result.delivery.has_value());
+    EXPECT_TRUE(imap.received().empty());  // no fetch without a submitted message
+}
+
+TEST_F(RoundtripProbeTest, ImapRefusingTheLoginFailsTheFetchLegAsAuth) {
+    ScriptedServer smtp(accepting_smtp(), pki_.good);
+    ScriptedServer imap({send("* OK [CAPABILITY IMAP4rev1] ready\r\n"), expect("A1 LOGIN"),
+                         send("A1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"), hold()},
+                        pki_.good);
+    const auto result = probe(roundtrip_check(smtp, imap), smtp);
+    EXPECT_REASON(result, FailureReason::auth);
+    EXPECT_EQ(result.detail, "fetch: LOGIN answered NO [AUTHENTICATIONFAILED] Authentication failed.");
+    expect_no_secret(result);
 }
 
 // ---- POP3 ----
