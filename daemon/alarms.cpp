@@ -122,6 +122,7 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
     if (may_page && !alarm.escalated && alarm.critical_since && after &&
         now - *alarm.critical_since >= *after) {
         alarm.escalated = true;
+        ++escalations_;
     }
     const bool routed = routed_to_tier3(c);
     alarm.tier = (alarm.escalated || routed) ? 3 : critical ? 2 : 1;

@@ -96,6 +96,8 @@ public:
     std::vector<PageEvent> update(std::vector<AlarmCondition> firing, TimePoint now);
 
     const std::unordered_map<std::string, Alarm>& alarms() const noexcept { return alarms_; }
+    // Alarms escalated to Tier III after tiers.tier3.after since the book was made.
+    std::uint64_t escalations() const noexcept { return escalations_; }
     const Alarm* find(std::string_view key) const;
 
 private:
@@ -106,6 +108,7 @@ private:
 
     const AlertingConfig& alerting_;
     std::unordered_map<std::string, Alarm> alarms_;
+    std::uint64_t escalations_ = 0;
 };
 
 }  // namespace tierwatch

@@ -365,6 +365,10 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
                       {{"tier", tier_text}, {"severity", to_string(severity)}, {"state", state}}, count);
     }
 
+    writer.family("tierwatch_escalations_total", "Critical alarms escalated to Tier III after tier3.after.",
+                  Type::counter);
+    writer.sample("tierwatch_escalations_total", {}, static_cast<double>(alarm_book_.escalations()));
+
     writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);
     for (std::size_t c = 0; c < config_->checks.size(); ++c) {
         for (const auto reason : all_failure_reasons()) {

@@ -403,8 +403,14 @@ std::optional<std::uint64_t> segment_number(const std::string& name) {
     return std::nullopt;
 }
 
+std::string errno_name(int error) {
+    const char* name = ::strerrorname_np(error);
+    return name ? name : "E" + std::to_string(error);
+}
+
+// "write: No space left on device (ENOSPC)": the errno name is what operators grep for.
 std::string errno_text(const char* what, int error) {
-    return std::string(what) + ": " + std::strerror(error);
+    return std::string(what) + ": " + std::strerror(error) + " (" + errno_name(error) + ")";
 }
 
 bool sync_directory(const std::filesystem::path& dir, std::string& error) {
@@ -600,10 +606,7 @@ bool Outbox::write_all(const std::string& bytes, bool sync, std::string& error) 
         if (n <= 0) {
             const int code = n < 0 ? errno : ENOSPC;
             error = errno_text("write", code);
-            write_errors_.with({code == ENOSPC   ? "ENOSPC"
-                                : code == EDQUOT ? "EDQUOT"
-                                                 : "EIO"})
-                .inc();
+            write_errors_.with({errno_name(code)}).inc();
             // Cut the partial record off so the segment stays a clean sequence of records.
             if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
                 error += " (and the partial record could not be cut off; replay will skip it)";
@@ -615,7 +618,7 @@ bool Outbox::write_all(const std::string& bytes, bool sync, std::string& error) 
     if (sync && ::fdatasync(fd_) != 0) {
         const int code = errno;
         error = errno_text("fsync", code);
-        write_errors_.with({code == ENOSPC ? "ENOSPC" : "EIO"}).inc();
+        write_errors_.with({errno_name(code)}).inc();
         if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) error += " (truncate failed)";
         return false;
     }

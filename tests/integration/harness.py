@@ -178,3 +178,60 @@ def split_labels(text):
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
+
+
+class PageRecorder:
+    """A webhook receiver for tierwatch's JSON pages on a loopback address: keeps every page it
+    accepted in arrival order. `status` is what it answers (set 500 to simulate an outage; those
+    requests are counted in `refused`, not kept); `delay` makes it a slow receiver."""
+
+    def __init__(self, address):
+        import http.server
+        import threading
+
+        self.pages = []
+        self.refused = 0
+        self.status = 200
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.delay:
+                    time.sleep(outer.delay)
+                with outer.lock:
+                    status = outer.status
+                    if status == 200:
+                        outer.pages.append(json.loads(body))
+                    else:
+                        outer.refused += 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((address, 0), Handler)
+        self.url = f"http://{address}:{self.server.server_address[1]}/pages"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def received(self, start=0):
+        with self.lock:
+            return list(self.pages[start:])
+
+    def count(self):
+        with self.lock:
+            return len(self.pages)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def metric(listen, name, **labels):
+    """The sum of `name`'s samples whose labels include `labels`, from the daemon's /metrics."""
+    samples = parse_metrics(http_get(f"http://{listen}/metrics")[1])
+    return sum(value for n, l, value in samples if n == name and all(l.get(k) == v for k, v in labels.items()))

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""A full disk under the outbox: tierwatchd's state_dir is a small tmpfs that the test fills up
+while alarms fire. The daemon must say so clearly in its log (the outbox path and ENOSPC), show
+it in tierwatch_outbox_write_errors_total, keep probing and answering /metrics, and still deliver
+the pages it could only keep in memory; once space is freed, pages are written and flow again.
+Needs root (mount); the tmpfs is unmounted in every case."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import Fleet, PageRecorder, check, http_get, metric, read, wait_for
+
+LISTEN = "127.0.85.5:29502"
+ANCHOR = "127.0.85.50"  # always up, so the zone is never "down" as a whole
+TARGETS = [f"127.0.85.{60 + i}" for i in range(3)]  # served until the disk is full
+LATE = "127.0.85.70"  # fails only after space is freed: its page must be written and delivered
+PORT = 25025
+
+
+def config(hook_url, state):
+    text = f"""
+[daemon]
+listen = "{LISTEN}"
+state_dir = "{state}"
+
+[defaults]
+interval = "200ms"
+timeout = "150ms"
+rise = 1
+fall = 1
+
+[[check]]
+name = "smtp-banner"
+protocol = "tcp"
+port = {PORT}
+roles = ["mta"]
+banner_regex = "^220 "
+
+[tiers]
+settle = "0s"
+[tiers.tier1]
+receivers = ["hook"]
+
+[[pager]]
+name = "hook"
+kind = "webhook"
+url = "{hook_url}"
+retry_initial = "10ms"
+retry_max = "1s"
+"""
+    nodes = [("anchor", ANCHOR), ("late", LATE)] + [(f"node{i}", a) for i, a in enumerate(TARGETS)]
+    for name, address in nodes:
+        text += f'\n[[node]]\nname = "{name}"\nrole = "mta"\nzone = "zone-a"\naddress = "{address}"\n'
+    return text
+
+
+def fill(path):
+    """Writes zeros until the filesystem refuses: ENOSPC is what the test is about."""
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+                f.flush()
+        except OSError:
+            pass
+
+
+def probes():
+    return metric(LISTEN, "tierwatch_probes_total")
+
+
+def run(fleet, hook, state):
+    anchor = fleet.faultserver([f"banner@{ANCHOR}:{PORT},text=220 up\\r\\n"])
+    late = fleet.faultserver([f"banner@{LATE}:{PORT},text=220 up\\r\\n"])
+    targets = fleet.faultserver([f"banner@{a}:{PORT},text=220 up\\r\\n" for a in TARGETS])
+    fleet.tierwatchd(config(hook.url, state))
+    wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 15, "/-/ready")
+    outbox = os.path.join(state, "outbox")
+    wait_for(lambda: os.listdir(outbox), 10, "the outbox segment")
+
+    filler = os.path.join(state, "filler")
+    fill(filler)
+    stop(targets)
+    keys = {f"tierwatch/target/smtp-banner@node{i}" for i in range(len(TARGETS))}
+    log = fleet.path("tierwatchd.log")
+    wait_for(lambda: "No space left on device (ENOSPC)" in read(log), 15, "the ENOSPC error in the log")
+    line = next(l for l in read(log).splitlines() if "ENOSPC" in l)
+    check(outbox in line, f"the error names the outbox directory {outbox}: {line}")
+    check(metric(LISTEN, "tierwatch_outbox_write_errors_total", error="ENOSPC") >= 1,
+          "tierwatch_outbox_write_errors_total{error=\"ENOSPC\"} counts the refused writes")
+    # Pages the disk refused are kept in memory and still delivered.
+    wait_for(lambda: {p["dedup_key"] for p in hook.received()} >= keys, 15, "the pages kept in memory")
+
+    before = probes()
+    time.sleep(1.5)
+    check(probes() > before + 5, "probing goes on while the disk is full")
+    check(http_get(f"http://{LISTEN}/-/healthy")[0] == 200, "the daemon answers while the disk is full")
+
+    os.remove(filler)
+    errors = metric(LISTEN, "tierwatch_outbox_write_errors_total")
+    # Now LATE fails: its trigger must be written (no new write error) and delivered.
+    stop(late)
+    wait_for(lambda: any(p["dedup_key"] == "tierwatch/target/smtp-banner@late" for p in hook.received()),
+             15, "a page after space was freed")
+    wait_for(lambda: "outbox: writing to" in read(log), 5, "the log saying the outbox is written again")
+    check(metric(LISTEN, "tierwatch_outbox_write_errors_total") == errors, "no write error once space is free")
+    wait_for(lambda: metric(LISTEN, "tierwatch_outbox_depth") == 0, 15, "an empty outbox")
+    check("terminate called" not in read(log), "no crash")
+    check(anchor.poll() is None, "the anchor stayed up")
+
+
+def stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait()
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: mounting a tmpfs needs root")
+        return 0
+    hook = PageRecorder("127.0.85.6")
+    # The tmpfs lives outside the fleet's directory: the fleet's cleanup stops the daemon first,
+    # then it is unmounted, whatever happened.
+    state = tempfile.mkdtemp(prefix="tierwatch-full-disk-state-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tierwatch-test", state], check=True)
+    try:
+        with Fleet("paging-full-disk") as fleet:
+            run(fleet, hook, state)
+    finally:
+        hook.close()
+        subprocess.run(["umount", state], check=False)
+        os.rmdir(state)
+    print("1 passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
