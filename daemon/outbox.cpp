@@ -463,7 +463,13 @@ Outbox::Outbox(std::filesystem::path dir, OutboxLimits limits, metrics::Registry
                          "Page events that found the outbox at its bound (coalesced or refused).")
                 .with({})),
       write_errors_(registry.counter("tierwatch_outbox_write_errors_total",
-                                     "Outbox writes the disk refused, by errno name.", {"error"})) {
+                                     "Outbox writes the disk refused, by errno name.", {"error"})),
+      writable_(registry
+                    .gauge("tierwatch_outbox_writable",
+                           "1 while outbox writes succeed; 0 after the disk refused one (new "
+                           "pages are then kept in memory only) until a write succeeds again.")
+                    .with({})) {
+    writable_.set(1);
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec)
@@ -686,10 +692,12 @@ std::vector<Outbox::Appended> Outbox::append(std::vector<PageEvent> events, bool
         if (!disk_error_logged_) {
             spdlog::error("outbox: {}; pages are kept in memory only until the disk recovers", why);
             disk_error_logged_ = true;
+            writable_.set(0);
         }
     } else if (!written.empty() && disk_error_logged_) {
         spdlog::info("outbox: writing to {} again", dir_.string());
         disk_error_logged_ = false;
+        writable_.set(1);
     }
     update_depth();
     return results;
@@ -707,6 +715,7 @@ void Outbox::remove(std::string_view receiver, std::uint64_t id) {
     if (!write_all(scratch_, false, error) && !disk_error_logged_) {
         spdlog::error("outbox: cannot record delivery in {}: {}", dir_.string(), error);
         disk_error_logged_ = true;
+        writable_.set(0);
     }
     maybe_compact();
 }

@@ -185,6 +185,7 @@ private:
     metrics::Counter& corrupt_;
     metrics::Counter& full_;
     metrics::Family<metrics::Counter>& write_errors_;
+    metrics::Gauge& writable_;
 };
 
 }  // namespace tierwatch

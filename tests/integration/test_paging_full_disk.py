@@ -4,6 +4,7 @@ while alarms fire. The daemon must say so clearly in its log (the outbox path an
 it in tierwatch_outbox_write_errors_total, keep probing and answering /metrics, and still deliver
 the pages it could only keep in memory; once space is freed, pages are written and flow again.
 Needs root (mount); the tmpfs is unmounted in every case."""
+import errno
 import os
 import signal
 import subprocess
@@ -59,13 +60,14 @@ retry_max = "1s"
 
 def fill(path):
     """Writes zeros until the filesystem refuses: ENOSPC is what the test is about."""
-    with open(path, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as error:
+        check(error.errno == errno.ENOSPC, f"filling the tmpfs: {error}")
+    finally:
+        os.close(fd)
 
 
 def probes():
@@ -84,13 +86,14 @@ def run(fleet, hook, state):
     filler = os.path.join(state, "filler")
     fill(filler)
     stop(targets)
-    keys = {f"tierwatch/target/smtp-banner@node{i}" for i in range(len(TARGETS))}
+    keys = {f"tierwatch/target/smtp-banner|node:node{i}" for i in range(len(TARGETS))}
     log = fleet.path("tierwatchd.log")
     wait_for(lambda: "No space left on device (ENOSPC)" in read(log), 15, "the ENOSPC error in the log")
     line = next(l for l in read(log).splitlines() if "ENOSPC" in l)
     check(outbox in line, f"the error names the outbox directory {outbox}: {line}")
     check(metric(LISTEN, "tierwatch_outbox_write_errors_total", error="ENOSPC") >= 1,
           "tierwatch_outbox_write_errors_total{error=\"ENOSPC\"} counts the refused writes")
+    check(metric(LISTEN, "tierwatch_outbox_writable") == 0, "tierwatch_outbox_writable shows the full disk")
     # Pages the disk refused are kept in memory and still delivered.
     wait_for(lambda: {p["dedup_key"] for p in hook.received()} >= keys, 15, "the pages kept in memory")
 
@@ -103,10 +106,11 @@ def run(fleet, hook, state):
     errors = metric(LISTEN, "tierwatch_outbox_write_errors_total")
     # Now LATE fails: its trigger must be written (no new write error) and delivered.
     stop(late)
-    wait_for(lambda: any(p["dedup_key"] == "tierwatch/target/smtp-banner@late" for p in hook.received()),
+    wait_for(lambda: any(p["dedup_key"] == "tierwatch/target/smtp-banner|node:late" for p in hook.received()),
              15, "a page after space was freed")
     wait_for(lambda: "outbox: writing to" in read(log), 5, "the log saying the outbox is written again")
     check(metric(LISTEN, "tierwatch_outbox_write_errors_total") == errors, "no write error once space is free")
+    check(metric(LISTEN, "tierwatch_outbox_writable") == 1, "tierwatch_outbox_writable is back to 1")
     wait_for(lambda: metric(LISTEN, "tierwatch_outbox_depth") == 0, 15, "an empty outbox")
     check("terminate called" not in read(log), "no crash")
     check(anchor.poll() is None, "the anchor stayed up")
