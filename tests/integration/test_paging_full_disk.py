@@ -44,6 +44,8 @@ banner_regex = "^220 "
 settle = "0s"
 [tiers.tier1]
 receivers = ["hook"]
+[tiers.tier3]
+after = "1s"                      # no receivers: only tierwatch_escalations_total shows it
 
 [[pager]]
 name = "hook"
@@ -97,6 +99,8 @@ def run(fleet, hook, state):
     # Pages the disk refused are kept in memory and still delivered.
     wait_for(lambda: {p["dedup_key"] for p in hook.received()} >= keys, 15, "the pages kept in memory")
 
+    wait_for(lambda: metric(LISTEN, "tierwatch_escalations_total") == len(TARGETS), 10,
+             "one Tier III escalation per alarm unresolved past tier3.after")
     before = probes()
     time.sleep(1.5)
     check(probes() > before + 5, "probing goes on while the disk is full")
