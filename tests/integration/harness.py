@@ -235,3 +235,38 @@ def metric(listen, name, **labels):
     """The sum of `name`'s samples whose labels include `labels`, from the daemon's /metrics."""
     samples = parse_metrics(http_get(f"http://{listen}/metrics")[1])
     return sum(value for n, l, value in samples if n == name and all(l.get(k) == v for k, v in labels.items()))
+
+
+BANNER_PORT = 25025
+
+
+def banner_config(listen, state_dir, nodes, alerting):
+    """A tierwatchd configuration for the paging tests: each (name, address) of `nodes` is an
+    "mta" node in zone-a whose port BANNER_PORT is checked for an SMTP banner five times a
+    second, so a fault server's listener coming and going flips it within a probe; alarms page
+    without settling. `alerting` adds the [tiers] tables and [[pager]]s."""
+    text = f"""
+[daemon]
+listen = "{listen}"
+state_dir = "{state_dir}"
+
+[defaults]
+interval = "200ms"
+timeout = "150ms"
+rise = 1
+fall = 1
+
+[[check]]
+name = "smtp-banner"
+protocol = "tcp"
+port = {BANNER_PORT}
+roles = ["mta"]
+banner_regex = "^220 "
+
+[tiers]
+settle = "0s"
+{alerting}
+"""
+    for name, address in nodes:
+        text += f'\n[[node]]\nname = "{name}"\nrole = "mta"\nzone = "zone-a"\naddress = "{address}"\n'
+    return text

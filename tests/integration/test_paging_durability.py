@@ -22,7 +22,7 @@ import struct
 import sys
 import time
 
-from harness import TIERWATCHD, Fleet, PageRecorder, check, http_get, metric, read, wait_for
+from harness import BANNER_PORT, TIERWATCHD, Fleet, PageRecorder, banner_config, check, http_get, metric, read, wait_for
 
 LONG = os.environ.get("TIERWATCH_LONG") == "1"
 KILLS = 500 if LONG else 50
@@ -32,32 +32,12 @@ OUTAGE = 600 / SCALE
 ANCHOR = "127.0.85.10"  # always up: keeps the zone from being one "zone down" alarm
 DOWN = [f"127.0.85.{20 + i}" for i in range(6)]  # nothing listens: always failing
 TOGGLED = [f"127.0.85.{30 + i}" for i in range(4)]  # served by a fault server we stop and start
-PORT = 25025
 
 
 def config(listen, hook_url):
     nodes = [("anchor", ANCHOR)] + [(f"down{i}", a) for i, a in enumerate(DOWN)] + \
             [(f"toggled{i}", a) for i, a in enumerate(TOGGLED)]
-    text = f"""
-[daemon]
-listen = "{listen}"
-state_dir = "state"
-
-[defaults]
-interval = "200ms"
-timeout = "150ms"
-rise = 1
-fall = 1
-
-[[check]]
-name = "smtp-banner"
-protocol = "tcp"
-port = {PORT}
-roles = ["mta"]
-banner_regex = "^220 "
-
-[tiers]
-settle = "0s"
+    return banner_config(listen, "state", nodes, f"""
 [tiers.tier1]
 receivers = ["hook"]
 
@@ -72,10 +52,7 @@ url = "{hook_url}"
 timeout = "2s"
 retry_initial = "{1000 // SCALE}ms"
 retry_max = "{300 // SCALE}s"
-"""
-    for name, address in nodes:
-        text += f'\n[[node]]\nname = "{name}"\nrole = "mta"\nzone = "zone-a"\naddress = "{address}"\n'
-    return text
+""")
 
 
 # ---- an independent reader of the outbox records (daemon/outbox.hpp) -------------------------
@@ -169,7 +146,7 @@ class Daemon:
 
 
 def toggled_server(fleet):
-    return fleet.faultserver([f"banner@{a}:{PORT},text=220 toggled\\r\\n" for a in TOGGLED])
+    return fleet.faultserver([f"banner@{a}:{BANNER_PORT},text=220 toggled\\r\\n" for a in TOGGLED])
 
 
 def stop(process):
@@ -213,7 +190,7 @@ def kill_loop(fleet, hook):
     listen = f"127.0.85.1:{29500}"
     daemon = Daemon(fleet, listen, hook.url)
     outbox = fleet.path("state", "outbox")
-    fleet.faultserver([f"banner@{ANCHOR}:{PORT},text=220 anchor\\r\\n"])
+    fleet.faultserver([f"banner@{ANCHOR}:{BANNER_PORT},text=220 anchor\\r\\n"])
     hook.delay = 0.05  # slow enough that a kill finds pages on the wire and in the queue
     pending_after_kill = []  # (run, receiver index at the kill, pending events)
     torn_runs = set()
@@ -301,7 +278,7 @@ def outage(fleet, hook):
     """Ten simulated minutes of 500s: afterwards every page, in the order the daemon made them."""
     listen = f"127.0.85.2:{29501}"
     daemon = Daemon(fleet, listen, hook.url)
-    fleet.faultserver([f"banner@{ANCHOR}:{PORT},text=220 anchor\\r\\n"])
+    fleet.faultserver([f"banner@{ANCHOR}:{BANNER_PORT},text=220 anchor\\r\\n"])
     toggled = toggled_server(fleet)
     hook.delay = 0
     hook.status = 500
@@ -333,20 +310,14 @@ def outage(fleet, hook):
 
 
 def main():
-    hook = PageRecorder("127.0.85.3")
-    try:
-        with Fleet("paging-kill") as fleet:
-            kill_loop(fleet, hook)
-    finally:
-        hook.close()
-    hook = PageRecorder("127.0.85.4")
-    try:
-        with Fleet("paging-outage") as fleet:
-            outage(fleet, hook)
-    finally:
-        hook.close()
+    for scenario, name, address in [(kill_loop, "paging-kill", "127.0.85.3"), (outage, "paging-outage", "127.0.85.4")]:
+        hook = PageRecorder(address)
+        try:
+            with Fleet(name) as fleet:
+                scenario(fleet, hook)
+        finally:
+            hook.close()
     print("2 passed, 0 failed")
-
 
 if __name__ == "__main__":
     sys.exit(main())

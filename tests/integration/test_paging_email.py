@@ -17,13 +17,12 @@ import subprocess
 import sys
 import tempfile
 
-from harness import SOURCE, Fleet, check, http_get, read, wait_for
+from harness import BANNER_PORT, SOURCE, Fleet, banner_config, check, http_get, read, wait_for
 
 FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
 SUBNET = "127.50"
 LISTEN = "127.0.85.7:29503"
 ANCHOR, FLAKY = "127.0.85.80", "127.0.85.81"
-PORT = 25025
 
 
 def fleet_env(directory):
@@ -36,38 +35,7 @@ def fleet_env(directory):
 
 
 def config(env):
-    return f"""
-[daemon]
-listen = "{LISTEN}"
-state_dir = "state"
-
-[defaults]
-interval = "200ms"
-timeout = "150ms"
-rise = 1
-fall = 1
-
-[[node]]
-name = "anchor"
-role = "mta"
-zone = "zone-a"
-address = "{ANCHOR}"
-
-[[node]]
-name = "flaky"
-role = "mta"
-zone = "zone-a"
-address = "{FLAKY}"
-
-[[check]]
-name = "smtp-banner"
-protocol = "tcp"
-port = {PORT}
-roles = ["mta"]
-banner_regex = "^220 "
-
-[tiers]
-settle = "0s"
+    return banner_config(LISTEN, "state", [("anchor", ANCHOR), ("flaky", FLAKY)], f"""
 [tiers.tier2]
 receivers = ["oncall-mail"]
 
@@ -80,7 +48,7 @@ from = "tierwatch@{env['FLEET_DOMAIN']}"
 to = ["{env['FLEET_PROBE_USER']}"]
 username = "{env['FLEET_PROBE_USER']}"
 secret_file = "{env['FLEET_PROBE_PASSWORD_FILE']}"
-"""
+""")
 
 
 def mailbox(env, password):
@@ -108,15 +76,15 @@ def pages(env, password, status):
 def run(fleet, env):
     password = read(env["FLEET_PROBE_PASSWORD_FILE"]).strip()
     check(password, "the fleet has a probe password")
-    fleet.faultserver([f"banner@{ANCHOR}:{PORT},text=220 anchor\\r\\n"])
-    flaky = fleet.faultserver([f"banner@{FLAKY}:{PORT},text=220 flaky\\r\\n"])
+    fleet.faultserver([f"banner@{ANCHOR}:{BANNER_PORT},text=220 anchor\\r\\n"])
+    flaky = fleet.faultserver([f"banner@{FLAKY}:{BANNER_PORT},text=220 flaky\\r\\n"])
     fleet.tierwatchd(config(env))
     wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 15, "/-/ready")
 
     os.killpg(flaky.pid, signal.SIGTERM)
     flaky.wait()
     firing = wait_for(lambda: pages(env, password, "FIRING"), 60, "the trigger mail in the probe mailbox")
-    fleet.faultserver([f"banner@{FLAKY}:{PORT},text=220 flaky again\\r\\n"])
+    fleet.faultserver([f"banner@{FLAKY}:{BANNER_PORT},text=220 flaky again\\r\\n"])
     resolved = wait_for(lambda: pages(env, password, "RESOLVED"), 60, "the resolve mail in the probe mailbox")
     check(len(firing) == 1 and len(resolved) == 1, f"one mail each: {len(firing)} firing, {len(resolved)} resolved")
 
@@ -129,7 +97,7 @@ def run(fleet, env):
         check(message["From"] == f"tierwatch@{env['FLEET_DOMAIN']}", f"From: {message['From']}")
         check(message["To"] == env["FLEET_PROBE_USER"], f"To: {message['To']}")
         body = message.get_content()
-        check(body.startswith(f"smtp-banner on flaky ({FLAKY}:{PORT})"), f"the body starts with the summary:\n{body}")
+        check(body.startswith(f"smtp-banner on flaky ({FLAKY}:{BANNER_PORT})"), f"the body starts with the summary:\n{body}")
         for line in (f"status: {status} ({action})", "node: flaky", "zone: zone-a", "check: smtp-banner",
                      f"dedup_key: {key}"):
             check(line in body.splitlines(), f"the body has {line!r}:\n{body}")

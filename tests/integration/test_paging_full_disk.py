@@ -12,36 +12,17 @@ import sys
 import tempfile
 import time
 
-from harness import Fleet, PageRecorder, check, http_get, metric, read, wait_for
+from harness import BANNER_PORT, Fleet, PageRecorder, banner_config, check, http_get, metric, read, wait_for
 
 LISTEN = "127.0.85.5:29502"
 ANCHOR = "127.0.85.50"  # always up, so the zone is never "down" as a whole
 TARGETS = [f"127.0.85.{60 + i}" for i in range(3)]  # served until the disk is full
 LATE = "127.0.85.70"  # fails only after space is freed: its page must be written and delivered
-PORT = 25025
 
 
 def config(hook_url, state):
-    text = f"""
-[daemon]
-listen = "{LISTEN}"
-state_dir = "{state}"
-
-[defaults]
-interval = "200ms"
-timeout = "150ms"
-rise = 1
-fall = 1
-
-[[check]]
-name = "smtp-banner"
-protocol = "tcp"
-port = {PORT}
-roles = ["mta"]
-banner_regex = "^220 "
-
-[tiers]
-settle = "0s"
+    nodes = [("anchor", ANCHOR), ("late", LATE)] + [(f"node{i}", a) for i, a in enumerate(TARGETS)]
+    return banner_config(LISTEN, state, nodes, f"""
 [tiers.tier1]
 receivers = ["hook"]
 [tiers.tier3]
@@ -53,11 +34,7 @@ kind = "webhook"
 url = "{hook_url}"
 retry_initial = "10ms"
 retry_max = "1s"
-"""
-    nodes = [("anchor", ANCHOR), ("late", LATE)] + [(f"node{i}", a) for i, a in enumerate(TARGETS)]
-    for name, address in nodes:
-        text += f'\n[[node]]\nname = "{name}"\nrole = "mta"\nzone = "zone-a"\naddress = "{address}"\n'
-    return text
+""")
 
 
 def fill(path):
@@ -77,9 +54,9 @@ def probes():
 
 
 def run(fleet, hook, state):
-    anchor = fleet.faultserver([f"banner@{ANCHOR}:{PORT},text=220 up\\r\\n"])
-    late = fleet.faultserver([f"banner@{LATE}:{PORT},text=220 up\\r\\n"])
-    targets = fleet.faultserver([f"banner@{a}:{PORT},text=220 up\\r\\n" for a in TARGETS])
+    anchor = fleet.faultserver([f"banner@{ANCHOR}:{BANNER_PORT},text=220 up\\r\\n"])
+    late = fleet.faultserver([f"banner@{LATE}:{BANNER_PORT},text=220 up\\r\\n"])
+    targets = fleet.faultserver([f"banner@{a}:{BANNER_PORT},text=220 up\\r\\n" for a in TARGETS])
     fleet.tierwatchd(config(hook.url, state))
     wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 15, "/-/ready")
     outbox = os.path.join(state, "outbox")
