@@ -420,6 +420,44 @@ TEST(Outbox, FullDiskIsAClearErrorAndTheEventIsKeptInMemory) {
     fs::remove_all(dir);
 }
 
+// Pages the full disk refused are kept in memory; once it takes writes again they are written
+// too, and a restart replays them in arrival order: the resolve that was written first must not
+// overtake the trigger that was written later.
+TEST(Outbox, PagesRefusedByAFullDiskAreWrittenOnceItRecoversAndReplayInOrder) {
+    const auto dir = fresh_dir("enospc-recovery");
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") != 0) {
+        GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    }
+    {
+        metrics::Registry registry;
+        Outbox outbox(dir / "outbox", {}, registry);
+        const auto filler = dir / "filler";
+        {
+            std::ofstream out(filler, std::ios::binary);
+            const std::string block(4096, '\0');
+            while (out.write(block.data(), block.size())) out.flush();
+        }
+        const auto trigger = outbox.append(make_event(PageAction::trigger, "pd", "k"));
+        EXPECT_EQ(trigger.status, OutboxWrite::memory_only) << trigger.error;
+        EXPECT_NE(trigger.error.find("(ENOSPC)"), std::string::npos) << trigger.error;
+        EXPECT_EQ(test::metric(registry, "tierwatch_outbox_writable"), 0.0);
+
+        fs::remove(filler);
+        const auto resolve = outbox.append(make_event(PageAction::resolve, "pd", "k"));
+        EXPECT_EQ(resolve.status, OutboxWrite::durable) << resolve.error;
+        EXPECT_EQ(test::metric(registry, "tierwatch_outbox_writable"), 1.0);
+        EXPECT_TRUE(outbox.queue().find("pd", trigger.id)->durable) << "written on recovery";
+
+        metrics::Registry again;
+        Outbox reopened(dir / "outbox", {}, again);
+        ASSERT_EQ(reopened.queue().size("pd"), 2u);
+        EXPECT_EQ(reopened.queue().front("pd")->event.action, PageAction::trigger);
+        EXPECT_EQ(reopened.queue().front("pd")->id, trigger.id);
+    }
+    ::umount(dir.c_str());
+    fs::remove_all(dir);
+}
+
 // ------------------------------------------------------------------------------------ SIGKILL
 
 // The child side of the SIGKILL test: runs only when the parent sets TIERWATCH_OUTBOX_DRIVER
