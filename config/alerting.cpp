@@ -450,9 +450,9 @@ constexpr std::array<std::string_view, 8> pager_common_keys{
     "name", "kind", "url", "timeout", "ca_file", "tls_verify", "retry_initial", "retry_max",
 };
 constexpr std::array<std::array<std::string_view, 6>, 4> pager_kind_keys{{
-    {"repost", "generator_url"},                                        // alertmanager
-    {"routing_key_file"},                                               // pagerduty
-    {"secret_file"},                                                    // webhook
+    {"repost", "generator_url"},                                         // alertmanager
+    {"routing_key_file"},                                                // pagerduty
+    {"secret_file"},                                                     // webhook
     {"from", "to", "starttls", "helo_name", "username", "secret_file"},  // email
 }};
 
@@ -572,15 +572,17 @@ private:
             std::vector<std::string_view> owners;
             for (std::size_t k = 0; k < pager_kind_keys.size(); ++k) {
                 const auto& keys = pager_kind_keys[k];
-                if (!key.str().empty() && std::find(keys.begin(), keys.end(), key.str()) != keys.end())
+                if (!key.str().empty() &&
+                    std::find(keys.begin(), keys.end(), key.str()) != keys.end())
                     owners.push_back(pager_kinds[k]);
             }
             if (!owners.empty()) {
-                throw ConfigError(where, in_quotes(key.str()) + " is only for kind " +
-                                             quoted_list(owners) + ", not " +
-                                             in_quotes(pager_kinds[static_cast<std::size_t>(kind)]));
+                throw ConfigError(
+                    where, in_quotes(key.str()) + " is only for kind " + quoted_list(owners) +
+                               ", not " + in_quotes(pager_kinds[static_cast<std::size_t>(kind)]));
             }
-            throw ConfigError(where, "unknown key " + in_quotes(key.str()) + " in [[pager]] of kind " +
+            throw ConfigError(where, "unknown key " + in_quotes(key.str()) +
+                                         " in [[pager]] of kind " +
                                          in_quotes(pager_kinds[static_cast<std::size_t>(kind)]) +
                                          did_you_mean(key.str(), allowed) + "; expected one of " +
                                          quoted_list(allowed));

@@ -275,13 +275,13 @@ TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
                     "roles = [\"mta\"]\n"
                     "critical_when_up_below = 0\n"),
               "8:26: expected an integer from 1 for \"critical_when_up_below\"");
-    EXPECT_EQ(
-        error("[[group]]\n"
-              "name = \"mta-pool\"\n"
-              "role = [\"mta\"]\n"),
-        "7:1: unknown key \"role\" in [[group]] (did you mean \"roles\"?); expected one of \"name\", \"roles\", \"zones\", "
-        "\"nlbs\", \"checks\", \"nodes\", \"targets\", \"warning_when_down\", "
-        "\"critical_when_up_below\"");
+    EXPECT_EQ(error("[[group]]\n"
+                    "name = \"mta-pool\"\n"
+                    "role = [\"mta\"]\n"),
+              "7:1: unknown key \"role\" in [[group]] (did you mean \"roles\"?); expected one of "
+              "\"name\", \"roles\", \"zones\", "
+              "\"nlbs\", \"checks\", \"nodes\", \"targets\", \"warning_when_down\", "
+              "\"critical_when_up_below\"");
     EXPECT_EQ(error("[tiers.tier2]\n"
                     "receivers = [\"noc\"]\n"
                     "[[tiers.tier2.coverage]]\n"
