@@ -40,6 +40,20 @@ fs::path fresh_dir(const std::string& name) {
     return dir;
 }
 
+// A small tmpfs at a fresh directory, unmounted and removed however the test ends (a failed
+// ASSERT returns early). `mounted` is false where mounting is not allowed.
+struct SmallTmpfs {
+    fs::path dir;
+    bool mounted = false;
+    SmallTmpfs(const std::string& name, const char* size) : dir(fresh_dir(name)) {
+        mounted = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, size) == 0;
+    }
+    ~SmallTmpfs() {
+        if (mounted) ::umount(dir.c_str());
+        fs::remove_all(dir);
+    }
+};
+
 std::string read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -389,10 +403,9 @@ TEST(Outbox, FullOutboxIsCountedAndRefusesOnlyWhatCannotBeCoalesced) {
 
 // A small tmpfs fills up: the append says why, the page is still kept (in memory) for delivery.
 TEST(Outbox, FullDiskIsAClearErrorAndTheEventIsKeptInMemory) {
-    const auto dir = fresh_dir("enospc");
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=16k") != 0) {
-        GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-    }
+    const SmallTmpfs tmpfs("enospc", "size=16k");
+    if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    const auto& dir = tmpfs.dir;
     {
         metrics::Registry registry;
         Outbox outbox(dir / "outbox", {}, registry);
@@ -416,18 +429,15 @@ TEST(Outbox, FullDiskIsAClearErrorAndTheEventIsKeptInMemory) {
         EXPECT_EQ(reopened_same_dir.queue().size(), durable);
         EXPECT_EQ(test::metric(again, "tierwatch_outbox_corrupt_records_total"), 0.0);
     }
-    ::umount(dir.c_str());
-    fs::remove_all(dir);
 }
 
 // Pages the full disk refused are kept in memory; once it takes writes again they are written
 // too, and a restart replays them in arrival order: the resolve that was written first must not
 // overtake the trigger that was written later.
 TEST(Outbox, PagesRefusedByAFullDiskAreWrittenOnceItRecoversAndReplayInOrder) {
-    const auto dir = fresh_dir("enospc-recovery");
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") != 0) {
-        GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-    }
+    const SmallTmpfs tmpfs("enospc-recovery", "size=64k");
+    if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    const auto& dir = tmpfs.dir;
     {
         metrics::Registry registry;
         Outbox outbox(dir / "outbox", {}, registry);
@@ -454,8 +464,6 @@ TEST(Outbox, PagesRefusedByAFullDiskAreWrittenOnceItRecoversAndReplayInOrder) {
         EXPECT_EQ(reopened.queue().front("pd")->event.action, PageAction::trigger);
         EXPECT_EQ(reopened.queue().front("pd")->id, trigger.id);
     }
-    ::umount(dir.c_str());
-    fs::remove_all(dir);
 }
 
 // ------------------------------------------------------------------------------------ SIGKILL
