@@ -413,6 +413,7 @@ const PagerConfig* AlertingConfig::pager(std::string_view name) const {
 
 namespace {
 
+using detail::did_you_mean;
 using detail::in_quotes;
 using detail::quoted_list;
 
@@ -442,6 +443,19 @@ constexpr std::array<std::string_view, 8> maintenance_keys{
     "nodes", "roles", "zones", "nlbs", "checks", "start", "end", "reason",
 };
 constexpr std::array<std::string_view, 2> flapping_keys{"window", "max_changes"};
+
+// [[pager]] keys every kind takes, then each kind's own (in PagerKind order). A key of another
+// kind is refused by name: it would be silently ignored, and a page configured wrongly is a page
+// lost at 3 a.m.
+constexpr std::array<std::string_view, 8> pager_common_keys{
+    "name", "kind", "url", "timeout", "ca_file", "tls_verify", "retry_initial", "retry_max",
+};
+constexpr std::array<std::array<std::string_view, 6>, 4> pager_kind_keys{{
+    {"repost", "generator_url"},                                         // alertmanager
+    {"routing_key_file"},                                                // pagerduty
+    {"secret_file"},                                                     // webhook
+    {"from", "to", "starttls", "helo_name", "username", "secret_file"},  // email
+}};
 
 // What the alerting sections refer to, gathered once from the base configuration.
 struct Names {
@@ -541,8 +555,46 @@ private:
                 throw ConfigError(
                     SourceLocation{file_, key.source().begin.line, key.source().begin.column},
                     "unknown key " + in_quotes(key.str()) + " in " + std::string(section) +
-                        "; expected one of " + quoted_list(allowed));
+                        did_you_mean(key.str(), allowed) + "; expected one of " +
+                        quoted_list(allowed));
             }
+        }
+    }
+
+    // Every key of a [[pager]] belongs to its kind; a key of another kind names that kind.
+    void check_pager_keys(const toml::table& table, PagerKind kind) const {
+        std::vector<std::string_view> allowed(pager_common_keys.begin(), pager_common_keys.end());
+        for (std::string_view key : pager_kind_keys[static_cast<std::size_t>(kind)]) {
+            if (!key.empty()) allowed.push_back(key);
+        }
+        for (const auto& [key, value] : table) {
+            if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+            const SourceLocation where{file_, key.source().begin.line, key.source().begin.column};
+            std::vector<std::string_view> owners;
+            for (std::size_t k = 0; k < pager_kind_keys.size(); ++k) {
+                const auto& keys = pager_kind_keys[k];
+                if (!key.str().empty() &&
+                    std::find(keys.begin(), keys.end(), key.str()) != keys.end())
+                    owners.push_back(pager_kinds[k]);
+            }
+            if (!owners.empty()) {
+                throw ConfigError(
+                    where, in_quotes(key.str()) + " is only for kind " + quoted_list(owners) +
+                               ", not " + in_quotes(pager_kinds[static_cast<std::size_t>(kind)]));
+            }
+            throw ConfigError(where, "unknown key " + in_quotes(key.str()) +
+                                         " in [[pager]] of kind " +
+                                         in_quotes(pager_kinds[static_cast<std::size_t>(kind)]) +
+                                         did_you_mean(key.str(), allowed) + "; expected one of " +
+                                         quoted_list(allowed));
+        }
+    }
+
+    void expect_type(const toml::table& table, std::string_view key, toml::node_type type,
+                     std::string_view what) const {
+        const toml::node* node = table.get(key);
+        if (node && node->type() != type) {
+            fail(*node, "expected " + std::string(what) + " for " + in_quotes(key));
         }
     }
 
@@ -757,10 +809,12 @@ private:
                  "expected " + quoted_list(pager_kinds) + " for \"kind\", got " + in_quotes(kind));
         }
         out.kind = static_cast<PagerKind>(it - pager_kinds.begin());
+        check_pager_keys(table, out.kind);
         out.url = text(table, "url").value_or("");
         out.routing_key_file = secret_path(table, "routing_key_file");
         out.secret_file = secret_path(table, "secret_file");
         out.timeout = duration(table, "timeout");
+        pager_options(table, out.kind);
         const bool http_url = out.url.starts_with("http://") || out.url.starts_with("https://");
         switch (out.kind) {
             case PagerKind::alertmanager:
@@ -783,9 +837,38 @@ private:
                     fail(node_or_table(table, "url"),
                          "kind \"email\" needs \"url\" = \"smtp://relay:587\"");
                 }
+                if (names(table, "to", nullptr, "recipient").empty()) {
+                    fail(node_or_table(table, "to"),
+                         "kind \"email\" needs \"to\" = [\"oncall@example.com\"]");
+                }
+                if (text(table, "username") && out.secret_file.empty()) {
+                    fail(*table.get("username"),
+                         "\"username\" needs \"secret_file\" holding the SMTP password");
+                }
                 break;
         }
         return out;
+    }
+
+    // The kind-specific values the pagers read later: checked here so a typo fails at load.
+    void pager_options(const toml::table& table, PagerKind kind) const {
+        expect_type(table, "ca_file", toml::node_type::string, "a file path");
+        expect_type(table, "tls_verify", toml::node_type::boolean, "true or false");
+        const auto initial = duration(table, "retry_initial");
+        const auto max = duration(table, "retry_max");
+        if (initial && max && *initial > *max) {
+            fail(*table.get("retry_max"), "\"retry_max\" must not be below \"retry_initial\"");
+        }
+        if (kind == PagerKind::alertmanager) {
+            duration(table, "repost");
+            text(table, "generator_url");
+        }
+        if (kind == PagerKind::email) {
+            text(table, "from");
+            text(table, "helo_name");
+            text(table, "username");
+            expect_type(table, "starttls", toml::node_type::boolean, "true or false");
+        }
     }
 
     TargetMatcher matcher(const toml::table& table) const {

@@ -113,6 +113,7 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
     if (may_page && !alarm.escalated && alarm.critical_since && after &&
         now - *alarm.critical_since >= *after) {
         alarm.escalated = true;
+        ++escalations_;
     }
     const bool routed = routed_to_tier3(c);
     alarm.tier = (alarm.escalated || routed) ? 3 : critical ? 2 : 1;
@@ -154,6 +155,14 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
     alarm.sent_severity = c.severity;
 }
 
+void AlarmBook::restore(std::vector<Alarm> alarms, TimePoint hold_until) {
+    for (Alarm& alarm : alarms) {
+        alarm.held_until = hold_until;
+        auto key = alarm.condition.key;
+        alarms_.insert_or_assign(std::move(key), std::move(alarm));
+    }
+}
+
 std::vector<PageEvent> AlarmBook::update(std::vector<AlarmCondition> firing, TimePoint now) {
     std::vector<PageEvent> out;
     std::unordered_set<std::string_view> seen;
@@ -169,13 +178,14 @@ std::vector<PageEvent> AlarmBook::update(std::vector<AlarmCondition> firing, Tim
         if (added) {
             it->second.started = now;
         }
+        it->second.held_until.reset();
         it->second.condition = std::move(condition);
         order.push_back(&it->second);
     }
 
     std::vector<std::string> cleared;
     for (const auto& [key, alarm] : alarms_) {
-        if (!seen.contains(key)) {
+        if (!seen.contains(key) && !(alarm.held_until && now < *alarm.held_until)) {
             cleared.push_back(key);
         }
     }

@@ -97,6 +97,9 @@ struct Alarm {
     std::vector<std::string> notified;  // receivers that got the trigger: they get the resolve
     std::array<std::optional<TimePoint>, 3> last_sent{};  // per tier, for `repeat`
     Grade sent_severity = Grade::ok;                      // severity the receivers last heard
+    // Restored from state_dir at start: kept without firing until then, while the targets are
+    // graded again, so a restart neither resolves nor re-pages what is still wrong.
+    std::optional<TimePoint> held_until;
 };
 
 class AlarmBook {
@@ -113,6 +116,13 @@ public:
     std::vector<PageEvent> update(std::vector<AlarmCondition> firing, TimePoint now);
 
     const std::unordered_map<std::string, Alarm>& alarms() const noexcept { return alarms_; }
+    // Alarms escalated to Tier III after tiers.tier3.after since the book was made.
+    std::uint64_t escalations() const noexcept { return escalations_; }
+
+    // Alarms saved before a restart. Each is kept as it was until `hold_until` even when nothing
+    // fires it; then, if it still does not fire, its receivers get the resolve. One that fires
+    // again continues where it was: no new trigger, repeats on the old schedule.
+    void restore(std::vector<Alarm> alarms, TimePoint hold_until);
     const Alarm* find(std::string_view key) const;
 
 private:
@@ -123,6 +133,7 @@ private:
 
     const AlertingConfig* alerting_;
     std::unordered_map<std::string, Alarm> alarms_;
+    std::uint64_t escalations_ = 0;
 };
 
 }  // namespace tierwatch

@@ -26,6 +26,18 @@ std::chrono::milliseconds Backoff::delay(unsigned attempt, double u) const noexc
         static_cast<std::int64_t>(static_cast<double>(base.count()) * kept));
 }
 
+Backoff pager_backoff(const PagerConfig& config, Backoff fallback) {
+    // The configuration loader has checked both are positive durations, initial <= max.
+    if (const auto text = config.table["retry_initial"].value<std::string>()) {
+        if (const auto parsed = parse_duration(*text)) fallback.initial = *parsed;
+    }
+    if (const auto text = config.table["retry_max"].value<std::string>()) {
+        if (const auto parsed = parse_duration(*text)) fallback.max = *parsed;
+    }
+    fallback.initial = std::min(fallback.initial, fallback.max);
+    return fallback;
+}
+
 asio::awaitable<bool> SteadyDispatchClock::sleep(std::chrono::milliseconds d) {
     // Holds the shared state, not the clock: a sleep may end after its clock is gone.
     const auto state = state_;
@@ -49,6 +61,7 @@ struct Dispatcher::Receiver {
     std::string name;
     std::unique_ptr<Pager> pager;  // null: a kind not built yet
     asio::steady_timer wake;       // cancelled when a page arrives for an idle sender
+    Backoff backoff;               // the dispatcher's, or the pager's retry_initial/retry_max
     unsigned attempt = 0;          // failed attempts of the current head of the queue
     bool failing = false;          // logged once per outage, not once per retry
     metrics::Counter* sent = nullptr;
@@ -83,6 +96,7 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const AlertingConfig& ale
     for (const PagerConfig& config : alerting.pagers) {
         auto receiver = std::make_unique<Receiver>(executor_, config.name);
         receiver->pager = make_pager(config, options_.pager);
+        receiver->backoff = pager_backoff(config, options_.backoff);
         if (!receiver->pager) {
             spdlog::error("pager {}: kind {} is not supported yet; its pages are dropped",
                           config.name, to_string(config.kind));
@@ -221,10 +235,10 @@ asio::awaitable<void> Dispatcher::run_sender(Receiver& receiver) {
             if (OutboxEntry* still = outbox_.queue().find(receiver.name, id))
                 still->in_flight = false;
             ++receiver.attempt;
-            auto delay = options_.backoff.delay(receiver.attempt, random_());
+            auto delay = receiver.backoff.delay(receiver.attempt, random_());
             if (result.retry_after) {
                 delay = std::max(delay, std::min<std::chrono::milliseconds>(*result.retry_after,
-                                                                            options_.backoff.max));
+                                                                            receiver.backoff.max));
             }
             if (!receiver.failing) {
                 spdlog::warn("pager {}: {} ({}); retrying with backoff, pages wait in the outbox",

@@ -34,6 +34,10 @@ struct Backoff {
     std::chrono::milliseconds delay(unsigned attempt, double u) const noexcept;
 };
 
+// A [[pager]]'s retry_initial / retry_max over `fallback` (the dispatcher's default). Short
+// values let a test run an outage of simulated minutes in seconds of real time.
+Backoff pager_backoff(const PagerConfig& config, Backoff fallback);
+
 // Time as the dispatcher sees it: real steady timers in the daemon, simulated in tests.
 class DispatchClock {
 public:

@@ -8,8 +8,14 @@
 
 namespace tierwatch {
 
+std::string errno_name(int error) {
+    const char* name = ::strerrorname_np(error);
+    return name ? name : "E" + std::to_string(error);
+}
+
+// "write: No space left on device (ENOSPC)": the errno name is what operators grep for.
 std::string errno_text(const char* what, int error) {
-    return std::string(what) + ": " + std::strerror(error);
+    return std::string(what) + ": " + std::strerror(error) + " (" + errno_name(error) + ")";
 }
 
 bool sync_directory(const std::filesystem::path& dir, std::string& error) {

@@ -8,7 +8,9 @@
 
 namespace tierwatch {
 
-// "fsync: No space left on device"
+// "ENOSPC"
+std::string errno_name(int error);
+// "fsync: No space left on device (ENOSPC)"
 std::string errno_text(const char* what, int error);
 // fsync on a directory: makes a rename or a new file in it durable.
 bool sync_directory(const std::filesystem::path& dir, std::string& error);

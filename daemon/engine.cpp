@@ -1,5 +1,6 @@
 // Engine: DNS refresh, scheduling loop, probe launches, result recording, metrics rendering.
 #include "daemon/engine.hpp"
+#include "daemon/alarm_state.hpp"
 #include "daemon/pagers.hpp"
 
 #include <spdlog/spdlog.h>
@@ -79,7 +80,30 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
     }
     rollup_.set_silences(silences_.windows());
     start_dispatcher();
+    restore_alarms();
 }
+
+void Engine::restore_alarms() {
+    if (!dispatcher_) return;  // with no receivers nobody is owed a resolve
+    std::string error;
+    auto alarms = load_alarm_state(alarm_state_file(), error);
+    if (!error.empty()) spdlog::error("alarm state: {}", error);
+    if (alarms.empty()) return;
+    // Long enough for every target to be probed `fall` times and an alarm to settle: a restored
+    // alarm that is still wrong fires again by then, one that cleared is resolved then.
+    Duration warm_up{};
+    for (const Check& check : config_->checks) {
+        warm_up = std::max(warm_up, check.interval * check.fall + check.timeout);
+    }
+    warm_up += config_->alerting->settle + std::chrono::seconds(5);
+    spdlog::info("restored {} alarm(s) that receivers were told about; those still clear in {} get their resolve",
+                 alarms.size(), format_duration(warm_up));
+    alarm_book_.restore(std::move(alarms),
+                        std::chrono::system_clock::now() +
+                            std::chrono::duration_cast<std::chrono::system_clock::duration>(warm_up));
+}
+
+std::filesystem::path Engine::alarm_state_file() const { return config_->daemon.state_dir / "alarms.json"; }
 
 void Engine::start_dispatcher() {
     if (config_->alerting->pagers.empty()) return;
@@ -289,7 +313,16 @@ void Engine::evaluate_alarms() {
                     "page {} to {} (tier {}, {}): {} [{}]", to_string(event.action), event.receiver,
                     event.tier, to_string(event.severity), event.summary, event.dedup_key);
     }
-    if (dispatcher_ && !events.empty()) dispatcher_->submit(std::move(events));
+    if (!dispatcher_ || events.empty()) return;
+    dispatcher_->submit(std::move(events));
+    // After the outbox has the events: a crash in between re-pages under the same dedup key at
+    // worst, where saving first could record a trigger that was never queued.
+    if (auto error = save_alarm_state(alarm_state_file(), alarm_book_); !error.empty()) {
+        if (!alarm_state_error_logged_) spdlog::error("{}", error);
+        alarm_state_error_logged_ = true;
+    } else {
+        alarm_state_error_logged_ = false;
+    }
 }
 
 asio::awaitable<void> Engine::dns_loop() {
@@ -552,6 +585,10 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
     for (const auto& [state, count] : silence_counts) {
         writer.sample("tierwatch_silences", {{"state", state}}, count);
     }
+
+    writer.family("tierwatch_escalations_total", "Critical alarms escalated to Tier III after tier3.after.",
+                  Type::counter);
+    writer.sample("tierwatch_escalations_total", {}, static_cast<double>(alarm_book_.escalations()));
 
     writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);
     for (std::size_t c = 0; c < config_->checks.size(); ++c) {

@@ -78,6 +78,8 @@ private:
     std::size_t check_index(const Check* check) const;
     void apply(std::shared_ptr<const Config> next);
     void start_dispatcher();
+    void restore_alarms();
+    std::filesystem::path alarm_state_file() const;
 
     boost::asio::any_io_executor executor_;
     std::shared_ptr<const Config> config_;
@@ -109,6 +111,7 @@ private:
     std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const Config>>>
         retired_configs_;
     SilenceStore silences_;
+    bool alarm_state_error_logged_ = false;
     metrics::Gauge& reload_successful_;
     metrics::Gauge& reload_timestamp_;
     metrics::Family<metrics::Counter>& reloads_;

@@ -420,7 +420,13 @@ Outbox::Outbox(std::filesystem::path dir, OutboxLimits limits, metrics::Registry
                          "Page events that found the outbox at its bound (coalesced or refused).")
                 .with({})),
       write_errors_(registry.counter("tierwatch_outbox_write_errors_total",
-                                     "Outbox writes the disk refused, by errno name.", {"error"})) {
+                                     "Outbox writes the disk refused, by errno name.", {"error"})),
+      writable_(registry
+                    .gauge("tierwatch_outbox_writable",
+                           "1 while outbox writes succeed; 0 after the disk refused one (new "
+                           "pages are then kept in memory only) until a write succeeds again.")
+                    .with({})) {
+    writable_.set(1);
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec)
@@ -451,11 +457,12 @@ void Outbox::replay() {
                                  ec.message());
     std::sort(segments.begin(), segments.end());
 
-    // Records go through the same queue logic as live events, so replay coalesces too. An id
+    // Records go through the same queue logic as live events, so replay coalesces too. They are
+    // added in id order, which is arrival order: a page the disk refused while it was full is
+    // written later than newer pages (see write_refused), and must not lose its place. An id
     // can appear in two segments when a crash hit between a compaction's rename and unlink.
-    std::set<std::uint64_t> seen;
+    std::map<std::uint64_t, PageEvent> events;
     std::set<std::uint64_t> delivered;
-    std::map<std::uint64_t, std::string> receiver_of;
     std::size_t damaged = 0;
     for (const auto& [number, path] : segments) {
         segment_ = std::max(segment_, number);
@@ -478,19 +485,18 @@ void Outbox::replay() {
             next_id_ = std::max(next_id_, record.id + 1);
             if (record.type == outbox_codec::RecordType::delivered) {
                 delivered.insert(record.id);
-                if (const auto owner = receiver_of.find(record.id); owner != receiver_of.end()) {
-                    queue_.remove(owner->second, record.id);
-                }
-                continue;
+            } else {
+                events.try_emplace(record.id, std::move(record.event));
             }
-            if (!seen.insert(record.id).second || delivered.count(record.id)) continue;
-            receiver_of.emplace(record.id, record.event.receiver);
-            OutboxEntry entry;
-            entry.id = record.id;
-            entry.bytes = outbox_codec::event_record_size(record.event);
-            entry.event = std::move(record.event);
-            queue_.add(std::move(entry), false);
         }
+    }
+    for (auto& [id, event] : events) {
+        if (delivered.count(id)) continue;
+        OutboxEntry entry;
+        entry.id = id;
+        entry.bytes = outbox_codec::event_record_size(event);
+        entry.event = std::move(event);
+        queue_.add(std::move(entry), false);
     }
     if (!segments.empty()) {
         spdlog::info(
@@ -563,10 +569,7 @@ bool Outbox::write_all(const std::string& bytes, bool sync, std::string& error) 
         if (n <= 0) {
             const int code = n < 0 ? errno : ENOSPC;
             error = errno_text("write", code);
-            write_errors_.with({code == ENOSPC   ? "ENOSPC"
-                                : code == EDQUOT ? "EDQUOT"
-                                                 : "EIO"})
-                .inc();
+            write_errors_.with({errno_name(code)}).inc();
             // Cut the partial record off so the segment stays a clean sequence of records.
             if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
                 error += " (and the partial record could not be cut off; replay will skip it)";
@@ -578,7 +581,7 @@ bool Outbox::write_all(const std::string& bytes, bool sync, std::string& error) 
     if (sync && ::fdatasync(fd_) != 0) {
         const int code = errno;
         error = errno_text("fsync", code);
-        write_errors_.with({code == ENOSPC ? "ENOSPC" : "EIO"}).inc();
+        write_errors_.with({errno_name(code)}).inc();
         if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) error += " (truncate failed)";
         return false;
     }
@@ -636,7 +639,10 @@ std::vector<Outbox::Appended> Outbox::append(std::vector<PageEvent> events, bool
     if (!scratch_.empty() && !write_all(scratch_, !written.empty(), error)) {
         const std::string why = "cannot write outbox in " + dir_.string() + ": " + error;
         for (const auto& [receiver, id] : written) {
-            if (OutboxEntry* entry = queue_.find(receiver, id)) entry->durable = false;
+            if (OutboxEntry* entry = queue_.find(receiver, id)) {
+                entry->durable = false;
+                entry->refused = true;
+            }
         }
         for (Appended& result : results) {
             if (result.status != OutboxWrite::durable) continue;
@@ -646,10 +652,10 @@ std::vector<Outbox::Appended> Outbox::append(std::vector<PageEvent> events, bool
         if (!disk_error_logged_) {
             spdlog::error("outbox: {}; pages are kept in memory only until the disk recovers", why);
             disk_error_logged_ = true;
+            writable_.set(0);
         }
     } else if (!written.empty() && disk_error_logged_) {
-        spdlog::info("outbox: writing to {} again", dir_.string());
-        disk_error_logged_ = false;
+        write_refused();
     }
     update_depth();
     return results;
@@ -664,11 +670,36 @@ void Outbox::remove(std::string_view receiver, std::uint64_t id) {
     scratch_.clear();
     outbox_codec::encode_delivered(scratch_, id);
     std::string error;
-    if (!write_all(scratch_, false, error) && !disk_error_logged_) {
-        spdlog::error("outbox: cannot record delivery in {}: {}", dir_.string(), error);
-        disk_error_logged_ = true;
+    if (!write_all(scratch_, false, error)) {
+        if (!disk_error_logged_) {
+            spdlog::error("outbox: cannot record delivery in {}: {}", dir_.string(), error);
+            disk_error_logged_ = true;
+            writable_.set(0);
+        }
+    } else if (disk_error_logged_) {
+        write_refused();
     }
     maybe_compact();
+}
+
+void Outbox::write_refused() {
+    std::string contents;
+    std::vector<OutboxEntry*> refused;
+    for (const OutboxEntry* entry : queue_.entries()) {
+        if (!entry->refused) continue;
+        outbox_codec::encode_event(contents, entry->id, entry->event);
+        refused.push_back(queue_.find(entry->event.receiver, entry->id));
+    }
+    std::string error;
+    if (!contents.empty() && !write_all(contents, true, error)) return;  // still refused
+    for (OutboxEntry* entry : refused) {
+        entry->durable = true;
+        entry->refused = false;
+    }
+    spdlog::info("outbox: writing to {} again; {} page(s) kept in memory meanwhile are on disk now",
+                 dir_.string(), refused.size());
+    disk_error_logged_ = false;
+    writable_.set(1);
 }
 
 void Outbox::maybe_compact() {

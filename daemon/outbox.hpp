@@ -82,6 +82,7 @@ struct OutboxEntry {
     std::size_t bytes = 0;
     bool durable = true;     // false: kept in memory only (re-posts, or the disk failed)
     bool in_flight = false;  // a sender has it; it can no longer be coalesced away
+    bool refused = false;    // meant for the disk, which refused it: written once it recovers
 };
 
 class OutboxQueue {
@@ -170,6 +171,8 @@ private:
     bool start_segment(std::uint64_t number, const std::string& contents, std::string& error);
     bool write_all(const std::string& bytes, bool sync, std::string& error);
     void maybe_compact();
+    // The disk took a write again: the pages it refused meanwhile are written too.
+    void write_refused();
     void update_depth();
 
     std::filesystem::path dir_;
@@ -185,6 +188,7 @@ private:
     metrics::Counter& corrupt_;
     metrics::Counter& full_;
     metrics::Family<metrics::Counter>& write_errors_;
+    metrics::Gauge& writable_;
 };
 
 }  // namespace tierwatch

@@ -22,38 +22,6 @@ TIERWATCHD = os.path.join(BUILD, "tierwatchd")
 FAULTSERVER = os.path.join(BUILD, "tests", "tierwatch-faultserver")
 
 
-class PageRecorder:
-    """A JSON webhook receiver on (host, port) that answers 200 and keeps every body it gets."""
-
-    def __init__(self, address):
-        recorder = self
-        self.lock = threading.Lock()
-        self.received = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with recorder.lock:
-                    recorder.received.append(json.loads(body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(address, Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def pages(self, action=None):
-        with self.lock:
-            return [p for p in self.received if action is None or p["action"] == action]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class Fleet:
     """Starts processes, remembers them, and stops them all on exit, even on failure."""
 
@@ -226,3 +194,96 @@ def split_labels(text):
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
+
+
+class PageRecorder:
+    """A webhook receiver for tierwatch's JSON pages on a loopback address: keeps every page it
+    accepted in arrival order. `status` is what it answers (set 500 to simulate an outage; those
+    requests are counted in `refused`, not kept); `delay` makes it a slow receiver."""
+
+    def __init__(self, address, port=0):
+        self.pages = []
+        self.refused = 0
+        self.status = 200
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.delay:
+                    time.sleep(outer.delay)
+                with outer.lock:
+                    status = outer.status
+                    if status == 200:
+                        outer.pages.append(json.loads(body))
+                    else:
+                        outer.refused += 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((address, port), Handler)
+        self.url = f"http://{address}:{self.server.server_address[1]}/pages"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def received(self, start=0):
+        with self.lock:
+            return list(self.pages[start:])
+
+    def with_action(self, action=None):
+        """The pages received, or those whose action is `action` (trigger, resolve, ...)."""
+        return [p for p in self.received() if action is None or p["action"] == action]
+
+    def count(self):
+        with self.lock:
+            return len(self.pages)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def metric(listen, name, **labels):
+    """The sum of `name`'s samples whose labels include `labels`, from the daemon's /metrics."""
+    samples = parse_metrics(http_get(f"http://{listen}/metrics")[1])
+    return sum(value for n, l, value in samples if n == name and all(l.get(k) == v for k, v in labels.items()))
+
+
+BANNER_PORT = 25025
+
+
+def banner_config(listen, state_dir, nodes, alerting):
+    """A tierwatchd configuration for the paging tests: each (name, address) of `nodes` is an
+    "mta" node in zone-a whose port BANNER_PORT is checked for an SMTP banner five times a
+    second, so a fault server's listener coming and going flips it within a probe; alarms page
+    without settling. `alerting` adds the [tiers] tables and [[pager]]s."""
+    text = f"""
+[daemon]
+listen = "{listen}"
+state_dir = "{state_dir}"
+
+[defaults]
+interval = "200ms"
+timeout = "150ms"
+rise = 1
+fall = 1
+
+[[check]]
+name = "smtp-banner"
+protocol = "tcp"
+port = {BANNER_PORT}
+roles = ["mta"]
+banner_regex = "^220 "
+
+[tiers]
+settle = "0s"
+{alerting}
+"""
+    for name, address in nodes:
+        text += f'\n[[node]]\nname = "{name}"\nrole = "mta"\nzone = "zone-a"\naddress = "{address}"\n'
+    return text

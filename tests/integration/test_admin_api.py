@@ -136,8 +136,8 @@ def write_config(fleet, text):
 
 
 def main():
-    recorder = PageRecorder(HOOK)
-    pages = recorder.pages
+    recorder = PageRecorder(*HOOK)
+    pages = recorder.with_action
     with Fleet("admin-api") as fleet:
         with open(fleet.path("api.token"), "w") as f:
             f.write(TOKEN + "\n")

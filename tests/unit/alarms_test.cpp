@@ -254,6 +254,7 @@ public:
 
     void silence(MaintenanceWindow silence) { rollup_->set_silences({std::move(silence)}); }
     const Alarm* alarm(std::string_view key) const { return book_->find(key); }
+    std::uint64_t escalations() const { return book_->escalations(); }
     const std::vector<PageEvent>& events() const { return events_; }
     void clear_events() { events_.clear(); }
     TimePoint now() const { return now_; }
@@ -498,6 +499,7 @@ TEST(Alarms, UnresolvedPastTierThreeAfterEscalatesOnceAndResolveReachesEveryone)
     EXPECT_GE(escalations[0].at - first_page, 45min - 1min);
     EXPECT_LE(escalations[0].at - first_page, 45min + 1min);
     EXPECT_EQ(fleet.alarm(kMailbox1)->tier, 3);
+    EXPECT_EQ(fleet.escalations(), 1u) << "tierwatch_escalations_total counts the alarm once";
 
     fleet.failing = [](const RollupTarget&) { return false; };
     fleet.run(1min);

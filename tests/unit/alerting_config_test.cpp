@@ -89,7 +89,8 @@ TEST_F(AlertingConfigTest, ReadsEverySection) {
 name = "pagerduty-oncall"
 kind = "pagerduty"
 routing_key_file = "pagerduty.key"
-priority = "P1"
+retry_initial = "10ms"
+retry_max = "3s"
 [[pager]]
 name = "alertmanager"
 kind = "alertmanager"
@@ -99,6 +100,8 @@ timeout = "10s"
 name = "engineering"
 kind = "email"
 url = "smtp://relay.example.com:587"
+to = ["engineering@example.com"]
+username = "tierwatch"
 secret_file = "/run/credentials/relay"
 
 [[group]]
@@ -143,7 +146,7 @@ max_changes = 8
     ASSERT_EQ(config.pagers.size(), 3u);
     EXPECT_EQ(config.pagers[0].kind, PagerKind::pagerduty);
     EXPECT_EQ(config.pagers[0].routing_key_file, "/etc/tierwatch/pagerduty.key");
-    EXPECT_EQ(config.pagers[0].table["priority"].value_or(std::string()), "P1")
+    EXPECT_EQ(config.pagers[0].table["retry_max"].value_or(std::string()), "3s")
         << "kind-specific keys kept";
     EXPECT_EQ(config.pagers[1].timeout, 10s);
     EXPECT_EQ(config.pagers[2].secret_file, "/run/credentials/relay");
@@ -300,13 +303,13 @@ TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
                     "roles = [\"mta\"]\n"
                     "critical_when_up_below = 0\n"),
               "8:26: expected an integer from 1 for \"critical_when_up_below\"");
-    EXPECT_EQ(
-        error("[[group]]\n"
-              "name = \"mta-pool\"\n"
-              "role = [\"mta\"]\n"),
-        "7:1: unknown key \"role\" in [[group]]; expected one of \"name\", \"roles\", \"zones\", "
-        "\"nlbs\", \"checks\", \"nodes\", \"targets\", \"warning_when_down\", "
-        "\"critical_when_up_below\"");
+    EXPECT_EQ(error("[[group]]\n"
+                    "name = \"mta-pool\"\n"
+                    "role = [\"mta\"]\n"),
+              "7:1: unknown key \"role\" in [[group]] (did you mean \"roles\"?); expected one of "
+              "\"name\", \"roles\", \"zones\", "
+              "\"nlbs\", \"checks\", \"nodes\", \"targets\", \"warning_when_down\", "
+              "\"critical_when_up_below\"");
     EXPECT_EQ(error("[tiers.tier2]\n"
                     "receivers = [\"noc\"]\n"
                     "[[tiers.tier2.coverage]]\n"
@@ -429,6 +432,107 @@ TEST(TimeZone, PosixRules) {
     EXPECT_FALSE(TimeZone::parse_rule("CET-1CEST"));
     EXPECT_FALSE(TimeZone::parse_rule("X"));
     EXPECT_FALSE(TimeZone::parse_rule("CET-1CEST,M13.5.0,M10.5.0/3"));
+}
+
+TEST_F(AlertingConfigTest, PagerKeysBelongToTheirKindAndTyposAreNamed) {
+    // A key of another kind would be ignored silently: it is refused naming the kind it is for.
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"hook\"\n"
+                    "kind = \"webhook\"\n"
+                    "url = \"http://127.0.0.1:9/hook\"\n"
+                    "routing_key_file = \"pd.key\"\n"),
+              "9:1: \"routing_key_file\" is only for kind \"pagerduty\", not \"webhook\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"pd\"\n"
+                    "kind = \"pagerduty\"\n"
+                    "routing_key_file = \"pd.key\"\n"
+                    "secret_file = \"hmac.key\"\n"),
+              "9:1: \"secret_file\" is only for kind \"webhook\", \"email\", not \"pagerduty\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"am\"\n"
+                    "kind = \"alertmanager\"\n"
+                    "url = \"http://127.0.0.1:9093\"\n"
+                    "from = \"tierwatch@example.com\"\n"),
+              "9:1: \"from\" is only for kind \"email\", not \"alertmanager\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"pd\"\n"
+                    "kind = \"pagerduty\"\n"
+                    "routing_key_flie = \"pd.key\"\n"),
+              "8:1: unknown key \"routing_key_flie\" in [[pager]] of kind \"pagerduty\" (did you "
+              "mean \"routing_key_file\"?); expected one of \"name\", \"kind\", \"url\", "
+              "\"timeout\", \"ca_file\", \"tls_verify\", \"retry_initial\", \"retry_max\", "
+              "\"routing_key_file\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"mail\"\n"
+                    "kind = \"email\"\n"
+                    "url = \"smtp://127.0.0.1:587\"\n"
+                    "to = [\"oncall@example.com\"]\n"
+                    "start_tls = false\n"),
+              "10:1: unknown key \"start_tls\" in [[pager]] of kind \"email\" (did you mean "
+              "\"starttls\"?); expected one of \"name\", \"kind\", \"url\", \"timeout\", "
+              "\"ca_file\", \"tls_verify\", \"retry_initial\", \"retry_max\", \"from\", "
+              "\"to\", \"starttls\", \"helo_name\", \"username\", \"secret_file\"");
+}
+
+TEST_F(AlertingConfigTest, PagerRequiredKeysAndValuesAreCheckedAtLoad) {
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"hook\"\n"
+                    "kind = \"webhook\"\n"),
+              "5:1: kind \"webhook\" needs \"url\" = \"http(s)://...\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"pd\"\n"
+                    "kind = \"pagerduty\"\n"),
+              "5:1: kind \"pagerduty\" needs \"routing_key_file\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"mail\"\n"
+                    "kind = \"email\"\n"
+                    "url = \"http://relay:587\"\n"
+                    "to = [\"oncall@example.com\"]\n"),
+              "8:7: kind \"email\" needs \"url\" = \"smtp://relay:587\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"mail\"\n"
+                    "kind = \"email\"\n"
+                    "url = \"smtp://relay:587\"\n"),
+              "5:1: kind \"email\" needs \"to\" = [\"oncall@example.com\"]");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"mail\"\n"
+                    "kind = \"email\"\n"
+                    "url = \"smtp://relay:587\"\n"
+                    "to = [\"\"]\n"),
+              "9:7: expected a non-empty string in \"to\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"mail\"\n"
+                    "kind = \"email\"\n"
+                    "url = \"smtp://relay:587\"\n"
+                    "to = [\"oncall@example.com\"]\n"
+                    "username = \"tierwatch\"\n"),
+              "10:12: \"username\" needs \"secret_file\" holding the SMTP password");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"mail\"\n"
+                    "kind = \"email\"\n"
+                    "url = \"smtp://relay:587\"\n"
+                    "to = [\"oncall@example.com\"]\n"
+                    "starttls = \"yes\"\n"),
+              "10:12: expected true or false for \"starttls\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"hook\"\n"
+                    "kind = \"webhook\"\n"
+                    "url = \"http://127.0.0.1:9/hook\"\n"
+                    "retry_initial = \"2s\"\n"
+                    "retry_max = \"1s\"\n"),
+              "10:13: \"retry_max\" must not be below \"retry_initial\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"am\"\n"
+                    "kind = \"alertmanager\"\n"
+                    "url = \"http://127.0.0.1:9093\"\n"
+                    "repost = \"soon\"\n"),
+              "9:10: expected a positive duration like \"30m\" for \"repost\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"hook\"\n"
+                    "kind = \"webhook\"\n"
+                    "url = \"http://127.0.0.1:9/hook\"\n"
+                    "tls_verify = \"no\"\n"),
+              "9:14: expected true or false for \"tls_verify\"");
 }
 
 TEST(TimeZone, RefusesWhatIsNotAZoneName) {

@@ -40,6 +40,20 @@ fs::path fresh_dir(const std::string& name) {
     return dir;
 }
 
+// A small tmpfs at a fresh directory, unmounted and removed however the test ends (a failed
+// ASSERT returns early). `mounted` is false where mounting is not allowed.
+struct SmallTmpfs {
+    fs::path dir;
+    bool mounted = false;
+    SmallTmpfs(const std::string& name, const char* size) : dir(fresh_dir(name)) {
+        mounted = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, size) == 0;
+    }
+    ~SmallTmpfs() {
+        if (mounted) ::umount(dir.c_str());
+        fs::remove_all(dir);
+    }
+};
+
 std::string read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -389,10 +403,9 @@ TEST(Outbox, FullOutboxIsCountedAndRefusesOnlyWhatCannotBeCoalesced) {
 
 // A small tmpfs fills up: the append says why, the page is still kept (in memory) for delivery.
 TEST(Outbox, FullDiskIsAClearErrorAndTheEventIsKeptInMemory) {
-    const auto dir = fresh_dir("enospc");
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=16k") != 0) {
-        GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-    }
+    const SmallTmpfs tmpfs("enospc", "size=16k");
+    if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    const auto& dir = tmpfs.dir;
     {
         metrics::Registry registry;
         Outbox outbox(dir / "outbox", {}, registry);
@@ -416,8 +429,41 @@ TEST(Outbox, FullDiskIsAClearErrorAndTheEventIsKeptInMemory) {
         EXPECT_EQ(reopened_same_dir.queue().size(), durable);
         EXPECT_EQ(test::metric(again, "tierwatch_outbox_corrupt_records_total"), 0.0);
     }
-    ::umount(dir.c_str());
-    fs::remove_all(dir);
+}
+
+// Pages the full disk refused are kept in memory; once it takes writes again they are written
+// too, and a restart replays them in arrival order: the resolve that was written first must not
+// overtake the trigger that was written later.
+TEST(Outbox, PagesRefusedByAFullDiskAreWrittenOnceItRecoversAndReplayInOrder) {
+    const SmallTmpfs tmpfs("enospc-recovery", "size=64k");
+    if (!tmpfs.mounted) GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    const auto& dir = tmpfs.dir;
+    {
+        metrics::Registry registry;
+        Outbox outbox(dir / "outbox", {}, registry);
+        const auto filler = dir / "filler";
+        {
+            std::ofstream out(filler, std::ios::binary);
+            const std::string block(4096, '\0');
+            while (out.write(block.data(), block.size())) out.flush();
+        }
+        const auto trigger = outbox.append(make_event(PageAction::trigger, "pd", "k"));
+        EXPECT_EQ(trigger.status, OutboxWrite::memory_only) << trigger.error;
+        EXPECT_NE(trigger.error.find("(ENOSPC)"), std::string::npos) << trigger.error;
+        EXPECT_EQ(test::metric(registry, "tierwatch_outbox_writable"), 0.0);
+
+        fs::remove(filler);
+        const auto resolve = outbox.append(make_event(PageAction::resolve, "pd", "k"));
+        EXPECT_EQ(resolve.status, OutboxWrite::durable) << resolve.error;
+        EXPECT_EQ(test::metric(registry, "tierwatch_outbox_writable"), 1.0);
+        EXPECT_TRUE(outbox.queue().find("pd", trigger.id)->durable) << "written on recovery";
+
+        metrics::Registry again;
+        Outbox reopened(dir / "outbox", {}, again);
+        ASSERT_EQ(reopened.queue().size("pd"), 2u);
+        EXPECT_EQ(reopened.queue().front("pd")->event.action, PageAction::trigger);
+        EXPECT_EQ(reopened.queue().front("pd")->id, trigger.id);
+    }
 }
 
 // ------------------------------------------------------------------------------------ SIGKILL

@@ -97,6 +97,27 @@ TEST(Backoff, DoublesUpToTheCapAndJitterOnlyShortens) {
     EXPECT_EQ(backoff.delay(500, 0.999), 48012ms);
 }
 
+TEST(Backoff, PagerRetryKeysReplaceTheDefaultsAndKeepInitialUnderTheCap) {
+    const Backoff defaults;
+    PagerConfig scaled;
+    scaled.table.insert("retry_initial", "10ms");
+    scaled.table.insert("retry_max", "3s");
+    const Backoff fast = pager_backoff(scaled, defaults);
+    EXPECT_EQ(fast.initial, 10ms);
+    EXPECT_EQ(fast.max, 3000ms);
+    EXPECT_EQ(fast.delay(20, 0.0), 3000ms);
+
+    PagerConfig capped;
+    capped.table.insert("retry_max", "500ms");
+    const Backoff low = pager_backoff(capped, defaults);
+    EXPECT_EQ(low.max, 500ms);
+    EXPECT_EQ(low.initial, 500ms) << "the default 1s start would exceed the cap";
+
+    const Backoff same = pager_backoff(PagerConfig{}, defaults);
+    EXPECT_EQ(same.initial, defaults.initial);
+    EXPECT_EQ(same.max, defaults.max);
+}
+
 TEST(Classify, RetriesTransientFailuresAndDropsRefusals) {
     EXPECT_EQ(status_failure(202), SendFailure::none);
     EXPECT_EQ(status_failure(429), SendFailure::http_429);
