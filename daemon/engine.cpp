@@ -91,11 +91,12 @@ void Engine::restore_alarms() {
     if (alarms.empty()) return;
     // Long enough for every target to be probed `fall` times and an alarm to settle: a restored
     // alarm that is still wrong fires again by then, one that cleared is resolved then.
+    // One interval more for the first slot's phase, two seconds for the alarm loop's ticks.
     Duration warm_up{};
     for (const Check& check : config_->checks) {
-        warm_up = std::max(warm_up, check.interval * check.fall + check.timeout);
+        warm_up = std::max(warm_up, check.interval * (check.fall + 1) + check.timeout);
     }
-    warm_up += config_->alerting->settle + std::chrono::seconds(5);
+    warm_up += config_->alerting->settle + std::chrono::seconds(2);
     spdlog::info("restored {} alarm(s) that receivers were told about; those still clear in {} get their resolve",
                  alarms.size(), format_duration(warm_up));
     alarm_book_.restore(std::move(alarms),

@@ -124,7 +124,7 @@ def main():
         restart()
         log = fleet.path("tierwatchd.log")
         wait_for(lambda: "restored 1 alarm(s)" in open(log).read(), 10, "the alarm restored at start")
-        time.sleep(10)  # past the restored alarm's hold (fall x interval + timeout + settle + 5s)
+        time.sleep(8)  # past the restored alarm's hold: (fall + 1) x interval + timeout + settle + 2s = 5.5s
         check(len(pages()) == 1, f"a restart neither re-pages nor resolves a firing alarm: {pages()}")
 
         # MTA1 comes back while tierwatchd is down: the restarted daemon still owes the resolve.

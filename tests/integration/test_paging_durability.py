@@ -14,6 +14,7 @@ leave it: the restart must report it as a torn tail, skip it, and deliver the re
 
 The outage runs at 1/100 scale: the pager's retry_initial = "10ms" and retry_max = "3s" stand
 for the default 1s and 5m, so ten minutes of 500s take six seconds, with as many retries."""
+import json
 import os
 import random
 import re
@@ -149,6 +150,17 @@ def toggled_server(fleet):
     return fleet.faultserver([f"banner@{a}:{BANNER_PORT},text=220 toggled\\r\\n" for a in TOGGLED])
 
 
+TOGGLED_KEYS = {f"tierwatch/target/smtp-banner|node:toggled{i}" for i in range(len(TOGGLED))}
+
+
+def firing(listen):
+    """Keys of the alarms the daemon's book holds now."""
+    try:
+        return {a["key"] for a in json.loads(http_get(f"http://{listen}/api/v1/alarms")[1])["alarms"]}
+    except OSError:
+        return set()
+
+
 def stop(process):
     os.killpg(process.pid, signal.SIGTERM)
     process.wait()
@@ -203,7 +215,9 @@ def kill_loop(fleet, hook):
         # resolves follow a second later. The kill lands anywhere in that stream.
         daemon.start()
         log = fleet.path(daemon.log)
-        wait_for(lambda: "page trigger to hook" in read(log), 10, f"the triggers of run {daemon.runs}")
+        # Alarms the killed run had paged are restored from state_dir rather than paged again;
+        # either way the toggled targets' alarms fire in this run before their server returns.
+        wait_for(lambda: firing(listen) >= TOGGLED_KEYS, 10, f"the toggled alarms firing in run {daemon.runs}")
         toggled = toggled_server(fleet)
         if kill % 2:
             wait_for(lambda: "page resolve to hook" in read(log), 10, f"the resolves of run {daemon.runs}")
@@ -223,12 +237,8 @@ def kill_loop(fleet, hook):
     # The last run is not killed: every page still owed goes out, then the toggled targets
     # fail and recover once more while nothing interrupts, so the last word on each is known.
     daemon.start()
-    toggled_keys = {f"tierwatch/target/smtp-banner|node:toggled{i}" for i in range(len(TOGGLED))}
-    # This run's own alarm book must know them as firing (pages replayed from the outbox do not
-    # tell it): a target that recovers while the daemon is down gets no resolve (see README).
-    log = fleet.path(daemon.log)
-    wait_for(lambda: set(re.findall(r"page trigger to hook .*\[(.+)\]$", read(log), re.M)) >= toggled_keys,
-             30, "this run's triggers for the toggled targets")
+    toggled_keys = TOGGLED_KEYS
+    wait_for(lambda: firing(listen) >= toggled_keys, 10, "the toggled alarms firing in the last run")
     start = hook.count()
     wait_for(lambda: {p["dedup_key"] for p in hook.received() if p["action"] != "resolve"} >= toggled_keys,
              30, "a page for every toggled target that is down")
