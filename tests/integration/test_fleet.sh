@@ -6,46 +6,13 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-FLEET=${FLEET:-$HERE/../fleet/fleet}
-SUBNET=${FLEET_TEST_SUBNET:-127.42}
-T0=$SECONDS
-passed=0 failed=0 failures=()
-
-ok() { passed=$((passed + 1)); echo "ok   - $* [$((SECONDS - T0))s]"; }
-fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAIL - $* [$((SECONDS - T0))s]"; }
-check() { local what=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$what"; else fail "$what"; sed 's/^/       | /' "$WORK/last.out" | tail -n 15; fi; }
-finish() {
-  echo "test_fleet: $passed passed, $failed failed in $((SECONDS - T0)) s"
-  ((failed == 0)) || { printf 'failed: %s\n' "${failures[@]}"; exit 1; }
-  exit 0
-}
-
-[[ $(id -u) -eq 0 ]] || { echo "test_fleet: must run as root (the fleet's Postfix master insists)"; exit 1; }
-for tool in postfix dovecot doveadm nginx slapd slapadd ldapsearch openssl swaks curl ss; do
-  command -v "$tool" >/dev/null || { echo "test_fleet: $tool missing: run scripts/install-deps"; exit 1; }
-done
-
-WORK=$(mktemp -d /tmp/tierwatch-fleet-test.XXXXXX)
-chmod 0755 "$WORK"
-DIR=$WORK/fleet
-export FLEET_LAST_LINK=$WORK/last   # leave the pointer to a developer's own fleet alone
-cleanup() {
-  local rc=$?
-  if [[ -e $DIR/fleet.env ]]; then "$FLEET" stop --dir "$DIR" >/dev/null 2>&1 || true; fi
-  rm -rf "$WORK"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=fleet_lib.sh
+. "$HERE/fleet_lib.sh"
+fleet_test_begin test_fleet "${FLEET_TEST_SUBNET:-127.42}" \
+  postfix dovecot doveadm nginx slapd slapadd ldapsearch openssl swaks curl ss
 
 # ---- start ----------------------------------------------------------------------------------------------------
-t=$SECONDS
-if ! "$FLEET" start --dir "$DIR" --subnet "$SUBNET" >"$WORK/start.log" 2>&1 || ! grep -q '^fleet ready' "$WORK/start.log"; then
-  fail "fleet start"; sed 's/^/       | /' "$WORK/start.log"; finish
-fi
-ok "fleet start ($((SECONDS - t)) s): $(grep '^fleet ready' "$WORK/start.log")"
-# shellcheck disable=SC1091
-. "$DIR/fleet.env"
+start_fleet
 PW=$(cat "$FLEET_PROBE_PASSWORD_FILE")
 CA=$FLEET_ROOT_CA
 check "secrets are mode 0600" test "$(stat -c %a "$FLEET_PROBE_PASSWORD_FILE") $(stat -c %a "$FLEET_LDAP_PASSWORD_FILE")" = "600 600"

@@ -6,46 +6,10 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-SOURCE=${TIERWATCH_SOURCE_DIR:-$HERE/../..}
-FLEET=${FLEET:-$SOURCE/tests/fleet/fleet}
-SUBNET=${FLEET_LDAP_TEST_SUBNET:-127.44}
-TIERWATCHD=${TIERWATCHD:-${TIERWATCH_BUILD_DIR:-$SOURCE/build}/tierwatchd}
-T0=$SECONDS
-passed=0 failed=0 failures=()
-
-ok() { passed=$((passed + 1)); echo "ok   - $* [$((SECONDS - T0))s]"; }
-fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAIL - $* [$((SECONDS - T0))s]"; }
-finish() {
-  echo "test_fleet_ldap: $passed passed, $failed failed in $((SECONDS - T0)) s"
-  ((failed == 0)) || { printf 'failed: %s\n' "${failures[@]}"; exit 1; }
-  exit 0
-}
-
-[[ $(id -u) -eq 0 ]] || { echo "test_fleet_ldap: must run as root (the fleet's Postfix master insists)"; exit 1; }
-[[ -x $TIERWATCHD ]] || { echo "test_fleet_ldap: no $TIERWATCHD (set TIERWATCH_BUILD_DIR)"; exit 1; }
-for tool in slapd ldapmodify jq; do
-  command -v "$tool" >/dev/null || { echo "test_fleet_ldap: $tool missing: run scripts/install-deps"; exit 1; }
-done
-
-WORK=$(mktemp -d /tmp/tierwatch-fleet-ldap.XXXXXX)
-chmod 0755 "$WORK"
-DIR=$WORK/fleet
-export FLEET_LAST_LINK=$WORK/last   # leave the pointer to a developer's own fleet alone
-cleanup() {
-  local rc=$?
-  if [[ -e $DIR/fleet.env ]]; then "$FLEET" stop --dir "$DIR" >/dev/null 2>&1 || true; fi
-  rm -rf "$WORK"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if ! "$FLEET" start --dir "$DIR" --subnet "$SUBNET" >"$WORK/start.log" 2>&1 || ! grep -q '^fleet ready' "$WORK/start.log"; then
-  fail "fleet start"; sed 's/^/       | /' "$WORK/start.log"; finish
-fi
-ok "fleet start"
-# shellcheck disable=SC1091
-. "$DIR/fleet.env"
+# shellcheck source=fleet_lib.sh
+. "$HERE/fleet_lib.sh"
+fleet_test_begin test_fleet_ldap "${FLEET_LDAP_TEST_SUBNET:-127.44}" "$TIERWATCHD" slapd ldapmodify jq
+start_fleet
 (umask 077; printf 'not-the-password' >"$WORK/wrong.password")
 
 # config FILE TIMEOUT CHECKS...: both LDAP nodes and the named [[check]] blocks.

@@ -9,53 +9,12 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-SOURCE=${TIERWATCH_SOURCE_DIR:-$HERE/../..}
-BUILD=${TIERWATCH_BUILD_DIR:-$SOURCE/build}
-FLEET=${FLEET:-$SOURCE/tests/fleet/fleet}
-SUBNET=${FLEET_ROUNDTRIP_TEST_SUBNET:-127.46}
-TIERWATCHD=${TIERWATCHD:-$BUILD/tierwatchd}
-FAULTSERVER=${FAULTSERVER:-$BUILD/tests/tierwatch-faultserver}
+# shellcheck source=fleet_lib.sh
+. "$HERE/fleet_lib.sh"
 LOCAL=127.0.70
-T0=$SECONDS
-passed=0 failed=0 failures=()
-
-ok() { passed=$((passed + 1)); echo "ok   - $* [$((SECONDS - T0))s]"; }
-fail() { failed=$((failed + 1)); failures+=("$*"); echo "FAIL - $* [$((SECONDS - T0))s]"; }
-finish() {
-  echo "test_fleet_roundtrip: $passed passed, $failed failed in $((SECONDS - T0)) s"
-  ((failed == 0)) || { printf 'failed: %s\n' "${failures[@]}"; exit 1; }
-  exit 0
-}
-
-[[ $(id -u) -eq 0 ]] || { echo "test_fleet_roundtrip: must run as root (the fleet's Postfix master insists)"; exit 1; }
-for binary in "$TIERWATCHD" "$FAULTSERVER"; do
-  [[ -x $binary ]] || { echo "test_fleet_roundtrip: no $binary (set TIERWATCH_BUILD_DIR)"; exit 1; }
-done
-for tool in postfix dovecot doveadm jq curl /usr/sbin/dnsmasq; do
-  command -v "$tool" >/dev/null || { echo "test_fleet_roundtrip: $tool missing: run scripts/install-deps"; exit 1; }
-done
-
-WORK=$(mktemp -d /tmp/tierwatch-fleet-roundtrip.XXXXXX)
-chmod 0755 "$WORK"
-DIR=$WORK/fleet
-export FLEET_LAST_LINK=$WORK/last   # leave the pointer to a developer's own fleet alone
-pids=()
-cleanup() {
-  local rc=$? pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  if [[ -e $DIR/fleet.env ]]; then "$FLEET" stop --dir "$DIR" >/dev/null 2>&1 || true; fi
-  rm -rf "$WORK"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if ! "$FLEET" start --dir "$DIR" --subnet "$SUBNET" >"$WORK/start.log" 2>&1 || ! grep -q '^fleet ready' "$WORK/start.log"; then
-  fail "fleet start"; sed 's/^/       | /' "$WORK/start.log"; finish
-fi
-ok "fleet start"
-# shellcheck disable=SC1091
-. "$DIR/fleet.env"
+fleet_test_begin test_fleet_roundtrip "${FLEET_ROUNDTRIP_TEST_SUBNET:-127.46}" "$TIERWATCHD" "$FAULTSERVER" \
+  postfix dovecot doveadm jq curl /usr/sbin/dnsmasq
+start_fleet
 MAILDIR=$FLEET_MAILBOX1_PROBE_MAILDIR
 (umask 077; printf 'not-the-password' >"$WORK/wrong.password")
 
