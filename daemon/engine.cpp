@@ -52,6 +52,7 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
       dns_failures_(registry_.counter("tierwatch_dns_failures_total",
                                       "Resolutions of an NLB or node name that failed.", {"name"})),
       probes_by_result_(config_->checks.size()),
+      tls_resumed_by_check_(config_->checks.size()),
       rollup_(*config_->alerting),
       alarm_book_(*config_->alerting) {
     registry_.gauge("tierwatch_build_info", "tierwatch's version.", {"version"})
@@ -206,7 +207,7 @@ asio::awaitable<void> Engine::run_target(std::uint32_t id) {
         result.detail = target.spec.dns_error;
     } else {
         const ProbeTarget probe{target.spec.check, target.spec.address, target.spec.check->port,
-                                target.server_name};
+                                target.server_name, target.tls_session.get()};
         try {
             result = co_await run_probe(probe, probe_context_);
         } catch (const std::exception& error) {
@@ -234,6 +235,9 @@ void Engine::record(Target& target, ProbeResult&& result) {
     ++target.probes;
     if (!result.ok()) ++target.failures;
     ++probes_by_result_[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
+    if (target.tls_session && target.tls_session->take_resumption()) {
+        ++tls_resumed_by_check_[check_index(target.spec.check)];
+    }
     rollup_.observe(target.id, result, std::chrono::system_clock::now());
     target.last = std::move(result);
     target.has_result = true;
@@ -375,6 +379,13 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
                           {{"check", config_->checks[c].name}, {"result", result}},
                           static_cast<double>(value));
         }
+    }
+    writer.family("tierwatch_tls_resumed_total",
+                  "Probes whose TLS handshake resumed a session (tls_resume), by check.", Type::counter);
+    for (std::size_t c = 0; c < config_->checks.size(); ++c) {
+        if (!config_->checks[c].tls.resume) continue;
+        writer.sample("tierwatch_tls_resumed_total", {{"check", config_->checks[c].name}},
+                      static_cast<double>(tls_resumed_by_check_[c]));
     }
     writer.family("tierwatch_targets", "Active targets per check.", Type::gauge);
     std::vector<std::uint32_t> per_check(config_->checks.size(), 0);

@@ -80,6 +80,7 @@ private:
     metrics::Family<metrics::Counter>& dns_failures_;
     // probes_by_result_[check index][reason]: counted without string look-ups on the hot path.
     std::vector<std::array<std::uint64_t, failure_reason_count>> probes_by_result_;
+    std::vector<std::uint64_t> tls_resumed_by_check_;  // by check index, tls_resume checks only
 
     Rollup rollup_;
     AlarmBook alarm_book_;

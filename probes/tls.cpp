@@ -8,7 +8,10 @@ namespace tierwatch {
 
 boost::asio::awaitable<ProbeResult> probe_tls(const ProbeTarget& target, ProbeContext& context) {
     ProbeSession session(target, context);
-    if (co_await session.connect() && co_await session.start_tls()) co_await expect_banner(session);
+    if (co_await session.connect() && co_await session.start_tls()) {
+        const bool dialogue_ok = co_await expect_banner(session);
+        if (dialogue_ok) co_await session.collect_session_ticket();
+    }
     co_return session.finish();
 }
 

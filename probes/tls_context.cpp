@@ -8,6 +8,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "probes/tls_session.hpp"
+
 namespace tierwatch {
 namespace {
 
@@ -82,7 +84,8 @@ boost::asio::ssl::context& TlsContextCache::get(const TlsSettings& settings) {
     // The handshake completes whatever the chain; the verdict is read afterwards so a failed
     // verification still reports the certificate's facts (expiry, subject) to the operator.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    // Sessions are kept per target (tls_resume) and only for connections that have a slot.
+    enable_session_capture(ctx);
     if (settings.verify) {
         if (SSL_CTX_load_verify_locations(ctx, settings.ca_file.c_str(), nullptr) != 1) {
             char reason[256];
