@@ -141,6 +141,9 @@ asio::awaitable<void> Engine::dns_loop() {
 }
 
 asio::awaitable<void> Engine::resolve_all() {
+    // Rebuilding the table walks every target (100,000 identity strings hashed, on the event loop):
+    // only when a resolution changed, or to build it the first time.
+    bool changed = !ready_;
     for (const auto& name : names_to_resolve(*config_)) {
         auto answer = co_await resolver_.resolve(name);
         if (stopping_) co_return;
@@ -156,8 +159,10 @@ asio::awaitable<void> Engine::resolve_all() {
                          previous.addresses.empty() ? ""
                                                     : " (was " + join_addresses(previous.addresses) + ")");
         }
+        if (previous.addresses != resolution.addresses || previous.error != resolution.error) changed = true;
         previous = std::move(resolution);
     }
+    if (!changed) co_return;
 
     const auto change = table_.sync(expand_targets(*config_, resolved_));
     const auto now = std::chrono::steady_clock::now();
@@ -246,6 +251,10 @@ void Engine::record(Target& target, ProbeResult&& result) {
 asio::awaitable<void> Engine::render_metrics(std::string& out) const {
     using metrics::Label;
     using metrics::Type;
+    // Sized from the previous scrape: growing a 50 MB string by doubling copies tens of MB at once,
+    // on the event loop, between two yields.
+    const std::size_t start_size = out.size();
+    out.reserve(start_size + metrics_size_hint_ + metrics_size_hint_ / 16);
     metrics::TextWriter writer(out);
 
     // Label sets built once per target per family pass, as views into the target's strings.
@@ -419,6 +428,7 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
             if (++visited % targets_per_slice == 0) co_await asio::post(executor_, asio::use_awaitable);
         }
     }
+    metrics_size_hint_ = out.size() - start_size;
 }
 
 }  // namespace tierwatch

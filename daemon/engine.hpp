@@ -87,6 +87,7 @@ private:
     // Only with [[pager]]s: the outbox lives in state_dir, which a probe-only setup may not have.
     std::unique_ptr<Outbox> outbox_;
     std::unique_ptr<Dispatcher> dispatcher_;
+    mutable std::size_t metrics_size_hint_ = 0;  // bytes of the last /metrics, to reserve the next
     bool stopping_ = false;
     bool ready_ = false;
 };
