@@ -37,8 +37,8 @@ SCENARIOS = {
     "smtp_starttls": ("smtp", 11587, "smtp_starttls", "smtp", "smtp_starttls", ["check_smtp", "-S"]),
     "imaps": ("imaps", 11993, "imaps", "imaps", "imaps", ["check_simap"]),
     "https": ("https", 11443, "https", "https", "https", ["check_http", "--ssl"]),
-    # tierwatchd alone, sessions resumed between probes of a target; compared with the tls rows.
-    "tls_resume": ("tls", 11465, None, "tls", None, None),
+    # Sessions resumed between probes of a target (tierwatchd and the bare client); compared with the tls rows.
+    "tls_resume": ("tls", 11465, "tls_resume", "tls", None, None),
 }
 REFERENCE_SCENARIO = {"tls_resume": "tls"}
 TIERWATCH_EXTRA = {"tls_resume": ["tls_resume = true"], "smtp_starttls": ["starttls = true"]}
@@ -245,9 +245,10 @@ def run_tierwatch(ctx, scenario, rate, window):
     ok = metric_sum(s1, "tierwatch_probes_total", 'result="success"') - metric_sum(s0, "tierwatch_probes_total",
                                                                                    'result="success"')
     lat = [v for name, l, v in s1 if name == "probe_duration_seconds"]
+    resumed = metric_sum(s1, "tierwatch_tls_resumed_total") - metric_sum(s0, "tierwatch_tls_resumed_total")
     return dict(probes=int(n), ok=int(ok), seconds=t1 - t0, cpu=c1 - c0, p50=percentile(lat, 0.5) * 1e3,
                 p99=percentile(lat, 0.99) * 1e3, rss_kb=rss,
-                note=f"daemon, {targets} targets / {interval}s")
+                note=f"daemon, {targets} targets / {interval}s" + (f", {int(resumed)} resumed" if "tls_resume = true" in extra else ""))
 
 
 # ---------------------------------------------------------------- bare client
@@ -263,7 +264,8 @@ def run_bare(ctx, scenario, rate, window):
     kv = dict(x.split("=") for x in out.stdout.split())
     return dict(probes=int(kv["probes"]), ok=int(kv["ok"]), seconds=float(kv["seconds"]), cpu=float(kv["cpu_s"]),
                 p50=float(kv["p50_ms"]), p99=float(kv["p99_ms"]), rss_kb=int(kv["maxrss_kb"]),
-                note=f"{count} probes at {rate}/s, concurrency {ctx.concurrency}")
+                note=f"{count} probes at {rate}/s, concurrency {ctx.concurrency}"
+                     + (f", {kv['resumed']} resumed" if bare_mode == "tls_resume" else ""))
 
 
 # ---------------------------------------------------------------- blackbox_exporter
@@ -631,7 +633,7 @@ def main():
                 probers = [("bare_client", lambda s: run_bare(ctx, s, rate, window)),
                            ("tierwatchd", lambda s: run_tierwatch(ctx, s, rate, window))]
                 if scenario in REFERENCE_SCENARIO:
-                    probers = probers[1:]
+                    pass  # blackbox_exporter and the plugins cannot resume; their tls rows are the reference
                 elif have_blackbox:
                     probers.append(("blackbox_exporter", lambda s: run_blackbox(ctx, s, rate, window)))
                 if have_plugins and scenario not in REFERENCE_SCENARIO:
