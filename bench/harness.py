@@ -580,7 +580,8 @@ def main():
     ap.add_argument("--command", default="bench/run")
     ap.add_argument("--only", default="", help="comma-separated subset: compare,scale,inflight")
     ap.add_argument("--scenarios", default="", help="comma-separated subset of the comparison scenarios")
-    ap.add_argument("--scales", default="", help="comma-separated target counts for the scale runs")
+    ap.add_argument("--scales", default="",
+                    help="comma-separated target counts for the scale runs; N:none scrapes only at the end")
     a = ap.parse_args()
 
     ctx = argparse.Namespace(root=a.root, work=a.work, tierwatchd=a.tierwatchd, procs=Procs(),
@@ -650,7 +651,8 @@ def main():
             if have_blackbox:
                 ctx.procs.stop(ctx.blackbox)
         if "scale" in only:
-            for t, scrapes in [(int(x), True) for x in a.scales.split(",")] if a.scales else scales:
+            picked = [(int(x.split(":")[0]), not x.endswith(":none")) for x in a.scales.split(",")] if a.scales else []
+            for t, scrapes in picked or scales:
                 print(f"  scale {t} targets ...", flush=True)
                 try:
                     r = run_scale(ctx, t, scale_interval, scale_window, scrapes)
