@@ -75,7 +75,8 @@ bool is_ip_literal(std::string_view text) {
 }  // namespace
 
 boost::asio::ssl::context& TlsContextCache::get(const TlsSettings& settings) {
-    const std::string key = (settings.verify ? "verify:" : "noverify:") + settings.ca_file.string();
+    const std::string key = std::string(settings.verify ? "verify:" : "noverify:") +
+                            (settings.resume ? "resume:" : "") + settings.ca_file.string();
     auto found = contexts_.find(key);
     if (found != contexts_.end()) return *found->second;
 
@@ -84,8 +85,13 @@ boost::asio::ssl::context& TlsContextCache::get(const TlsSettings& settings) {
     // The handshake completes whatever the chain; the verdict is read afterwards so a failed
     // verification still reports the certificate's facts (expiry, subject) to the operator.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-    // Sessions are kept per target (tls_resume) and only for connections that have a slot.
-    enable_session_capture(ctx);
+    if (settings.resume) {
+        // Sessions are kept per target, handed over by a callback; checks without tls_resume keep
+        // a context with no session handling at all.
+        enable_session_capture(ctx);
+    } else {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    }
     if (settings.verify) {
         if (SSL_CTX_load_verify_locations(ctx, settings.ca_file.c_str(), nullptr) != 1) {
             char reason[256];

@@ -1,5 +1,5 @@
-// One OpenSSL client context per trust configuration, shared by every probe that uses it,
-// and the certificate facts read from a finished handshake.
+// One OpenSSL client context per trust configuration (and tls_resume setting), shared by every
+// probe that uses it, and the certificate facts read from a finished handshake.
 #pragma once
 
 #include <openssl/ssl.h>
