@@ -159,7 +159,9 @@ asio::awaitable<void> Engine::resolve_all() {
                          previous.addresses.empty() ? ""
                                                     : " (was " + join_addresses(previous.addresses) + ")");
         }
-        if (previous.addresses != resolution.addresses || previous.error != resolution.error) changed = true;
+        if (previous.addresses != resolution.addresses || previous.error != resolution.error) {
+            changed = true;
+        }
         previous = std::move(resolution);
     }
     if (!changed) co_return;
@@ -390,7 +392,8 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
         }
     }
     writer.family("tierwatch_tls_resumed_total",
-                  "Probes whose TLS handshake resumed a session (tls_resume), by check.", Type::counter);
+                  "Probes whose TLS handshake resumed a session (tls_resume), by check.",
+                  Type::counter);
     for (std::size_t c = 0; c < config_->checks.size(); ++c) {
         if (!config_->checks[c].tls.resume) continue;
         writer.sample("tierwatch_tls_resumed_total", {{"check", config_->checks[c].name}},

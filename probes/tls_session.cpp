@@ -51,7 +51,8 @@ void TlsSessionSlot::store(SSL_SESSION* session) noexcept {
     received_ = true;
 }
 
-void TlsSessionSlot::record_full_handshake(Clock::time_point started, const CertificateFacts& facts) {
+void TlsSessionSlot::record_full_handshake(Clock::time_point started,
+                                           const CertificateFacts& facts) {
     full_handshake_at_ = started;
     certificate_ = facts;
 }
@@ -64,10 +65,13 @@ void TlsSessionSlot::forget() noexcept {
 void enable_session_capture(SSL_CTX* context) {
     // Client-side caching only so that OpenSSL calls on_new_session; the context itself stores
     // nothing (NO_INTERNAL_STORE): sessions live in their target's slot.
-    SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_session_cache_mode(context,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(context, on_new_session);
 }
 
-void attach_session_slot(SSL* ssl, TlsSessionSlot* slot) { SSL_set_ex_data(ssl, slot_index(), slot); }
+void attach_session_slot(SSL* ssl, TlsSessionSlot* slot) {
+    SSL_set_ex_data(ssl, slot_index(), slot);
+}
 
 }  // namespace tierwatch

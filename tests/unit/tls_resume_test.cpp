@@ -2,7 +2,6 @@
 // against the fault server on 127.0.90.1: the second probe resumes, keeps reporting the
 // certificate facts, and a full handshake comes back once cert_refresh has passed.
 #include <gtest/gtest.h>
-
 #include <openssl/ssl.h>
 
 #include <chrono>
@@ -60,7 +59,8 @@ TEST(TlsSessionSlot, OffersTheNewestSessionUntilCertRefreshHasPassed) {
     EXPECT_EQ(slot.take_offer(t0 + 60min, 1h), nullptr) << "cert_refresh reached: full handshake";
     EXPECT_FALSE(slot.has_session());
     ASSERT_TRUE(slot.certificate());
-    EXPECT_EQ(slot.certificate()->earliest_not_after, 1000) << "facts stay until the next full handshake";
+    EXPECT_EQ(slot.certificate()->earliest_not_after, 1000)
+        << "facts stay until the next full handshake";
 }
 
 TEST(TlsSessionSlot, ANewFullHandshakeRestartsTheRefreshClock) {
