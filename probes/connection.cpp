@@ -125,8 +125,7 @@ asio::awaitable<bool> ProbeSession::start_tls() {
     const auto started = std::chrono::steady_clock::now();
     if (slot != nullptr) {
         attach_session_slot(ssl, slot);
-        SSL_SESSION* offer = slot->take_offer(started, settings.cert_refresh);
-        if (offer != nullptr) SSL_set_session(ssl, offer);
+        slot->offer(ssl, started, settings.cert_refresh);
     }
     auto [error] = co_await stream_.tls().async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (error) {

@@ -33,17 +33,21 @@ void TlsSessionSlot::SessionFree::operator()(SSL_SESSION* session) const noexcep
     SSL_SESSION_free(session);
 }
 
-SSL_SESSION* TlsSessionSlot::take_offer(Clock::time_point now, Clock::duration cert_refresh) {
+bool TlsSessionSlot::offer(SSL* ssl, Clock::time_point now, Clock::duration cert_refresh) {
     received_ = false;
-    // OpenSSL's TLS 1.3 sessions are single use (RFC 8446 C.4): once resumed, not resumable.
     if (session_ && certificate_ && now - full_handshake_at_ < cert_refresh &&
         SSL_SESSION_is_resumable(session_.get()) == 1) {
-        return session_.get();
+        // Monitoring has no use for RFC 8446's one-use advice (linkability); servers that want
+        // single use reject the copy and the probe does a full handshake.
+        SSL_SESSION* copy = SSL_SESSION_dup(session_.get());
+        const bool offered = copy != nullptr && SSL_set_session(ssl, copy) == 1;
+        SSL_SESSION_free(copy);  // ssl holds its own reference
+        return offered;
     }
     // Time to read the certificate again (or nothing to offer): a full handshake, and no
     // session from before it that a later probe could still resume.
     session_.reset();
-    return nullptr;
+    return false;
 }
 
 void TlsSessionSlot::store(SSL_SESSION* session) noexcept {

@@ -22,17 +22,19 @@ class TlsSessionSlot {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // The session to offer for a handshake starting at `now`, or null: then the probe does a full
-    // handshake and reads the certificate again. Null when there is no resumable session (TLS 1.3
-    // sessions are used once), or when the last full handshake is cert_refresh old or older (that
-    // session is dropped).
-    SSL_SESSION* take_offer(Clock::time_point now, Clock::duration cert_refresh);
+    // Offers the held session to `ssl` for a handshake starting at `now`; false when there is
+    // none: then the probe does a full handshake and reads the certificate again. Nothing is
+    // offered before a verified full handshake, nor once that is cert_refresh old or older (the
+    // session is dropped then). `ssl` gets a copy: OpenSSL spends a TLS 1.3 session on its first
+    // resumption, and a server that issues no new ticket after resuming (Postfix) would otherwise
+    // get a full handshake every second probe.
+    bool offer(SSL* ssl, Clock::time_point now, Clock::duration cert_refresh);
 
     // A session the server issued (TLS 1.2 at the handshake's end, TLS 1.3 tickets after it);
     // takes over the caller's reference. The newest one replaces the one held.
     void store(SSL_SESSION* session) noexcept;
     bool has_session() const noexcept { return session_ != nullptr; }
-    // Whether a session arrived since the last take_offer (that is, on the current connection).
+    // Whether a session arrived since the last offer (that is, on the current connection).
     bool received_session() const noexcept { return received_; }
 
     // A full handshake that verified, started at `started`: resumed probes report these facts
