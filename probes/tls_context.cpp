@@ -75,10 +75,12 @@ bool is_ip_literal(std::string_view text) {
 }  // namespace
 
 boost::asio::ssl::context& TlsContextCache::get(const TlsSettings& settings) {
-    const std::string key = std::string(settings.verify ? "verify:" : "noverify:") +
-                            (settings.resume ? "resume:" : "") + settings.ca_file.string();
-    auto found = contexts_.find(key);
-    if (found != contexts_.end()) return *found->second;
+    for (const Entry& entry : contexts_) {
+        if (entry.verify == settings.verify && entry.resume == settings.resume &&
+            entry.ca_file.native() == settings.ca_file.native()) {
+            return *entry.context;
+        }
+    }
 
     auto context = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
     SSL_CTX* ctx = context->native_handle();
@@ -102,7 +104,7 @@ boost::asio::ssl::context& TlsContextCache::get(const TlsSettings& settings) {
         }
     }
     auto& stored = *context;
-    contexts_.emplace(key, std::move(context));
+    contexts_.push_back({settings.verify, settings.resume, settings.ca_file, std::move(context)});
     return stored;
 }
 
