@@ -1,13 +1,15 @@
 /* The floor for bench/run: a bare epoll client doing one probe dialogue at a bounded rate and
  * concurrency, with no framework, so tierwatch's cost can be read against kernel + crypto cost.
  *
- *   bare_client --mode tcp|smtp|imap|pop3|tls|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT
+ *   bare_client --mode tcp|smtp|imap|pop3|tls|tls_resume|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT
  *               --count N [--concurrency C] [--rate R] [--ca FILE] [--sni NAME]
  *               [--timeout-ms T] [--max-seconds S]
  *
  * Prints one line of key=value pairs: probes ok fail seconds rate p50_ms p99_ms cpu_s maxrss_kb.
  * TLS uses one SSL_CTX (and so one X509_STORE) for every probe, with chain and host-name
  * verification, as a careful prober would. Bounded by --count and --max-seconds.
+ * tls_resume: implicit TLS resuming one session per target address; a TLS 1.3 ticket is used once,
+ * so after each handshake it sends close_notify and reads until a new ticket or the server's close.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -46,13 +48,15 @@ static const struct step smtp_starttls_steps[] = {{NULL, "220 "},          {"EHL
 static const struct step https_steps[] = {
     {"GET / HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bare_client\r\nConnection: close\r\n\r\n", "HTTP/1.1 200"}};
 
-enum phase { P_FREE, P_CONNECT, P_TLS, P_DIALOGUE };
+enum phase { P_FREE, P_CONNECT, P_TLS, P_DIALOGUE, P_TICKET };
 
 struct conn {
     int fd;
     enum phase phase;
     int step;
     SSL *ssl;
+    unsigned target;  /* index of the address: the session slot with tls_resume */
+    int got_session;
     double started;
     size_t len;
     char buf[1024];
@@ -63,6 +67,8 @@ static const struct step *steps;
 static int nsteps;
 static int tls_after = -1; /* -1: no TLS; 0: implicit TLS; k: after step k-1 (STARTTLS) */
 static SSL_CTX *ctx;
+static SSL_SESSION **sessions; /* tls_resume: the session to offer, per target address */
+static long resumed;
 static const char *sni = "bench.test";
 static double *latencies;
 static long done_ok, done_fail;
@@ -82,7 +88,8 @@ static void finish(struct conn *c, int ok) {
         done_fail++;
     }
     if (c->ssl) {
-        if (ok) SSL_shutdown(c->ssl); /* one close_notify, no wait: what probers do */
+        /* one close_notify, no wait: what probers do */
+        if (ok && !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
         c->ssl = NULL;
     }
@@ -111,6 +118,36 @@ static void start_tls(struct conn *c) {
     SSL_set_fd(c->ssl, c->fd);
     SSL_set_tlsext_host_name(c->ssl, sni);
     SSL_set1_host(c->ssl, sni);
+    if (sessions) {
+        SSL_set_app_data(c->ssl, c);
+        c->got_session = 0;
+        SSL_SESSION *offer = sessions[c->target];
+        if (offer && SSL_SESSION_is_resumable(offer)) SSL_set_session(c->ssl, offer);
+    }
+}
+
+/* tls_resume: the connection's new session (TLS 1.2 handshake end, TLS 1.3 ticket) replaces the target's. */
+static int on_new_session(SSL *ssl, SSL_SESSION *session) {
+    struct conn *c = SSL_get_app_data(ssl);
+    if (!c) return 0;
+    SSL_SESSION_free(sessions[c->target]);
+    sessions[c->target] = session;
+    c->got_session = 1;
+    return 1;
+}
+
+/* tls_resume after the handshake: close_notify, then read until a ticket or the server's close. */
+static int drive_ticket(struct conn *c) {
+    int r = SSL_shutdown(c->ssl);
+    if (r == 0) r = SSL_shutdown(c->ssl); /* close_notify sent: now read towards the server's */
+    if (r == 1 || c->got_session) return 1;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+        want(c, EPOLLIN);
+        return 0;
+    }
+    ERR_clear_error();
+    return 1; /* the probe itself succeeded; the server closed without a ticket */
 }
 
 /* Enters the line dialogue at the current step: sends what that step sends first, if anything. */
@@ -198,9 +235,19 @@ static void on_event(struct conn *c, uint32_t events) {
             return;
         }
     }
+    if (c->phase == P_TICKET) {
+        if (drive_ticket(c)) finish(c, 1);
+        return;
+    }
     if (c->phase == P_TLS) {
         int r = drive_tls(c);
         if (r == 0) return;
+        if (r == 1 && sessions && SSL_session_reused(c->ssl)) resumed++;
+        if (r == 1 && nsteps == 0 && sessions && !c->got_session && SSL_version(c->ssl) >= TLS1_3_VERSION) {
+            c->phase = P_TICKET;
+            if (drive_ticket(c)) finish(c, 1);
+            return;
+        }
         if (r < 0 || nsteps == 0) return finish(c, r == 1);
         if (enter_dialogue(c) < 0) return finish(c, 0);
         /* TLS may already hold the server's first line. */
@@ -224,7 +271,7 @@ static int cmp_double(const void *a, const void *b) {
 
 static void usage(const char *why) {
     fprintf(stderr,
-            "bare_client: %s\nusage: bare_client --mode tcp|smtp|imap|pop3|tls|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT "
+            "bare_client: %s\nusage: bare_client --mode tcp|smtp|imap|pop3|tls|tls_resume|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT "
             "--count N [--concurrency C] [--rate R] [--ca FILE] [--sni NAME] [--timeout-ms T] [--max-seconds S]\n",
             why);
     exit(2);
@@ -254,7 +301,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode_name, "smtp")) mode = M_SMTP, steps = smtp_steps, nsteps = 3;
     else if (!strcmp(mode_name, "imap")) mode = M_IMAP, steps = imap_steps, nsteps = 3;
     else if (!strcmp(mode_name, "pop3")) mode = M_POP3, steps = pop3_steps, nsteps = 3;
-    else if (!strcmp(mode_name, "tls")) mode = M_TLS, tls_after = 0;
+    else if (!strcmp(mode_name, "tls") || !strcmp(mode_name, "tls_resume")) mode = M_TLS, tls_after = 0;
     else if (!strcmp(mode_name, "imaps")) mode = M_DIALOGUE_TLS, steps = imap_steps, nsteps = 3, tls_after = 0;
     else if (!strcmp(mode_name, "smtp_starttls"))
         mode = M_DIALOGUE_TLS, steps = smtp_starttls_steps, nsteps = 5, tls_after = 3;
@@ -275,9 +322,16 @@ int main(int argc, char **argv) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         if (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 : SSL_CTX_set_default_verify_paths(ctx) != 1)
             usage("cannot load CA");
-        /* No session cache: every probe is a full handshake, the figure the issue asks for. */
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        if (!strcmp(mode_name, "tls_resume")) {
+            /* Sessions kept per target by on_new_session, none in the context's own cache. */
+            sessions = calloc(naddr, sizeof *sessions);
+            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+            SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+        } else {
+            /* No session cache: every probe is a full handshake, the figure the issue asks for. */
+            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+            SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        }
     }
     signal(SIGPIPE, SIG_IGN);
 
@@ -302,6 +356,7 @@ int main(int argc, char **argv) {
             }
             struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
             sa.sin_addr.s_addr = htonl(base_h + (uint32_t)(started % naddr));
+            c->target = (unsigned)(started % naddr);
             started++;
             c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
             if (c->fd < 0) {
@@ -352,8 +407,9 @@ int main(int argc, char **argv) {
             if (sscanf(line, "VmHWM: %ld", &hwm_kb) == 1) break;
         fclose(status);
     }
-    printf("probes=%ld ok=%ld fail=%ld seconds=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f cpu_s=%.3f maxrss_kb=%ld\n",
+    printf("probes=%ld ok=%ld fail=%ld seconds=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f cpu_s=%.3f maxrss_kb=%ld "
+           "resumed=%ld\n",
            done_ok + done_fail, done_ok, done_fail, seconds, (double)(done_ok + done_fail) / seconds, p50 * 1000,
-           p99 * 1000, cpu, hwm_kb);
+           p99 * 1000, cpu, hwm_kb, resumed);
     return done_fail == 0 ? 0 : 1;
 }

@@ -99,6 +99,7 @@ private:
     metrics::Family<metrics::Counter>& dns_failures_;
     // probes_by_result_[check index][reason]: counted without string look-ups on the hot path.
     std::vector<std::array<std::uint64_t, failure_reason_count>> probes_by_result_;
+    std::vector<std::uint64_t> tls_resumed_by_check_;  // by check index, tls_resume checks only
 
     Rollup rollup_;
     AlarmBook alarm_book_;
@@ -115,6 +116,7 @@ private:
     metrics::Gauge& reload_successful_;
     metrics::Gauge& reload_timestamp_;
     metrics::Family<metrics::Counter>& reloads_;
+    mutable std::size_t metrics_size_hint_ = 0;  // bytes of the last /metrics, to reserve the next
     bool stopping_ = false;
     bool ready_ = false;
 };

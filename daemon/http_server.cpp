@@ -140,8 +140,17 @@ asio::awaitable<void> HttpServer::exchange(Stream& stream) {
             response.body() = std::string("internal error: ") + error.what() + "\n";
         }
         response.prepare_payload();
-        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
-        auto [write_error, written] = co_await http::async_write(stream, response, use_tuple);
+        // Written in pieces of at most 1 MiB, each with its own 30 s: a 50 MB /metrics to a slow or
+        // busy scraper is cut only when it stops reading, and no single write copies tens of MB
+        // while probes wait on the event loop.
+        http::response_serializer<http::string_body> serializer(response);
+        serializer.limit(1 << 20);
+        boost::system::error_code write_error;
+        while (!write_error && !serializer.is_done()) {
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+            auto [error, written] = co_await http::async_write_some(stream, serializer, use_tuple);
+            write_error = error;
+        }
         if (write_error || !response.keep_alive()) break;
     }
 }

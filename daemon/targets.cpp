@@ -128,6 +128,10 @@ TargetTable::Change TargetTable::sync(std::vector<TargetSpec> specs) {
         const std::string& server_name = spec.node ? spec.node->fqdn : spec.nlb->fqdn;
         if (target->server_name != server_name) target->server_name = server_name;
         target->host = host_index(unresolved ? target->label : spec.address.to_string());
+        // Created, never replaced: a running probe may be using it.
+        if (check.tls.resume && !target->tls_session) {
+            target->tls_session = std::make_unique<TlsSessionSlot>();
+        }
         target->spec = std::move(spec);
         if (!target->active) {
             target->active = true;

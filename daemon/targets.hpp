@@ -15,6 +15,7 @@
 
 #include "config/config.hpp"
 #include "probes/result.hpp"
+#include "probes/tls_session.hpp"
 
 namespace tierwatch {
 
@@ -79,6 +80,8 @@ struct Target {
     std::uint64_t probes = 0;
     std::uint64_t failures = 0;
     ResultHistory history;  // newest entry: when `last` finished
+    // With tls_resume: the session the next probe offers (created once, kept across reloads).
+    std::unique_ptr<TlsSessionSlot> tls_session;
 };
 
 // The specs for a configuration and the current resolutions, in a stable order.

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "probes/tls_context.hpp"
+#include "probes/tls_session.hpp"
 
 namespace tierwatch {
 
@@ -38,6 +39,11 @@ ProbeSession::ProbeSession(const ProbeTarget& target, ProbeContext& context)
         state->expired = true;
         state->stream->close();
     });
+    if (auto* slot = resume_slot()) slot->begin_probe();
+}
+
+TlsSessionSlot* ProbeSession::resume_slot() const noexcept {
+    return check().tls.resume ? target_.tls_session : nullptr;
 }
 
 ProbeSession::~ProbeSession() {
@@ -115,13 +121,48 @@ asio::awaitable<bool> ProbeSession::start_tls() {
     SSL* ssl = stream_.tls().native_handle();
     const std::string address_text = target_.address.to_string();
     configure_client_ssl(ssl, settings, target_.server_name, address_text);
+    TlsSessionSlot* slot = resume_slot();
+    const auto started = std::chrono::steady_clock::now();
+    if (slot != nullptr) {
+        attach_session_slot(ssl, slot);
+        slot->offer(ssl, started, settings.cert_refresh);
+    }
     auto [error] = co_await stream_.tls().async_handshake(asio::ssl::stream_base::client, use_tuple);
-    if (error) co_return fail_io(error);
+    if (error) {
+        if (slot != nullptr) slot->forget();
+        co_return fail_io(error);
+    }
+    if (slot != nullptr && SSL_session_reused(ssl) == 1) {
+        // No certificate crossed the wire: report the one the last full handshake verified.
+        slot->record_resumption();
+        result_.certificate = slot->certificate();
+        co_return true;
+    }
     result_.certificate = read_certificate_facts(ssl);
     std::string detail;
     const auto verdict = verification_failure(ssl, settings, detail);
-    if (verdict != FailureReason::none) co_return fail(verdict, std::move(detail));
+    if (verdict != FailureReason::none) {
+        if (slot != nullptr) {
+            attach_session_slot(ssl, nullptr);  // nothing from this server is resumed
+            slot->forget();
+        }
+        co_return fail(verdict, std::move(detail));
+    }
+    if (slot != nullptr) slot->record_full_handshake(started, *result_.certificate);
     co_return true;
+}
+
+asio::awaitable<void> ProbeSession::collect_session_ticket() {
+    TlsSessionSlot* slot = resume_slot();
+    if (slot == nullptr || !result_.ok() || !stream_.tls_active() || slot->received_session() ||
+        SSL_version(stream_.tls().native_handle()) < TLS1_3_VERSION) {
+        co_return;
+    }
+    // A TLS 1.3 server sends its tickets after the handshake (after every handshake: a ticket is
+    // used once), so a probe that reads nothing more would close before they arrive. Sending
+    // close_notify and reading until the server closes (within the probe's deadline) processes
+    // them on the way. The verdict is already made.
+    co_await stream_.tls().async_shutdown(use_tuple);
 }
 
 asio::awaitable<bool> ProbeSession::read_line(std::string_view& line, std::size_t max_line) {
@@ -167,6 +208,11 @@ ProbeResult ProbeSession::finish() {
     if (phase_) result_.add_phase(*phase_, now - phase_started_);
     phase_.reset();
     result_.total = now - started_;
+    if (result_.ok() && stream_.tls_active() && resume_slot() != nullptr) {
+        // The dialogue ended as it should. Closing without close_notify would otherwise make
+        // OpenSSL mark the connection's session not resumable (its guard against truncation).
+        SSL_set_shutdown(stream_.tls().native_handle(), SSL_SENT_SHUTDOWN);
+    }
     stream_.close();
     return std::move(result_);
 }

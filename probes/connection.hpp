@@ -84,6 +84,9 @@ public:
     // Upgrades to TLS (implicit TLS right after connect, or after STARTTLS), then checks the
     // chain and records the certificate facts.
     boost::asio::awaitable<bool> start_tls();
+    // With tls_resume, after a successful dialogue that read nothing after the handshake: waits
+    // for the server's session ticket (TLS 1.3) so the next probe can resume.
+    boost::asio::awaitable<void> collect_session_ticket();
     boost::asio::awaitable<bool> read_line(std::string_view& line, std::size_t max_line = 8192);
     // At most `max` (and at least one) raw bytes, those already buffered by read_line first.
     // The view is valid until the next read.
@@ -101,6 +104,9 @@ public:
 
 private:
     struct Deadline;
+
+    // The target's session slot when its check resumes sessions, else null.
+    TlsSessionSlot* resume_slot() const noexcept;
 
     const ProbeTarget& target_;
     ProbeContext& context_;

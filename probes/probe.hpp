@@ -12,6 +12,7 @@
 namespace tierwatch {
 
 class TlsContextCache;
+class TlsSessionSlot;
 
 // What a probe needs to know about its target; it knows nothing of schedules or grades.
 struct ProbeTarget {
@@ -20,6 +21,8 @@ struct ProbeTarget {
     std::uint16_t port = 0;
     // SNI, the name the certificate must carry and the HTTP Host; empty: the address is used.
     std::string_view server_name;
+    // The target's session storage when its check has tls_resume; null otherwise.
+    TlsSessionSlot* tls_session = nullptr;
 };
 
 // Shared, long-lived resources for probes on one event loop.

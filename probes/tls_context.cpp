@@ -8,6 +8,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "probes/tls_session.hpp"
+
 namespace tierwatch {
 namespace {
 
@@ -73,16 +75,25 @@ bool is_ip_literal(std::string_view text) {
 }  // namespace
 
 boost::asio::ssl::context& TlsContextCache::get(const TlsSettings& settings) {
-    const std::string key = (settings.verify ? "verify:" : "noverify:") + settings.ca_file.string();
-    auto found = contexts_.find(key);
-    if (found != contexts_.end()) return *found->second;
+    for (const Entry& entry : contexts_) {
+        if (entry.verify == settings.verify && entry.resume == settings.resume &&
+            entry.ca_file.native() == settings.ca_file.native()) {
+            return *entry.context;
+        }
+    }
 
     auto context = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
     SSL_CTX* ctx = context->native_handle();
     // The handshake completes whatever the chain; the verdict is read afterwards so a failed
     // verification still reports the certificate's facts (expiry, subject) to the operator.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    if (settings.resume) {
+        // Sessions are kept per target, handed over by a callback; checks without tls_resume keep
+        // a context with no session handling at all.
+        enable_session_capture(ctx);
+    } else {
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    }
     if (settings.verify) {
         if (SSL_CTX_load_verify_locations(ctx, settings.ca_file.c_str(), nullptr) != 1) {
             char reason[256];
@@ -93,7 +104,7 @@ boost::asio::ssl::context& TlsContextCache::get(const TlsSettings& settings) {
         }
     }
     auto& stored = *context;
-    contexts_.emplace(key, std::move(context));
+    contexts_.push_back({settings.verify, settings.resume, settings.ca_file, std::move(context)});
     return stored;
 }
 

@@ -1,15 +1,15 @@
-// One OpenSSL client context per trust configuration, shared by every probe that uses it,
-// and the certificate facts read from a finished handshake.
+// One OpenSSL client context per trust configuration (and tls_resume setting), shared by every
+// probe that uses it, and the certificate facts read from a finished handshake.
 #pragma once
 
 #include <openssl/ssl.h>
 
 #include <boost/asio/ssl/context.hpp>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.hpp"
 #include "probes/result.hpp"
@@ -23,7 +23,15 @@ public:
     boost::asio::ssl::context& get(const TlsSettings& settings);
 
 private:
-    std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> contexts_;
+    struct Entry {
+        bool verify;
+        bool resume;
+        std::filesystem::path ca_file;
+        std::unique_ptr<boost::asio::ssl::context> context;
+    };
+    // A handful of trust configurations: get() runs once per TLS handshake, and a scan comparing
+    // two flags and a path builds no key string and hashes nothing.
+    std::vector<Entry> contexts_;
 };
 
 // Prepares a client SSL object: SNI and the expected host name or IP.

@@ -34,10 +34,10 @@ Check ProbeFixture::make_check(Protocol protocol, Duration timeout) {
 }
 
 ProbeResult ProbeFixture::probe(const Check& check, const boost::asio::ip::tcp::endpoint& endpoint,
-                                std::string_view server_name) {
+                                std::string_view server_name, TlsSessionSlot* tls_session) {
     boost::asio::io_context io;
     ProbeContext context{io.get_executor(), &tls_contexts_};
-    const ProbeTarget target{&check, endpoint.address(), endpoint.port(), server_name};
+    const ProbeTarget target{&check, endpoint.address(), endpoint.port(), server_name, tls_session};
     auto future = boost::asio::co_spawn(io, run_probe(target, context), boost::asio::use_future);
     io.run();
     return future.get();

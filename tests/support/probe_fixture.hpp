@@ -26,9 +26,11 @@ protected:
     static Check make_check(Protocol protocol,
                             Duration timeout = std::chrono::seconds(2));
 
-    // Runs one probe of `check` against `endpoint` (SNI and certificate name `server_name`).
+    // Runs one probe of `check` against `endpoint` (SNI and certificate name `server_name`),
+    // with `tls_session` as the target's session slot (tls_resume) when given.
     ProbeResult probe(const Check& check, const boost::asio::ip::tcp::endpoint& endpoint,
-                      std::string_view server_name = "node.test");
+                      std::string_view server_name = "node.test",
+                      TlsSessionSlot* tls_session = nullptr);
 
     static std::filesystem::path pki_dir_;
     static Pki pki_;

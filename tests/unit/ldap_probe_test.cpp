@@ -23,6 +23,7 @@
 #include "probes/ldap_replication.hpp"
 #include "probes/probe.hpp"
 #include "probes/tls_context.hpp"
+#include "probes/tls_session.hpp"
 #include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
 
@@ -382,6 +383,23 @@ TEST_F(LdapProbeTest, StartTlsThenBindAndSearchOverTls) {
     std::string expected;
     append_start_tls_request(expected, 1);
     EXPECT_EQ(server.received().at(0), expected);
+}
+
+TEST_F(LdapProbeTest, StartTlsResumesItsSessionOnTheNextProbe) {
+    LdapServer server(starttls_script(), pki_.good);
+    auto check = with_bind(make_check(Protocol::ldap));
+    check.ldap.starttls = true;
+    check.tls.resume = true;
+    TlsSessionSlot slot;
+    const auto first = probe(check, server.endpoint(), "node.test", &slot);
+    ASSERT_TRUE(first.ok()) << first.detail << " / server: " << server.mismatch();
+    EXPECT_FALSE(slot.take_resumption());
+    for (int i = 0; i < 2; ++i) {  // a TLS 1.3 ticket is used once: each probe keeps the next
+        const auto next = probe(check, server.endpoint(), "node.test", &slot);
+        ASSERT_TRUE(next.ok()) << next.detail << " / server: " << server.mismatch();
+        EXPECT_TRUE(slot.take_resumption()) << "probe " << i + 2;
+        EXPECT_TRUE(next.certificate);
+    }
 }
 
 TEST_F(LdapProbeTest, BytesAfterTheStartTlsResponseAreAProtocolError) {

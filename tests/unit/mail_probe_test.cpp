@@ -23,6 +23,7 @@
 #include "probes/mail_common.hpp"
 #include "probes/probe.hpp"
 #include "probes/tls_context.hpp"
+#include "probes/tls_session.hpp"
 #include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
 
@@ -245,6 +246,25 @@ TEST_F(MailProbeTest, SubmissionStarttlsThenAuthPlainWithCapabilitiesAfterTls) {
     EXPECT_EQ(result.certificate->tls_version, "TLS 1.3");
     EXPECT_GT(result.phase(Phase::tls).count(), 0);
     EXPECT_GT(result.phase(Phase::auth).count(), 0);
+}
+
+TEST_F(MailProbeTest, SubmissionStarttlsResumesItsSessionOnTheNextProbe) {
+    ScriptedServer server(submission_script("235 2.7.0 Authentication successful\r\n"), pki_.good);
+    auto check = with_login(make_check(Protocol::submission));
+    check.mail.starttls = true;
+    check.mail.helo_name = "monitor.example.com";
+    check.tls.resume = true;
+    TlsSessionSlot slot;
+    const auto first = ProbeFixture::probe(check, server.endpoint(), "node.test", &slot);
+    ASSERT_TRUE(first.ok()) << first.detail << " / server: " << server.mismatch();
+    EXPECT_FALSE(slot.take_resumption());
+    for (int i = 0; i < 2; ++i) {  // a TLS 1.3 ticket is used once: each probe keeps the next
+        const auto next = ProbeFixture::probe(check, server.endpoint(), "node.test", &slot);
+        ASSERT_TRUE(next.ok()) << next.detail << " / server: " << server.mismatch();
+        EXPECT_TRUE(slot.take_resumption()) << "probe " << i + 2;
+        ASSERT_TRUE(next.certificate);
+        EXPECT_EQ(next.certificate->earliest_not_after, first.certificate->earliest_not_after);
+    }
 }
 
 TEST_F(MailProbeTest, SmtpWrongPasswordIsAuth) {
