@@ -274,11 +274,14 @@ void open_page(std::string& out, std::string_view title, TimePoint now, std::str
     out += "</span></header><main>";
 }
 
-// The bell for an alarm that pages, a pause sign and the reason for one held back.
-std::string_view state_mark(AlarmState state) {
+// The bell for an alarm someone was paged for; a firing one that paged nobody (still settling,
+// or its tier has no receivers) says so, so the NOC never reads "paging" when no one was called;
+// a pause sign and the reason for one held back.
+std::string state_mark(const Alarm& alarm, AlarmState state) {
     switch (state) {
         case AlarmState::paging:
-            return "\u260E PAGING";
+            return alarm.notified.empty() ? std::string("\u25CF NOT PAGED")
+                                          : "\u260E PAGED " + std::to_string(alarm.notified.size());
         case AlarmState::suppressed:
             return "\u2298 SUPPRESSED";
         case AlarmState::silenced:
@@ -338,8 +341,8 @@ std::string attribute(std::string_view name, std::string_view value) {
 }
 
 void banner(std::string& out, const StatusSnapshot& s) {
-    const auto paging = std::count_if(s.alarms.begin(), s.alarms.end(), [](const Alarm* alarm) {
-        return alarm->condition.pageable();
+    const auto paged = std::count_if(s.alarms.begin(), s.alarms.end(), [](const Alarm* alarm) {
+        return alarm->condition.pageable() && !alarm->notified.empty();
     });
     const GridCell& totals = s.grid.totals();
     std::optional<Grade> worst = totals.worst();
@@ -356,7 +359,7 @@ void banner(std::string& out, const StatusSnapshot& s) {
             out += " \u00B7 all " + std::to_string(totals.total) + " targets OK";
         } else {
             out += " \u00B7 " + std::to_string(s.alarms_total) + " alarms firing (" +
-                   std::to_string(paging) + " paging" +
+                   std::to_string(paged) + " paged" +
                    (s.alarms.size() < s.alarms_total ? " among the worst shown" : "") +
                    ") \u00B7 " + std::to_string(totals.critical) + " of " +
                    std::to_string(totals.total) + " targets critical";
@@ -463,7 +466,7 @@ void alarms_html(std::string& out, const StatusSnapshot& s) {
         out += "</td><td data-label=\"state\"><span class=\"badge state-";
         out += to_string(state);
         out += "\">";
-        out += state_mark(state);
+        out += state_mark(*alarm, state);
         out += "</span></td><td data-label=\"age\">";
         out += format_age(std::chrono::duration_cast<std::chrono::seconds>(s.now - alarm->started));
         out += "</td><td data-label=\"alarm\"><strong>";

@@ -292,6 +292,7 @@ TEST(StatusPageHtml, GridAlarmsAndProblemsAreShownAndEscaped) {
         alarms.at("key" + evil).condition.summary = "summary" + evil;
         alarms.at("key" + evil).condition.labels.node = "node" + evil;
         alarms.at("key" + evil).escalated = true;
+        alarms.at("key" + evil).notified = {"oncall", "noc"};
         s.alarms = worst_alarms(alarms, 500);
         s.alarm_targets = {9};  // the worst links to its target; the other has none
         s.alarms_total = alarms.size();
@@ -304,13 +305,13 @@ TEST(StatusPageHtml, GridAlarmsAndProblemsAreShownAndEscaped) {
         EXPECT_EQ(html.find("<script"), std::string::npos);
         EXPECT_NE(html.find("data-grade=\"critical\""), std::string::npos);
         EXPECT_NE(html.find("0/1 up"), std::string::npos);
-        EXPECT_NE(html.find("\u260E PAGING"), std::string::npos);
+        EXPECT_NE(html.find("\u260E PAGED 2"), std::string::npos);
         EXPECT_NE(html.find("\u2298 MAINTENANCE"), std::string::npos);
         EXPECT_NE(html.find("escalated"), std::string::npos);
         EXPECT_NE(html.find(">1m30s<"), std::string::npos);
         EXPECT_NE(html.find("href=\"/status/target/3\""), std::string::npos);  // the problem row
         EXPECT_NE(html.find("<a href=\"/status/target/9\">summary"), std::string::npos);
-        EXPECT_NE(html.find("2 alarms firing (1 paging)"), std::string::npos);
+        EXPECT_NE(html.find("2 alarms firing (1 paged)"), std::string::npos);
         // The critical alarm comes before the one in maintenance.
         EXPECT_LT(html.find("data-state=\"paging\""), html.find("data-state=\"maintenance\""));
         EXPECT_EQ(html.find("http://"), std::string::npos);  // nothing fetched from anywhere
