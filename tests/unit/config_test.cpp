@@ -914,13 +914,25 @@ TEST_F(ConfigTest, PackagedDefaultAndItsCommentedExamplesLoad) {
     EXPECT_EQ(full.alerting->pagers[0].routing_key_file, dir() + "/credentials/tierwatch_pagerduty-key");
 }
 
-TEST(ReferenceExampleTest, LoadsCleanly) {
+TEST_F(ConfigTest, ReferenceExampleLoadsWithItsCredentials) {
+    // Its secrets are systemd credentials, as the packaged unit provides them.
+    for (const char* name : {"probe.password", "ldap.password", "pagerduty.key", "noc-webhook.secret"}) {
+        write(std::string("credentials/tierwatch_") + name, "s3cret\n");
+    }
+    const test::ScopedEnv env("CREDENTIALS_DIRECTORY", dir() + "/credentials");
     const auto source_dir = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
     const Config config = load_config(source_dir / "config" / "examples" / "reference.toml");
     EXPECT_EQ(config.nodes.size(), 15u);  // three zones of mta, proxy, ldap and two mailbox servers
     ASSERT_EQ(config.nlbs.size(), 1u);
     EXPECT_EQ(config.nlbs[0].fqdn, "mail.example.com");
-    EXPECT_EQ(config.checks.size(), 14u);
+    EXPECT_EQ(config.checks.size(), 15u);
+    EXPECT_EQ(config.alerting->groups.size(), 3u);
+    EXPECT_EQ(config.alerting->pagers.size(), 4u);
+    for (const Check& check : config.checks) {
+        if (!check.username.empty()) {
+            EXPECT_EQ(check.password.reveal(), "s3cret") << check.name;
+        }
+    }
     const auto webmail = std::find_if(config.checks.begin(), config.checks.end(),
                                       [](const Check& c) { return c.name == "webmail-https"; });
     ASSERT_NE(webmail, config.checks.end());
