@@ -108,7 +108,10 @@ Authorization authorize(const HttpRequest& request, const Secret& token) {
     constexpr std::string_view scheme = "Bearer ";
     if (value.size() < scheme.size() ||
         !std::equal(scheme.begin(), scheme.end(), value.begin(),
-                    [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+                    [](char a, char b) {
+                        return std::tolower(static_cast<unsigned char>(a)) ==
+                               std::tolower(static_cast<unsigned char>(b));
+                    })) {
         return Authorization::missing;
     }
     value.remove_prefix(scheme.size());

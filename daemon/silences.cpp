@@ -24,6 +24,7 @@ namespace {
 constexpr auto expired_kept_for = std::chrono::hours(24);
 // A silence is an operator's short-term tool; anything longer belongs in [[maintenance]].
 constexpr auto longest_silence = std::chrono::days(31);
+constexpr std::string_view too_long = "a silence lasts at most 31 days; use a [[maintenance]] window for longer";
 constexpr std::size_t max_text = 1024;
 
 bool digits(std::string_view text, std::size_t at, std::size_t count, int& out) {
@@ -226,13 +227,12 @@ std::variant<Silence, std::string> parse_silence_request(std::string_view body, 
     } else {
         const auto parsed = parse_duration(*duration);
         if (!parsed) return "\"duration\" must be a duration like \"90m\" or \"2h\", got " + in_quotes(*duration);
+        if (*parsed > longest_silence) return std::string(too_long);  // before the cast can overflow
         silence.end = silence.start + std::chrono::duration_cast<TimePoint::duration>(*parsed);
     }
     if (silence.end <= silence.start) return std::string("\"end\" must be after \"start\"");
     if (silence.end <= now) return std::string("\"end\" is in the past: the silence would never apply");
-    if (silence.end - silence.start > longest_silence) {
-        return std::string("a silence lasts at most 31 days; use a [[maintenance]] window for longer");
-    }
+    if (silence.end - silence.start > longest_silence) return std::string(too_long);
 
     for (auto [key, out] : {std::pair{"author", &silence.author}, std::pair{"comment", &silence.comment}}) {
         const auto* text = string_field(*object, key);
@@ -264,7 +264,8 @@ json::object silence_to_json(const Silence& silence, TimePoint now) {
             {"state", silence.state(now)}};
 }
 
-SilenceStore::SilenceStore(std::filesystem::path file) : file_(std::move(file)) {}
+SilenceStore::SilenceStore(std::filesystem::path file, std::size_t limit)
+    : file_(std::move(file)), limit_(limit) {}
 
 std::string SilenceStore::load(TimePoint now) {
     silences_.clear();
@@ -294,6 +295,10 @@ std::string SilenceStore::load(TimePoint now) {
 }
 
 std::string SilenceStore::add(Silence silence, TimePoint now) {
+    if (silences_.size() >= limit_) {
+        return "there are already " + std::to_string(silences_.size()) + " silences (at most " +
+               std::to_string(limit_) + ", expired ones included for a day): expire some first";
+    }
     silence.id = new_id();
     silence.created = now;
     auto next = silences_;

@@ -46,7 +46,8 @@ boost::json::object silence_to_json(const Silence& silence, TimePoint now);
 
 class SilenceStore {
 public:
-    explicit SilenceStore(std::filesystem::path file);
+    // Each change rewrites the whole file: more than `limit` silences is a script gone wrong.
+    explicit SilenceStore(std::filesystem::path file, std::size_t limit = 1000);
 
     // Reads the file; a missing file is an empty store. A file that cannot be read or parsed
     // is kept aside (renamed *.corrupt) and reported in the returned error; the store is empty.
@@ -69,6 +70,7 @@ private:
     void forget_old(std::vector<Silence>& silences, TimePoint now) const;
 
     std::filesystem::path file_;
+    std::size_t limit_;
     std::vector<Silence> silences_;
 };
 

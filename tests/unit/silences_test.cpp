@@ -112,6 +112,9 @@ TEST_F(SilencesTest, RefusesWhatWouldSilenceNothingOrEverything) {
               "\"end\" is in the past: the silence would never apply");
     EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duration": "40d", "author": "a", "comment": "c"})"),
               "a silence lasts at most 31 days; use a [[maintenance]] window for longer");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duration": "9000000000000000ms", "author": "a",
+                           "comment": "c"})"),
+              "a silence lasts at most 31 days; use a [[maintenance]] window for longer");
     EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duration": "1h", "comment": "c"})"),
               "\"author\" is required: who silenced this, and why, is what the next shift asks");
     EXPECT_EQ(error_of(R"({"matchers": {"roles": ["mta", 3]}, "duration": "1h", "author": "a", "comment": "c"})"),
@@ -168,6 +171,16 @@ TEST_F(SilencesTest, CorruptFileIsSetAsideNotFatal) {
     EXPECT_NE(error.find("silences.json.corrupt"), std::string::npos) << error;
     EXPECT_TRUE(store.silences().empty());
     EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
+}
+
+TEST_F(SilencesTest, AStoreHoldsABoundedNumber) {
+    SilenceStore store(dir_ / "silences.json", 2);
+    const auto body = R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "a", "comment": "c"})";
+    EXPECT_EQ(store.add(parsed(body), kNow), "");
+    EXPECT_EQ(store.add(parsed(body), kNow), "");
+    EXPECT_EQ(store.add(parsed(body), kNow),
+              "there are already 2 silences (at most 2, expired ones included for a day): expire some first");
+    EXPECT_EQ(store.silences().size(), 2u);
 }
 
 TEST_F(SilencesTest, UnwritableStateDirLeavesTheStoreAsItWas) {
