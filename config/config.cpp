@@ -5,7 +5,7 @@
 #include "config/config_text.hpp"
 #include "config/secret_path.hpp"
 
-#include "probes/ldap_filter.hpp"
+#include "probes/wire/ldap_filter.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

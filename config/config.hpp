@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/ldap_codec.hpp"
+#include "probes/wire/ldap_codec.hpp"
 
 namespace tierwatch {
 

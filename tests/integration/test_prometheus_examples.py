@@ -72,9 +72,9 @@ def promtool(*args, cwd=PROMETHEUS_DIR):
 
 
 def exported_metric_names():
-    """Every metric family the daemon registers: the quoted names in daemon/*.cpp."""
+    """Every metric family the daemon registers: the quoted names in daemon/**/*.cpp."""
     names = set()
-    for path in glob.glob(os.path.join(SOURCE, "daemon", "*.cpp")):
+    for path in glob.glob(os.path.join(SOURCE, "daemon", "**", "*.cpp"), recursive=True):
         with open(path) as f:
             names.update(re.findall(r'"((?:tierwatch|probe)_[a-z_]+)"', f.read()))
     check("probe_success" in names and "tierwatch_outbox_depth" in names, f"metric names not found: {names}")

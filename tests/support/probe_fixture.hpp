@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "probes/probe.hpp"
-#include "probes/tls_context.hpp"
+#include "probes/net/probe.hpp"
+#include "probes/net/tls_context.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace tierwatch::test {

@@ -1,6 +1,6 @@
 // Alarm state across a restart: saved and loaded whole; a restored alarm is held while targets
 // are graded again, resolved if it stays clear, and continues without a new trigger if it fires.
-#include "daemon/alarm_state.hpp"
+#include "daemon/alarms/alarm_state.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // Unit tests for grading over time, roll-ups, dependencies and paging decisions: a simulated
 // fleet probed on an injected clock, asserting on the page events a pager would deliver.
-#include "daemon/alarms.hpp"
+#include "daemon/alarms/alarms.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/rollup.hpp"
+#include "daemon/alarms/rollup.hpp"
 
 namespace tierwatch {
 namespace {

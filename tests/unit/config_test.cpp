@@ -3,7 +3,7 @@
 #include "config/alerting.hpp"
 
 #include "config/secret_path.hpp"
-#include "probes/ldap_filter.hpp"
+#include "probes/wire/ldap_filter.hpp"
 #include "tests/support/scoped_env.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The tcp dialogue state machine fed from raw bytes through a LineReader at every split, with
 // oversized lines, garbage, and the failure each way of going wrong maps to.
-#include "probes/dialogue.hpp"
+#include "probes/tcp/dialogue.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "probes/line_reader.hpp"
+#include "probes/wire/line_reader.hpp"
 
 namespace tierwatch {
 namespace {

@@ -1,5 +1,5 @@
 // DnsResolver against a real dnsmasq child on loopback, plus a silent server for timeouts.
-#include "daemon/dns_resolver.hpp"
+#include "daemon/scheduling/dns_resolver.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

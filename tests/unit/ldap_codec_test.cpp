@@ -1,6 +1,6 @@
 // LDAP codec and filter compiler checked byte by byte against PDUs derived by hand from RFC 4511,
 // with the reader fed in every split, truncated, oversized, indefinite, deeply nested and garbage.
-#include "probes/ldap_codec.hpp"
+#include "probes/wire/ldap_codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/ldap_filter.hpp"
+#include "probes/wire/ldap_filter.hpp"
 
 namespace tierwatch {
 namespace {

@@ -17,13 +17,13 @@
 #include <mutex>
 #include <thread>
 
-#include "probes/ldap.hpp"
-#include "probes/ldap_codec.hpp"
-#include "probes/ldap_filter.hpp"
-#include "probes/ldap_replication.hpp"
-#include "probes/probe.hpp"
-#include "probes/tls_context.hpp"
-#include "probes/tls_session.hpp"
+#include "probes/ldap/ldap.hpp"
+#include "probes/wire/ldap_codec.hpp"
+#include "probes/wire/ldap_filter.hpp"
+#include "probes/ldap/ldap_replication.hpp"
+#include "probes/net/probe.hpp"
+#include "probes/net/tls_context.hpp"
+#include "probes/net/tls_session.hpp"
 #include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
 

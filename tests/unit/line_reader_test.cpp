@@ -1,5 +1,5 @@
 // LineReader fed byte by byte, in odd chunks, with CRLF split across reads and oversized lines.
-#include "probes/line_reader.hpp"
+#include "probes/wire/line_reader.hpp"
 
 #include <gtest/gtest.h>
 

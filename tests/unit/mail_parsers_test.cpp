@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "probes/imap_parser.hpp"
-#include "probes/line_reader.hpp"
-#include "probes/mail_common.hpp"
-#include "probes/pop3_parser.hpp"
-#include "probes/smtp_parser.hpp"
+#include "probes/wire/imap_parser.hpp"
+#include "probes/wire/line_reader.hpp"
+#include "probes/wire/mail_common.hpp"
+#include "probes/wire/pop3_parser.hpp"
+#include "probes/wire/smtp_parser.hpp"
 
 namespace tierwatch {
 namespace {

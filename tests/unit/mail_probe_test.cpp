@@ -20,10 +20,10 @@
 #include <optional>
 #include <thread>
 
-#include "probes/mail_common.hpp"
-#include "probes/probe.hpp"
-#include "probes/tls_context.hpp"
-#include "probes/tls_session.hpp"
+#include "probes/wire/mail_common.hpp"
+#include "probes/net/probe.hpp"
+#include "probes/net/tls_context.hpp"
+#include "probes/net/tls_session.hpp"
 #include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
 

@@ -1,5 +1,5 @@
 // Exact-output tests for the Prometheus exposition module, checked against the real promtool.
-#include "daemon/metrics.hpp"
+#include "daemon/metrics/exposition.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -1,7 +1,7 @@
 // Unit tests for the durable outbox: the record codec byte by byte (torn tails at every offset,
 // every flipped bit), queue ordering and coalescing, replay after damage, a full disk, and pages
 // surviving SIGKILL of a sending process again and again.
-#include "daemon/outbox.hpp"
+#include "daemon/paging/outbox.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 #include <random>
 #include <set>
 
-#include "daemon/dispatcher.hpp"
+#include "daemon/paging/dispatcher.hpp"
 #include "tests/unit/paging_test_util.hpp"
 
 extern char** environ;

@@ -1,7 +1,7 @@
 // Unit tests for the pager kinds and the dispatcher: request bodies against each receiver's
 // documented contract, a PagerDuty Events v2 endpoint on 127.0.0.1:0 that validates every
 // request, retries and backoff in simulated time, hung receivers, and secrets kept out of sight.
-#include "daemon/pagers.hpp"
+#include "daemon/paging/pagers.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -19,9 +19,10 @@
 #include <regex>
 #include <sstream>
 
-#include "daemon/dispatcher.hpp"
-#include "daemon/pager_email.hpp"
-#include "probes/mail_common.hpp"
+#include "daemon/clock/rfc3339.hpp"
+#include "daemon/paging/dispatcher.hpp"
+#include "daemon/paging/pager_email.hpp"
+#include "probes/wire/mail_common.hpp"
 #include "tests/support/fault_server.hpp"
 #include "tests/support/test_pki.hpp"
 #include "tests/unit/paging_test_util.hpp"

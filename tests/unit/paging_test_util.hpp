@@ -17,10 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/alarms.hpp"
-#include "daemon/dispatcher.hpp"
-#include "daemon/http_server.hpp"
-#include "daemon/metrics.hpp"
+#include "daemon/alarms/alarms.hpp"
+#include "daemon/paging/dispatcher.hpp"
+#include "daemon/web/http_server.hpp"
+#include "daemon/metrics/exposition.hpp"
 
 namespace tierwatch::test {
 

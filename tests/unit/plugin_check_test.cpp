@@ -1,6 +1,6 @@
 // Unit tests for the plugin mode: Monitoring Plugins ranges, URL and option parsing, the
 // configuration built from them, perfdata formatting and the state (exit code) of a result.
-#include "daemon/plugin_check.hpp"
+#include "daemon/cli/plugin_check.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/plugin_range.hpp"
+#include "daemon/cli/plugin_range.hpp"
 #include "tests/support/fault_server.hpp"
 #include "tests/support/test_pki.hpp"
 

@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <thread>
 
-#include "daemon/grading.hpp"
-#include "probes/probe.hpp"
-#include "probes/tls_context.hpp"
+#include "daemon/alarms/grading.hpp"
+#include "probes/net/probe.hpp"
+#include "probes/net/tls_context.hpp"
 #include "tests/support/fault_server.hpp"
 #include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"

@@ -1,6 +1,6 @@
 // The roundtrip prober's sans-io pieces: token prefix, message, dates, UID sets, SEARCH results
 // fed byte by byte, and the one-round-trip-per-check turns driven on an io_context.
-#include "probes/roundtrip.hpp"
+#include "probes/roundtrip/roundtrip.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +12,9 @@
 #include <optional>
 #include <vector>
 
-#include "daemon/grading.hpp"
-#include "probes/imap_parser.hpp"
-#include "probes/line_reader.hpp"
+#include "daemon/alarms/grading.hpp"
+#include "probes/wire/imap_parser.hpp"
+#include "probes/wire/line_reader.hpp"
 
 namespace tierwatch {
 namespace {

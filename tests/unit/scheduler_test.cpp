@@ -1,5 +1,5 @@
 // Scheduler under an injected clock: exact slots, skips, limits, and an hour of 10,000 targets.
-#include "daemon/scheduler.hpp"
+#include "daemon/scheduling/scheduler.hpp"
 
 #include <gtest/gtest.h>
 

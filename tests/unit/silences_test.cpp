@@ -5,8 +5,9 @@
 #include <boost/json.hpp>
 #include <fstream>
 
-#include "daemon/admin_api.hpp"
-#include "daemon/silences.hpp"
+#include "daemon/web/admin_api.hpp"
+#include "daemon/alarms/silences.hpp"
+#include "daemon/clock/rfc3339.hpp"
 
 namespace tierwatch {
 namespace {

@@ -1,7 +1,7 @@
 // Unit tests for the status page and the read API's pieces, without sockets or a clock: HTML
 // escaping of hostile text everywhere it is shown, the zones × roles aggregation, alarm order,
 // the per-target result ring, the API's query filters and JSON shapes.
-#include "daemon/status_page.hpp"
+#include "daemon/web/status_page.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "daemon/engine.hpp"
-#include "daemon/status_routes.hpp"
+#include "daemon/engine/engine.hpp"
+#include "daemon/web/status_routes.hpp"
 
 namespace tierwatch {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "daemon/targets.hpp"
+#include "daemon/scheduling/targets.hpp"
 
 namespace tierwatch {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <chrono>
 
-#include "daemon/grading.hpp"
-#include "probes/tls_session.hpp"
+#include "daemon/alarms/grading.hpp"
+#include "probes/net/tls_session.hpp"
 #include "tests/support/fault_server.hpp"
 #include "tests/support/probe_fixture.hpp"
 

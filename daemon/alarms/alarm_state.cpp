@@ -1,0 +1,133 @@
+#include "daemon/alarms/alarm_state.hpp"
+
+#include <boost/json.hpp>
+
+#include "daemon/storage/durable_file.hpp"
+
+namespace tierwatch {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int format_version = 1;
+
+std::int64_t millis(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+TimePoint from_millis(std::int64_t ms) {
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
+}
+json::value optional_time(const std::optional<TimePoint>& t) {
+    return t ? json::value(millis(*t)) : json::value(nullptr);
+}
+std::optional<TimePoint> read_optional_time(const json::value& v) {
+    return v.is_null() ? std::nullopt : std::optional(from_millis(v.to_number<std::int64_t>()));
+}
+
+// Label fields in a fixed order, by member, so save and load cannot drift apart.
+constexpr std::array<std::pair<const char*, std::string AlarmLabels::*>, 7> label_fields{{
+    {"node", &AlarmLabels::node},
+    {"zone", &AlarmLabels::zone},
+    {"role", &AlarmLabels::role},
+    {"check", &AlarmLabels::check},
+    {"nlb", &AlarmLabels::nlb},
+    {"address", &AlarmLabels::address},
+    {"group", &AlarmLabels::group},
+}};
+
+json::object to_json(const Alarm& alarm) {
+    const AlarmCondition& c = alarm.condition;
+    json::object labels;
+    for (const auto& [name, member] : label_fields) {
+        if (!(c.labels.*member).empty()) labels[name] = c.labels.*member;
+    }
+    json::array notified;
+    for (const auto& receiver : alarm.notified) notified.emplace_back(receiver);
+    json::array last_sent;
+    for (const auto& t : alarm.last_sent) last_sent.push_back(optional_time(t));
+    return {{"key", c.key},
+            {"kind", static_cast<int>(c.kind)},
+            {"severity", static_cast<int>(c.severity)},
+            {"cause", static_cast<int>(c.cause)},
+            {"summary", c.summary},
+            {"labels", std::move(labels)},
+            {"started", millis(alarm.started)},
+            {"critical_since", optional_time(alarm.critical_since)},
+            {"tier", alarm.tier},
+            {"escalated", alarm.escalated},
+            {"notified", std::move(notified)},
+            {"last_sent", std::move(last_sent)},
+            {"sent_severity", static_cast<int>(alarm.sent_severity)}};
+}
+
+template <typename Enum>
+Enum enum_in_range(const json::value& v, Enum last) {
+    const auto n = v.to_number<int>();
+    if (n < 0 || n > static_cast<int>(last)) throw std::out_of_range("enum value out of range");
+    return static_cast<Enum>(n);
+}
+
+Alarm from_json(const json::object& o) {
+    Alarm alarm;
+    AlarmCondition& c = alarm.condition;
+    c.key = json::value_to<std::string>(o.at("key"));
+    c.kind = enum_in_range(o.at("kind"), AlarmKind::flapping);
+    c.severity = enum_in_range(o.at("severity"), Grade::critical);
+    c.cause = enum_in_range(o.at("cause"), GradeCause::certificate);
+    c.summary = json::value_to<std::string>(o.at("summary"));
+    const auto& labels = o.at("labels").as_object();
+    for (const auto& [name, member] : label_fields) {
+        if (const auto* value = labels.if_contains(name)) c.labels.*member = json::value_to<std::string>(*value);
+    }
+    alarm.started = from_millis(o.at("started").to_number<std::int64_t>());
+    alarm.critical_since = read_optional_time(o.at("critical_since"));
+    alarm.tier = o.at("tier").to_number<int>();
+    alarm.escalated = o.at("escalated").as_bool();
+    alarm.notified = json::value_to<std::vector<std::string>>(o.at("notified"));
+    const auto& last_sent = o.at("last_sent").as_array();
+    for (std::size_t i = 0; i < alarm.last_sent.size() && i < last_sent.size(); ++i) {
+        alarm.last_sent[i] = read_optional_time(last_sent[i]);
+    }
+    alarm.sent_severity = enum_in_range(o.at("sent_severity"), Grade::critical);
+    return alarm;
+}
+
+}  // namespace
+
+std::string save_alarm_state(const std::filesystem::path& file, const AlarmBook& book) {
+    json::array alarms;
+    for (const auto& [key, alarm] : book.alarms()) {
+        if (!alarm.notified.empty()) alarms.push_back(to_json(alarm));
+    }
+    const auto text =
+        json::serialize(json::object{{"version", format_version}, {"alarms", std::move(alarms)}}) + "\n";
+    std::string error;
+    if (!replace_file_durably(file, text, error)) return "cannot save alarm state to " + file.string() + ": " + error;
+    return {};
+}
+
+std::vector<Alarm> load_alarm_state(const std::filesystem::path& file, std::string& error) {
+    std::vector<Alarm> alarms;
+    std::error_code missing;
+    if (!std::filesystem::exists(file, missing)) return alarms;
+    std::string text;
+    if (!read_file(file, text, error)) {
+        error = file.string() + ": " + error;
+        return alarms;
+    }
+    try {
+        const auto document = json::parse(text);
+        if (document.at("version").to_number<int>() != format_version) {
+            throw std::runtime_error("unknown format version");
+        }
+        for (const auto& item : document.at("alarms").as_array()) alarms.push_back(from_json(item.as_object()));
+    } catch (const std::exception& bad) {
+        error = file.string() + " is not an alarm state file (" + bad.what() +
+                "); starting without it: alarms that cleared while tierwatchd was down get no resolve";
+        alarms.clear();
+    }
+    return alarms;
+}
+
+}  // namespace tierwatch

@@ -1,0 +1,124 @@
+// The daemon's engine on one event loop: keeps the target table in step with DNS, runs the
+// scheduler's launches as probe coroutines, records results, and renders /metrics from it all.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/alerting.hpp"
+#include "config/config.hpp"
+#include "daemon/alarms/alarms.hpp"
+#include "daemon/paging/dispatcher.hpp"
+#include "daemon/paging/outbox.hpp"
+#include "daemon/alarms/rollup.hpp"
+#include "daemon/scheduling/dns_resolver.hpp"
+#include "daemon/metrics/exposition.hpp"
+#include "daemon/scheduling/scheduler.hpp"
+#include "daemon/alarms/silences.hpp"
+#include "daemon/scheduling/targets.hpp"
+#include "probes/net/probe.hpp"
+#include "probes/net/tls_context.hpp"
+
+namespace tierwatch {
+
+class Engine {
+public:
+    Engine(boost::asio::any_io_executor executor, std::shared_ptr<const Config> config);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Resolves names, builds the targets and starts probing.
+    void start();
+    // Stops scheduling and paging; probes still in flight end with the event loop. Pages not yet
+    // accepted stay in the outbox for the next start.
+    void stop();
+    // True once the first resolution has built the target table.
+    bool ready() const noexcept { return ready_; }
+
+    // Appends the Prometheus exposition of every target and daemon metric, yielding to the event
+    // loop between slices of targets so probes keep their schedule during a large scrape.
+    boost::asio::awaitable<void> render_metrics(std::string& out) const;
+
+    // Loads a new configuration through `load` (which throws on a bad file) and swaps it in at
+    // once: targets whose identity stays keep their grade, history and alarms; firing alarms
+    // stay. On failure the running configuration stays. Returns the error (empty on success).
+    std::string reload(const std::function<std::shared_ptr<const Config>()>& load);
+
+    // Silences kept in state_dir; each change is saved before it applies. Errors as text.
+    const SilenceStore& silences() const noexcept { return silences_; }
+    std::string add_silence(Silence silence);
+    std::optional<std::string> expire_silence(std::string_view id);  // nullopt: unknown id
+
+    const TargetTable& targets() const noexcept { return table_; }
+    const Config& config() const noexcept { return *config_; }
+    const Scheduler::Stats& scheduler_stats() const noexcept { return scheduler_.stats(); }
+    const AlarmBook& alarms() const noexcept { return alarm_book_; }
+    // Grades, flapping and groups as of the last evaluation, for the status page and API.
+    const Rollup& rollup() const noexcept { return rollup_; }
+
+private:
+    boost::asio::awaitable<void> dns_loop();
+    boost::asio::awaitable<void> resolve_all();
+    boost::asio::awaitable<void> schedule_loop();
+    boost::asio::awaitable<void> run_target(std::uint32_t id);
+    // Rolls grades up into alarms every second and hands the page events to the dispatcher.
+    boost::asio::awaitable<void> alarm_loop();
+    void evaluate_alarms();
+    void sync_rollup();
+    void launch_pending();
+    void record(Target& target, ProbeResult&& result);
+    std::size_t check_index(const Check* check) const;
+    void apply(std::shared_ptr<const Config> next);
+    void start_dispatcher();
+    void restore_alarms();
+    std::filesystem::path alarm_state_file() const;
+
+    boost::asio::any_io_executor executor_;
+    std::shared_ptr<const Config> config_;
+    TlsContextCache tls_contexts_;
+    ProbeContext probe_context_;
+    DnsResolver resolver_;
+    ResolvedNames resolved_;
+    TargetTable table_;
+    Scheduler scheduler_;
+    boost::asio::steady_timer wake_;
+    boost::asio::steady_timer dns_timer_;
+    boost::asio::steady_timer alarm_timer_;
+    std::vector<Scheduler::Launch> launches_;
+
+    metrics::Registry registry_;
+    metrics::Histogram& scheduler_lag_;
+    metrics::Family<metrics::Counter>& dns_failures_;
+    // probes_by_result_[check index][reason]: counted without string look-ups on the hot path.
+    std::vector<std::array<std::uint64_t, failure_reason_count>> probes_by_result_;
+    std::vector<std::uint64_t> tls_resumed_by_check_;  // by check index, tls_resume checks only
+
+    Rollup rollup_;
+    AlarmBook alarm_book_;
+    // Only with [[pager]]s: the outbox lives in state_dir, which a probe-only setup may not have.
+    std::unique_ptr<Outbox> outbox_;
+    std::unique_ptr<Dispatcher> dispatcher_;
+    // Dispatchers replaced by a reload: stopped, kept until the loop ends (their coroutines may
+    // still be suspended on them).
+    std::vector<std::unique_ptr<Dispatcher>> retired_dispatchers_;
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const Config>>>
+        retired_configs_;
+    SilenceStore silences_;
+    bool alarm_state_error_logged_ = false;
+    metrics::Gauge& reload_successful_;
+    metrics::Gauge& reload_timestamp_;
+    metrics::Family<metrics::Counter>& reloads_;
+    mutable std::size_t metrics_size_hint_ = 0;  // bytes of the last /metrics, to reserve the next
+    bool stopping_ = false;
+    bool ready_ = false;
+};
+
+}  // namespace tierwatch

@@ -1,0 +1,530 @@
+// Pager kinds as request builders over one HTTP client; see pagers.hpp for the webhook schema.
+#include "daemon/paging/pagers.hpp"
+#include "daemon/clock/rfc3339.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "daemon/paging/pager_email.hpp"
+#include "probes/net/tls_context.hpp"
+
+#ifndef TIERWATCH_VERSION
+#define TIERWATCH_VERSION "dev"
+#endif
+
+namespace tierwatch {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+std::string_view to_string(SendFailure failure) noexcept {
+    switch (failure) {
+        case SendFailure::none:
+            return "none";
+        case SendFailure::resolve:
+            return "resolve";
+        case SendFailure::connect:
+            return "connect";
+        case SendFailure::tls:
+            return "tls";
+        case SendFailure::timeout:
+            return "timeout";
+        case SendFailure::io:
+            return "io";
+        case SendFailure::bad_response:
+            return "bad_response";
+        case SendFailure::http_429:
+            return "http_429";
+        case SendFailure::http_5xx:
+            return "http_5xx";
+        case SendFailure::http_4xx:
+            return "http_4xx";
+        case SendFailure::unexpected_status:
+            return "unexpected_status";
+        case SendFailure::unsupported:
+            return "unsupported";
+        case SendFailure::unknown_receiver:
+            return "unknown_receiver";
+        case SendFailure::auth:
+            return "auth";
+        case SendFailure::smtp_transient:
+            return "smtp_transient";
+        case SendFailure::smtp_rejected:
+            return "smtp_rejected";
+    }
+    return "unknown";
+}
+
+std::optional<HttpUrl> HttpUrl::parse(std::string_view text) {
+    HttpUrl url;
+    std::uint16_t default_port = 80;
+    if (text.starts_with("https://")) {
+        url.tls = true;
+        default_port = 443;
+        text.remove_prefix(8);
+    } else if (text.starts_with("http://")) {
+        text.remove_prefix(7);
+    } else if (text.starts_with("smtps://")) {
+        url.tls = true;
+        default_port = 465;
+        text.remove_prefix(8);
+    } else if (text.starts_with("smtp://")) {
+        default_port = 25;
+        text.remove_prefix(7);
+    } else {
+        return std::nullopt;
+    }
+    const auto slash = text.find('/');
+    std::string_view authority = text.substr(0, slash);
+    url.path = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
+    std::string_view port_text;
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        url.host = std::string(authority.substr(1, close - 1));
+        const auto rest = authority.substr(close + 1);
+        if (!rest.empty() && !rest.starts_with(':')) return std::nullopt;
+        if (!rest.empty()) port_text = rest.substr(1);
+    } else {
+        const auto colon = authority.find(':');
+        url.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    }
+    if (url.host.empty() || url.host.find('@') != std::string::npos) return std::nullopt;
+    url.port = default_port;
+    if (!port_text.empty()) {
+        unsigned port = 0;
+        const auto [end, error] =
+            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        if (error != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+            port > 65535) {
+            return std::nullopt;
+        }
+        url.port = static_cast<std::uint16_t>(port);
+    }
+    return url;
+}
+
+SendFailure status_failure(unsigned status) noexcept {
+    if (status >= 200 && status < 300) return SendFailure::none;
+    if (status == 429) return SendFailure::http_429;
+    if (status == 408 || status >= 500) return SendFailure::http_5xx;
+    if (status >= 400) return SendFailure::http_4xx;
+    return SendFailure::unexpected_status;
+}
+
+Delivery classify(const SendResult& result) noexcept {
+    switch (result.failure) {
+        case SendFailure::none:
+            return Delivery::accepted;
+        case SendFailure::http_4xx:
+        case SendFailure::unexpected_status:
+        case SendFailure::unsupported:
+        case SendFailure::unknown_receiver:
+        case SendFailure::smtp_rejected:
+            return Delivery::drop;
+        default:
+            return Delivery::retry;
+    }
+}
+
+namespace {
+
+std::string to_hex(const unsigned char* bytes, std::size_t size) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(size * 2);
+    for (std::size_t i = 0; i < size; ++i) {
+        out.push_back(digits[bytes[i] >> 4]);
+        out.push_back(digits[bytes[i] & 0xf]);
+    }
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+    return to_hex(digest, size);
+}
+
+}  // namespace
+
+Secret read_secret_file(const std::filesystem::path& path, std::string_view what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::runtime_error("cannot read " + std::string(what) + " file " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string value = text.str();
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' '))
+        value.pop_back();
+    if (value.empty())
+        throw std::runtime_error(std::string(what) + " file " + path.string() + " is empty");
+    return Secret(std::move(value));
+}
+
+namespace {
+
+// Cuts at most `max` bytes without splitting a UTF-8 sequence.
+std::string truncate_utf8(std::string_view text, std::size_t max) {
+    if (text.size() <= max) return std::string(text);
+    std::size_t end = max;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
+    return std::string(text.substr(0, end));
+}
+
+std::string join_path(const std::string& base, std::string_view suffix) {
+    std::string path = base;
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    return path + std::string(suffix);
+}
+
+json::object labels_object(const PageEvent& event) {
+    json::object labels;
+    for (const auto& [name, value] : event.label_pairs()) labels[name] = value;
+    return labels;
+}
+
+PagerRequest json_request(std::string target, const json::value& body) {
+    PagerRequest request;
+    request.target = std::move(target);
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = json::serialize(body);
+    return request;
+}
+
+// Alertmanager API v2: one alert per request, identified by its label set.
+class AlertmanagerPager final : public Pager {
+public:
+    AlertmanagerPager(const PagerConfig& config, const PagerOptions& options)
+        : Pager(config, options, ""), generator_url_(options.generator_url) {
+        repost_ = options.alertmanager_repost;
+        if (const auto text = config.table["repost"].value<std::string>()) {
+            if (const auto parsed = parse_duration(*text)) repost_ = *parsed;
+        }
+        if (const auto url = config.table["generator_url"].value<std::string>())
+            generator_url_ = *url;
+    }
+
+    PagerRequest request(const PageEvent& event) const override {
+        json::object alert;
+        json::object labels = labels_object(event);
+        // alertname groups alerts in Alertmanager routes; alarm_key keeps two alarms with the
+        // same visible labels (two groups of one role) from merging into one alert.
+        labels["alertname"] = "tierwatch_" + std::string(to_string(event.kind));
+        labels["alarm_key"] = event.dedup_key;
+        alert["labels"] = std::move(labels);
+        json::object annotations;
+        annotations["summary"] = event.summary;
+        annotations["description"] = std::string(to_string(event.kind)) + " alarm, " +
+                                     std::string(to_string(event.severity)) + ", tier " +
+                                     std::to_string(event.tier) + ", since " +
+                                     format_rfc3339(event.starts_at) + ": " + event.summary;
+        alert["annotations"] = std::move(annotations);
+        alert["startsAt"] = format_rfc3339(event.starts_at);
+        // Firing alerts leave endsAt unset, so Alertmanager applies its resolve_timeout and a
+        // dead tierwatch's alerts eventually resolve; re-posts keep live ones firing.
+        if (event.action == PageAction::resolve)
+            alert["endsAt"] = format_rfc3339(std::max(event.at, event.starts_at));
+        if (!generator_url_.empty()) alert["generatorURL"] = generator_url_;
+        json::array alerts;
+        alerts.push_back(std::move(alert));
+        return json_request(join_path(url_.path, "/api/v2/alerts"), alerts);
+    }
+
+private:
+    std::string generator_url_;
+};
+
+class PagerDutyPager final : public Pager {
+public:
+    PagerDutyPager(const PagerConfig& config, const PagerOptions& options)
+        : Pager(config, options, "https://events.pagerduty.com"),
+          routing_key_(read_secret_file(config.routing_key_file, "routing key")),
+          source_(options.source) {
+        secrets_.push_back(routing_key_.reveal());
+    }
+
+    PagerRequest request(const PageEvent& event) const override {
+        json::object body;
+        body["routing_key"] = routing_key_.reveal();
+        body["event_action"] = event.action == PageAction::resolve ? "resolve" : "trigger";
+        // Events API v2 limits dedup_key to 255 characters; a longer alarm key is hashed,
+        // which is just as stable.
+        body["dedup_key"] = event.dedup_key.size() <= 255
+                                ? event.dedup_key
+                                : "tierwatch-" + sha256_hex(event.dedup_key);
+        body["client"] = "tierwatch";
+        if (event.action != PageAction::resolve) {
+            const AlarmLabels& l = event.labels;
+            json::object payload;
+            payload["summary"] =
+                truncate_utf8(event.summary.empty() ? event.dedup_key : event.summary, 1024);
+            payload["severity"] = event.severity == Grade::critical  ? "critical"
+                                  : event.severity == Grade::warning ? "warning"
+                                                                     : "info";
+            const std::string& subject = !l.node.empty()      ? l.node
+                                         : !l.address.empty() ? l.address
+                                         : !l.group.empty()   ? l.group
+                                         : !l.zone.empty()    ? l.zone
+                                                              : source_;
+            payload["source"] = subject;
+            payload["timestamp"] = format_rfc3339(event.starts_at);
+            if (!l.check.empty() || !l.role.empty())
+                payload["component"] = l.check.empty() ? l.role : l.check;
+            if (!l.zone.empty()) payload["group"] = l.zone;
+            payload["class"] = to_string(event.kind);
+            json::object details = labels_object(event);
+            details["action"] = to_string(event.action);
+            details["dedup_key"] = event.dedup_key;
+            payload["custom_details"] = std::move(details);
+            body["payload"] = std::move(payload);
+        }
+        return json_request(join_path(url_.path, "/v2/enqueue"), body);
+    }
+
+private:
+    Secret routing_key_;
+    std::string source_;
+};
+
+class WebhookPager final : public Pager {
+public:
+    WebhookPager(const PagerConfig& config, const PagerOptions& options)
+        : Pager(config, options, "") {
+        if (!config.secret_file.empty()) {
+            secret_ = read_secret_file(config.secret_file, "webhook secret");
+            secrets_.push_back(secret_.reveal());
+        }
+    }
+
+    PagerRequest request(const PageEvent& event) const override {
+        json::object body;
+        body["version"] = "1";
+        body["receiver"] = event.receiver;
+        body["action"] = to_string(event.action);
+        body["status"] = event.action == PageAction::resolve ? "resolved" : "firing";
+        body["dedup_key"] = event.dedup_key;
+        body["alarm"] = to_string(event.kind);
+        body["severity"] = to_string(event.severity);
+        body["tier"] = event.tier;
+        body["summary"] = event.summary;
+        json::object labels;
+        for (const auto& [name, value] : event.label_pairs()) {
+            if (name != "alarm" && name != "severity" && name != "tier") labels[name] = value;
+        }
+        body["labels"] = std::move(labels);
+        body["starts_at"] = format_rfc3339(event.starts_at);
+        body["at"] = format_rfc3339(event.at);
+        PagerRequest request = json_request(url_.path, body);
+        if (!secret_.empty()) {
+            request.headers.emplace_back(
+                "X-Tierwatch-Signature",
+                "sha256=" + hmac_sha256_hex(secret_.reveal(), request.body));
+        }
+        return request;
+    }
+
+private:
+    Secret secret_;
+};
+
+}  // namespace
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view body) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &size);
+    return to_hex(digest, size);
+}
+
+Pager::Pager(const PagerConfig& config, const PagerOptions& options, std::string_view default_url)
+    : name_(config.name),
+      kind_(config.kind),
+      timeout_(config.timeout.value_or(options.default_timeout)) {
+    const std::string text = config.url.empty() ? std::string(default_url) : config.url;
+    const auto url = HttpUrl::parse(text);
+    if (!url) throw std::runtime_error("pager " + name_ + ": cannot use url \"" + text + "\"");
+    url_ = *url;
+    tls_.ca_file =
+        config.table["ca_file"].value<std::string>().value_or("/etc/ssl/certs/ca-certificates.crt");
+    tls_.verify = config.table["tls_verify"].value<bool>().value_or(true);
+    tls_.verify_hostname = tls_.verify;
+}
+
+asio::awaitable<SendResult> Pager::deliver(asio::any_io_executor executor, const PageEvent& event,
+                                           TlsContextCache& tls_contexts) const {
+    const PagerRequest message = request(event);
+    co_return co_await send_page(std::move(executor), *this, message, tls_contexts);
+}
+
+std::string Pager::redact(std::string text) const {
+    for (const std::string& secret : secrets_) {
+        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+            text.replace(at, secret.size(), "<redacted>");
+        }
+    }
+    return text;
+}
+
+std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions& options) {
+    switch (config.kind) {
+        case PagerKind::alertmanager:
+            return std::make_unique<AlertmanagerPager>(config, options);
+        case PagerKind::pagerduty:
+            return std::make_unique<PagerDutyPager>(config, options);
+        case PagerKind::webhook:
+            return std::make_unique<WebhookPager>(config, options);
+        case PagerKind::email:
+            return make_email_pager(config, options);
+    }
+    return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+SendResult io_failure(const boost::system::error_code& error, SendFailure otherwise,
+                      std::string_view phase) {
+    SendResult result;
+    result.failure = error == beast::error::timeout ? SendFailure::timeout : otherwise;
+    result.detail = std::string(phase) + ": " +
+                    (result.failure == SendFailure::timeout ? "deadline expired" : error.message());
+    return result;
+}
+
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
+    unsigned seconds = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (error != std::errc{} || end != value.data() + value.size()) return std::nullopt;
+    return std::chrono::seconds(seconds);
+}
+
+template <typename Stream>
+asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager,
+                                     const PagerRequest& request) {
+    http::request<http::string_body> message(http::verb::post, request.target, 11);
+    const HttpUrl& url = pager.url();
+    const bool default_port = url.port == (url.tls ? 443 : 80);
+    const std::string host =
+        url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    message.set(http::field::host, default_port ? host : host + ":" + std::to_string(url.port));
+    message.set(http::field::user_agent, "tierwatch/" TIERWATCH_VERSION);
+    message.set(http::field::connection, "close");
+    for (const auto& [name, value] : request.headers) message.set(name, value);
+    message.body() = request.body;
+    message.prepare_payload();
+    auto [write_error, written] = co_await http::async_write(stream, message, use_tuple);
+    if (write_error) co_return io_failure(write_error, SendFailure::io, "write");
+
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.body_limit(64 * 1024);
+    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (read_error && read_error != http::error::end_of_stream) {
+        const bool not_http =
+            read_error.category() == http::make_error_code(http::error::bad_version).category();
+        co_return io_failure(read_error, not_http ? SendFailure::bad_response : SendFailure::io,
+                             "read reply");
+    }
+    const auto& response = parser.get();
+    SendResult result;
+    result.status = response.result_int();
+    result.failure = status_failure(result.status);
+    if (result.failure != SendFailure::none) {
+        // The body is the receiver's own explanation (PagerDuty says which field is wrong).
+        std::string excerpt = response.body().substr(0, 200);
+        for (char& c : excerpt) {
+            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+                c = ' ';
+        }
+        result.detail =
+            "HTTP " + std::to_string(result.status) + (excerpt.empty() ? "" : ": " + excerpt);
+        if (const auto it = response.find(http::field::retry_after); it != response.end()) {
+            result.retry_after = parse_retry_after(it->value());
+        }
+    }
+    co_return result;
+}
+
+}  // namespace
+
+asio::awaitable<SendResult> send_page(asio::any_io_executor executor, const Pager& pager,
+                                      const PagerRequest& request, TlsContextCache& tls_contexts) {
+    using namespace asio::experimental::awaitable_operators;
+    const auto deadline = std::chrono::steady_clock::now() + pager.timeout();
+    const HttpUrl& url = pager.url();
+
+    asio::ip::tcp::resolver resolver(executor);
+    asio::steady_timer timer(executor);
+    timer.expires_at(deadline);
+    auto resolved =
+        co_await (resolver.async_resolve(url.host, std::to_string(url.port), use_tuple) ||
+                  timer.async_wait(use_tuple));
+    if (resolved.index() == 1)
+        co_return SendResult{
+            SendFailure::timeout, 0, "resolve " + url.host + ": deadline expired", {}};
+    auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
+    if (resolve_error)
+        co_return SendResult{
+            SendFailure::resolve, 0, "resolve " + url.host + ": " + resolve_error.message(), {}};
+
+    beast::tcp_stream tcp(executor);
+    tcp.expires_at(deadline);
+    auto [connect_error, endpoint] = co_await tcp.async_connect(endpoints, use_tuple);
+    if (connect_error) co_return io_failure(connect_error, SendFailure::connect, "connect");
+    if (!url.tls) {
+        auto result = co_await exchange(tcp, pager, request);
+        co_return result;
+    }
+
+    asio::ssl::context* context = nullptr;
+    try {
+        context = &tls_contexts.get(pager.tls());
+    } catch (const std::exception& error) {
+        co_return SendResult{SendFailure::tls, 0, error.what(), {}};
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *context);
+    stream.next_layer().expires_at(deadline);
+    configure_client_ssl(stream.native_handle(), pager.tls(), url.host,
+                         endpoint.address().to_string());
+    auto [handshake_error] =
+        co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (handshake_error) co_return io_failure(handshake_error, SendFailure::tls, "TLS handshake");
+    std::string why;
+    if (verification_failure(stream.native_handle(), pager.tls(), why) != FailureReason::none) {
+        co_return SendResult{SendFailure::tls, 0, "certificate of " + url.host + ": " + why, {}};
+    }
+    auto result = co_await exchange(stream, pager, request);
+    co_return result;
+}
+
+}  // namespace tierwatch

@@ -1,0 +1,145 @@
+// The http/https prober: one request per hop, Beast's parser with header and body limits,
+// expected statuses, body regex, and same-host redirects only when the check asks for them.
+#include "probes/http/http.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <algorithm>
+
+#include "probes/net/connection.hpp"
+
+namespace tierwatch {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t header_limit = 16 * 1024;
+
+std::string host_header(const ProbeTarget& target) {
+    const auto& settings = target.check->http;
+    if (!settings.host.empty()) return settings.host;
+    std::string host;
+    if (!target.server_name.empty()) {
+        host = std::string(target.server_name);
+    } else if (target.address.is_v6()) {
+        host = "[" + target.address.to_string() + "]";
+    } else {
+        host = target.address.to_string();
+    }
+    const std::uint16_t default_port = target.check->protocol == Protocol::https ? 443 : 80;
+    if (target.port != default_port) host += ":" + std::to_string(target.port);
+    return host;
+}
+
+bool status_expected(const HttpSettings& settings, int status) {
+    if (settings.expected_statuses.empty()) return status >= 200 && status < 300;
+    return std::find(settings.expected_statuses.begin(), settings.expected_statuses.end(), status) !=
+           settings.expected_statuses.end();
+}
+
+// The path to request next, when `location` stays on this scheme and host; nullopt otherwise.
+std::optional<std::string> same_host_path(std::string_view location, std::string_view scheme,
+                                          std::string_view host) {
+    if (location.starts_with("/") && !location.starts_with("//")) return std::string(location);
+    const std::string prefix = std::string(scheme) + "://" + std::string(host);
+    if (!location.starts_with(prefix)) return std::nullopt;
+    const auto rest = location.substr(prefix.size());
+    if (rest.empty()) return std::string("/");
+    if (rest.front() != '/') return std::nullopt;  // another port or a longer host name
+    return std::string(rest);
+}
+
+}  // namespace
+
+asio::awaitable<ProbeResult> probe_http(const ProbeTarget& target, ProbeContext& context) {
+    ProbeSession session(target, context);
+    const HttpSettings& settings = target.check->http;
+    const bool https = target.check->protocol == Protocol::https;
+    if (!co_await session.connect() || (https && !co_await session.start_tls())) {
+        co_return session.finish();
+    }
+    const std::string host = host_header(target);
+    std::string path = settings.path;
+    boost::beast::flat_buffer buffer(header_limit + 64 * 1024);
+
+    for (std::uint32_t hop = 0;; ++hop) {
+        session.begin(Phase::command);
+        http::request<http::empty_body> request(http::string_to_verb(settings.method), path, 11);
+        request.set(http::field::host, host);
+        request.set(http::field::user_agent, "tierwatch/" TIERWATCH_VERSION);
+        request.set(http::field::connection, "close");
+        auto [write_error, written] = co_await http::async_write(session.stream(), request, use_tuple);
+        if (write_error) {
+            session.fail_io(write_error);
+            co_return session.finish();
+        }
+
+        http::response_parser<http::string_body> parser;
+        parser.header_limit(header_limit);
+        parser.body_limit(settings.body_limit);
+        auto [read_error, read] = co_await http::async_read(session.stream(), buffer, parser, use_tuple);
+        if (read_error == http::error::header_limit || read_error == http::error::buffer_overflow) {
+            session.fail(FailureReason::protocol, "response header larger than " +
+                                                      std::to_string(header_limit) + " bytes");
+            co_return session.finish();
+        }
+        if (read_error == http::error::body_limit) {
+            session.fail(FailureReason::protocol, "response body larger than body_limit (" +
+                                                      std::to_string(settings.body_limit) + " bytes)");
+            co_return session.finish();
+        }
+        if (read_error) {
+            const boost::system::error_code beast_parse_error = http::error::bad_version;
+            if (read_error.category() == beast_parse_error.category()) {
+                session.fail(FailureReason::protocol, "malformed HTTP response: " + read_error.message());
+            } else {
+                session.fail_io(read_error);
+            }
+            co_return session.finish();
+        }
+
+        auto& response = parser.get();
+        const int status = static_cast<int>(response.result_int());
+        session.result().status_code = status;
+        const bool redirect = status >= 300 && status < 400 && status != 304;
+        if (redirect && settings.follow_redirects && hop < settings.max_redirects) {
+            const auto location = response[http::field::location];
+            if (auto next = same_host_path(location, https ? "https" : "http", host)) {
+                path = std::move(*next);
+                buffer.clear();
+                if (!co_await session.reconnect()) co_return session.finish();
+                continue;
+            }
+        }
+        if (!status_expected(settings, status)) {
+            session.fail(FailureReason::unexpected_status,
+                         "HTTP " + std::to_string(status) + " " +
+                             printable_excerpt(response.reason()) + " for " + printable_excerpt(path));
+            co_return session.finish();
+        }
+        if (settings.body_regex) {
+            const auto& body = response.body();
+            bool matched = false;
+            try {
+                matched = boost::regex_search(body.begin(), body.end(), *settings.body_regex);
+            } catch (const std::runtime_error& error) {
+                session.fail(FailureReason::body_mismatch, error.what());
+                co_return session.finish();
+            }
+            if (!matched) {
+                session.fail(FailureReason::body_mismatch,
+                             "body does not match /" + settings.body_regex_text + "/");
+            }
+        }
+        co_return session.finish();
+    }
+}
+
+}  // namespace tierwatch

@@ -1,0 +1,12 @@
+// The `http` and `https` prober (Boost.Beast): status, body regex, bounded reads, redirects.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "probes/net/probe.hpp"
+
+namespace tierwatch {
+
+boost::asio::awaitable<ProbeResult> probe_http(const ProbeTarget& target, ProbeContext& context);
+
+}  // namespace tierwatch

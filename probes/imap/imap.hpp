@@ -1,0 +1,13 @@
+// The imap and imaps prober: greeting, CAPABILITY, STARTTLS, LOGIN or AUTHENTICATE PLAIN, EXAMINE,
+// LOGOUT.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "probes/net/probe.hpp"
+
+namespace tierwatch {
+
+boost::asio::awaitable<ProbeResult> probe_imap(const ProbeTarget& target, ProbeContext& context);
+
+}  // namespace tierwatch

@@ -1,0 +1,92 @@
+// The outcome of one probe: success or one failure reason from a closed set, with phase timings
+// and, for TLS, the certificate facts an operator needs to act on.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probes/wire/printable.hpp"
+
+namespace tierwatch {
+
+// Closed set: every value maps to exactly one `reason` label of probe_failure_info.
+enum class FailureReason : std::uint8_t {
+    none,
+    dns,
+    connect_refused,
+    connect_timeout,
+    connect_error,     // other connect errors: unreachable network, no route
+    connection_reset,  // the peer sent RST mid-dialogue
+    tls_handshake,
+    tls_verify,
+    cert_expired,
+    banner_timeout,
+    bad_greeting,
+    protocol,
+    auth,
+    unexpected_status,
+    body_mismatch,
+    timeout,
+};
+inline constexpr std::size_t failure_reason_count = 16;
+
+std::string_view to_string(FailureReason reason) noexcept;
+// Every reason, in enum order (for metrics that must show each label).
+const std::array<FailureReason, failure_reason_count>& all_failure_reasons() noexcept;
+
+enum class Phase : std::uint8_t { resolve, connect, tls, greeting, command, auth };
+inline constexpr std::size_t phase_count = 6;
+std::string_view to_string(Phase phase) noexcept;
+
+struct CertificateFacts {
+    // Earliest notAfter of the presented chain, seconds since the epoch.
+    std::int64_t earliest_not_after = 0;
+    std::string subject;
+    std::string issuer;
+    std::vector<std::string> subject_alt_names;
+    std::string tls_version;  // "TLS 1.3", the blackbox_exporter spelling
+    std::string cipher;
+};
+
+// ldap_replication: how far the probed node is behind one peer (contextCSN, like zmreplchk).
+struct ReplicationLag {
+    std::string peer;  // the peer's node name
+    double seconds = 0;
+};
+
+struct ProbeResult {
+    using Duration = std::chrono::nanoseconds;
+
+    FailureReason reason = FailureReason::none;
+    std::string detail;  // human-readable; never contains secrets
+    std::array<Duration, phase_count> phase_durations{};
+    Duration total{};
+    std::optional<CertificateFacts> certificate;
+    // Protocol-specific measurement (e.g. HTTP status code); 0 when not applicable.
+    int status_code = 0;
+    // ldap_replication: one entry per peer that could be read; empty for every other protocol.
+    std::vector<ReplicationLag> replication_lags;
+    // roundtrip: submission accepted to message seen in INBOX; graded instead of `total`.
+    std::optional<Duration> delivery;
+
+    bool ok() const noexcept { return reason == FailureReason::none; }
+    // The largest of replication_lags; nullopt when there is none.
+    std::optional<double> max_replication_lag() const noexcept {
+        std::optional<double> most;
+        for (const auto& lag : replication_lags) {
+            if (!most || lag.seconds > *most) most = lag.seconds;
+        }
+        return most;
+    }
+    Duration phase(Phase p) const noexcept { return phase_durations[static_cast<std::size_t>(p)]; }
+    void add_phase(Phase p, Duration d) noexcept {
+        phase_durations[static_cast<std::size_t>(p)] += d;
+    }
+};
+
+}  // namespace tierwatch

@@ -1,0 +1,12 @@
+// The smtp, smtps, submission and lmtp prober: greeting, EHLO (LHLO), STARTTLS, AUTH, QUIT.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "probes/net/probe.hpp"
+
+namespace tierwatch {
+
+boost::asio::awaitable<ProbeResult> probe_smtp(const ProbeTarget& target, ProbeContext& context);
+
+}  // namespace tierwatch

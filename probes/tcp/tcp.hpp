@@ -1,0 +1,12 @@
+// The `tcp` prober: connect, and optionally check the first line the server sends.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "probes/net/probe.hpp"
+
+namespace tierwatch {
+
+boost::asio::awaitable<ProbeResult> probe_tcp(const ProbeTarget& target, ProbeContext& context);
+
+}  // namespace tierwatch

@@ -1,0 +1,12 @@
+// The `tls` prober: implicit TLS, chain and host-name verification, certificate facts.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "probes/net/probe.hpp"
+
+namespace tierwatch {
+
+boost::asio::awaitable<ProbeResult> probe_tls(const ProbeTarget& target, ProbeContext& context);
+
+}  // namespace tierwatch
