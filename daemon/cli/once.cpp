@@ -16,6 +16,7 @@
 #include "daemon/alarms/grading.hpp"
 #include "daemon/web/result_json.hpp"
 #include "daemon/scheduling/scheduler.hpp"
+#include "daemon/scheduling/probe_target.hpp"
 #include "daemon/scheduling/targets.hpp"
 #include "probes/net/probe.hpp"
 #include "probes/net/tls_context.hpp"
@@ -140,20 +141,9 @@ int run_once(std::shared_ptr<const Config> config, bool json) {
         for (const auto& launch : now_launching) {
             asio::co_spawn(io, [&, id = launch.target]() -> asio::awaitable<void> {
                 Target& target = table.at(id);
-                if (!target.spec.dns_error.empty()) {
-                    co_await asio::post(io, asio::use_awaitable);  // no recursion through inline completions
-                    target.last.reason = FailureReason::dns;
-                    target.last.detail = target.spec.dns_error;
-                } else {
-                    const ProbeTarget probe{target.spec.check, target.spec.address,
-                                            target.spec.check->port, target.server_name};
-                    try {
-                        target.last = co_await run_probe(probe, context);
-                    } catch (const std::exception& error) {
-                        target.last.reason = FailureReason::protocol;
-                        target.last.detail = std::string("internal error: ") + error.what();
-                    }
-                }
+                target.last = co_await probe_target(
+                    target.spec, probe_request(*target.spec.check, target.spec.address, target.server_name),
+                    context);
                 target.has_result = true;
                 limiter.complete(id, epoch + std::chrono::seconds(2), launches);
                 launch_all();

@@ -14,6 +14,7 @@
 
 #include "config/config_text.hpp"
 #include "daemon/scheduling/dns_resolver.hpp"
+#include "daemon/scheduling/probe_target.hpp"
 #include "daemon/scheduling/targets.hpp"
 #include "probes/net/probe.hpp"
 #include "probes/net/tls_context.hpp"
@@ -788,20 +789,11 @@ int run_plugin_check(std::span<const std::string> args, std::ostream& out) {
                 const auto resolve_time = std::chrono::steady_clock::now() - started;
                 const std::vector<TargetSpec> specs = expand_targets(config, resolved);
                 const TargetSpec& spec = specs.front();  // one node, one check: one target
-                if (!spec.dns_error.empty()) {
-                    result.reason = FailureReason::dns;
-                    result.detail = spec.dns_error;
-                } else {
-                    // -t bounds the whole run: the probe gets what the name lookup left of it.
-                    Check budgeted = check;
-                    budgeted.timeout = std::max(
-                        Duration(1),
-                        check.timeout - std::chrono::duration_cast<Duration>(resolve_time));
-                    const ProbeTarget target{&budgeted, spec.address, check.port,
-                                             config.nodes.front().fqdn};
-                    ProbeResult probed = co_await run_probe(target, context);
-                    result = std::move(probed);
-                }
+                ProbeRequest probe = probe_request(check, spec.address, config.nodes.front().fqdn);
+                // -t bounds the whole run: the probe gets what the name lookup left of it.
+                probe.deadline = std::max(
+                    Duration(1), check.timeout - std::chrono::duration_cast<Duration>(resolve_time));
+                result = co_await probe_target(spec, probe, context, ProberException::propagate);
                 if (!names.empty()) {
                     result.add_phase(Phase::resolve, resolve_time);
                     result.total += resolve_time;

@@ -3,6 +3,7 @@
 #include "daemon/alarms/alarm_state.hpp"
 #include "daemon/clock/rfc3339.hpp"
 #include "daemon/paging/pagers.hpp"
+#include "daemon/scheduling/probe_target.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -415,23 +416,10 @@ asio::awaitable<void> Engine::run_target(std::uint32_t id) {
     // and record the result only if the target still belongs to the running configuration.
     const auto config_in_use = config_;
     const Check* const probed_check = target.spec.check;
-    ProbeResult result;
-    if (!target.spec.dns_error.empty()) {
-        // No I/O to wait for: yield once so a run of such targets cannot recurse.
-        co_await asio::post(executor_, asio::use_awaitable);
-        result.reason = FailureReason::dns;
-        result.detail = target.spec.dns_error;
-    } else {
-        const ProbeTarget probe{target.spec.check, target.spec.address, target.spec.check->port,
-                                target.server_name, target.tls_session.get()};
-        try {
-            result = co_await run_probe(probe, probe_context_);
-        } catch (const std::exception& error) {
-            // A probe must never take the daemon down; this is a bug or an unreadable CA file.
-            result.reason = FailureReason::protocol;
-            result.detail = std::string("internal error: ") + error.what();
-        }
-    }
+    ProbeResult result = co_await probe_target(
+        target.spec,
+        probe_request(*probed_check, target.spec.address, target.server_name, target.tls_session.get()),
+        probe_context_);
     if (stopping_) co_return;
     if (target.active && target.spec.check == probed_check) record(target, std::move(result));
     scheduler_.complete(id, std::chrono::steady_clock::now(), launches_);

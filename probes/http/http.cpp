@@ -22,7 +22,7 @@ namespace http = boost::beast::http;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t header_limit = 16 * 1024;
 
-std::string host_header(const ProbeTarget& target) {
+std::string host_header(const ProbeRequest& target) {
     const auto& settings = target.check->http;
     if (!settings.host.empty()) return settings.host;
     std::string host;
@@ -58,13 +58,14 @@ std::optional<std::string> same_host_path(std::string_view location, std::string
 
 }  // namespace
 
-asio::awaitable<ProbeResult> probe_http(const ProbeTarget& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     const HttpSettings& settings = target.check->http;
     const bool https = target.check->protocol == Protocol::https;
-    if (!co_await session.connect() || (https && !co_await session.start_tls())) {
-        co_return session.finish();
-    }
+    // Named locals: GCC 12 mis-compiles co_await in conditions (probes/mail/mail_session.hpp).
+    bool ready = co_await session.connect();
+    if (ready && https) ready = co_await session.start_tls();
+    if (!ready) co_return session.finish();
     const std::string host = host_header(target);
     std::string path = settings.path;
     boost::beast::flat_buffer buffer(header_limit + 64 * 1024);
@@ -114,7 +115,8 @@ asio::awaitable<ProbeResult> probe_http(const ProbeTarget& target, ProbeContext&
             if (auto next = same_host_path(location, https ? "https" : "http", host)) {
                 path = std::move(*next);
                 buffer.clear();
-                if (!co_await session.reconnect()) co_return session.finish();
+                const bool reconnected = co_await session.reconnect();
+                if (!reconnected) co_return session.finish();
                 continue;
             }
         }

@@ -160,7 +160,7 @@ asio::awaitable<bool> ImapClient::exchange(std::string_view verb, std::string_vi
     }
 }
 
-boost::asio::awaitable<ProbeResult> probe_imap(const ProbeTarget& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_imap(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     ImapClient client(session);
     bool ok = co_await client.open();

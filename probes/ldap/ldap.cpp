@@ -224,7 +224,7 @@ asio::awaitable<bool> LdapClient::read_message() {
     }
 }
 
-asio::awaitable<ProbeResult> probe_ldap(const ProbeTarget& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_ldap(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     LdapClient client(session);
     const LdapSettings& settings = target.check->ldap;

@@ -15,7 +15,7 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_ldap(const ProbeTarget& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_ldap(const ProbeRequest& target, ProbeContext& context);
 
 // ---- sans-io judgements --------------------------------------------------------------------
 

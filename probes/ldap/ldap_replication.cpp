@@ -29,7 +29,7 @@ struct NodeRead {
 };
 
 // One full LDAP session to `target`: open (TLS, bind), a base search for contextCSN, unbind.
-asio::awaitable<NodeRead> read_context_csn(ProbeTarget target, ProbeContext& context) {
+asio::awaitable<NodeRead> read_context_csn(ProbeRequest target, ProbeContext& context) {
     static const std::array<std::string, 1> attributes{"contextCSN"};
     NodeRead read;
     ProbeSession session(target, context);
@@ -136,7 +136,7 @@ double replication_lag_seconds(std::span<const ContextCsn> node, std::span<const
     return std::chrono::duration<double>(lag).count();
 }
 
-asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeTarget& target,
+asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
                                                     ProbeContext& context) {
     const auto started = std::chrono::steady_clock::now();
     const Check& check = *target.check;
@@ -165,7 +165,10 @@ asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeTarget& target,
         asio::co_spawn(context.executor, read_context_csn(target, context), asio::deferred));
     for (const Peer& peer : peers) {
         if (!peer.address) continue;
-        const ProbeTarget peer_target{&check, *peer.address, check.port, peer.member->fqdn};
+        ProbeRequest peer_target = target;  // same deadline and TLS options, another server
+        peer_target.address = *peer.address;
+        peer_target.server_name = peer.member->fqdn;
+        peer_target.tls_session = nullptr;
         reads.push_back(asio::co_spawn(context.executor, read_context_csn(peer_target, context),
                                        asio::deferred));
     }

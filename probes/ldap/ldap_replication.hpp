@@ -17,7 +17,7 @@ namespace tierwatch {
 // The target is one (check, node) pair: its own node must be readable (else that is the failure,
 // with its own reason), and each readable peer adds one ProbeResult::replication_lags entry. A
 // peer that cannot be read is not a lag here: its own target reports it.
-boost::asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeTarget& target,
+boost::asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
                                                            ProbeContext& context);
 
 // ---- sans-io -------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ boost::asio::awaitable<bool> expect_banner(ProbeSession& session) {
     if (!regex) co_return true;
     session.begin(Phase::greeting);
     std::string_view line;
-    if (!co_await session.read_line(line)) co_return false;
+    const bool read = co_await session.read_line(line);  // named: the GCC 12 coroutine rule
+    if (!read) co_return false;
     bool matched = false;
     try {
         matched = boost::regex_search(line.begin(), line.end(), *regex);

@@ -23,7 +23,7 @@ struct ProbeSession::Deadline {
     bool expired = false;
 };
 
-ProbeSession::ProbeSession(const ProbeTarget& target, ProbeContext& context)
+ProbeSession::ProbeSession(const ProbeRequest& target, ProbeContext& context)
     : target_(target),
       context_(context),
       stream_(context.executor),
@@ -33,7 +33,7 @@ ProbeSession::ProbeSession(const ProbeTarget& target, ProbeContext& context)
     // One deadline for the whole probe: when it fires, closing the socket aborts whatever
     // phase is in progress, and fail_io() names the phase.
     deadline_->stream = &stream_;
-    deadline_->timer.expires_after(target.check->timeout);
+    deadline_->timer.expires_after(target.deadline);
     deadline_->timer.async_wait([state = deadline_](const boost::system::error_code& ec) {
         if (ec || state->stream == nullptr) return;
         state->expired = true;
@@ -43,7 +43,7 @@ ProbeSession::ProbeSession(const ProbeTarget& target, ProbeContext& context)
 }
 
 TlsSessionSlot* ProbeSession::resume_slot() const noexcept {
-    return check().tls.resume ? target_.tls_session : nullptr;
+    return target_.tls->resume ? target_.tls_session : nullptr;
 }
 
 ProbeSession::~ProbeSession() {
@@ -75,7 +75,7 @@ bool ProbeSession::fail_io(const boost::system::error_code& error) {
         const auto reason = phase == Phase::connect    ? FailureReason::connect_timeout
                             : phase == Phase::greeting ? FailureReason::banner_timeout
                                                        : FailureReason::timeout;
-        return fail(reason, "no answer within " + format_duration(check().timeout) + during);
+        return fail(reason, "no answer within " + format_duration(target_.deadline) + during);
     }
     if (error == asio::error::connection_refused) {
         return fail(FailureReason::connect_refused, "connection refused");
@@ -104,7 +104,8 @@ asio::awaitable<bool> ProbeSession::reconnect() {
     const bool was_tls = stream_.tls_active();
     stream_.reset();
     if (lines_) lines_->clear();
-    if (!co_await connect()) co_return false;
+    const bool connected = co_await connect();  // named: the GCC 12 coroutine rule
+    if (!connected) co_return false;
     if (was_tls) co_return co_await start_tls();
     co_return true;
 }
@@ -115,7 +116,7 @@ asio::awaitable<bool> ProbeSession::start_tls() {
         co_return fail(FailureReason::protocol, "server sent data after the STARTTLS reply");
     }
     begin(Phase::tls);
-    const TlsSettings& settings = check().tls;
+    const TlsSettings& settings = *target_.tls;
     auto& context = context_.tls_contexts->get(settings);
     stream_.start_tls(context);
     SSL* ssl = stream_.tls().native_handle();

@@ -63,12 +63,12 @@ private:
 
 class ProbeSession {
 public:
-    ProbeSession(const ProbeTarget& target, ProbeContext& context);
+    ProbeSession(const ProbeRequest& target, ProbeContext& context);
     ~ProbeSession();
     ProbeSession(const ProbeSession&) = delete;
     ProbeSession& operator=(const ProbeSession&) = delete;
 
-    const ProbeTarget& target() const noexcept { return target_; }
+    const ProbeRequest& target() const noexcept { return target_; }
     const Check& check() const noexcept { return *target_.check; }
     ProbeStream& stream() noexcept { return stream_; }
     ProbeResult& result() noexcept { return result_; }
@@ -108,7 +108,7 @@ private:
     // The target's session slot when its check resumes sessions, else null.
     TlsSessionSlot* resume_slot() const noexcept;
 
-    const ProbeTarget& target_;
+    const ProbeRequest& target_;
     ProbeContext& context_;
     ProbeStream stream_;
     std::shared_ptr<Deadline> deadline_;  // outlives the session if its handler is pending

@@ -112,7 +112,7 @@ private:
 
 }  // namespace
 
-boost::asio::awaitable<ProbeResult> probe_pop3(const ProbeTarget& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_pop3(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     Pop3Dialogue dialogue(session);
     co_await dialogue.run();

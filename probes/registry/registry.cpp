@@ -35,7 +35,7 @@ ProbeFunction find_prober(Protocol protocol) noexcept {
     return nullptr;
 }
 
-boost::asio::awaitable<ProbeResult> run_probe(const ProbeTarget& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> run_probe(const ProbeRequest& target, ProbeContext& context) {
     return find_prober(target.check->protocol)(target, context);
 }
 

@@ -77,25 +77,29 @@ RoundtripTurns& turns() {
     return instance;
 }
 
-// One leg as a check of its own (protocol, port, STARTTLS, deadline), so SmtpClient and
-// ImapClient run it exactly as they run an smtp or imap check.
+// One leg as a check of its own (protocol, port, STARTTLS), so SmtpClient and ImapClient run it
+// exactly as they run an smtp or imap check; its deadline and TLS options travel in the request.
 struct Leg {
     Check check;
-    ProbeTarget target;
+    ProbeRequest target;
 };
 
 // Fills `leg`; a host that does not resolve fails `result` with dns.
-asio::awaitable<bool> prepare_leg(Leg& leg, const RoundtripLeg& url, const ProbeTarget& target,
+asio::awaitable<bool> prepare_leg(Leg& leg, const RoundtripLeg& url, const ProbeRequest& target,
                                   ProbeContext& context, Duration timeout, ProbeResult& result,
                                   std::string_view name) {
     leg.check = *target.check;
     leg.check.protocol = url.protocol;
     leg.check.port = url.port;
-    leg.check.timeout = timeout;
     leg.check.mail = MailSettings{};
     leg.check.mail.starttls = url.starttls;
     leg.check.mail.auth = is_imap(url.protocol) ? MailAuth::login : MailAuth::plain;
-    leg.target = ProbeTarget{&leg.check, target.address, url.port, target.server_name};
+    leg.target = target;
+    leg.target.check = &leg.check;
+    leg.target.port = url.port;
+    leg.target.deadline = timeout;
+    leg.target.tls = &leg.check.tls;
+    leg.target.tls_session = nullptr;
     if (url.via_target) co_return true;
     // A fixed server: its own name is the one its certificate must carry.
     leg.check.tls.server_name.clear();
@@ -318,11 +322,11 @@ void RoundtripTurns::release(const std::string& key) {
     queues_.erase(found);
 }
 
-asio::awaitable<ProbeResult> probe_roundtrip(const ProbeTarget& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, ProbeContext& context) {
     const Check& check = *target.check;
     const RoundtripTurns::Turn turn = co_await turns().acquire(check.name, context.executor);
     const auto started = std::chrono::steady_clock::now();
-    const auto deadline = started + check.timeout;
+    const auto deadline = started + target.deadline;
     const std::string prefix = roundtrip_token_prefix(local_host_name(), check.name);
     const std::string token = prefix + "-" + random_suffix();
     ProbeResult result;
@@ -333,7 +337,7 @@ asio::awaitable<ProbeResult> probe_roundtrip(const ProbeTarget& target, ProbeCon
 
     Leg submit;
     if (const bool ready = co_await prepare_leg(submit, check.roundtrip.submit, target, context,
-                                                check.timeout, result, "submit");
+                                                target.deadline, result, "submit");
         !ready) {
         co_return finish();
     }

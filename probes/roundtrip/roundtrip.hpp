@@ -26,7 +26,7 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_roundtrip(const ProbeTarget& target,
+boost::asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target,
                                                     ProbeContext& context);
 
 // The header that carries the token; IMAP SEARCH HEADER finds messages by it.

@@ -93,7 +93,7 @@ asio::awaitable<bool> SmtpClient::authenticate() {
                             "AUTH " + std::string(mechanism) + " answered " + reply().summary());
 }
 
-boost::asio::awaitable<ProbeResult> probe_smtp(const ProbeTarget& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_smtp(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     SmtpClient client(session);
     if (const bool opened = co_await client.open(); opened) co_await client.quit();

@@ -7,7 +7,7 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_tcp(const ProbeTarget& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_tcp(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     if (const bool connected = co_await session.connect(); connected) {
         if (session.check().dialogue.empty()) {

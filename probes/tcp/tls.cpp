@@ -7,10 +7,13 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_tls(const ProbeTarget& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
-    if (co_await session.connect() && co_await session.start_tls()) {
-        bool dialogue_ok = false;  // a named local: GCC 12 mis-compiles co_await in conditions
+    // Named locals: GCC 12 mis-compiles co_await in conditions (probes/mail/mail_session.hpp).
+    bool ready = co_await session.connect();
+    if (ready) ready = co_await session.start_tls();
+    if (ready) {
+        bool dialogue_ok = false;
         if (session.check().dialogue.empty()) {
             dialogue_ok = co_await expect_banner(session);
         } else {

@@ -7,6 +7,6 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_tls(const ProbeTarget& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, ProbeContext& context);
 
 }  // namespace tierwatch

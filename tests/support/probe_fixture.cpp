@@ -37,7 +37,8 @@ ProbeResult ProbeFixture::probe(const Check& check, const boost::asio::ip::tcp::
                                 std::string_view server_name, TlsSessionSlot* tls_session) {
     boost::asio::io_context io;
     ProbeContext context{io.get_executor(), &tls_contexts_};
-    const ProbeTarget target{&check, endpoint.address(), endpoint.port(), server_name, tls_session};
+    ProbeRequest target = probe_request(check, endpoint.address(), server_name, tls_session);
+    target.port = endpoint.port();
     auto future = boost::asio::co_spawn(io, run_probe(target, context), boost::asio::use_future);
     io.run();
     return future.get();
