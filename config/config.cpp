@@ -59,25 +59,6 @@ constexpr std::array<DurationUnit, 5> duration_units{{
 // Longer durations are configuration mistakes, and would overflow nanosecond clocks downstream.
 constexpr Duration max_config_duration = std::chrono::days(3650);
 
-constexpr std::array<std::pair<std::string_view, Protocol>, 16> protocol_names{{
-    {"tcp", Protocol::tcp},
-    {"tls", Protocol::tls},
-    {"http", Protocol::http},
-    {"https", Protocol::https},
-    {"smtp", Protocol::smtp},
-    {"smtps", Protocol::smtps},
-    {"submission", Protocol::submission},
-    {"lmtp", Protocol::lmtp},
-    {"imap", Protocol::imap},
-    {"imaps", Protocol::imaps},
-    {"pop3", Protocol::pop3},
-    {"pop3s", Protocol::pop3s},
-    {"ldap", Protocol::ldap},
-    {"ldaps", Protocol::ldaps},
-    {"ldap_replication", Protocol::ldap_replication},
-    {"roundtrip", Protocol::roundtrip},
-}};
-
 // Protocols the spec promises for later; named so such a config is refused plainly, not as a typo.
 constexpr std::array<std::string_view, 0> planned_protocols{};
 
@@ -707,47 +688,15 @@ Nlb read_nlb(const Section& s) {
 
 Protocol read_protocol(const Section& s) {
     const std::string name = s.required_text("protocol");
-    for (const auto& [known, protocol] : protocol_names) {
-        if (name == known) {
-            return protocol;
-        }
-    }
+    if (const ProtocolTraits* found = find_protocol(name)) return found->protocol;
     std::vector<std::string_view> supported;
-    for (const auto& entry : protocol_names) {
-        supported.push_back(entry.first);
-    }
+    for (const auto& entry : all_protocols()) supported.push_back(entry.name);
     if (contains(planned_protocols, name)) {
         s.fail("protocol", "protocol " + in_quotes(name) + " is not supported by this build yet (supported: " +
                                joined(supported) + ")");
     }
     s.fail("protocol", "unknown protocol " + in_quotes(name) + " (expected one of: " + joined(supported) + ")" +
                            did_you_mean(name, supported));
-}
-
-std::optional<std::uint16_t> default_port(Protocol protocol) {
-    switch (protocol) {
-        case Protocol::http: return 80;
-        case Protocol::https: return 443;
-        case Protocol::smtp: return 25;
-        case Protocol::smtps: return 465;
-        case Protocol::submission: return 587;
-        case Protocol::lmtp: return 24;
-        case Protocol::imap: return 143;
-        case Protocol::imaps: return 993;
-        case Protocol::pop3: return 110;
-        case Protocol::pop3s: return 995;
-        case Protocol::ldap:
-        case Protocol::ldap_replication: return 389;
-        case Protocol::ldaps: return 636;
-        case Protocol::tcp:
-        case Protocol::tls:
-        case Protocol::roundtrip: break;  // its ports come from its submit and fetch URLs
-    }
-    return std::nullopt;
-}
-
-bool is_mail_protocol(Protocol protocol) {
-    return is_smtp_family(protocol) || is_imap(protocol) || is_pop3(protocol);
 }
 
 // A DN or attribute name travels inside BER, so any byte is safe on the wire; control characters
@@ -1228,12 +1177,12 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     const auto port = s.integer("port", 1, 65535);
     if (check.protocol == Protocol::roundtrip) {
         check.port = check.roundtrip.submit.port;  // the target's label; each leg has its own port
-    } else if (!port && !default_port(check.protocol)) {
+    } else if (!port && !traits(check.protocol).default_port) {
         s.fail("missing required key \"port\" in [[check]] " + in_quotes(check.name) + " (protocol " +
                in_quotes(to_string(check.protocol)) + " has no default port)");
     }
     if (check.protocol != Protocol::roundtrip) {
-        check.port = port ? static_cast<std::uint16_t>(*port) : *default_port(check.protocol);
+        check.port = port ? static_cast<std::uint16_t>(*port) : *traits(check.protocol).default_port;
     }
 
     check.roles = read_references(s, "roles", "role", targets.roles, "is not the role of any [[node]]");
@@ -1432,37 +1381,6 @@ std::string format_duration(Duration d) {
         }
     }
     return out;
-}
-
-std::string_view to_string(Protocol p) noexcept {
-    for (const auto& [name, protocol] : protocol_names) {
-        if (protocol == p) {
-            return name;
-        }
-    }
-    return "unknown";
-}
-
-bool uses_implicit_tls(Protocol p) noexcept {
-    return p == Protocol::tls || p == Protocol::https || p == Protocol::smtps || p == Protocol::imaps ||
-           p == Protocol::pop3s || p == Protocol::ldaps;
-}
-
-bool supports_starttls(Protocol p) noexcept {
-    return p == Protocol::smtp || p == Protocol::submission || p == Protocol::lmtp || p == Protocol::imap ||
-           p == Protocol::pop3 || p == Protocol::ldap || p == Protocol::ldap_replication;
-}
-
-bool is_smtp_family(Protocol p) noexcept {
-    return p == Protocol::smtp || p == Protocol::smtps || p == Protocol::submission || p == Protocol::lmtp;
-}
-
-bool is_imap(Protocol p) noexcept { return p == Protocol::imap || p == Protocol::imaps; }
-
-bool is_pop3(Protocol p) noexcept { return p == Protocol::pop3 || p == Protocol::pop3s; }
-
-bool is_ldap_family(Protocol p) noexcept {
-    return p == Protocol::ldap || p == Protocol::ldaps || p == Protocol::ldap_replication;
 }
 
 Config parse_config(std::string_view text, const std::filesystem::path& file) {

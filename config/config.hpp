@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/protocols.hpp"
 #include "probes/wire/ldap_codec.hpp"
 
 namespace tierwatch {
@@ -54,34 +55,6 @@ private:
 // Returns nullopt on a malformed value; the caller reports where.
 std::optional<Duration> parse_duration(std::string_view text);
 std::string format_duration(Duration d);
-
-enum class Protocol : std::uint8_t {
-    tcp,
-    tls,
-    http,
-    https,
-    smtp,
-    smtps,
-    submission,
-    lmtp,
-    imap,
-    imaps,
-    pop3,
-    pop3s,
-    ldap,
-    ldaps,
-    ldap_replication,
-    roundtrip,
-};
-std::string_view to_string(Protocol p) noexcept;
-// Protocols that need a TLS handshake before (or instead of) their dialogue.
-bool uses_implicit_tls(Protocol p) noexcept;
-// Protocols whose plain dialogue can be upgraded in place (STARTTLS, STLS).
-bool supports_starttls(Protocol p) noexcept;
-bool is_smtp_family(Protocol p) noexcept;  // smtp, smtps, submission, lmtp
-bool is_imap(Protocol p) noexcept;         // imap, imaps
-bool is_pop3(Protocol p) noexcept;         // pop3, pop3s
-bool is_ldap_family(Protocol p) noexcept;  // ldap, ldaps, ldap_replication
 
 // --shard I/N: this instance probes the targets whose stable hash is I modulo N (like Prometheus'
 // hashmod), so N instances split a fleet with no coordination and no overlap.

@@ -26,14 +26,6 @@ using detail::in_quotes;
 
 namespace {
 
-// The protocols a URL can name: every one with a single server to probe (ldap_replication
-// compares several nodes, so it has no URL).
-constexpr std::array<Protocol, 14> url_protocols{
-    Protocol::smtp,  Protocol::smtps, Protocol::submission, Protocol::lmtp, Protocol::imap,
-    Protocol::imaps, Protocol::pop3,  Protocol::pop3s,      Protocol::ldap, Protocol::ldaps,
-    Protocol::http,  Protocol::https, Protocol::tcp,        Protocol::tls,
-};
-
 // Longer than any monitoring system waits for a plugin; a typo such as "-t 5000" is refused.
 constexpr auto max_timeout = std::chrono::hours(1);
 constexpr std::int64_t max_certificate_days = 3650;
@@ -407,16 +399,17 @@ CheckUrl parse_check_url(std::string_view url) {
     }
     CheckUrl parsed;
     const std::string scheme = lower(url.substr(0, separator));
-    const auto protocol = std::find_if(url_protocols.begin(), url_protocols.end(),
-                                       [&](Protocol p) { return to_string(p) == scheme; });
-    if (protocol == url_protocols.end()) {
+    const ProtocolTraits* protocol = find_protocol(scheme);
+    if (protocol == nullptr || !protocol->single_server) {
         std::vector<std::string_view> schemes;
-        for (const Protocol p : url_protocols) schemes.push_back(to_string(p));
+        for (const auto& known : all_protocols()) {
+            if (known.single_server) schemes.push_back(known.name);
+        }
         throw PluginUsageError("unknown URL scheme " + in_quotes(scheme) +
                                " (expected one of: " + detail::joined(schemes) + ")" +
                                detail::did_you_mean(scheme, schemes));
     }
-    parsed.protocol = *protocol;
+    parsed.protocol = protocol->protocol;
 
     std::string_view rest = url.substr(separator + 3);
     if (const std::size_t fragment = rest.find('#'); fragment != std::string_view::npos) {
@@ -471,7 +464,7 @@ CheckUrl parse_check_url(std::string_view url) {
         }
         parsed.port = static_cast<std::uint16_t>(*port);
     }
-    if (!parsed.port && (parsed.protocol == Protocol::tcp || parsed.protocol == Protocol::tls)) {
+    if (!parsed.port && !protocol->default_port) {
         throw PluginUsageError("URL " + in_quotes(url) + ": " + scheme +
                                ":// has no default port, give one (" + scheme + "://host:PORT)");
     }
