@@ -44,6 +44,10 @@ json::object to_json(const Alarm& alarm) {
     }
     json::array notified;
     for (const auto& receiver : alarm.notified) notified.emplace_back(receiver);
+    json::object told;
+    for (const auto& [receiver, identity] : alarm.told) {
+        told[receiver] = json::array{static_cast<int>(identity.severity), identity.tier};
+    }
     json::array last_sent;
     for (const auto& t : alarm.last_sent) last_sent.push_back(optional_time(t));
     return {{"key", c.key},
@@ -58,7 +62,8 @@ json::object to_json(const Alarm& alarm) {
             {"escalated", alarm.escalated},
             {"notified", std::move(notified)},
             {"last_sent", std::move(last_sent)},
-            {"sent_severity", static_cast<int>(alarm.sent_severity)}};
+            {"sent_severity", static_cast<int>(alarm.sent_severity)},
+            {"told", std::move(told)}};
 }
 
 template <typename Enum>
@@ -90,6 +95,15 @@ Alarm from_json(const json::object& o) {
         alarm.last_sent[i] = read_optional_time(last_sent[i]);
     }
     alarm.sent_severity = enum_in_range(o.at("sent_severity"), Grade::critical);
+    // Absent from state files written before identities were kept: resolves then use the alarm's.
+    if (const auto* told = o.if_contains("told")) {
+        for (const auto& [receiver, identity] : told->as_object()) {
+            const auto& pair = identity.as_array();
+            alarm.told.emplace_back(std::string(receiver),
+                                    SentIdentity{enum_in_range(pair.at(0), Grade::critical),
+                                                 pair.at(1).to_number<int>()});
+        }
+    }
     return alarm;
 }
 

@@ -82,6 +82,16 @@ bool AlarmBook::routed_to_tier3(const AlarmCondition& condition) const {
     });
 }
 
+namespace {
+// The identity `receiver` was last told about `alarm`, or null (state files from before it).
+template <typename A>
+auto told_identity(A& alarm, std::string_view receiver) {
+    const auto it = std::find_if(alarm.told.begin(), alarm.told.end(),
+                                 [&](const auto& entry) { return entry.first == receiver; });
+    return it == alarm.told.end() ? nullptr : &it->second;
+}
+}  // namespace
+
 PageEvent AlarmBook::event(const Alarm& alarm, PageAction action, std::string receiver,
                            TimePoint now) const {
     const AlarmCondition& c = alarm.condition;
@@ -96,6 +106,7 @@ PageEvent AlarmBook::event(const Alarm& alarm, PageAction action, std::string re
         .labels = c.labels,
         .starts_at = alarm.started,
         .at = now,
+        .replaces = std::nullopt,
     };
 }
 
@@ -148,7 +159,15 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
                 alarm.notified.push_back(receiver);
                 action = (number == 3 && !routed) ? PageAction::escalate : PageAction::trigger;
             }
-            out.push_back(event(alarm, action, receiver, now));
+            PageEvent next = event(alarm, action, receiver, now);
+            const SentIdentity identity{next.severity, next.tier};
+            if (SentIdentity* before = told_identity(alarm, receiver)) {
+                if (*before != identity) next.replaces = *before;
+                *before = identity;
+            } else {
+                alarm.told.emplace_back(receiver, identity);
+            }
+            out.push_back(std::move(next));
         }
         alarm.last_sent[index] = now;
     }
@@ -194,7 +213,12 @@ std::vector<PageEvent> AlarmBook::update(std::vector<AlarmCondition> firing, Tim
         const auto it = alarms_.find(key);
         // Every receiver that was told it fired is told it cleared, whatever the schedule says now.
         for (const std::string& receiver : it->second.notified) {
-            out.push_back(event(it->second, PageAction::resolve, receiver, now));
+            PageEvent resolve = event(it->second, PageAction::resolve, receiver, now);
+            if (const SentIdentity* told = told_identity(it->second, receiver)) {
+                resolve.severity = told->severity;
+                resolve.tier = told->tier;
+            }
+            out.push_back(std::move(resolve));
         }
         alarms_.erase(it);
     }

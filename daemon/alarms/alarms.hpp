@@ -70,6 +70,14 @@ std::string alarm_key(AlarmKind kind, std::string_view subject);
 enum class PageAction : std::uint8_t { trigger, repeat, escalate, resolve };
 std::string_view to_string(PageAction action) noexcept;
 
+// What a receiver was told about an alarm: Alertmanager identifies an alert by its label set, of
+// which severity and tier are part, so a resolve must repeat exactly these.
+struct SentIdentity {
+    Grade severity = Grade::warning;
+    int tier = 1;
+    bool operator==(const SentIdentity&) const = default;
+};
+
 // One message for one receiver; the paging layer delivers it (and keeps it until accepted).
 struct PageEvent {
     PageAction action = PageAction::trigger;
@@ -82,6 +90,9 @@ struct PageEvent {
     AlarmLabels labels;
     TimePoint starts_at;  // when the alarm started firing
     TimePoint at;         // when this event was decided
+    // Set when this receiver was last told another severity or tier: label-identified receivers
+    // resolve that identity along with this event; dedup-key receivers update under the same key.
+    std::optional<SentIdentity> replaces;
 
     // alarm, severity, tier, node, zone, role, check, nlb, address, group; empty ones left out.
     std::vector<std::pair<std::string_view, std::string>> label_pairs() const;
@@ -95,6 +106,8 @@ struct Alarm {
     int tier = 1;
     bool escalated = false;             // tier3 paged after tiers.tier3.after
     std::vector<std::string> notified;  // receivers that got the trigger: they get the resolve
+    // Per receiver, the identity it was last told: its resolve carries exactly that.
+    std::vector<std::pair<std::string, SentIdentity>> told;
     std::array<std::optional<TimePoint>, 3> last_sent{};  // per tier, for `repeat`
     Grade sent_severity = Grade::ok;                      // severity the receivers last heard
     // Restored from state_dir at start: kept without firing until then, while the targets are

@@ -124,7 +124,8 @@ std::variant<Silence, std::string> parse_silence_request(std::string_view body, 
                    [](const MatcherField& field) { return field.key; });
     for (const auto& [key, value] : matchers->as_object()) {
         const auto field = std::find_if(matcher_fields.begin(), matcher_fields.end(),
-                                        [&](const MatcherField& f) { return f.key == key; });
+                                        // clang before 16 cannot capture a structured binding.
+                                        [&name = key](const MatcherField& f) { return f.key == name; });
         if (field == matcher_fields.end()) {
             return "unknown matcher " + in_quotes(key) + did_you_mean(key, field_keys) +
                    "; expected " + detail::quoted_list(field_keys);

@@ -1,6 +1,7 @@
 // RFC 3339 formatting and parsing (see rfc3339.hpp).
 #include "daemon/clock/rfc3339.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +14,10 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 bool digits(std::string_view text, std::size_t at, std::size_t count, int& out) {
     if (at + count > text.size()) return false;
+    // from_chars alone takes a sign, so "-5" would pass as a two-character field.
+    if (!std::all_of(text.begin() + at, text.begin() + at + count, [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
     const auto* first = text.data() + at;
     const auto [end, error] = std::from_chars(first, first + count, out);
     return error == std::errc() && end == first + count;

@@ -283,6 +283,7 @@ asio::awaitable<void> Dispatcher::run_reposts(Receiver& receiver) {
             if (outbox_.queue().has_pending(receiver.name, key)) continue;
             PageEvent again = event;
             again.action = PageAction::repeat;
+            again.replaces.reset();  // the old identity was ended with the accepted post
             again.at = clock_.now();
             due.push_back(std::move(again));
         }

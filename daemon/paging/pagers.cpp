@@ -251,6 +251,19 @@ public:
             alert["endsAt"] = format_rfc3339(std::max(event.at, event.starts_at));
         if (!generator_url_.empty()) alert["generatorURL"] = generator_url_;
         json::array alerts;
+        if (event.replaces && event.action != PageAction::resolve) {
+            // Alertmanager knows the alert by its old labels: end that one in the same post.
+            PageEvent old = event;
+            old.severity = event.replaces->severity;
+            old.tier = event.replaces->tier;
+            json::object old_labels = labels_object(old);
+            old_labels["alertname"] = alert["labels"].as_object()["alertname"];
+            old_labels["alarm_key"] = event.dedup_key;
+            json::object ended = alert;
+            ended["labels"] = std::move(old_labels);
+            ended["endsAt"] = format_rfc3339(std::max(event.at, event.starts_at));
+            alerts.push_back(std::move(ended));
+        }
         alerts.push_back(std::move(alert));
         return json_request(join_path(url_.path, "/api/v2/alerts"), alerts);
     }

@@ -127,6 +127,48 @@ TEST_F(AlarmStateTest, StillFiringContinuesWithoutANewPage) {
     EXPECT_EQ(resolved[0].action, PageAction::resolve);
 }
 
+TEST_F(AlarmStateTest, RestartWhileFiringResolvesTheIdentityThatWasSent) {
+    AlarmBook before(alerting_);
+    before.update({mta_down()}, kStart);
+    ASSERT_EQ(save_alarm_state(dir_ / "alarms.json", before), "");
+
+    std::string error;
+    AlarmBook after(alerting_);
+    after.restore(load_alarm_state(dir_ / "alarms.json", error), kStart + 10min);
+    ASSERT_EQ(error, "");
+    AlarmCondition milder = mta_down();
+    milder.severity = Grade::warning;  // Tier I only: the Tier II receiver hears nothing new
+    EXPECT_TRUE(after.update({milder}, kStart + 11min).empty());
+    const auto resolved = after.update({}, kStart + 12min);
+    ASSERT_EQ(resolved.size(), 1u);
+    EXPECT_EQ(resolved[0].action, PageAction::resolve);
+    EXPECT_EQ(resolved[0].severity, Grade::critical) << "the labels the receiver was told before the restart";
+    EXPECT_EQ(resolved[0].tier, 2);
+}
+
+TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
+    AlarmBook book(alerting_);
+    book.update({mta_down()}, kStart);
+    const auto file = dir_ / "alarms.json";
+    ASSERT_EQ(save_alarm_state(file, book), "");
+    std::string text;
+    {
+        std::ifstream in(file);
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const auto at = text.find(",\"told\":{");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.erase(at, text.find('}', at) + 1 - at);  // as written before identities were kept
+    std::ofstream(file, std::ios::trunc) << text;
+
+    std::string error;
+    const auto loaded = load_alarm_state(file, error);
+    EXPECT_EQ(error, "");
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_TRUE(loaded[0].told.empty());
+    EXPECT_EQ(loaded[0].notified, std::vector<std::string>{"hook"});
+}
+
 TEST_F(AlarmStateTest, UnreadableFileIsReportedNotFatal) {
     std::ofstream(dir_ / "alarms.json") << R"({"version": 1, "alarms": [{"key": 3}]})";
     std::string error;

@@ -558,6 +558,49 @@ TEST(Alarms, WarningThatBecomesCriticalTriggersTierTwoAndUpdatesTierOne) {
                e.severity == Grade::critical;
     });
     EXPECT_TRUE(updated) << "Tier I hears the pool is now critical, under the same dedup key";
+    const auto update = std::find_if(noc.begin(), noc.end(), [](const PageEvent& e) {
+        return e.dedup_key == kMtaPool && e.action == PageAction::repeat;
+    });
+    ASSERT_NE(update, noc.end());
+    EXPECT_EQ(update->replaces, std::optional(SentIdentity{Grade::warning, 1}))
+        << "label-identified receivers end the warning alert they were told";
+}
+
+// The pool's events to `receiver`; the member targets' own alarms are left out.
+std::vector<PageEvent> pool_events(const std::vector<PageEvent>& events) {
+    std::vector<PageEvent> out;
+    std::copy_if(events.begin(), events.end(), std::back_inserter(out),
+                 [](const PageEvent& e) { return e.dedup_key == kMtaPool; });
+    return out;
+}
+
+SentIdentity identity_of(const PageEvent& e) { return SentIdentity{e.severity, e.tier}; }
+
+TEST(Alarms, CriticalThenWarningThenOkResolvesWhatEachReceiverWasTold) {
+    Fleet fleet(kTiers);
+    fleet.failing = node_is({"mta1", "mta2"});
+    fleet.run(5min);
+    ASSERT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u);
+    fleet.clear_events();
+    fleet.failing = node_is({"mta1"});
+    fleet.run(5min);
+    const auto noc = pool_events(fleet.events_to("noc"));
+    ASSERT_FALSE(noc.empty());
+    EXPECT_EQ(identity_of(noc.back()), (SentIdentity{Grade::warning, 1}));
+    EXPECT_EQ(noc.back().replaces, std::optional(SentIdentity{Grade::critical, 2}));
+    EXPECT_TRUE(pool_events(fleet.events_to("pagerduty")).empty()) << "Tier II keeps what it was told";
+    fleet.clear_events();
+    fleet.failing = [](const RollupTarget&) { return false; };
+    fleet.run(5min);
+    const auto noc_resolve = pool_events(fleet.events_to("noc"));
+    const auto pd_resolve = pool_events(fleet.events_to("pagerduty"));
+    ASSERT_EQ(noc_resolve.size(), 1u);
+    ASSERT_EQ(pd_resolve.size(), 1u);
+    EXPECT_EQ(noc_resolve[0].action, PageAction::resolve);
+    EXPECT_EQ(identity_of(noc_resolve[0]), (SentIdentity{Grade::warning, 1}));
+    EXPECT_EQ(pd_resolve[0].action, PageAction::resolve);
+    EXPECT_EQ(identity_of(pd_resolve[0]), (SentIdentity{Grade::critical, 2}))
+        << "the resolve names the critical alert PagerDuty was told, not the warning";
 }
 
 TEST(Alarms, DedupKeyIsTheAlarmIdentityNeverATimeOrCounter) {
