@@ -51,6 +51,7 @@ json::object to_json(const Alarm& alarm) {
     json::array last_sent;
     for (const auto& t : alarm.last_sent) last_sent.push_back(optional_time(t));
     return {{"key", c.key},
+            {"target", c.target},
             {"kind", static_cast<int>(c.kind)},
             {"severity", static_cast<int>(c.severity)},
             {"cause", static_cast<int>(c.cause)},
@@ -77,6 +78,8 @@ Alarm from_json(const json::object& o) {
     Alarm alarm;
     AlarmCondition& c = alarm.condition;
     c.key = json::value_to<std::string>(o.at("key"));
+    // Absent from older state files: the next evaluation sets it again.
+    if (const auto* target = o.if_contains("target")) c.target = json::value_to<std::string>(*target);
     c.kind = enum_in_range(o.at("kind"), AlarmKind::flapping);
     c.severity = enum_in_range(o.at("severity"), Grade::critical);
     c.cause = enum_in_range(o.at("cause"), GradeCause::certificate);

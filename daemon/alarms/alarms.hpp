@@ -53,6 +53,9 @@ struct AlarmLabels {
 struct AlarmCondition {
     AlarmKind kind = AlarmKind::target;
     std::string key;  // dedup key: kind and subject, stable across restarts
+    // Target and flapping alarms: the target's identity as a value, so that surfaces link an
+    // alarm to its target without parsing the key back. Empty for every other kind.
+    std::string target;
     Grade severity = Grade::warning;
     GradeCause cause = GradeCause::none;
     std::string summary;

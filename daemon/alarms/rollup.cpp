@@ -303,6 +303,7 @@ void Rollup::target_conditions(const Slot& slot, TimePoint now,
         return;
     }
     AlarmCondition c;
+    c.target = slot.target.identity;
     c.labels = target_labels(slot.target);
     c.suppressed = explained(slot);
     c.silenced = silenced(slot, now);

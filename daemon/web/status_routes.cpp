@@ -154,14 +154,8 @@ asio::awaitable<void> collect_snapshot(const Engine& engine, StatusSnapshot& sna
         by_identity.emplace(table.at(problem.id).spec.identity, problem.id);
     for (const Alarm* alarm : snapshot.alarms) {
         std::optional<std::uint32_t> id;
-        const AlarmKind kind = alarm->condition.kind;
-        const std::string prefix = alarm_key(kind, "");
-        const std::string_view key = alarm->condition.key;
-        if ((kind == AlarmKind::target || kind == AlarmKind::flapping) && key.starts_with(prefix)) {
-            if (const auto it = by_identity.find(key.substr(prefix.size()));
-                it != by_identity.end())
-                id = it->second;
-        }
+        if (const auto it = by_identity.find(alarm->condition.target); it != by_identity.end())
+            id = it->second;
         snapshot.alarm_targets.push_back(id);
     }
     snapshot.problems_total = problems.size();

@@ -51,6 +51,7 @@ url = "http://127.0.0.1:9/hook"
         AlarmCondition c;
         c.kind = AlarmKind::target;
         c.key = alarm_key(AlarmKind::target, "smtp|node:mta1");
+        c.target = "smtp|node:mta1";
         c.severity = Grade::critical;
         c.cause = GradeCause::failure;
         c.summary = "smtp on mta1: connect_refused";
@@ -79,6 +80,7 @@ TEST_F(AlarmStateTest, SavedAlarmsLoadAsTheyWere) {
     const Alarm& original = book.alarms().begin()->second;
     const Alarm& alarm = loaded[0];
     EXPECT_EQ(alarm.condition.key, original.condition.key);
+    EXPECT_EQ(alarm.condition.target, "smtp|node:mta1");
     EXPECT_EQ(alarm.condition.severity, Grade::critical);
     EXPECT_EQ(alarm.condition.summary, original.condition.summary);
     EXPECT_EQ(alarm.condition.labels.node, "mta1");

@@ -454,6 +454,10 @@ TEST(Alarms, FlappingTargetPagesOnceAsFlappingNotOncePerChange) {
     EXPECT_EQ(pages[0].dedup_key, "tierwatch/flapping/https|node:mailbox1");
     EXPECT_EQ(pages[0].action, PageAction::trigger);
     ASSERT_GT(fleet.rollup().grader(6)->transitions(), 20u) << "mailbox1's https target is id 6";
+    // The status page links the alarm to its target through this value, not by parsing the key.
+    const Alarm* flapping = fleet.alarm("tierwatch/flapping/https|node:mailbox1");
+    ASSERT_NE(flapping, nullptr);
+    EXPECT_EQ(flapping->condition.target, "https|node:mailbox1");
 
     fleet.failing = [](const RollupTarget&) { return false; };
     fleet.run(11min);
