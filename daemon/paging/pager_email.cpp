@@ -1,33 +1,23 @@
-// E-mail pager over an SMTP relay: the message builder (sans-io) and one SMTP dialogue per page.
+// E-mail pager over an SMTP relay: the message builder (sans-io), and one dialogue per page driven
+// by the probes' SMTP client over the probes' connection stack.
 #include "daemon/paging/pager_email.hpp"
 
 #include <unistd.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <cctype>
 #include <ctime>
 #include <stdexcept>
 
 #include "daemon/clock/rfc3339.hpp"
 #include "probes/net/connection.hpp"
-#include "probes/wire/line_reader.hpp"
+#include "probes/smtp/smtp_client.hpp"
 #include "probes/wire/mail_common.hpp"
-#include "probes/wire/smtp_parser.hpp"
-#include "probes/net/tls_context.hpp"
 
 namespace tierwatch {
 
 namespace asio = boost::asio;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::string one_line(std::string_view text) {
     std::string out;
@@ -127,6 +117,13 @@ public:
             secrets_.push_back(password_.reveal());
             secrets_.push_back(sasl_plain(username_, password_.reveal()));
         }
+        // The relay is reached as an smtp/smtps probe of it would be, by the same SMTP client.
+        transport_.protocol = url_.tls ? Protocol::smtps : Protocol::smtp;
+        transport_.mail.starttls = starttls_;
+        transport_.mail.helo_name = helo_;
+        transport_.mail.auth = MailAuth::plain;
+        transport_.username = username_;
+        transport_.password = password_;
     }
 
     PagerRequest request(const PageEvent& event) const override {
@@ -135,10 +132,13 @@ public:
         return message;
     }
 
-    asio::awaitable<SendResult> deliver(asio::any_io_executor executor, const PageEvent& event,
-                                        TlsContextCache& tls_contexts) const override;
+protected:
+    asio::awaitable<SendResult> converse(ProbeSession& session,
+                                         const PageEvent& event) const override;
 
 private:
+    SendResult relay_failure(ProbeSession& session, const SmtpClient& client) const;
+
     std::string from_;
     std::vector<std::string> to_;
     bool starttls_ = true;
@@ -147,199 +147,49 @@ private:
     Secret password_;
 };
 
-// One SMTP dialogue with a deadline that closes the socket when it fires.
-struct SmtpDialogue {
-    SmtpDialogue(asio::any_io_executor executor, const Pager& pager)
-        : stream(executor), timer(std::make_shared<asio::steady_timer>(executor)), pager(pager) {}
-
-    ProbeStream stream;
-    std::shared_ptr<asio::steady_timer> timer;
-    struct Deadline {
-        bool expired = false;
-        bool done = false;  // the dialogue is over: a late expiry must not touch it
-    };
-    std::shared_ptr<Deadline> deadline = std::make_shared<Deadline>();
-    const Pager& pager;
-    LineReader lines{8192};
-    SmtpReplyParser parser;
-    SendResult failure;
-
-    void arm(std::chrono::milliseconds timeout) {
-        timer->expires_after(timeout);
-        timer->async_wait(
-            [deadline = deadline, this_stream = &stream](boost::system::error_code ec) {
-                if (ec || deadline->done) return;
-                deadline->expired = true;
-                this_stream->close();
-            });
+SendResult EmailPager::relay_failure(ProbeSession& session, const SmtpClient& client) const {
+    SendResult result = session_failure(session);
+    const FailureReason reason = session.result().reason;
+    const int code = client.reply().code;
+    if (session.phase() == Phase::auth &&
+        (reason == FailureReason::auth || reason == FailureReason::protocol)) {
+        // Whatever AUTH answered, a password fix makes it work: retried, never dropped.
+        result.failure = SendFailure::auth;
+        result.status = static_cast<unsigned>(code);
+    } else if ((reason == FailureReason::protocol || reason == FailureReason::bad_greeting) &&
+               code >= 400) {
+        result.status = static_cast<unsigned>(code);
+        result.failure = code >= 500 ? SendFailure::smtp_rejected : SendFailure::smtp_transient;
+    } else if (reason == FailureReason::protocol && starttls_ && !session.stream().tls_active()) {
+        result.failure = SendFailure::tls;  // the relay did not offer STARTTLS
     }
+    return result;
+}
 
-    SendResult fail_io(const boost::system::error_code& error, std::string_view during) {
-        SendResult result;
-        result.failure = deadline->expired ? SendFailure::timeout : SendFailure::io;
-        result.detail =
-            std::string(during) + ": " + (deadline->expired ? "deadline expired" : error.message());
-        return result;
+asio::awaitable<SendResult> EmailPager::converse(ProbeSession& session,
+                                                 const PageEvent& event) const {
+    if (!username_.empty() && !url_.tls && !starttls_) {
+        co_return SendResult{SendFailure::tls, 0, "refusing AUTH without TLS", {}};
     }
-
-    asio::awaitable<bool> write(std::string_view data, std::string_view during) {
-        auto [error, written] = co_await asio::async_write(stream, asio::buffer(data), use_tuple);
-        if (error) failure = fail_io(error, during);
-        co_return !error;
+    SmtpClient client(session);
+    bool accepted = co_await client.open();
+    if (accepted) {
+        const std::string mail_from = "MAIL FROM:<" + from_ + ">\r\n";
+        accepted = co_await client.command(mail_from, "MAIL FROM", 250);
     }
-
-    // Reads one whole reply; false with `failure` set on I/O errors or garbage.
-    asio::awaitable<bool> reply(SmtpReply& out, std::string_view during) {
-        parser.reset();
-        while (true) {
-            std::string_view line;
-            const auto status = lines.next(line);
-            if (status == LineReader::Status::too_long) {
-                failure = {SendFailure::bad_response,
-                           0,
-                           std::string(during) + ": reply line too long",
-                           {}};
-                co_return false;
-            }
-            if (status == LineReader::Status::line) {
-                const auto parsed = parser.feed(line);
-                if (parsed == ParseStatus::invalid) {
-                    failure = {SendFailure::bad_response,
-                               0,
-                               std::string(during) + ": " + parser.error(),
-                               {}};
-                    co_return false;
-                }
-                if (parsed == ParseStatus::complete) {
-                    out = parser.reply();
-                    co_return true;
-                }
-                continue;
-            }
-            const auto space = lines.prepare();
-            auto [error, received] = co_await stream.async_read_some(
-                asio::buffer(space.data(), space.size()), use_tuple);
-            if (error) {
-                failure = fail_io(error, during);
-                co_return false;
-            }
-            lines.commit(received);
-        }
-    }
-
-    // Sends `command` (if any) and expects a reply in [low, high]; a 4xx is retried later and
-    // a 5xx refuses the page, except during AUTH (a password fix makes it work: retried).
-    asio::awaitable<bool> step(std::string_view command, int low, int high, std::string_view during,
-                               SmtpReply* out = nullptr) {
-        if (!command.empty() && !co_await write(command, during)) co_return false;
-        SmtpReply got;
-        if (!co_await reply(got, during)) co_return false;
-        if (out != nullptr) *out = got;
-        if (got.code >= low && got.code <= high) co_return true;
-        failure.status = static_cast<unsigned>(got.code);
-        failure.detail = std::string(during) + ": " + pager.redact(got.summary());
-        failure.failure = during == "AUTH"  ? SendFailure::auth
-                          : got.code >= 500 ? SendFailure::smtp_rejected
-                                            : SendFailure::smtp_transient;
-        co_return false;
-    }
-
-    asio::awaitable<bool> handshake(TlsContextCache& contexts) {
-        asio::ssl::context* context = nullptr;
-        try {
-            context = &contexts.get(pager.tls());
-        } catch (const std::exception& error) {
-            failure = {SendFailure::tls, 0, error.what(), {}};
-            co_return false;
-        }
-        stream.start_tls(*context);
-        const auto address = stream.lowest_layer().remote_endpoint().address().to_string();
-        configure_client_ssl(stream.tls().native_handle(), pager.tls(), pager.url().host, address);
-        auto [error] =
-            co_await stream.tls().async_handshake(asio::ssl::stream_base::client, use_tuple);
-        if (error) {
-            failure = fail_io(error, "TLS handshake");
-            if (failure.failure == SendFailure::io) failure.failure = SendFailure::tls;
-            co_return false;
-        }
-        std::string why;
-        if (verification_failure(stream.tls().native_handle(), pager.tls(), why) !=
-            FailureReason::none) {
-            failure = {SendFailure::tls, 0, "certificate of " + pager.url().host + ": " + why, {}};
-            co_return false;
-        }
-        co_return true;
-    }
-};
-
-asio::awaitable<SendResult> EmailPager::deliver(asio::any_io_executor executor,
-                                                const PageEvent& event,
-                                                TlsContextCache& tls_contexts) const {
-    SmtpDialogue smtp(executor, *this);
-    smtp.arm(timeout_);
-    struct Disarm {
-        SmtpDialogue& d;
-        ~Disarm() {
-            d.deadline->done = true;
-            d.timer->cancel();
-        }
-    } disarm{smtp};
-
-    asio::ip::tcp::resolver resolver(executor);
-    auto [resolve_error, endpoints] =
-        co_await resolver.async_resolve(url_.host, std::to_string(url_.port), use_tuple);
-    if (resolve_error)
-        co_return SendResult{
-            SendFailure::resolve, 0, "resolve " + url_.host + ": " + resolve_error.message(), {}};
-    auto [connect_error, endpoint] =
-        co_await asio::async_connect(smtp.stream.lowest_layer(), endpoints, use_tuple);
-    if (connect_error) {
-        auto result = smtp.fail_io(connect_error, "connect");
-        if (result.failure == SendFailure::io) result.failure = SendFailure::connect;
-        co_return result;
-    }
-    if (url_.tls && !co_await smtp.handshake(tls_contexts)) co_return smtp.failure;
-
-    SmtpReply ehlo;
-    const std::string hello = "EHLO " + helo_ + "\r\n";
-    if (!co_await smtp.step("", 220, 220, "greeting") ||
-        !co_await smtp.step(hello, 250, 250, "EHLO", &ehlo)) {
-        co_return smtp.failure;
-    }
-    if (starttls_) {
-        if (!has_capability(ehlo_capabilities(ehlo), "STARTTLS")) {
-            co_return SendResult{
-                SendFailure::tls, 0, "relay " + url_.host + " does not offer STARTTLS", {}};
-        }
-        // Bytes after the 220 would be a plaintext injection into the TLS session.
-        if (!co_await smtp.step("STARTTLS\r\n", 220, 220, "STARTTLS")) co_return smtp.failure;
-        if (!smtp.lines.pending().empty()) {
-            co_return SendResult{SendFailure::bad_response, 0, "data after STARTTLS reply", {}};
-        }
-        if (!co_await smtp.handshake(tls_contexts) ||
-            !co_await smtp.step(hello, 250, 250, "EHLO", &ehlo)) {
-            co_return smtp.failure;
-        }
-    }
-    if (!username_.empty()) {
-        if (!smtp.stream.tls_active()) {
-            co_return SendResult{SendFailure::tls, 0, "refusing AUTH without TLS", {}};
-        }
-        const std::string auth = "AUTH PLAIN " + sasl_plain(username_, password_.reveal()) + "\r\n";
-        if (!co_await smtp.step(auth, 235, 235, "AUTH")) co_return smtp.failure;
-    }
-    if (!co_await smtp.step("MAIL FROM:<" + from_ + ">\r\n", 250, 250, "MAIL FROM"))
-        co_return smtp.failure;
     for (const auto& address : to_) {
-        if (!co_await smtp.step("RCPT TO:<" + address + ">\r\n", 250, 251, "RCPT TO"))
-            co_return smtp.failure;
+        if (!accepted) break;
+        const std::string rcpt_to = "RCPT TO:<" + address + ">\r\n";
+        accepted = co_await client.command(rcpt_to, "RCPT TO", 250, 251);
     }
-    if (!co_await smtp.step("DATA\r\n", 354, 354, "DATA") ||
-        !co_await smtp.step(email_message(event, from_, to_), 250, 250, "end of data")) {
-        co_return smtp.failure;
+    if (accepted) accepted = co_await client.command("DATA\r\n", "DATA", 354);
+    if (accepted) {
+        const std::string message = email_message(event, from_, to_);
+        accepted = co_await client.command(message, "end of data", 250);
     }
+    if (!accepted) co_return relay_failure(session, client);
     // The relay has the message; a failing QUIT changes nothing.
-    co_await smtp.write("QUIT\r\n", "QUIT");
+    co_await client.quit();
     co_return SendResult{};
 }
 

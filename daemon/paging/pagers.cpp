@@ -1,4 +1,5 @@
-// Pager kinds as request builders over one HTTP client; see pagers.hpp for the webhook schema.
+// Pager kinds as request builders, sent over the probes' connection stack; see pagers.hpp for the
+// webhook schema.
 #include "daemon/paging/pagers.hpp"
 #include "daemon/clock/rfc3339.hpp"
 
@@ -12,11 +13,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -26,7 +25,7 @@
 #include <stdexcept>
 
 #include "daemon/paging/pager_email.hpp"
-#include "probes/net/tls_context.hpp"
+#include "probes/net/connection.hpp"
 
 #ifndef TIERWATCH_VERSION
 #define TIERWATCH_VERSION "dev"
@@ -387,12 +386,11 @@ Pager::Pager(const PagerConfig& config, const PagerOptions& options, std::string
         config.table["ca_file"].value<std::string>().value_or("/etc/ssl/certs/ca-certificates.crt");
     tls_.verify = config.table["tls_verify"].value<bool>().value_or(true);
     tls_.verify_hostname = tls_.verify;
-}
-
-asio::awaitable<SendResult> Pager::deliver(asio::any_io_executor executor, const PageEvent& event,
-                                           TlsContextCache& tls_contexts) const {
-    const PagerRequest message = request(event);
-    co_return co_await send_page(std::move(executor), *this, message, tls_contexts);
+    transport_.name = name_;
+    transport_.protocol = url_.tls ? Protocol::https : Protocol::http;
+    transport_.port = url_.port;
+    transport_.timeout = timeout_;
+    transport_.tls = tls_;
 }
 
 std::string Pager::redact(std::string text) const {
@@ -424,15 +422,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-SendResult io_failure(const boost::system::error_code& error, SendFailure otherwise,
-                      std::string_view phase) {
-    SendResult result;
-    result.failure = error == beast::error::timeout ? SendFailure::timeout : otherwise;
-    result.detail = std::string(phase) + ": " +
-                    (result.failure == SendFailure::timeout ? "deadline expired" : error.message());
-    return result;
-}
-
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
     unsigned seconds = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
@@ -440,33 +429,122 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
     return std::chrono::seconds(seconds);
 }
 
-template <typename Stream>
-asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager,
-                                     const PagerRequest& request) {
-    http::request<http::string_body> message(http::verb::post, request.target, 11);
-    const HttpUrl& url = pager.url();
-    const bool default_port = url.port == (url.tls ? 443 : 80);
+// The reason tierwatch_pages_failed_total counts for what the connection stack recorded.
+SendFailure send_failure_of(FailureReason reason) noexcept {
+    switch (reason) {
+        case FailureReason::none: return SendFailure::none;
+        case FailureReason::dns: return SendFailure::resolve;
+        case FailureReason::connect_refused:
+        case FailureReason::connect_error: return SendFailure::connect;
+        case FailureReason::connect_timeout:
+        case FailureReason::banner_timeout:
+        case FailureReason::timeout: return SendFailure::timeout;
+        case FailureReason::tls_handshake:
+        case FailureReason::tls_verify:
+        case FailureReason::cert_expired: return SendFailure::tls;
+        case FailureReason::auth: return SendFailure::auth;
+        case FailureReason::connection_reset: return SendFailure::io;
+        case FailureReason::bad_greeting:
+        case FailureReason::protocol:
+        case FailureReason::unexpected_status:
+        case FailureReason::body_mismatch: return SendFailure::bad_response;
+    }
+    return SendFailure::io;
+}
+
+}  // namespace
+
+SendResult Pager::session_failure(ProbeSession& session) const {
+    const ProbeResult& recorded = session.result();
+    const bool certificate = recorded.reason == FailureReason::tls_verify ||
+                             recorded.reason == FailureReason::cert_expired;
+    SendResult result;
+    result.failure = send_failure_of(recorded.reason);
+    result.detail = redact((certificate ? "certificate of " + url_.host + ": " : std::string()) +
+                           recorded.detail);
+    return result;
+}
+
+asio::awaitable<SendResult> Pager::deliver(asio::any_io_executor executor, const PageEvent& event,
+                                           TlsContextCache& tls_contexts) const {
+    using namespace asio::experimental::awaitable_operators;
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+
+    asio::ip::tcp::resolver resolver(executor);
+    asio::steady_timer timer(executor);
+    timer.expires_at(deadline);
+    const std::string port = std::to_string(url_.port);
+    auto resolved = co_await (resolver.async_resolve(url_.host, port, use_tuple) ||
+                              timer.async_wait(use_tuple));
+    if (resolved.index() == 1)
+        co_return SendResult{
+            SendFailure::timeout, 0, "resolve " + url_.host + ": deadline expired", {}};
+    auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
+    if (resolve_error)
+        co_return SendResult{
+            SendFailure::resolve, 0, "resolve " + url_.host + ": " + resolve_error.message(), {}};
+
+    ProbeContext context{executor, &tls_contexts};
+    SendResult result{SendFailure::timeout, 0, "connect " + url_.host + ": deadline expired", {}};
+    for (const auto& entry : endpoints) {
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= Duration::zero()) break;
+        const ProbeRequest request{&transport_, entry.endpoint().address(), url_.port, url_.host,
+                                   std::chrono::duration_cast<Duration>(left), &transport_.tls,
+                                   nullptr};
+        ProbeSession session(request, context);
+        try {
+            result = co_await converse(session, event);
+        } catch (const std::exception& error) {
+            // The TLS context could not be built (an unreadable ca_file): no address can work.
+            co_return SendResult{SendFailure::tls, 0, error.what(), {}};
+        }
+        session.finish();
+        // Only an address that refused or could not be reached is worth trying the next one.
+        if (result.failure != SendFailure::connect) break;
+    }
+    co_return result;
+}
+
+asio::awaitable<SendResult> Pager::converse(ProbeSession& session, const PageEvent& event) const {
+    if (const bool connected = co_await session.connect(); !connected)
+        co_return session_failure(session);
+    if (uses_implicit_tls(transport_.protocol)) {
+        if (const bool secured = co_await session.start_tls(); !secured)
+            co_return session_failure(session);
+    }
+    session.begin(Phase::command);
+
+    const PagerRequest page = request(event);
+    http::request<http::string_body> message(http::verb::post, page.target, 11);
+    const bool default_port = url_.port == (url_.tls ? 443 : 80);
     const std::string host =
-        url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-    message.set(http::field::host, default_port ? host : host + ":" + std::to_string(url.port));
+        url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
+    message.set(http::field::host, default_port ? host : host + ":" + std::to_string(url_.port));
     message.set(http::field::user_agent, "tierwatch/" TIERWATCH_VERSION);
     message.set(http::field::connection, "close");
-    for (const auto& [name, value] : request.headers) message.set(name, value);
-    message.body() = request.body;
+    for (const auto& [name, value] : page.headers) message.set(name, value);
+    message.body() = page.body;
     message.prepare_payload();
-    auto [write_error, written] = co_await http::async_write(stream, message, use_tuple);
-    if (write_error) co_return io_failure(write_error, SendFailure::io, "write");
+    auto [write_error, written] = co_await http::async_write(session.stream(), message, use_tuple);
+    if (write_error) {
+        session.fail_io(write_error);
+        co_return session_failure(session);
+    }
 
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(64 * 1024);
-    auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    auto [read_error, read] = co_await http::async_read(session.stream(), buffer, parser, use_tuple);
     if (read_error && read_error != http::error::end_of_stream) {
         const bool not_http =
             read_error.category() == http::make_error_code(http::error::bad_version).category();
-        co_return io_failure(read_error, not_http ? SendFailure::bad_response : SendFailure::io,
-                             "read reply");
+        if (not_http && !session.deadline_expired())
+            co_return SendResult{SendFailure::bad_response, 0, "read reply: " + read_error.message(),
+                                 {}};
+        session.fail_io(read_error);
+        co_return session_failure(session);
     }
     const auto& response = parser.get();
     SendResult result;
@@ -485,58 +563,6 @@ asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager,
             result.retry_after = parse_retry_after(it->value());
         }
     }
-    co_return result;
-}
-
-}  // namespace
-
-asio::awaitable<SendResult> send_page(asio::any_io_executor executor, const Pager& pager,
-                                      const PagerRequest& request, TlsContextCache& tls_contexts) {
-    using namespace asio::experimental::awaitable_operators;
-    const auto deadline = std::chrono::steady_clock::now() + pager.timeout();
-    const HttpUrl& url = pager.url();
-
-    asio::ip::tcp::resolver resolver(executor);
-    asio::steady_timer timer(executor);
-    timer.expires_at(deadline);
-    auto resolved =
-        co_await (resolver.async_resolve(url.host, std::to_string(url.port), use_tuple) ||
-                  timer.async_wait(use_tuple));
-    if (resolved.index() == 1)
-        co_return SendResult{
-            SendFailure::timeout, 0, "resolve " + url.host + ": deadline expired", {}};
-    auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
-    if (resolve_error)
-        co_return SendResult{
-            SendFailure::resolve, 0, "resolve " + url.host + ": " + resolve_error.message(), {}};
-
-    beast::tcp_stream tcp(executor);
-    tcp.expires_at(deadline);
-    auto [connect_error, endpoint] = co_await tcp.async_connect(endpoints, use_tuple);
-    if (connect_error) co_return io_failure(connect_error, SendFailure::connect, "connect");
-    if (!url.tls) {
-        auto result = co_await exchange(tcp, pager, request);
-        co_return result;
-    }
-
-    asio::ssl::context* context = nullptr;
-    try {
-        context = &tls_contexts.get(pager.tls());
-    } catch (const std::exception& error) {
-        co_return SendResult{SendFailure::tls, 0, error.what(), {}};
-    }
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *context);
-    stream.next_layer().expires_at(deadline);
-    configure_client_ssl(stream.native_handle(), pager.tls(), url.host,
-                         endpoint.address().to_string());
-    auto [handshake_error] =
-        co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
-    if (handshake_error) co_return io_failure(handshake_error, SendFailure::tls, "TLS handshake");
-    std::string why;
-    if (verification_failure(stream.native_handle(), pager.tls(), why) != FailureReason::none) {
-        co_return SendResult{SendFailure::tls, 0, "certificate of " + url.host + ": " + why, {}};
-    }
-    auto result = co_await exchange(stream, pager, request);
     co_return result;
 }
 

@@ -1,6 +1,7 @@
 // Pager kinds (Alertmanager API v2, PagerDuty Events API v2, generic JSON webhook): each turns a
-// PageEvent into one HTTP request (sans-io) and says what a reply status means; one small
-// Beast client on the event loop sends them all.
+// PageEvent into one HTTP request (sans-io) and says what a reply status means; the request goes
+// out over the probes' connection stack (probes/net), so a receiver is reached with the same
+// deadline, TLS verification and bounded reads as a probed server.
 //
 // Generic webhook body (POST, Content-Type: application/json), JSON Schema draft 2020-12:
 //
@@ -51,6 +52,7 @@
 namespace tierwatch {
 
 class TlsContextCache;
+class ProbeSession;
 
 // http(s)://host[:port][/path], and smtp(s)://host[:port] for the e-mail pager.
 struct HttpUrl {
@@ -130,15 +132,27 @@ public:
 
     // The request that delivers `event`.
     virtual PagerRequest request(const PageEvent& event) const = 0;
-    // Delivers `event`: by default request() over the shared HTTP client.
-    virtual boost::asio::awaitable<SendResult> deliver(boost::asio::any_io_executor executor,
-                                                       const PageEvent& event,
-                                                       TlsContextCache& tls_contexts) const;
+    // Delivers `event` within timeout(): resolves the URL's host, then runs converse() over a
+    // probe session to each address in turn until one accepts the connection.
+    boost::asio::awaitable<SendResult> deliver(boost::asio::any_io_executor executor,
+                                               const PageEvent& event,
+                                               TlsContextCache& tls_contexts) const;
     // `text` with this pager's secrets blanked out, for receiver replies that echo a request.
     std::string redact(std::string text) const;
 
 protected:
     Pager(const PagerConfig& config, const PagerOptions& options, std::string_view default_url);
+
+    // The whole exchange over an unconnected session: by default, connect (and TLS for https)
+    // and POST request(event).
+    virtual boost::asio::awaitable<SendResult> converse(ProbeSession& session,
+                                                        const PageEvent& event) const;
+    // The send failure for what `session` recorded, its detail redacted.
+    SendResult session_failure(ProbeSession& session) const;
+
+    // How the receiver is reached, as a probe of it would be: protocol (http, https, smtp,
+    // smtps), port, timeout, TLS settings and, for the e-mail pager, the SMTP client's settings.
+    Check transport_;
 
     std::string name_;
     PagerKind kind_;
@@ -158,10 +172,5 @@ Secret read_secret_file(const std::filesystem::path& path, std::string_view what
 // std::runtime_error naming the file (never its contents) if a secret cannot be read. E-mail
 // keys are listed in pager_email.hpp.
 std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions& options);
-
-// Sends one request to the pager's URL within its timeout. Errors are values.
-boost::asio::awaitable<SendResult> send_page(boost::asio::any_io_executor executor,
-                                             const Pager& pager, const PagerRequest& request,
-                                             TlsContextCache& tls_contexts);
 
 }  // namespace tierwatch

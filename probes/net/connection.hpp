@@ -75,6 +75,8 @@ public:
 
     // Ends the running phase (its time is recorded) and starts the next.
     void begin(Phase phase);
+    // The running phase; none before the first and after finish().
+    std::optional<Phase> phase() const noexcept { return phase_; }
 
     // Each step returns false after recording the failure in result(); the prober then
     // returns finish() at once.

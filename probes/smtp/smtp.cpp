@@ -1,6 +1,8 @@
 // The SMTP-family dialogue, driven over ProbeSession with the sans-io SmtpReplyParser.
 #include "probes/smtp/smtp.hpp"
 
+#include <algorithm>
+
 #include "probes/mail/mail_session.hpp"
 #include "probes/smtp/smtp_client.hpp"
 
@@ -41,9 +43,9 @@ asio::awaitable<bool> SmtpClient::quit() {
 }
 
 asio::awaitable<bool> SmtpClient::command(std::string_view line, std::string_view name,
-                                          int expected) {
+                                          int expected, int expected_high) {
     if (const bool ok = co_await exchange(line); !ok) co_return false;
-    if (reply().code != expected) {
+    if (reply().code < expected || reply().code > std::max(expected, expected_high)) {
         co_return session_.fail(FailureReason::protocol,
                                 std::string(name) + " answered " + reply().summary());
     }

@@ -12,7 +12,8 @@
 
 namespace tierwatch {
 
-// Drives the session's check (protocol, starttls, helo_name, username, password, auth).
+// Drives the session's check (protocol, starttls, helo_name, username, password, auth). The
+// e-mail pager drives it too, towards its relay.
 class SmtpClient {
 public:
     explicit SmtpClient(ProbeSession& session) : session_(session), check_(session.check()) {}
@@ -20,9 +21,10 @@ public:
     // Greeting, EHLO (LHLO), STARTTLS and EHLO again, capability checks, AUTH when the check has
     // a username: everything before the first mail transaction. Ends in the command phase.
     boost::asio::awaitable<bool> open();
-    // Sends `line` and reads the reply; fails with protocol unless the reply code is `expected`.
+    // Sends `line` and reads the reply; fails with protocol unless the reply code is `expected`
+    // (or within [expected, expected_high]: RCPT TO takes 250 and 251).
     boost::asio::awaitable<bool> command(std::string_view line, std::string_view name,
-                                         int expected);
+                                         int expected, int expected_high = 0);
     boost::asio::awaitable<bool> quit();
     const SmtpReply& reply() const noexcept { return parser_.reply(); }
 

@@ -599,8 +599,9 @@ TEST(Email, MessageIsDotStuffedAndHeadersCannotBeInjected) {
 // at a time, recording every command and message.
 class SmtpRelay {
 public:
-    SmtpRelay(const test::CertKeyPair& certificate, unsigned rcpt_status)
+    SmtpRelay(const test::CertKeyPair& certificate, unsigned rcpt_status, unsigned auth_status = 235)
         : rcpt_status_(rcpt_status),
+          auth_status_(auth_status),
           acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
         tls_.use_certificate_chain_file(certificate.cert_chain.string());
         tls_.use_private_key_file(certificate.key.string(), boost::asio::ssl::context::pem);
@@ -669,7 +670,8 @@ private:
                 tls.handshake(boost::asio::ssl::stream_base::server);
                 secure = true;
             } else if (command.starts_with("AUTH PLAIN")) {
-                send("235 2.7.0 ok\r\n");
+                send(auth_status_ == 235 ? "235 2.7.0 ok\r\n"
+                                         : std::to_string(auth_status_) + " 5.7.8 bad credentials\r\n");
             } else if (command.starts_with("MAIL FROM")) {
                 send("250 2.1.0 ok\r\n");
             } else if (command.starts_with("RCPT TO")) {
@@ -695,6 +697,7 @@ private:
     }
 
     unsigned rcpt_status_;
+    unsigned auth_status_;
     boost::asio::io_context io_;
     boost::asio::ssl::context tls_{boost::asio::ssl::context::tls_server};
     boost::asio::ip::tcp::acceptor acceptor_;
@@ -780,6 +783,21 @@ TEST(Email, RejectedRecipientDropsThePageAndAnUntrustedRelayGetsNothing) {
     for (const auto& command : untrusted.commands())
         EXPECT_FALSE(command.starts_with("AUTH")) << command;
     EXPECT_TRUE(untrusted.messages().empty());
+}
+
+// A refused login is the one SMTP 5xx that a fix on our side cures: the page waits for it.
+TEST(Email, RefusedLoginKeepsThePageForARetry) {
+    EmailFixture fixture;
+    SmtpRelay relay(fixture.pki.good, 250, 535);
+    Harness h({fixture.config(relay.port())});
+    h.dispatcher->submit(make_event(PageAction::trigger, "mail", "a"));
+    ASSERT_TRUE(test::run_until(h.io, [&] {
+        return h.metric("tierwatch_pages_failed_total{receiver=\"mail\",reason=\"auth\"}") == 1;
+    })) << h.log.str();
+    EXPECT_EQ(h.outbox->queue().size("mail"), 1u);
+    EXPECT_NE(h.log.str().find("5.7.8 bad credentials"), std::string::npos) << h.log.str();
+    EXPECT_EQ(h.log.str().find("pa55word"), std::string::npos);
+    EXPECT_TRUE(relay.messages().empty());
 }
 
 // Posts to a real Alertmanager when the integration test (test_paging_alertmanager.py) asks:
