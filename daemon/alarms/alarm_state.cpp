@@ -1,3 +1,4 @@
+// alarms.json: saved whole after each change through a durable replace, read back at start (see alarm_state.hpp).
 #include "daemon/alarms/alarm_state.hpp"
 
 #include <boost/json.hpp>

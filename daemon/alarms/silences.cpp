@@ -1,3 +1,4 @@
+// The silence list, its matching, and silences.json through a durable replace (see silences.hpp).
 #include "daemon/alarms/silences.hpp"
 
 #include <openssl/rand.h>

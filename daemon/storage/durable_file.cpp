@@ -1,3 +1,4 @@
+// Durable write-then-rename, directory fsync and whole-file reads, with errno named in every error.
 #include "daemon/storage/durable_file.hpp"
 
 #include <fcntl.h>

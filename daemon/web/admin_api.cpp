@@ -1,3 +1,4 @@
+// Silence and reload handlers: token check, body parsing, and the answers (see admin_api.hpp).
 #include "daemon/web/admin_api.hpp"
 
 #include <openssl/crypto.h>
