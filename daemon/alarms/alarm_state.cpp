@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "config/time_range.hpp"
 #include "daemon/storage/durable_file.hpp"
 
 namespace tierwatch {
@@ -16,7 +17,9 @@ std::int64_t millis(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 TimePoint from_millis(std::int64_t ms) {
-    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
+    const auto t = time_point_in_range(std::chrono::milliseconds(ms));
+    if (!t) throw std::out_of_range("time stamp " + std::to_string(ms) + " ms is outside the clock's range");
+    return *t;
 }
 json::value optional_time(const std::optional<TimePoint>& t) {
     return t ? json::value(millis(*t)) : json::value(nullptr);
@@ -126,9 +129,16 @@ std::vector<Alarm> load_alarm_state(const std::filesystem::path& file, std::stri
     std::error_code missing;
     if (!std::filesystem::exists(file, missing)) return alarms;
     std::string text;
-    if (!read_file(file, text, error)) {
-        error = file.string() + ": " + error;
-        return alarms;
+    const char* consequence = "alarms that cleared while tierwatchd was down get no resolve";
+    switch (read_file(file, text, error)) {
+        case ReadResult::ok:
+            break;
+        case ReadResult::failed:
+            error = file.string() + ": " + error;
+            return alarms;
+        case ReadResult::too_large:
+            error = file.string() + " is " + error + "; " + set_aside(file) + ", starting without it: " + consequence;
+            return alarms;
     }
     try {
         const auto document = json::parse(text);
@@ -137,8 +147,9 @@ std::vector<Alarm> load_alarm_state(const std::filesystem::path& file, std::stri
         }
         for (const auto& item : document.at("alarms").as_array()) alarms.push_back(from_json(item.as_object()));
     } catch (const std::exception& bad) {
-        error = file.string() + " is not an alarm state file (" + bad.what() +
-                "); starting without it: alarms that cleared while tierwatchd was down get no resolve";
+        // Set aside, so the next save does not destroy the evidence and the next start does not trip again.
+        error = file.string() + " is not an alarm state file (" + bad.what() + "); " + set_aside(file) +
+                ", starting without it: " + consequence;
         alarms.clear();
     }
     return alarms;

@@ -227,7 +227,14 @@ std::string SilenceStore::load(TimePoint now) {
     if (!std::filesystem::exists(file_, exists_error)) return {};
     std::string text;
     std::string error;
-    if (!read_file(file_, text, error)) return file_.string() + ": " + error;
+    switch (read_file(file_, text, error)) {
+        case ReadResult::ok:
+            break;
+        case ReadResult::failed:
+            return file_.string() + ": " + error;
+        case ReadResult::too_large:
+            return file_.string() + " is " + error + "; " + set_aside(file_) + ", starting with no silences";
+    }
     try {
         const auto document = json::parse(text);
         std::vector<Silence> loaded;
@@ -239,12 +246,8 @@ std::string SilenceStore::load(TimePoint now) {
         return {};
     } catch (const std::exception& bad) {
         // Keep the evidence for a post-mortem; start empty rather than not at all.
-        auto aside = file_;
-        aside += ".corrupt";
-        std::error_code rename_error;
-        std::filesystem::rename(file_, aside, rename_error);
-        return file_.string() + " is not a silence file (" + bad.what() + "); moved to " +
-               aside.string() + ", starting with no silences";
+        return file_.string() + " is not a silence file (" + bad.what() + "); " + set_aside(file_) +
+               ", starting with no silences";
     }
 }
 

@@ -387,6 +387,9 @@ std::vector<const OutboxEntry*> OutboxQueue::entries() const {
 namespace {
 
 constexpr std::size_t compact_min_bytes = 1024 * 1024;
+// Compaction keeps a segment near four times the queued bytes (16 MiB by default); a segment far
+// past that is not one this daemon wrote, and reading it whole could exhaust memory.
+constexpr std::size_t max_segment_bytes = 256 * 1024 * 1024;
 
 std::string segment_name(std::uint64_t number) {
     char name[32];
@@ -468,10 +471,17 @@ void Outbox::replay() {
         segment_ = std::max(segment_, number);
         std::string bytes;
         std::string error;
-        if (!read_file(path, bytes, error)) {
-            spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(),
-                          error);
-            continue;
+        switch (read_file(path, bytes, error, max_segment_bytes)) {
+            case ReadResult::ok:
+                break;
+            case ReadResult::failed:
+                spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(),
+                              error);
+                continue;
+            case ReadResult::too_large:
+                spdlog::error("outbox: {} is {}; {}, its pages are skipped", path.string(), error,
+                              set_aside(path));
+                continue;
         }
         auto scanned = outbox_codec::scan(bytes);
         for (const auto& damage : scanned.damage) {

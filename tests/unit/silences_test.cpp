@@ -8,6 +8,7 @@
 #include "daemon/web/admin_api.hpp"
 #include "daemon/alarms/silences.hpp"
 #include "daemon/clock/rfc3339.hpp"
+#include "daemon/storage/durable_file.hpp"
 
 namespace tierwatch {
 namespace {
@@ -218,6 +219,17 @@ TEST_F(SilencesTest, EndsAtTheEdgeOfTheClockAreKeptAndBeyondItSetAside) {
     const auto error = beyond.load(kNow);
     EXPECT_NE(error.find("bad time in \"end\""), std::string::npos) << error;
     EXPECT_TRUE(beyond.silences().empty());
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
+}
+
+TEST_F(SilencesTest, OversizedFileIsSetAsideUnread) {
+    const auto file = dir_ / "silences.json";
+    { std::ofstream create(file); }
+    std::filesystem::resize_file(file, max_state_file_bytes + 1);  // sparse
+    SilenceStore store(file);
+    EXPECT_EQ(store.load(kNow), file.string() +
+                                    " is larger than 67108864 bytes, the most a state file may hold; moved to " +
+                                    file.string() + ".corrupt, starting with no silences");
     EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
 }
 
