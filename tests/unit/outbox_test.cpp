@@ -193,6 +193,54 @@ TEST(OutboxCodec, GarbageNeverCrashesAndNeverYieldsARecord) {
     }
 }
 
+TEST(OutboxCodec, ResyncIsLinearOnASegmentOfRepeatedRecordHeaders) {
+    // ~1 MiB of headers each claiming a 256 KiB payload with a wrong checksum: checksumming every
+    // candidate's payload was ~20 GB of work (31 s in a release build); then real records.
+    std::string header;
+    for (const std::uint32_t word : {codec::magic, static_cast<std::uint32_t>(codec::max_payload), 0u}) {
+        for (int i = 0; i < 4; ++i) header += static_cast<char>((word >> (8 * i)) & 0xff);
+    }
+    std::string bytes;
+    while (bytes.size() < 1024 * 1024) bytes += header;
+    const std::size_t junk = bytes.size();
+    for (std::uint64_t id = 1; id <= 20; ++id) {
+        codec::encode_event(bytes, id, make_event(PageAction::trigger, "am", "k" + std::to_string(id)));
+        codec::encode_delivered(bytes, id);
+    }
+
+    const std::size_t before = codec::crc32c_bytes();
+    const auto scan = codec::scan(bytes);
+    const std::size_t work = codec::crc32c_bytes() - before;
+
+    ASSERT_EQ(scan.records.size(), 40u);
+    EXPECT_EQ(scan.records.back().id, 20u);
+    ASSERT_EQ(scan.damage.size(), 1u);
+    EXPECT_EQ(scan.damage[0].offset, 0u);
+    EXPECT_EQ(scan.damage[0].length, junk);
+    EXPECT_FALSE(scan.damage[0].tail);
+    EXPECT_LE(work, 4 * bytes.size()) << "bytes checksummed for a " << bytes.size() << "-byte segment";
+}
+
+TEST(OutboxCodec, AfterDamageRecordsOfEveryLengthAreStillChecked) {
+    // Past the first damage checksums come from the prefix index: every payload length and
+    // alignment must agree with crc32c, and a flipped byte in any of them must still be caught.
+    std::string bytes = "junk";
+    std::vector<std::size_t> starts;
+    for (std::uint64_t id = 1; id <= 40; ++id) {
+        starts.push_back(bytes.size());
+        codec::encode_event(bytes, id, make_event(PageAction::trigger, std::string(id, 'r'), "k"));
+    }
+    ASSERT_EQ(codec::scan(bytes).records.size(), 40u);
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+        std::string damaged = bytes;
+        damaged[starts[i] + 20] = static_cast<char>(damaged[starts[i] + 20] ^ 0x40);
+        const auto scan = codec::scan(damaged);
+        EXPECT_EQ(scan.records.size(), 39u) << "record " << i;
+        // The first damaged record joins the leading junk into one damaged stretch.
+        EXPECT_EQ(scan.damage.size(), i == 0 ? 1u : 2u) << "record " << i;
+    }
+}
+
 // ------------------------------------------------------------------------------------ queue
 
 TEST(OutboxQueue, DeliversInArrivalOrderPerReceiver) {
