@@ -36,17 +36,30 @@ constexpr std::array<std::pair<const char*, std::string AlarmLabels::*>, 7> labe
     {"group", &AlarmLabels::group},
 }};
 
+json::object labels_to_json(const AlarmLabels& labels) {
+    json::object out;
+    for (const auto& [name, member] : label_fields) {
+        if (!(labels.*member).empty()) out[name] = labels.*member;
+    }
+    return out;
+}
+AlarmLabels labels_from_json(const json::value& v) {
+    AlarmLabels labels;
+    const auto& o = v.as_object();
+    for (const auto& [name, member] : label_fields) {
+        if (const auto* value = o.if_contains(name)) labels.*member = json::value_to<std::string>(*value);
+    }
+    return labels;
+}
+
 json::object to_json(const Alarm& alarm) {
     const AlarmCondition& c = alarm.condition;
-    json::object labels;
-    for (const auto& [name, member] : label_fields) {
-        if (!(c.labels.*member).empty()) labels[name] = c.labels.*member;
-    }
     json::array notified;
     for (const auto& receiver : alarm.notified) notified.emplace_back(receiver);
     json::object told;
     for (const auto& [receiver, identity] : alarm.told) {
-        told[receiver] = json::array{static_cast<int>(identity.severity), identity.tier};
+        told[receiver] = json::array{static_cast<int>(identity.severity), identity.tier,
+                                     labels_to_json(identity.labels)};
     }
     json::array last_sent;
     for (const auto& t : alarm.last_sent) last_sent.push_back(optional_time(t));
@@ -55,7 +68,7 @@ json::object to_json(const Alarm& alarm) {
             {"severity", static_cast<int>(c.severity)},
             {"cause", static_cast<int>(c.cause)},
             {"summary", c.summary},
-            {"labels", std::move(labels)},
+            {"labels", labels_to_json(c.labels)},
             {"started", millis(alarm.started)},
             {"critical_since", optional_time(alarm.critical_since)},
             {"tier", alarm.tier},
@@ -81,10 +94,7 @@ Alarm from_json(const json::object& o) {
     c.severity = enum_in_range(o.at("severity"), Grade::critical);
     c.cause = enum_in_range(o.at("cause"), GradeCause::certificate);
     c.summary = json::value_to<std::string>(o.at("summary"));
-    const auto& labels = o.at("labels").as_object();
-    for (const auto& [name, member] : label_fields) {
-        if (const auto* value = labels.if_contains(name)) c.labels.*member = json::value_to<std::string>(*value);
-    }
+    c.labels = labels_from_json(o.at("labels"));
     alarm.started = from_millis(o.at("started").to_number<std::int64_t>());
     alarm.critical_since = read_optional_time(o.at("critical_since"));
     alarm.tier = o.at("tier").to_number<int>();
@@ -98,10 +108,12 @@ Alarm from_json(const json::object& o) {
     // Absent from state files written before identities were kept: resolves then use the alarm's.
     if (const auto* told = o.if_contains("told")) {
         for (const auto& [receiver, identity] : told->as_object()) {
-            const auto& pair = identity.as_array();
-            alarm.told.emplace_back(std::string(receiver),
-                                    SentIdentity{enum_in_range(pair.at(0), Grade::critical),
-                                                 pair.at(1).to_number<int>()});
+            const auto& fields = identity.as_array();
+            // Files written before labels were kept there: the alarm's labels were the ones told.
+            alarm.told.emplace_back(
+                std::string(receiver),
+                SentIdentity{enum_in_range(fields.at(0), Grade::critical), fields.at(1).to_number<int>(),
+                             fields.size() > 2 ? labels_from_json(fields.at(2)) : c.labels});
         }
     }
     return alarm;

@@ -30,6 +30,9 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() {
 }
 constexpr auto crc_table = make_crc_table();
 
+// Tag of the optional trailing field PageEvent::replaces: severity (u8), tier (u8), labels.
+constexpr std::uint8_t replaces_tag = 1;
+
 void put_u8(std::string& out, std::uint8_t v) {
     out.push_back(static_cast<char>(v));
 }
@@ -95,6 +98,11 @@ auto string_fields(Event& e) {
                       &e.labels.address, &e.labels.group};
 }
 
+template <typename Labels>
+auto label_fields(Labels& l) {
+    return std::array{&l.node, &l.zone, &l.role, &l.check, &l.nlb, &l.address, &l.group};
+}
+
 void finish_record(std::string& out, std::size_t start) {
     const auto length = static_cast<std::uint32_t>(out.size() - start - header_size);
     for (int i = 0; i < 4; ++i)
@@ -134,6 +142,14 @@ void encode_event(std::string& out, std::uint64_t id, const PageEvent& event) {
     put_u64(out, static_cast<std::uint64_t>(to_nanos(event.starts_at)));
     put_u64(out, static_cast<std::uint64_t>(to_nanos(event.at)));
     for (const std::string* field : string_fields(event)) put_string(out, *field);
+    // Optional trailing fields, each a tag and its bytes: records without them (all written
+    // before `replaces` was kept) decode as before.
+    if (event.replaces) {
+        put_u8(out, replaces_tag);
+        put_u8(out, static_cast<std::uint8_t>(event.replaces->severity));
+        put_u8(out, static_cast<std::uint8_t>(std::clamp(event.replaces->tier, 0, 255)));
+        for (const std::string* field : label_fields(event.replaces->labels)) put_string(out, *field);
+    }
     finish_record(out, start);
 }
 
@@ -144,6 +160,11 @@ void encode_delivered(std::string& out, std::uint64_t id) {
 std::size_t event_record_size(const PageEvent& event) {
     std::size_t size = header_size + 1 + 8 + 4 + 16;
     for (const std::string* field : string_fields(event)) size += 4 + field->size();
+    if (event.replaces) {
+        size += 3;
+        for (const std::string* field : label_fields(event.replaces->labels))
+            size += 4 + field->size();
+    }
     return size;
 }
 
@@ -189,6 +210,18 @@ DecodeResult decode(std::string_view bytes, Record& out) {
         e.starts_at = from_nanos(static_cast<std::int64_t>(r.uint(8)));
         e.at = from_nanos(static_cast<std::int64_t>(r.uint(8)));
         for (std::string* field : string_fields(e)) *field = r.string();
+        while (!r.bad && r.at < payload.size()) {
+            if (r.uint(1) != replaces_tag) return {DecodeStatus::corrupt, 0, "unknown field"};
+            const auto old_severity = r.uint(1);
+            const auto old_tier = r.uint(1);
+            if (old_severity > static_cast<std::uint8_t>(Grade::critical)) {
+                return {DecodeStatus::corrupt, 0, "bad enum value"};
+            }
+            SentIdentity& old = e.replaces.emplace();
+            old.severity = static_cast<Grade>(old_severity);
+            old.tier = static_cast<int>(old_tier);
+            for (std::string* field : label_fields(old.labels)) *field = r.string();
+        }
     } else {
         return {DecodeStatus::corrupt, 0, "unknown record type"};
     }
@@ -243,6 +276,17 @@ bool opening(PageAction action) {
     return action == PageAction::trigger || action == PageAction::escalate;
 }
 
+// `newer` supersedes the undelivered `older`, so the receiver still knows what it knew before
+// `older`: nothing if `older` opened the alarm, else what `older` was to replace.
+void carry_replaces(const PageEvent& older, PageEvent& newer) {
+    if (opening(older.action)) {
+        newer.replaces.reset();
+    } else if (older.replaces) {
+        newer.replaces = older.replaces;
+    }
+    if (newer.replaces == newer.identity()) newer.replaces.reset();
+}
+
 }  // namespace
 
 bool OutboxQueue::over(std::size_t extra_bytes) const noexcept {
@@ -276,6 +320,8 @@ OutboxQueue::Added OutboxQueue::add(OutboxEntry entry, bool enforce_limits) {
         }
         // The receiver never heard the older trigger: the newer content goes out as one.
         if (opening(older) && newer == PageAction::repeat) entry.event.action = older;
+        carry_replaces(it->event, entry.event);
+        entry.bytes = outbox_codec::event_record_size(entry.event);
         const auto index = it - queue.begin();
         erase(queue, it, result.superseded);
         it = queue.begin() + index;

@@ -137,13 +137,15 @@ TEST_F(AlarmStateTest, RestartWhileFiringResolvesTheIdentityThatWasSent) {
     after.restore(load_alarm_state(dir_ / "alarms.json", error), kStart + 10min);
     ASSERT_EQ(error, "");
     AlarmCondition milder = mta_down();
-    milder.severity = Grade::warning;  // Tier I only: the Tier II receiver hears nothing new
-    EXPECT_TRUE(after.update({milder}, kStart + 11min).empty());
-    const auto resolved = after.update({}, kStart + 12min);
+    milder.severity = Grade::warning;  // Tier I only: no tier routes to the hook any more
+    milder.labels.zone = "zone-b";     // and a reload renamed a label meanwhile
+    const auto resolved = after.update({milder}, kStart + 11min);
     ASSERT_EQ(resolved.size(), 1u);
     EXPECT_EQ(resolved[0].action, PageAction::resolve);
     EXPECT_EQ(resolved[0].severity, Grade::critical) << "the labels the receiver was told before the restart";
     EXPECT_EQ(resolved[0].tier, 2);
+    EXPECT_EQ(resolved[0].labels, mta_down().labels);
+    EXPECT_TRUE(after.update({}, kStart + 12min).empty()) << "resolved once";
 }
 
 TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
@@ -158,7 +160,14 @@ TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
     }
     const auto at = text.find(",\"told\":{");
     ASSERT_NE(at, std::string::npos) << text;
-    text.erase(at, text.find('}', at) + 1 - at);  // as written before identities were kept
+    // As written before identities were kept: the whole "told" object goes, nested braces too.
+    std::size_t end = text.find('{', at);
+    for (int depth = 0; end < text.size(); ++end) {
+        depth += text[end] == '{' ? 1 : text[end] == '}' ? -1 : 0;
+        if (depth == 0) break;
+    }
+    ASSERT_LT(end, text.size()) << text;
+    text.erase(at, end + 1 - at);
     std::ofstream(file, std::ios::trunc) << text;
 
     std::string error;

@@ -129,6 +129,60 @@ TEST(OutboxCodec, EventRoundTripsEveryField) {
     EXPECT_EQ(got.at, event.at);
 }
 
+// An event that updates what the receiver was told (warning, tier 1, in zone-b).
+PageEvent replacing_event(PageAction action, std::string receiver, std::string key) {
+    PageEvent event = make_event(action, std::move(receiver), std::move(key));
+    event.replaces = SentIdentity{Grade::warning, 1, event.labels};
+    event.replaces->labels.zone = "zone-b";
+    return event;
+}
+
+TEST(OutboxCodec, ReplacedIdentityRoundTrips) {
+    const PageEvent event = replacing_event(PageAction::repeat, "am", "group/mta-pool");
+    std::string bytes;
+    codec::encode_event(bytes, 9, event);
+    EXPECT_EQ(bytes.size(), codec::event_record_size(event));
+    codec::Record record;
+    ASSERT_EQ(codec::decode(bytes, record).status, codec::DecodeStatus::ok);
+    ASSERT_TRUE(record.event.replaces);
+    EXPECT_EQ(*record.event.replaces, *event.replaces);
+    EXPECT_EQ(record.event.identity(), event.identity());
+}
+
+// A record as written before `replaces` was kept (captured from that encoder): id 5, a repeat
+// of make_event(repeat, "am", "tierwatch/group/mta-pool") at warning, tier 1.
+std::string old_format_record() {
+    static constexpr std::string_view hex =
+        "5457424f85000000bd3ca10c010500000000000000010101010000f323845bd71800ac16208b5bd71802"
+        "000000616d180000007469657277617463682f67726f75702f6d74612d706f6f6c150000004d544120706f"
+        "6f6c2062656c6f772071756f72756d00000000060000007a6f6e652d61030000006d74610000000000000000"
+        "00000000080000006d74612d706f6f6c";
+    std::string bytes;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+    return bytes;
+}
+
+PageEvent old_format_event() {
+    PageEvent event = make_event(PageAction::repeat, "am", "tierwatch/group/mta-pool");
+    event.severity = Grade::warning;
+    event.tier = 1;
+    return event;
+}
+
+TEST(OutboxCodec, RecordsWithoutReplacesKeepTheOldFormat) {
+    codec::Record record;
+    const std::string old = old_format_record();
+    ASSERT_EQ(codec::decode(old, record).status, codec::DecodeStatus::ok);
+    EXPECT_EQ(record.id, 5u);
+    EXPECT_EQ(record.event.identity(), old_format_event().identity());
+    EXPECT_EQ(record.event.dedup_key, "tierwatch/group/mta-pool");
+    EXPECT_FALSE(record.event.replaces);
+    std::string now;
+    codec::encode_event(now, 5, old_format_event());
+    EXPECT_EQ(now, old) << "an event without replaces is written exactly as before";
+}
+
 TEST(OutboxCodec, TornTailAtEveryOffsetKeepsTheWholeRecordsBeforeIt) {
     std::string bytes;
     codec::encode_event(bytes, 1, make_event(PageAction::trigger, "am", "k1"));
@@ -238,6 +292,33 @@ TEST(OutboxQueue, NewerEventsSupersedeUndeliveredRepeats) {
                   {1, PageAction::trigger}, {3, PageAction::trigger}, {5, PageAction::resolve}}));
 }
 
+TEST(OutboxQueue, ASupersedingEventEndsWhatTheReceiverWasActuallyTold) {
+    OutboxQueue queue;
+    // Told warning/1 (in zone-b); the update to critical/2 is still undelivered when the alarm
+    // clears, so the resolve (named critical/2) must also end warning/1.
+    OutboxEntry update = entry(1, PageAction::repeat, "am", "k");
+    update.event = replacing_event(PageAction::repeat, "am", "k");
+    queue.add(update);
+    OutboxEntry resolve = entry(2, PageAction::resolve, "am", "k");
+    queue.add(resolve);
+    const OutboxEntry* queued = queue.front("am");
+    ASSERT_NE(queued, nullptr);
+    EXPECT_EQ(queued->id, 2u);
+    ASSERT_TRUE(queued->event.replaces);
+    EXPECT_EQ(*queued->event.replaces, *update.event.replaces);
+    EXPECT_EQ(queued->bytes, codec::event_record_size(queued->event));
+
+    // Over an undelivered trigger the receiver was told nothing: nothing to end.
+    OutboxQueue fresh;
+    fresh.add(entry(1, PageAction::trigger, "am", "k"));
+    OutboxEntry repeat = entry(2, PageAction::repeat, "am", "k");
+    repeat.event = replacing_event(PageAction::repeat, "am", "k");
+    fresh.add(repeat);
+    ASSERT_NE(fresh.front("am"), nullptr);
+    EXPECT_EQ(fresh.front("am")->event.action, PageAction::trigger);
+    EXPECT_FALSE(fresh.front("am")->event.replaces);
+}
+
 TEST(OutboxQueue, ARepeatOverAnUndeliveredTriggerGoesOutAsTheTrigger) {
     OutboxQueue queue;
     queue.add(entry(1, PageAction::escalate, "eng", "a"));
@@ -311,6 +392,33 @@ TEST(Outbox, ReplaysPendingEventsAfterRestart) {
     EXPECT_EQ(test::metric(registry, "tierwatch_outbox_corrupt_records_total"), 0.0);
     // New ids continue after the replayed ones.
     EXPECT_GT(outbox.append(make_event(PageAction::trigger, "pd", "c")).id, 3u);
+    fs::remove_all(dir);
+}
+
+TEST(Outbox, ReplaysOldFormatRecordsAndReplacedIdentities) {
+    const auto dir = fresh_dir("replaces");
+    // A segment left by a daemon from before `replaces` was kept, with one pending page.
+    write_bytes(dir / "segment-00000001.log", old_format_record());
+    {
+        metrics::Registry registry;
+        Outbox outbox(dir, {}, registry);
+        EXPECT_EQ(outbox.queue().size("am"), 1u);
+        EXPECT_EQ(outbox.append(replacing_event(PageAction::repeat, "pd", "k")).status,
+                  OutboxWrite::durable);
+    }
+    // Restarted between the decision and the delivery: the old identity must still be ended.
+    metrics::Registry registry;
+    Outbox outbox(dir, {}, registry);
+    const OutboxEntry* old = outbox.queue().front("am");
+    ASSERT_NE(old, nullptr);
+    EXPECT_EQ(old->id, 5u);
+    EXPECT_EQ(old->event.identity(), old_format_event().identity());
+    EXPECT_FALSE(old->event.replaces);
+    const OutboxEntry* update = outbox.queue().front("pd");
+    ASSERT_NE(update, nullptr);
+    ASSERT_TRUE(update->event.replaces);
+    EXPECT_EQ(*update->event.replaces, *replacing_event(PageAction::repeat, "pd", "k").replaces);
+    EXPECT_EQ(test::metric(registry, "tierwatch_outbox_corrupt_records_total"), 0.0);
     fs::remove_all(dir);
 }
 
