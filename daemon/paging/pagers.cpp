@@ -239,10 +239,11 @@ public:
         alert["labels"] = std::move(labels);
         json::object annotations;
         annotations["summary"] = event.summary;
+        // No start time here: an instance started later saw the alarm start later, and an HA
+        // pair's alerts must be the same alert (startsAt carries each one's first sight).
         annotations["description"] = std::string(to_string(event.kind)) + " alarm, " +
                                      std::string(to_string(event.severity)) + ", tier " +
-                                     std::to_string(event.tier) + ", since " +
-                                     format_rfc3339(event.starts_at) + ": " + event.summary;
+                                     std::to_string(event.tier) + ": " + event.summary;
         alert["annotations"] = std::move(annotations);
         alert["startsAt"] = format_rfc3339(event.starts_at);
         // Firing alerts leave endsAt unset, so Alertmanager applies its resolve_timeout and a
