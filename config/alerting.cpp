@@ -3,6 +3,7 @@
 
 #include "config/config_text.hpp"
 #include "config/secret_path.hpp"
+#include "config/time_range.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -27,7 +28,12 @@ using namespace std::chrono;
 
 constexpr std::size_t max_tzif_bytes = 1 << 20;
 
+// Callers check the bounds (read_counts covers a whole data block); this one checks again, so a
+// miscounted offset is an error rather than a read past the buffer.
 std::int64_t read_be(std::string_view bytes, std::size_t at, std::size_t width) {
+    if (at > bytes.size() || bytes.size() - at < width) {
+        throw std::runtime_error("truncated TZif data");
+    }
     std::uint64_t value = 0;
     for (std::size_t i = 0; i < width; ++i) {
         value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
@@ -47,15 +53,19 @@ struct TzifCounts {
     }
 };
 
-TzifCounts read_counts(std::string_view bytes, std::size_t at) {
-    if (bytes.size() < at + 44 || bytes.substr(at, 4) != "TZif") {
-        throw std::runtime_error("not a TZif file");
+// The header at `at`, checked so that the data block of `time_width`-byte times after it lies
+// inside `bytes`.
+TzifCounts read_counts(std::string_view bytes, std::size_t at, std::size_t time_width) {
+    if (at > bytes.size() || bytes.size() - at < 44 || bytes.substr(at, 4) != "TZif") {
+        throw std::runtime_error(at == 0 ? "not a TZif file" : "truncated TZif file");
     }
+    // Unsigned 32-bit counts: their sums in data_size cannot overflow 64 bits.
     auto count = [&](std::size_t i) {
-        return static_cast<std::size_t>(read_be(bytes, at + 20 + 4 * i, 4));
+        return static_cast<std::size_t>(
+            static_cast<std::uint32_t>(read_be(bytes, at + 20 + 4 * i, 4)));
     };
     TzifCounts counts{count(0), count(1), count(2), count(3), count(4), count(5)};
-    if (counts.typecnt == 0 || counts.data_size(8) > bytes.size()) {
+    if (counts.typecnt == 0 || counts.data_size(time_width) > bytes.size() - at - 44) {
         throw std::runtime_error("corrupt TZif header");
     }
     return counts;
@@ -238,7 +248,7 @@ std::optional<TimeZone::Rule> TimeZone::parse_rule(std::string_view text) {
 std::shared_ptr<const TimeZone> TimeZone::from_tzif(std::string name, std::string_view bytes) {
     auto zone = std::make_shared<TimeZone>();
     zone->name_ = std::move(name);
-    const TzifCounts v1 = read_counts(bytes, 0);
+    const TzifCounts v1 = read_counts(bytes, 0, 4);
     const char version = bytes[4];
     std::size_t at = 44;
     std::size_t width = 4;
@@ -246,7 +256,7 @@ std::shared_ptr<const TimeZone> TimeZone::from_tzif(std::string name, std::strin
     if (version >= '2') {
         // Version 2+ repeats the data with 64-bit times after the 32-bit block; use that one.
         at += v1.data_size(4);
-        counts = read_counts(bytes, at);
+        counts = read_counts(bytes, at, 8);
         at += 44;
         width = 8;
     }
@@ -312,7 +322,14 @@ std::shared_ptr<const TimeZone> TimeZone::load(std::string_view name) {
         bytes.append(buffer, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    return from_tzif(std::string(name), bytes);
+    if (bytes.size() > max_tzif_bytes) {
+        throw std::runtime_error(path.string() + ": larger than a time zone file can be");
+    }
+    try {
+        return from_tzif(std::string(name), bytes);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(path.string() + ": " + e.what());
+    }
 }
 
 std::chrono::seconds TimeZone::offset_at(TimePoint utc) const {
@@ -711,9 +728,14 @@ private:
         }
         const auto day =
             sys_days(year(dt.date.year) / month(dt.date.month) / std::chrono::day(dt.date.day));
-        return TimePoint(day) + hours(dt.time.hour) + minutes(dt.time.minute) +
-               seconds(dt.time.second) + nanoseconds(dt.time.nanosecond) -
-               minutes(dt.offset->minutes);
+        // Summed in seconds, which hold any TOML date, then checked against the clock's range.
+        const auto whole = day + hours(dt.time.hour) + minutes(dt.time.minute) +
+                           seconds(dt.time.second) - minutes(dt.offset->minutes);
+        const auto in_range = time_point_in_range(whole.time_since_epoch());
+        if (!in_range) {
+            fail(node, in_quotes(key) + " is outside the years the clock can hold (1678 to 2261)");
+        }
+        return *in_range + nanoseconds(dt.time.nanosecond);
     }
 
     // "HH:MM" (or a TOML local time); "24:00" is allowed as an end.

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include "config/time_range.hpp"
 #include "daemon/storage/durable_file.hpp"
 
 namespace tierwatch {
@@ -17,7 +18,9 @@ std::int64_t millis(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 TimePoint from_millis(std::int64_t ms) {
-    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
+    const auto t = time_point_in_range(std::chrono::milliseconds(ms));
+    if (!t) throw std::out_of_range("time stamp " + std::to_string(ms) + " ms is outside the clock's range");
+    return *t;
 }
 json::value optional_time(const std::optional<TimePoint>& t) {
     return t ? json::value(millis(*t)) : json::value(nullptr);
@@ -37,17 +40,30 @@ constexpr std::array<std::pair<const char*, std::string AlarmLabels::*>, 7> labe
     {"group", &AlarmLabels::group},
 }};
 
+json::object labels_to_json(const AlarmLabels& labels) {
+    json::object out;
+    for (const auto& [name, member] : label_fields) {
+        if (!(labels.*member).empty()) out[name] = labels.*member;
+    }
+    return out;
+}
+AlarmLabels labels_from_json(const json::value& v) {
+    AlarmLabels labels;
+    const auto& o = v.as_object();
+    for (const auto& [name, member] : label_fields) {
+        if (const auto* value = o.if_contains(name)) labels.*member = json::value_to<std::string>(*value);
+    }
+    return labels;
+}
+
 json::object to_json(const Alarm& alarm) {
     const AlarmCondition& c = alarm.condition;
-    json::object labels;
-    for (const auto& [name, member] : label_fields) {
-        if (!(c.labels.*member).empty()) labels[name] = c.labels.*member;
-    }
     json::array notified;
     for (const auto& receiver : alarm.notified) notified.emplace_back(receiver);
     json::object told;
     for (const auto& [receiver, identity] : alarm.told) {
-        told[receiver] = json::array{static_cast<int>(identity.severity), identity.tier};
+        told[receiver] = json::array{static_cast<int>(identity.severity), identity.tier,
+                                     labels_to_json(identity.labels)};
     }
     json::array last_sent;
     for (const auto& t : alarm.last_sent) last_sent.push_back(optional_time(t));
@@ -57,7 +73,7 @@ json::object to_json(const Alarm& alarm) {
             {"severity", static_cast<int>(c.severity)},
             {"cause", static_cast<int>(c.cause)},
             {"summary", c.summary},
-            {"labels", std::move(labels)},
+            {"labels", labels_to_json(c.labels)},
             {"started", millis(alarm.started)},
             {"critical_since", optional_time(alarm.critical_since)},
             {"tier", alarm.tier},
@@ -85,10 +101,7 @@ Alarm from_json(const json::object& o) {
     c.severity = enum_in_range(o.at("severity"), Grade::critical);
     c.cause = enum_in_range(o.at("cause"), GradeCause::certificate);
     c.summary = json::value_to<std::string>(o.at("summary"));
-    const auto& labels = o.at("labels").as_object();
-    for (const auto& [name, member] : label_fields) {
-        if (const auto* value = labels.if_contains(name)) c.labels.*member = json::value_to<std::string>(*value);
-    }
+    c.labels = labels_from_json(o.at("labels"));
     alarm.started = from_millis(o.at("started").to_number<std::int64_t>());
     alarm.critical_since = read_optional_time(o.at("critical_since"));
     alarm.tier = o.at("tier").to_number<int>();
@@ -102,10 +115,12 @@ Alarm from_json(const json::object& o) {
     // Absent from state files written before identities were kept: resolves then use the alarm's.
     if (const auto* told = o.if_contains("told")) {
         for (const auto& [receiver, identity] : told->as_object()) {
-            const auto& pair = identity.as_array();
-            alarm.told.emplace_back(std::string(receiver),
-                                    SentIdentity{enum_in_range(pair.at(0), Grade::critical),
-                                                 pair.at(1).to_number<int>()});
+            const auto& fields = identity.as_array();
+            // Files written before labels were kept there: the alarm's labels were the ones told.
+            alarm.told.emplace_back(
+                std::string(receiver),
+                SentIdentity{enum_in_range(fields.at(0), Grade::critical), fields.at(1).to_number<int>(),
+                             fields.size() > 2 ? labels_from_json(fields.at(2)) : c.labels});
         }
     }
     return alarm;
@@ -130,9 +145,16 @@ std::vector<Alarm> load_alarm_state(const std::filesystem::path& file, std::stri
     std::error_code missing;
     if (!std::filesystem::exists(file, missing)) return alarms;
     std::string text;
-    if (!read_file(file, text, error)) {
-        error = file.string() + ": " + error;
-        return alarms;
+    const char* consequence = "alarms that cleared while tierwatchd was down get no resolve";
+    switch (read_file(file, text, error)) {
+        case ReadResult::ok:
+            break;
+        case ReadResult::failed:
+            error = file.string() + ": " + error;
+            return alarms;
+        case ReadResult::too_large:
+            error = file.string() + " is " + error + "; " + set_aside(file) + ", starting without it: " + consequence;
+            return alarms;
     }
     try {
         const auto document = json::parse(text);
@@ -141,8 +163,9 @@ std::vector<Alarm> load_alarm_state(const std::filesystem::path& file, std::stri
         }
         for (const auto& item : document.at("alarms").as_array()) alarms.push_back(from_json(item.as_object()));
     } catch (const std::exception& bad) {
-        error = file.string() + " is not an alarm state file (" + bad.what() +
-                "); starting without it: alarms that cleared while tierwatchd was down get no resolve";
+        // Set aside, so the next save does not destroy the evidence and the next start does not trip again.
+        error = file.string() + " is not an alarm state file (" + bad.what() + "); " + set_aside(file) +
+                ", starting without it: " + consequence;
         alarms.clear();
     }
     return alarms;

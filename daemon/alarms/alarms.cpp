@@ -110,6 +110,41 @@ PageEvent AlarmBook::event(const Alarm& alarm, PageAction action, std::string re
     };
 }
 
+PageEvent AlarmBook::resolve(const Alarm& alarm, std::string receiver, TimePoint now) const {
+    PageEvent resolve = event(alarm, PageAction::resolve, std::move(receiver), now);
+    if (const SentIdentity* told = told_identity(alarm, resolve.receiver)) resolve.assume(*told);
+    return resolve;
+}
+
+void AlarmBook::resolve_unrouted(Alarm& alarm, const std::array<bool, 3>& audience, TimePoint now,
+                                 std::vector<PageEvent>& out) const {
+    // Routed by configuration, whatever the hour: a coverage hand-over is not a resolve.
+    const auto routed = [&](const std::string& receiver) {
+        const auto listed = [&](const std::vector<std::string>& names) {
+            return std::find(names.begin(), names.end(), receiver) != names.end();
+        };
+        for (int number = 1; number <= 3; ++number) {
+            if (!audience[static_cast<std::size_t>(number - 1)]) continue;
+            const TierConfig& tier = alerting_->tier(number);
+            if (listed(tier.receivers) ||
+                std::any_of(tier.coverage.begin(), tier.coverage.end(),
+                            [&](const CoverageWindow& w) { return listed(w.receivers); })) {
+                return true;
+            }
+        }
+        return false;
+    };
+    for (auto it = alarm.notified.begin(); it != alarm.notified.end();) {
+        if (routed(*it)) {
+            ++it;
+            continue;
+        }
+        out.push_back(resolve(alarm, *it, now));
+        std::erase_if(alarm.told, [&](const auto& entry) { return entry.first == *it; });
+        it = alarm.notified.erase(it);
+    }
+}
+
 void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
     const AlarmCondition& c = alarm.condition;
     const bool critical = c.severity == Grade::critical;
@@ -135,6 +170,8 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
     const bool severity_changed =
         alarm.sent_severity != Grade::ok && alarm.sent_severity != c.severity;
     const std::array<bool, 3> audience{true, critical, alarm.escalated || routed};
+    resolve_unrouted(alarm, audience, now, out);
+    const SentIdentity current{c.severity, alarm.tier, c.labels};
     // A receiver listed in several tiers hears about the alarm once per update.
     std::vector<std::string_view> addressed;
     for (int number = 1; number <= 3; ++number) {
@@ -145,31 +182,35 @@ void AlarmBook::page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out) {
         const TierConfig& tier = alerting_->tier(number);
         const auto& last = alarm.last_sent[index];
         const bool due = !last || severity_changed || (tier.repeat && now - *last >= *tier.repeat);
-        if (!due) {
-            continue;
-        }
         for (const std::string& receiver : tier.receivers_at(now)) {
             if (std::find(addressed.begin(), addressed.end(), receiver) != addressed.end()) {
                 continue;
             }
+            SentIdentity* before = told_identity(alarm, receiver);
+            const bool told = std::find(alarm.notified.begin(), alarm.notified.end(),
+                                        receiver) != alarm.notified.end();
+            // Not told yet (a reload or coverage hand-over routed it here), or told another tier
+            // or labels (an escalation, a reload): now, not at the next repeat, so no receiver
+            // misses the alarm or keeps an identity the alarm no longer has.
+            if (!due && told && !(before && *before != current)) {
+                continue;
+            }
             addressed.push_back(receiver);
             PageAction action = PageAction::repeat;
-            if (std::find(alarm.notified.begin(), alarm.notified.end(), receiver) ==
-                alarm.notified.end()) {
+            if (!told) {
                 alarm.notified.push_back(receiver);
                 action = (number == 3 && !routed) ? PageAction::escalate : PageAction::trigger;
             }
             PageEvent next = event(alarm, action, receiver, now);
-            const SentIdentity identity{next.severity, next.tier};
-            if (SentIdentity* before = told_identity(alarm, receiver)) {
-                if (*before != identity) next.replaces = *before;
-                *before = identity;
+            if (before) {
+                if (*before != current) next.replaces = *before;
+                *before = current;
             } else {
-                alarm.told.emplace_back(receiver, identity);
+                alarm.told.emplace_back(receiver, current);
             }
             out.push_back(std::move(next));
         }
-        alarm.last_sent[index] = now;
+        if (due) alarm.last_sent[index] = now;
     }
     alarm.sent_severity = c.severity;
 }
@@ -213,12 +254,7 @@ std::vector<PageEvent> AlarmBook::update(std::vector<AlarmCondition> firing, Tim
         const auto it = alarms_.find(key);
         // Every receiver that was told it fired is told it cleared, whatever the schedule says now.
         for (const std::string& receiver : it->second.notified) {
-            PageEvent resolve = event(it->second, PageAction::resolve, receiver, now);
-            if (const SentIdentity* told = told_identity(it->second, receiver)) {
-                resolve.severity = told->severity;
-                resolve.tier = told->tier;
-            }
-            out.push_back(std::move(resolve));
+            out.push_back(resolve(it->second, receiver, now));
         }
         alarms_.erase(it);
     }

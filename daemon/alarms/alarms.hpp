@@ -47,6 +47,7 @@ struct AlarmLabels {
             if (!value->empty()) visit(name, *value);
         }
     }
+    bool operator==(const AlarmLabels&) const = default;
 };
 
 // One alarm that should be firing now, as the roll-up sees it.
@@ -73,11 +74,13 @@ std::string alarm_key(AlarmKind kind, std::string_view subject);
 enum class PageAction : std::uint8_t { trigger, repeat, escalate, resolve };
 std::string_view to_string(PageAction action) noexcept;
 
-// What a receiver was told about an alarm: Alertmanager identifies an alert by its label set, of
-// which severity and tier are part, so a resolve must repeat exactly these.
+// What a receiver was told about an alarm: Alertmanager identifies an alert by its label set
+// (severity, tier and the alarm's labels, which a reload may rename), so a resolve must repeat
+// exactly these.
 struct SentIdentity {
     Grade severity = Grade::warning;
     int tier = 1;
+    AlarmLabels labels;
     bool operator==(const SentIdentity&) const = default;
 };
 
@@ -99,6 +102,13 @@ struct PageEvent {
 
     // alarm, severity, tier, node, zone, role, check, nlb, address, group; empty ones left out.
     std::vector<std::pair<std::string_view, std::string>> label_pairs() const;
+    SentIdentity identity() const { return {severity, tier, labels}; }
+    // Takes on an identity told earlier (a resolve or an ended alert names what was told).
+    void assume(const SentIdentity& told) {
+        severity = told.severity;
+        tier = told.tier;
+        labels = told.labels;
+    }
 };
 
 // A firing alarm, for the status page and metrics.
@@ -146,6 +156,12 @@ private:
     void page(Alarm& alarm, TimePoint now, std::vector<PageEvent>& out);
     PageEvent event(const Alarm& alarm, PageAction action, std::string receiver,
                     TimePoint now) const;
+    // The resolve for `receiver`: it names exactly the identity that receiver was told.
+    PageEvent resolve(const Alarm& alarm, std::string receiver, TimePoint now) const;
+    // Receivers told of `alarm` that no tier in `audience` routes to any more (it went down a
+    // tier, or a reload moved them) get their resolve now and are forgotten.
+    void resolve_unrouted(Alarm& alarm, const std::array<bool, 3>& audience, TimePoint now,
+                          std::vector<PageEvent>& out) const;
 
     const AlertingConfig* alerting_;
     std::unordered_map<std::string, Alarm> alarms_;

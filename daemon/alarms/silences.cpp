@@ -11,6 +11,7 @@
 #include <set>
 
 #include "config/config_text.hpp"
+#include "config/time_range.hpp"
 #include "daemon/storage/durable_file.hpp"
 #include "daemon/clock/rfc3339.hpp"
 
@@ -27,6 +28,7 @@ constexpr auto expired_kept_for = std::chrono::hours(24);
 constexpr auto longest_silence = std::chrono::days(31);
 constexpr std::string_view too_long = "a silence lasts at most 31 days; use a [[maintenance]] window for longer";
 constexpr std::size_t max_text = 1024;
+constexpr std::string_view past_the_clock = "\"start\" plus \"duration\" is past the year 2261, the end of the clock's range";
 
 // The matcher fields, as named in the API and in [[maintenance]].
 struct MatcherField {
@@ -177,11 +179,15 @@ std::variant<Silence, std::string> parse_silence_request(std::string_view body, 
         const auto parsed = parse_duration(*duration);
         if (!parsed) return "\"duration\" must be a duration like \"90m\" or \"2h\", got " + in_quotes(*duration);
         if (*parsed > longest_silence) return std::string(too_long);  // before the cast can overflow
-        silence.end = silence.start + std::chrono::duration_cast<TimePoint::duration>(*parsed);
+        const auto end = plus_in_range(silence.start, *parsed);
+        if (!end) return std::string(past_the_clock);
+        silence.end = *end;
     }
     if (silence.end <= silence.start) return std::string("\"end\" must be after \"start\"");
     if (silence.end <= now) return std::string("\"end\" is in the past: the silence would never apply");
-    if (silence.end - silence.start > longest_silence) return std::string(too_long);
+    // Not end - start: a start in 1700 and an end in 2200 differ by more than 64-bit nanoseconds.
+    const auto latest_end = plus_in_range(silence.start, longest_silence);
+    if (!latest_end || silence.end > *latest_end) return std::string(too_long);
 
     for (auto [key, out] : {std::pair{"author", &silence.author}, std::pair{"comment", &silence.comment}}) {
         const auto* text = string_field(*object, key);
@@ -222,7 +228,14 @@ std::string SilenceStore::load(TimePoint now) {
     if (!std::filesystem::exists(file_, exists_error)) return {};
     std::string text;
     std::string error;
-    if (!read_file(file_, text, error)) return file_.string() + ": " + error;
+    switch (read_file(file_, text, error)) {
+        case ReadResult::ok:
+            break;
+        case ReadResult::failed:
+            return file_.string() + ": " + error;
+        case ReadResult::too_large:
+            return file_.string() + " is " + error + "; " + set_aside(file_) + ", starting with no silences";
+    }
     try {
         const auto document = json::parse(text);
         std::vector<Silence> loaded;
@@ -234,12 +247,8 @@ std::string SilenceStore::load(TimePoint now) {
         return {};
     } catch (const std::exception& bad) {
         // Keep the evidence for a post-mortem; start empty rather than not at all.
-        auto aside = file_;
-        aside += ".corrupt";
-        std::error_code rename_error;
-        std::filesystem::rename(file_, aside, rename_error);
-        return file_.string() + " is not a silence file (" + bad.what() + "); moved to " +
-               aside.string() + ", starting with no silences";
+        return file_.string() + " is not a silence file (" + bad.what() + "); " + set_aside(file_) +
+               ", starting with no silences";
     }
 }
 
@@ -294,7 +303,8 @@ std::string SilenceStore::save(const std::vector<Silence>& silences) const {
 }
 
 void SilenceStore::forget_old(std::vector<Silence>& silences, TimePoint now) const {
-    std::erase_if(silences, [&](const Silence& s) { return s.end + expired_kept_for < now; });
+    // now - a day, not end + a day: an end near the clock's limit has no day after it.
+    std::erase_if(silences, [&](const Silence& s) { return s.end < now - expired_kept_for; });
 }
 
 }  // namespace tierwatch

@@ -1,6 +1,8 @@
 // RFC 3339 formatting and parsing (see rfc3339.hpp).
 #include "daemon/clock/rfc3339.hpp"
 
+#include "config/time_range.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -80,9 +82,12 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
     const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(month),
                                            std::chrono::day(day)};
     if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-    const auto local = std::chrono::sys_days(date) + std::chrono::hours(hour) +
-                       std::chrono::minutes(minute) + std::chrono::seconds(second) + fraction;
-    return std::chrono::time_point_cast<TimePoint::duration>(local - offset);
+    // Years 0000-9999 fit in seconds; the clock's nanoseconds hold only 1678-2261.
+    const auto whole = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+                       std::chrono::minutes(minute) + std::chrono::seconds(second) - offset;
+    const auto in_range = time_point_in_range(whole.time_since_epoch());
+    if (!in_range) return std::nullopt;
+    return *in_range + fraction;
 }
 
 }  // namespace tierwatch

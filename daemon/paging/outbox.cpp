@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -29,6 +30,9 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() {
     return table;
 }
 constexpr auto crc_table = make_crc_table();
+
+// Tag of the optional trailing field PageEvent::replaces: severity (u8), tier (u8), labels.
+constexpr std::uint8_t replaces_tag = 1;
 
 void put_u8(std::string& out, std::uint8_t v) {
     out.push_back(static_cast<char>(v));
@@ -95,6 +99,11 @@ auto string_fields(Event& e) {
                       &e.labels.address, &e.labels.group};
 }
 
+template <typename Labels>
+auto label_fields(Labels& l) {
+    return std::array{&l.node, &l.zone, &l.role, &l.check, &l.nlb, &l.address, &l.group};
+}
+
 void finish_record(std::string& out, std::size_t start) {
     const auto length = static_cast<std::uint32_t>(out.size() - start - header_size);
     for (int i = 0; i < 4; ++i)
@@ -118,7 +127,16 @@ std::size_t begin_record(std::string& out, RecordType type, std::uint64_t id) {
 
 }  // namespace
 
+namespace {
+thread_local std::size_t checksummed = 0;
+}  // namespace
+
+std::size_t crc32c_bytes() noexcept {
+    return checksummed;
+}
+
 std::uint32_t crc32c(std::string_view bytes, std::uint32_t crc) noexcept {
+    checksummed += bytes.size();
     crc = ~crc;
     for (const char c : bytes)
         crc = crc_table[(crc ^ static_cast<unsigned char>(c)) & 0xff] ^ (crc >> 8);
@@ -134,6 +152,14 @@ void encode_event(std::string& out, std::uint64_t id, const PageEvent& event) {
     put_u64(out, static_cast<std::uint64_t>(to_nanos(event.starts_at)));
     put_u64(out, static_cast<std::uint64_t>(to_nanos(event.at)));
     for (const std::string* field : string_fields(event)) put_string(out, *field);
+    // Optional trailing fields, each a tag and its bytes: records without them (all written
+    // before `replaces` was kept) decode as before.
+    if (event.replaces) {
+        put_u8(out, replaces_tag);
+        put_u8(out, static_cast<std::uint8_t>(event.replaces->severity));
+        put_u8(out, static_cast<std::uint8_t>(std::clamp(event.replaces->tier, 0, 255)));
+        for (const std::string* field : label_fields(event.replaces->labels)) put_string(out, *field);
+    }
     finish_record(out, start);
 }
 
@@ -144,6 +170,11 @@ void encode_delivered(std::string& out, std::uint64_t id) {
 std::size_t event_record_size(const PageEvent& event) {
     std::size_t size = header_size + 1 + 8 + 4 + 16;
     for (const std::string* field : string_fields(event)) size += 4 + field->size();
+    if (event.replaces) {
+        size += 3;
+        for (const std::string* field : label_fields(event.replaces->labels))
+            size += 4 + field->size();
+    }
     return size;
 }
 
@@ -189,6 +220,18 @@ DecodeResult decode(std::string_view bytes, Record& out) {
         e.starts_at = from_nanos(static_cast<std::int64_t>(r.uint(8)));
         e.at = from_nanos(static_cast<std::int64_t>(r.uint(8)));
         for (std::string* field : string_fields(e)) *field = r.string();
+        while (!r.bad && r.at < payload.size()) {
+            if (r.uint(1) != replaces_tag) return {DecodeStatus::corrupt, 0, "unknown field"};
+            const auto old_severity = r.uint(1);
+            const auto old_tier = r.uint(1);
+            if (old_severity > static_cast<std::uint8_t>(Grade::critical)) {
+                return {DecodeStatus::corrupt, 0, "bad enum value"};
+            }
+            SentIdentity& old = e.replaces.emplace();
+            old.severity = static_cast<Grade>(old_severity);
+            old.tier = static_cast<int>(old_tier);
+            for (std::string* field : label_fields(old.labels)) *field = r.string();
+        }
     } else {
         return {DecodeStatus::corrupt, 0, "unknown record type"};
     }
@@ -198,32 +241,144 @@ DecodeResult decode(std::string_view bytes, Record& out) {
     return {DecodeStatus::ok, header_size + length, {}};
 }
 
+namespace {
+
+// Resynchronising after damage checks a candidate record at every magic byte. Checksumming each
+// candidate's payload (up to 256 KiB) made a segment of repeated record headers quadratic, so
+// candidates are checked through an index instead. CRC-32C is linear over GF(2): running a CRC
+// state c over n bytes B gives shift_n(c) ^ run(0, B), shift_n multiplying by x^(8n) modulo the
+// polynomial (zlib's crc32_combine). From the raw state of every 16th prefix of the file, any
+// candidate's checksum costs at most 34 bytes and one multiplication.
+constexpr std::uint32_t crc_polynomial = 0x82f63b78u;  // reflected, as crc_table
+
+constexpr std::uint32_t multiply_mod_p(std::uint32_t a, std::uint32_t b) {
+    std::uint32_t product = 0;
+    for (std::uint32_t m = 1u << 31; m != 0; m >>= 1) {
+        if (a & m) product ^= b;
+        b = (b & 1u) ? (b >> 1) ^ crc_polynomial : b >> 1;
+    }
+    return product;
+}
+
+// x^(2^k) modulo the polynomial, k = 0..31.
+constexpr std::array<std::uint32_t, 32> powers_of_x_table() {
+    std::array<std::uint32_t, 32> table{};
+    std::uint32_t p = 1u << 30;  // x^1
+    table[0] = p;
+    for (std::size_t k = 1; k < table.size(); ++k) {
+        table[k] = p = multiply_mod_p(p, p);
+    }
+    return table;
+}
+constexpr auto powers_of_x = powers_of_x_table();
+
+// x^(8n) modulo the polynomial: what n appended bytes multiply a CRC state by.
+std::uint32_t shift_for_bytes(std::size_t n) {
+    std::uint32_t p = 1u << 31;  // x^0
+    for (std::size_t k = 3; n != 0; n >>= 1, ++k) {
+        if (n & 1) p = multiply_mod_p(powers_of_x[k & 31], p);
+    }
+    return p;
+}
+
+// The CRC state after running `state` over `bytes`, without crc32c's pre- and post-inversion.
+std::uint32_t run_crc(std::uint32_t state, std::string_view bytes) {
+    return ~crc32c(bytes, ~state);
+}
+
+class ChecksumIndex {
+public:
+    explicit ChecksumIndex(std::string_view bytes) : bytes_(bytes) {
+        states_.reserve(bytes.size() / stride + 1);
+        std::uint32_t state = 0;
+        states_.push_back(state);
+        for (std::size_t at = 0; bytes.size() - at >= stride; at += stride) {
+            state = run_crc(state, bytes.substr(at, stride));
+            states_.push_back(state);
+        }
+    }
+
+    // Whether the record at `at`, whose `length`-byte payload lies inside the bytes, carries the
+    // checksum of its length field and payload.
+    bool checksum_ok(std::size_t at, std::size_t length) const {
+        const std::uint32_t after_length = run_crc(~0u, bytes_.substr(at + 4, 4));
+        const std::size_t payload = at + header_size;
+        const std::uint32_t state =
+            multiply_mod_p(shift_for_bytes(length), after_length ^ prefix(payload)) ^
+            prefix(payload + length);
+        return ~state == get_u32(bytes_, at + 8);
+    }
+
+private:
+    static constexpr std::size_t stride = 16;
+
+    // The CRC state from 0 over bytes [0, end).
+    std::uint32_t prefix(std::size_t end) const {
+        const std::size_t block = end / stride;
+        return run_crc(states_[block], bytes_.substr(block * stride, end - block * stride));
+    }
+
+    std::string_view bytes_;
+    std::vector<std::uint32_t> states_;
+};
+
+// Why no record can start at `at` (decode's words), or empty when its checksum holds.
+std::string_view record_problem(std::string_view bytes, std::size_t at, const ChecksumIndex& index) {
+    const std::string_view rest = bytes.substr(at);
+    if (rest.size() < header_size) {
+        for (std::size_t i = 0; i < std::min<std::size_t>(rest.size(), 4); ++i) {
+            if (static_cast<unsigned char>(rest[i]) != ((magic >> (8 * i)) & 0xff)) return "bad magic";
+        }
+        return "truncated record";
+    }
+    if (get_u32(rest, 0) != magic) return "bad magic";
+    const std::size_t length = get_u32(rest, 4);
+    if (length > max_payload || length < 9) return "bad length";
+    if (rest.size() - header_size < length) return "truncated record";
+    return index.checksum_ok(at, length) ? std::string_view() : "checksum mismatch";
+}
+
+}  // namespace
+
 Scan scan(std::string_view bytes) {
     Scan result;
+    // Built at the first damage: an undamaged file is read in one checksum pass per record.
+    std::optional<ChecksumIndex> index;
     std::size_t at = 0;
-    Record record;
     while (at < bytes.size()) {
-        const DecodeResult first = decode(bytes.substr(at), record);
-        if (first.status == DecodeStatus::ok) {
-            result.records.push_back(std::move(record));
-            record = Record{};
-            at += first.size;
+        Record record;
+        if (!index) {
+            const DecodeResult r = decode(bytes.substr(at), record);
+            if (r.status == DecodeStatus::ok) {
+                result.records.push_back(std::move(record));
+                at += r.size;
+            } else {
+                index.emplace(bytes);  // and look at the same offset again, through it
+            }
             continue;
         }
-        // Resynchronise on the next offset where a whole valid record starts.
+        std::string_view why = record_problem(bytes, at, *index);
+        if (why.empty()) {
+            const DecodeResult r = decode(bytes.substr(at), record);
+            if (r.status == DecodeStatus::ok) {
+                result.records.push_back(std::move(record));
+                at += r.size;
+                continue;
+            }
+            // A checksum that holds over a payload that does not parse is a writer's bug; the
+            // record's own length says where it ends.
+            const std::size_t size = header_size + get_u32(bytes, at + 4);
+            result.damage.push_back(Damage{at, size, false, std::string(r.why)});
+            at += size;
+            continue;
+        }
+        // Resynchronise on the next offset where a record with a valid checksum starts.
         std::size_t next = at + 1;
         for (; next < bytes.size(); ++next) {
             if (static_cast<unsigned char>(bytes[next]) != (magic & 0xff)) continue;
-            Record probe;
-            if (decode(bytes.substr(next), probe).status == DecodeStatus::ok) break;
+            if (record_problem(bytes, next, *index).empty()) break;
         }
-        Damage damage;
-        damage.offset = at;
-        damage.length = next - at;
-        damage.tail = next >= bytes.size();
-        damage.why =
-            first.status == DecodeStatus::need_more ? "truncated record" : std::string(first.why);
-        result.damage.push_back(std::move(damage));
+        result.damage.push_back(Damage{at, next - at, next >= bytes.size(), std::string(why)});
         at = next;
     }
     return result;
@@ -241,6 +396,17 @@ bool firing(PageAction action) {
 // The receiver's first word of an alarm: it must not be coalesced into a later resolve.
 bool opening(PageAction action) {
     return action == PageAction::trigger || action == PageAction::escalate;
+}
+
+// `newer` supersedes the undelivered `older`, so the receiver still knows what it knew before
+// `older`: nothing if `older` opened the alarm, else what `older` was to replace.
+void carry_replaces(const PageEvent& older, PageEvent& newer) {
+    if (opening(older.action)) {
+        newer.replaces.reset();
+    } else if (older.replaces) {
+        newer.replaces = older.replaces;
+    }
+    if (newer.replaces == newer.identity()) newer.replaces.reset();
 }
 
 }  // namespace
@@ -276,6 +442,8 @@ OutboxQueue::Added OutboxQueue::add(OutboxEntry entry, bool enforce_limits) {
         }
         // The receiver never heard the older trigger: the newer content goes out as one.
         if (opening(older) && newer == PageAction::repeat) entry.event.action = older;
+        carry_replaces(it->event, entry.event);
+        entry.bytes = outbox_codec::event_record_size(entry.event);
         const auto index = it - queue.begin();
         erase(queue, it, result.superseded);
         it = queue.begin() + index;
@@ -387,6 +555,9 @@ std::vector<const OutboxEntry*> OutboxQueue::entries() const {
 namespace {
 
 constexpr std::size_t compact_min_bytes = 1024 * 1024;
+// Compaction keeps a segment near four times the queued bytes (16 MiB by default); a segment far
+// past that is not one this daemon wrote, and reading it whole could exhaust memory.
+constexpr std::size_t max_segment_bytes = 256 * 1024 * 1024;
 
 std::string segment_name(std::uint64_t number) {
     char name[32];
@@ -468,10 +639,17 @@ void Outbox::replay() {
         segment_ = std::max(segment_, number);
         std::string bytes;
         std::string error;
-        if (!read_file(path, bytes, error)) {
-            spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(),
-                          error);
-            continue;
+        switch (read_file(path, bytes, error, max_segment_bytes)) {
+            case ReadResult::ok:
+                break;
+            case ReadResult::failed:
+                spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(),
+                              error);
+                continue;
+            case ReadResult::too_large:
+                spdlog::error("outbox: {} is {}; {}, its pages are skipped", path.string(), error,
+                              set_aside(path));
+                continue;
         }
         auto scanned = outbox_codec::scan(bytes);
         for (const auto& damage : scanned.damage) {

@@ -238,10 +238,11 @@ public:
         alert["labels"] = std::move(labels);
         json::object annotations;
         annotations["summary"] = event.summary;
+        // No start time here: an instance started later saw the alarm start later, and an HA
+        // pair's alerts must be the same alert (startsAt carries each one's first sight).
         annotations["description"] = std::string(to_string(event.kind)) + " alarm, " +
                                      std::string(to_string(event.severity)) + ", tier " +
-                                     std::to_string(event.tier) + ", since " +
-                                     format_rfc3339(event.starts_at) + ": " + event.summary;
+                                     std::to_string(event.tier) + ": " + event.summary;
         alert["annotations"] = std::move(annotations);
         alert["startsAt"] = format_rfc3339(event.starts_at);
         // Firing alerts leave endsAt unset, so Alertmanager applies its resolve_timeout and a
@@ -250,11 +251,11 @@ public:
             alert["endsAt"] = format_rfc3339(std::max(event.at, event.starts_at));
         if (!generator_url_.empty()) alert["generatorURL"] = generator_url_;
         json::array alerts;
-        if (event.replaces && event.action != PageAction::resolve) {
-            // Alertmanager knows the alert by its old labels: end that one in the same post.
+        if (event.replaces) {
+            // Alertmanager knows the alert by its old labels: end that one in the same post (a
+            // resolve carries it when it superseded an undelivered update).
             PageEvent old = event;
-            old.severity = event.replaces->severity;
-            old.tier = event.replaces->tier;
+            old.assume(*event.replaces);
             json::object old_labels = labels_object(old);
             old_labels["alertname"] = alert["labels"].as_object()["alertname"];
             old_labels["alarm_key"] = event.dedup_key;

@@ -31,26 +31,44 @@ bool sync_directory(const std::filesystem::path& dir, std::string& error) {
     return ok;
 }
 
-bool read_file(const std::filesystem::path& path, std::string& out, std::string& error) {
+ReadResult read_file(const std::filesystem::path& path, std::string& out, std::string& error,
+                     std::size_t max_bytes) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         error = errno_text("open", errno);
-        return false;
+        return ReadResult::failed;
     }
     char buffer[64 * 1024];
+    const std::size_t start = out.size();
     while (true) {
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             error = errno_text("read", errno);
             ::close(fd);
-            return false;
+            return ReadResult::failed;
         }
         if (n == 0) break;
+        // Checked as it grows: the size a stat reports can change while we read.
+        if (out.size() - start + static_cast<std::size_t>(n) > max_bytes) {
+            out.resize(start);
+            error = "larger than " + std::to_string(max_bytes) + " bytes, the most a state file may hold";
+            ::close(fd);
+            return ReadResult::too_large;
+        }
         out.append(buffer, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    return true;
+    return ReadResult::ok;
+}
+
+std::string set_aside(const std::filesystem::path& path) {
+    auto aside = path;
+    aside += ".corrupt";
+    std::error_code error;
+    std::filesystem::rename(path, aside, error);
+    if (error) return "could not move it to " + aside.string() + ": " + error.message();
+    return "moved to " + aside.string();
 }
 
 bool replace_file_durably(const std::filesystem::path& path, std::string_view contents,

@@ -20,6 +20,7 @@ BUILD = os.environ.get("TIERWATCH_BUILD_DIR") or os.path.join(os.path.dirname(__
 SOURCE = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "../..")
 TIERWATCHD = os.path.join(BUILD, "tierwatchd")
 FAULTSERVER = os.path.join(BUILD, "tests", "tierwatch-faultserver")
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
 
 class Fleet:
@@ -67,11 +68,32 @@ class Fleet:
         wait_for(lambda: "started" in read(self.path("dnsmasq.log")), 10, "dnsmasq start")
         return process
 
-    def tierwatchd(self, config_text, *extra):
-        config = self.path("tierwatch.toml")
+    def tierwatchd(self, config_text, *extra, name="tierwatchd"):
+        """A tierwatchd on `config_text`; `name` names its configuration and log when a test runs
+        more than one."""
+        config = self.path(f"{name}.toml" if name != "tierwatchd" else "tierwatch.toml")
         with open(config, "w") as f:
             f.write(config_text)
-        return self.start([TIERWATCHD, "--config", config, *extra], "tierwatchd.log")
+        return self.start([TIERWATCHD, "--config", config, *extra], f"{name}.log")
+
+    def alertmanager(self, name, address, config_text, cluster=None, peers=(), extra=()):
+        """Debian's Alertmanager on `address` (a free port), its data in the test directory; returns
+        its base URL once ready. `cluster` (address:port) turns gossip on, bound there and never on
+        0.0.0.0, joining `peers`; without it the node runs alone."""
+        with open(self.path(f"{name}.yml"), "w") as f:
+            f.write(config_text)
+        base = f"http://{address}:{free_port(address)}"
+        argv = [ALERTMANAGER, f"--config.file={self.path(name + '.yml')}",
+                f"--storage.path={self.path(name + '-data')}",
+                f"--web.listen-address={base[len('http://'):]}"]
+        if cluster:
+            argv += [f"--cluster.listen-address={cluster}", f"--cluster.advertise-address={cluster}"]
+            argv += [f"--cluster.peer={peer}" for peer in peers]
+        else:
+            argv.append("--cluster.listen-address=")
+        self.start(argv + list(extra), f"{name}.log")
+        wait_for(lambda: http_get(f"{base}/-/ready")[0] == 200, 30, f"{name} ready")
+        return base
 
     def prometheus(self, config_path, listen):
         """A real Prometheus on `listen` (address:port) with its TSDB in the test directory."""

@@ -9,9 +9,8 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from harness import BUILD, Fleet, check, free_port, http_get, wait_for
+from harness import ALERTMANAGER, BUILD, Fleet, check, http_get, wait_for
 
-ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 AM_IP = "127.0.64.1"
 HOOK_IP = "127.0.64.2"
 PAGERS_TEST = os.path.join(BUILD, "tests", "pagers_test")
@@ -73,14 +72,7 @@ def main():
         return 0
     with Fleet("paging-am") as fleet:
         hook = Notifications()
-        with open(fleet.path("alertmanager.yml"), "w") as f:
-            f.write(CONFIG.format(hook=hook.address))
-        port = free_port(AM_IP)
-        fleet.start([ALERTMANAGER, f"--config.file={fleet.path('alertmanager.yml')}",
-                     f"--storage.path={fleet.path('am-data')}", f"--web.listen-address={AM_IP}:{port}",
-                     "--cluster.listen-address="], "alertmanager.log")
-        base = f"http://{AM_IP}:{port}"
-        wait_for(lambda: http_get(f"{base}/-/ready")[0] == 200, 30, "Alertmanager ready")
+        base = fleet.alertmanager("alertmanager", AM_IP, CONFIG.format(hook=hook.address))
 
         post_alarms(base, "fire")
         alerts = json.loads(http_get(f"{base}/api/v2/alerts")[1])

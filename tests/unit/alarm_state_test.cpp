@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "config/config.hpp"
+#include "daemon/storage/durable_file.hpp"
 
 namespace tierwatch {
 namespace {
@@ -139,13 +140,15 @@ TEST_F(AlarmStateTest, RestartWhileFiringResolvesTheIdentityThatWasSent) {
     after.restore(load_alarm_state(dir_ / "alarms.json", error), kStart + 10min);
     ASSERT_EQ(error, "");
     AlarmCondition milder = mta_down();
-    milder.severity = Grade::warning;  // Tier I only: the Tier II receiver hears nothing new
-    EXPECT_TRUE(after.update({milder}, kStart + 11min).empty());
-    const auto resolved = after.update({}, kStart + 12min);
+    milder.severity = Grade::warning;  // Tier I only: no tier routes to the hook any more
+    milder.labels.zone = "zone-b";     // and a reload renamed a label meanwhile
+    const auto resolved = after.update({milder}, kStart + 11min);
     ASSERT_EQ(resolved.size(), 1u);
     EXPECT_EQ(resolved[0].action, PageAction::resolve);
     EXPECT_EQ(resolved[0].severity, Grade::critical) << "the labels the receiver was told before the restart";
     EXPECT_EQ(resolved[0].tier, 2);
+    EXPECT_EQ(resolved[0].labels, mta_down().labels);
+    EXPECT_TRUE(after.update({}, kStart + 12min).empty()) << "resolved once";
 }
 
 TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
@@ -160,7 +163,14 @@ TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
     }
     const auto at = text.find(",\"told\":{");
     ASSERT_NE(at, std::string::npos) << text;
-    text.erase(at, text.find('}', at) + 1 - at);  // as written before identities were kept
+    // As written before identities were kept: the whole "told" object goes, nested braces too.
+    std::size_t end = text.find('{', at);
+    for (int depth = 0; end < text.size(); ++end) {
+        depth += text[end] == '{' ? 1 : text[end] == '}' ? -1 : 0;
+        if (depth == 0) break;
+    }
+    ASSERT_LT(end, text.size()) << text;
+    text.erase(at, end + 1 - at);
     std::ofstream(file, std::ios::trunc) << text;
 
     std::string error;
@@ -169,6 +179,59 @@ TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_TRUE(loaded[0].told.empty());
     EXPECT_EQ(loaded[0].notified, std::vector<std::string>{"hook"});
+}
+
+TEST_F(AlarmStateTest, TimeStampsOutsideTheClocksRangeSetTheFileAside) {
+    AlarmBook book(alerting_);
+    book.update({mta_down()}, kStart);
+    const auto file = dir_ / "alarms.json";
+    ASSERT_EQ(save_alarm_state(file, book), "");
+    std::string text;
+    {
+        std::ifstream in(file);
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::string started = "\"started\":";
+    const auto at = text.find(started);
+    ASSERT_NE(at, std::string::npos) << text;
+    const auto value = at + started.size();
+    // Year ~294,000: its nanoseconds do not fit the clock's 64 bits.
+    text.replace(value, text.find(',', value) - value, "9223372036854775");
+    std::ofstream(file, std::ios::trunc) << text;
+
+    std::string error;
+    EXPECT_TRUE(load_alarm_state(file, error).empty());
+    EXPECT_NE(error.find("time stamp 9223372036854775 ms is outside the clock's range"), std::string::npos)
+        << error;
+    EXPECT_NE(error.find("moved to " + file.string() + ".corrupt"), std::string::npos) << error;
+    EXPECT_FALSE(std::filesystem::exists(file));
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "alarms.json.corrupt"));
+}
+
+TEST_F(AlarmStateTest, OversizedFileIsSetAsideUnread) {
+    const auto file = dir_ / "alarms.json";
+    { std::ofstream create(file); }
+    // Sparse: one byte past the limit costs no disk.
+    std::filesystem::resize_file(file, max_state_file_bytes + 1);
+    std::string error;
+    EXPECT_TRUE(load_alarm_state(file, error).empty());
+    EXPECT_EQ(error, file.string() + " is larger than 67108864 bytes, the most a state file may hold; moved to " +
+                         file.string() + ".corrupt, starting without it: alarms that cleared while tierwatchd "
+                                         "was down get no resolve");
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "alarms.json.corrupt"));
+}
+
+TEST_F(AlarmStateTest, ReadFileStopsAtItsLimit) {
+    const auto file = dir_ / "ten";
+    std::ofstream(file) << "0123456789";
+    std::string out;
+    std::string error;
+    EXPECT_EQ(read_file(file, out, error, 10), ReadResult::ok);
+    EXPECT_EQ(out, "0123456789");
+    out.clear();
+    EXPECT_EQ(read_file(file, out, error, 9), ReadResult::too_large);
+    EXPECT_EQ(out, "") << "nothing of a refused file is kept";
+    EXPECT_EQ(error, "larger than 9 bytes, the most a state file may hold");
 }
 
 TEST_F(AlarmStateTest, UnreadableFileIsReportedNotFatal) {

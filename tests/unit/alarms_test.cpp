@@ -189,27 +189,19 @@ ProbeResult failure() {
 class Fleet {
 public:
     explicit Fleet(std::string_view alerting_toml, TimePoint start = kNoon) : now_(start) {
-        config_ = parse_config(kFleet, "fleet.toml");
-        const std::string text = std::string(kPagers) + std::string(alerting_toml);
-        alerting_ = parse_alerting(toml::parse(text, std::string_view("alerting.toml")),
-                                   "alerting.toml", config_);
-        for (const Check& check : config_.checks) {
-            for (const Node& node : config_.nodes) {
-                if (std::find(check.roles.begin(), check.roles.end(), node.role) !=
-                    check.roles.end()) {
-                    add(check, &node, nullptr, node.address, check.name + "|node:" + node.name);
-                }
-            }
-            if (!check.nlbs.empty()) {
-                for (std::string_view address : {kNlbA, kNlbB}) {
-                    add(check, nullptr, &config_.nlbs.front(), std::string(address),
-                        check.name + "|nlb:mail|" + std::string(address));
-                }
-            }
-        }
-        rollup_ = std::make_unique<Rollup>(alerting_);
+        load(kFleet, alerting_toml);
+        rollup_ = std::make_unique<Rollup>(loaded_.back()->alerting);
         rollup_->set_targets(targets_);
-        book_ = std::make_unique<AlarmBook>(alerting_);
+        book_ = std::make_unique<AlarmBook>(loaded_.back()->alerting);
+    }
+
+    // A reload as the engine does it: the alarms and per-target state stay, the next update
+    // applies the new configuration. The previous one stays alive, as the engine keeps it.
+    void reload(std::string_view fleet_toml, std::string_view alerting_toml) {
+        load(fleet_toml, alerting_toml);
+        rollup_->reconfigure(loaded_.back()->alerting);
+        rollup_->set_targets(targets_);
+        book_->reconfigure(loaded_.back()->alerting);
     }
 
     std::function<bool(const RollupTarget&)> failing = [](const RollupTarget&) { return false; };
@@ -261,6 +253,36 @@ public:
     const Rollup& rollup() const { return *rollup_; }
 
 private:
+    struct Loaded {
+        Config config;
+        AlertingConfig alerting;
+    };
+
+    void load(std::string_view fleet_toml, std::string_view alerting_toml) {
+        auto next = std::make_unique<Loaded>();
+        next->config = parse_config(fleet_toml, "fleet.toml");
+        const std::string text = std::string(kPagers) + std::string(alerting_toml);
+        next->alerting = parse_alerting(toml::parse(text, std::string_view("alerting.toml")),
+                                        "alerting.toml", next->config);
+        const Config& config = next->config;
+        targets_.clear();
+        for (const Check& check : config.checks) {
+            for (const Node& node : config.nodes) {
+                if (std::find(check.roles.begin(), check.roles.end(), node.role) !=
+                    check.roles.end()) {
+                    add(check, &node, nullptr, node.address, check.name + "|node:" + node.name);
+                }
+            }
+            if (!check.nlbs.empty()) {
+                for (std::string_view address : {kNlbA, kNlbB}) {
+                    add(check, nullptr, &config.nlbs.front(), std::string(address),
+                        check.name + "|nlb:mail|" + std::string(address));
+                }
+            }
+        }
+        loaded_.push_back(std::move(next));
+    }
+
     void add(const Check& check, const Node* node, const Nlb* nlb, std::string address,
              std::string identity) {
         const auto id = static_cast<std::uint32_t>(targets_.size());
@@ -268,8 +290,7 @@ private:
                                         address + ":" + std::to_string(check.port)});
     }
 
-    Config config_;
-    AlertingConfig alerting_;
+    std::vector<std::unique_ptr<Loaded>> loaded_;
     std::vector<RollupTarget> targets_;
     std::unique_ptr<Rollup> rollup_;
     std::unique_ptr<AlarmBook> book_;
@@ -494,7 +515,8 @@ TEST(Alarms, UnresolvedPastTierThreeAfterEscalatesOnceAndResolveReachesEveryone)
     fleet.run(2h);
 
     EXPECT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u);
-    EXPECT_EQ(fleet.count("pagerduty", PageAction::repeat), 3u) << "every 30 minutes while firing";
+    EXPECT_EQ(fleet.count("pagerduty", PageAction::repeat), 4u)
+        << "every 30 minutes while firing, and the update to tier 3 when it escalated";
     const auto escalations = fleet.events_to("engineering");
     ASSERT_EQ(escalations.size(), 1u);
     EXPECT_EQ(escalations[0].action, PageAction::escalate);
@@ -547,6 +569,11 @@ TEST(Alarms, RoutedClassPagesTierThreeStraightAway) {
     EXPECT_EQ(fleet.count("engineering", PageAction::escalate), 0u) << "already with Tier III";
 }
 
+// Severity and tier of what a receiver was told; tests that change labels compare those too.
+std::pair<Grade, int> level(const SentIdentity& identity) {
+    return {identity.severity, identity.tier};
+}
+
 TEST(Alarms, WarningThatBecomesCriticalTriggersTierTwoAndUpdatesTierOne) {
     Fleet fleet(kTiers);
     fleet.failing = node_is({"mta1"});
@@ -566,8 +593,9 @@ TEST(Alarms, WarningThatBecomesCriticalTriggersTierTwoAndUpdatesTierOne) {
         return e.dedup_key == kMtaPool && e.action == PageAction::repeat;
     });
     ASSERT_NE(update, noc.end());
-    EXPECT_EQ(update->replaces, std::optional(SentIdentity{Grade::warning, 1}))
-        << "label-identified receivers end the warning alert they were told";
+    ASSERT_TRUE(update->replaces) << "label-identified receivers end the warning alert they were told";
+    EXPECT_EQ(level(*update->replaces), std::pair(Grade::warning, 1));
+    EXPECT_EQ(update->replaces->labels, update->labels);
 }
 
 // The pool's events to `receiver`; the member targets' own alarms are left out.
@@ -577,8 +605,6 @@ std::vector<PageEvent> pool_events(const std::vector<PageEvent>& events) {
                  [](const PageEvent& e) { return e.dedup_key == kMtaPool; });
     return out;
 }
-
-SentIdentity identity_of(const PageEvent& e) { return SentIdentity{e.severity, e.tier}; }
 
 TEST(Alarms, CriticalThenWarningThenOkResolvesWhatEachReceiverWasTold) {
     Fleet fleet(kTiers);
@@ -590,21 +616,165 @@ TEST(Alarms, CriticalThenWarningThenOkResolvesWhatEachReceiverWasTold) {
     fleet.run(5min);
     const auto noc = pool_events(fleet.events_to("noc"));
     ASSERT_FALSE(noc.empty());
-    EXPECT_EQ(identity_of(noc.back()), (SentIdentity{Grade::warning, 1}));
-    EXPECT_EQ(noc.back().replaces, std::optional(SentIdentity{Grade::critical, 2}));
-    EXPECT_TRUE(pool_events(fleet.events_to("pagerduty")).empty()) << "Tier II keeps what it was told";
+    EXPECT_EQ(level(noc.back().identity()), std::pair(Grade::warning, 1));
+    ASSERT_TRUE(noc.back().replaces);
+    EXPECT_EQ(level(*noc.back().replaces), std::pair(Grade::critical, 2));
+    // A warning no longer routes to Tier II: PagerDuty hears the end of its critical alert at
+    // once, not when the pool is whole again.
+    const auto pd = pool_events(fleet.events_to("pagerduty"));
+    ASSERT_EQ(pd.size(), 1u);
+    EXPECT_EQ(pd[0].action, PageAction::resolve);
+    EXPECT_EQ(level(pd[0].identity()), std::pair(Grade::critical, 2));
+    EXPECT_EQ(pd[0].at, noc.back().at) << "in the same update that told Tier I of the warning";
     fleet.clear_events();
     fleet.failing = [](const RollupTarget&) { return false; };
     fleet.run(5min);
     const auto noc_resolve = pool_events(fleet.events_to("noc"));
-    const auto pd_resolve = pool_events(fleet.events_to("pagerduty"));
     ASSERT_EQ(noc_resolve.size(), 1u);
-    ASSERT_EQ(pd_resolve.size(), 1u);
     EXPECT_EQ(noc_resolve[0].action, PageAction::resolve);
-    EXPECT_EQ(identity_of(noc_resolve[0]), (SentIdentity{Grade::warning, 1}));
-    EXPECT_EQ(pd_resolve[0].action, PageAction::resolve);
-    EXPECT_EQ(identity_of(pd_resolve[0]), (SentIdentity{Grade::critical, 2}))
-        << "the resolve names the critical alert PagerDuty was told, not the warning";
+    EXPECT_EQ(level(noc_resolve[0].identity()), std::pair(Grade::warning, 1));
+    EXPECT_TRUE(pool_events(fleet.events_to("pagerduty")).empty()) << "resolved once only";
+}
+
+TEST(Alarms, WarningAgainAfterTierTwoWasReleasedTriggersItAfresh) {
+    Fleet fleet(kTiers);
+    fleet.failing = node_is({"mta1", "mta2"});
+    fleet.run(5min);
+    fleet.failing = node_is({"mta1"});
+    fleet.run(5min);
+    fleet.clear_events();
+    fleet.failing = node_is({"mta1", "mta2"});
+    fleet.run(5min);
+    const auto pd = pool_events(fleet.events_to("pagerduty"));
+    ASSERT_EQ(pd.size(), 1u);
+    EXPECT_EQ(pd[0].action, PageAction::trigger) << "its alert was ended, so this is a new one";
+    EXPECT_FALSE(pd[0].replaces);
+}
+
+TEST(Alarms, EscalationToTierThreeUpdatesEveryReceiverThatWasTold) {
+    Fleet fleet(kTiers);
+    fleet.failing = node_is({"mta1", "mta2"});
+    fleet.run(10min);
+    ASSERT_EQ(fleet.count("pagerduty", PageAction::trigger), 1u);
+    fleet.clear_events();
+    fleet.run(40min);  // past tiers.tier3.after = 45m of critical
+    const auto engineering = pool_events(fleet.events_to("engineering"));
+    ASSERT_EQ(engineering.size(), 1u);
+    EXPECT_EQ(engineering[0].action, PageAction::escalate);
+    EXPECT_EQ(level(engineering[0].identity()), std::pair(Grade::critical, 3));
+    EXPECT_FALSE(engineering[0].replaces) << "Tier III was told nothing before";
+    for (const char* receiver : {"noc", "pagerduty"}) {
+        const auto told = pool_events(fleet.events_to(receiver));
+        const auto update = std::find_if(told.begin(), told.end(), [&](const PageEvent& e) {
+            return e.at == engineering[0].at;
+        });
+        ASSERT_NE(update, told.end()) << receiver << " is updated when the alarm escalates";
+        EXPECT_EQ(update->action, PageAction::repeat) << receiver;
+        EXPECT_EQ(level(update->identity()), std::pair(Grade::critical, 3)) << receiver;
+        ASSERT_TRUE(update->replaces) << receiver;
+        EXPECT_EQ(level(*update->replaces), std::pair(Grade::critical, 2)) << receiver;
+    }
+    // The pool comes back one member at a time (warning on the way), as in the field.
+    fleet.failing = [](const RollupTarget&) { return false; };
+    fleet.run(5min);
+    for (const char* receiver : {"noc", "pagerduty", "engineering"}) {
+        const auto told = pool_events(fleet.events_to(receiver));
+        ASSERT_GE(told.size(), 2u) << receiver;
+        ASSERT_EQ(told.back().action, PageAction::resolve) << receiver;
+        EXPECT_EQ(std::count_if(told.begin(), told.end(),
+                                [](const PageEvent& e) { return e.action == PageAction::resolve; }),
+                  1) << receiver;
+        EXPECT_EQ(told.back().identity(), told[told.size() - 2].identity())
+            << receiver << ": the resolve names what it was last told";
+    }
+    EXPECT_FALSE(fleet.alarm(kMtaPool));
+}
+
+TEST(Alarms, AnUnchangedIdentityIsNotUpdatedAgain) {
+    Fleet fleet(kTiers);
+    fleet.failing = node_is({"mta1", "mta2"});
+    fleet.run(10min);
+    fleet.clear_events();
+    fleet.run(15min);  // no repeat due (30m), no escalation yet (45m)
+    EXPECT_TRUE(pool_events(fleet.events()).empty());
+}
+
+// kFleet with mailbox1 moved to another zone: its alarm keeps its key, its labels change.
+std::string fleet_with_mailbox1_in(std::string_view zone) {
+    std::string text(kFleet);
+    const std::string from = "name = \"mailbox1\"\nrole = \"mailbox\"\nzone = \"zone-a\"";
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos);
+    text.replace(at, from.size(),
+                 "name = \"mailbox1\"\nrole = \"mailbox\"\nzone = \"" + std::string(zone) + "\"");
+    return text;
+}
+
+TEST(Alarms, ReloadWhileFiringUpdatesAndResolvesWhatEachReceiverWasTold) {
+    Fleet fleet(kTiers);
+    fleet.failing = node_is({"mailbox1"});
+    fleet.run(2min);
+    const auto first = fleet.events_to("pagerduty");
+    ASSERT_EQ(first.size(), 1u);
+    ASSERT_EQ(first[0].dedup_key, kMailbox1);
+    const AlarmLabels before = first[0].labels;
+    ASSERT_EQ(before.zone, "zone-a");
+    fleet.clear_events();
+
+    // The reload moves mailbox1 to zone-b (still up: not a zone outage) and Tier II from pagerduty to "day".
+    std::string tiers(kTiers);
+    tiers.replace(tiers.find("receivers = [\"pagerduty\"]"), 25, "receivers = [\"day\"]");
+    fleet.reload(fleet_with_mailbox1_in("zone-b"), tiers);
+    fleet.run(1min);
+    const auto pd = fleet.events_to("pagerduty");
+    ASSERT_EQ(pd.size(), 1u) << "no tier routes to pagerduty now";
+    EXPECT_EQ(pd[0].action, PageAction::resolve);
+    EXPECT_EQ(pd[0].labels, before) << "the resolve names the alert pagerduty was told";
+    EXPECT_EQ(level(pd[0].identity()), std::pair(Grade::critical, 2));
+    const auto noc = fleet.events_to("noc");
+    ASSERT_EQ(noc.size(), 1u);
+    EXPECT_EQ(noc[0].action, PageAction::repeat);
+    EXPECT_EQ(noc[0].labels.zone, "zone-b");
+    ASSERT_TRUE(noc[0].replaces) << "Alertmanager ends the alert under the old labels";
+    EXPECT_EQ(noc[0].replaces->labels, before);
+    const auto day = fleet.events_to("day");
+    ASSERT_EQ(day.size(), 1u);
+    EXPECT_EQ(day[0].action, PageAction::trigger);
+    EXPECT_EQ(day[0].labels.zone, "zone-b");
+    fleet.clear_events();
+
+    fleet.failing = [](const RollupTarget&) { return false; };
+    fleet.run(2min);
+    for (const char* receiver : {"noc", "day"}) {
+        const auto resolves = fleet.events_to(receiver);
+        ASSERT_EQ(resolves.size(), 1u) << receiver;
+        EXPECT_EQ(resolves[0].action, PageAction::resolve) << receiver;
+        EXPECT_EQ(resolves[0].labels.zone, "zone-b") << receiver << " was told zone-b";
+    }
+    EXPECT_TRUE(fleet.events_to("pagerduty").empty());
+}
+
+TEST(Alarms, ReloadWhileSuppressedStillResolvesTheOldLabels) {
+    Fleet fleet(kTiers);
+    fleet.failing = node_is({"mailbox1"});
+    fleet.run(2min);
+    ASSERT_EQ(fleet.events_to("noc").size(), 1u);
+    fleet.clear_events();
+    // Silenced across the reload, so no update tells anyone the new labels.
+    MaintenanceWindow silence;
+    silence.start = fleet.now();
+    silence.end = fleet.now() + 1h;
+    silence.match.nodes = {"mailbox1"};
+    fleet.silence(silence);
+    fleet.reload(fleet_with_mailbox1_in("zone-b"), kTiers);
+    fleet.run(1min);
+    EXPECT_TRUE(fleet.events().empty());
+    fleet.failing = [](const RollupTarget&) { return false; };
+    fleet.run(2min);
+    const auto noc = fleet.events_to("noc");
+    ASSERT_EQ(noc.size(), 1u);
+    EXPECT_EQ(noc[0].action, PageAction::resolve);
+    EXPECT_EQ(noc[0].labels.zone, "zone-a") << "the labels noc was told, not the reloaded ones";
 }
 
 TEST(Alarms, DedupKeyIsTheAlarmIdentityNeverATimeOrCounter) {

@@ -2,6 +2,10 @@
 // tz database zones across DST changes and past the last listed transition, coverage windows.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "config/alerting.hpp"
@@ -12,6 +16,7 @@ namespace {
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 constexpr std::string_view kBase = R"(
 [[node]]
@@ -369,6 +374,17 @@ TEST_F(AlertingConfigTest, ErrorsNameTheExactLineAndColumn) {
                     "start = 2026-12-01T02:00:00Z\n"
                     "end = 2026-12-01T02:00:00Z\n"),
               "8:7: \"end\" must be after \"start\"");
+    // A typo of 2052: its nanoseconds since 1970 do not fit the clock's 64 bits.
+    EXPECT_EQ(error("[[maintenance]]\n"
+                    "nodes = [\"mta1\"]\n"
+                    "start = 2026-12-01T02:00:00Z\n"
+                    "end = 4052-12-01T02:00:00Z\n"),
+              "8:7: \"end\" is outside the years the clock can hold (1678 to 2261)");
+    EXPECT_EQ(error("[[maintenance]]\n"
+                    "nodes = [\"mta1\"]\n"
+                    "start = 1066-10-14T09:00:00Z\n"
+                    "end = 2026-12-01T02:00:00Z\n"),
+              "7:9: \"start\" is outside the years the clock can hold (1678 to 2261)");
     EXPECT_EQ(error("[[maintenance]]\n"
                     "start = 2026-12-01T02:00:00Z\n"
                     "end = 2026-12-01T04:00:00Z\n"),
@@ -540,6 +556,53 @@ TEST(TimeZone, RefusesWhatIsNotAZoneName) {
     EXPECT_THROW(TimeZone::load("/etc/localtime"), std::runtime_error);
     EXPECT_THROW(TimeZone::load("Nowhere/City"), std::runtime_error);
     EXPECT_THROW(TimeZone::from_tzif("bad", "TZif2 but far too short"), std::runtime_error);
+}
+
+// A version 1 header (44 bytes) whose counts promise `data` more bytes than follow it.
+std::string tzif_v1(std::uint32_t timecnt, std::uint32_t typecnt, std::string_view data) {
+    std::string bytes = "TZif";
+    bytes.append(16, '\0');
+    for (const std::uint32_t count : {0u, 0u, 0u, timecnt, typecnt, 0u}) {
+        for (int shift = 24; shift >= 0; shift -= 8) bytes += static_cast<char>(count >> shift);
+    }
+    return bytes.append(data);
+}
+
+TEST(TimeZone, TruncatedOrCorruptFilesAreErrorsNotOverReads) {
+    // One transition and one type need 4 + 1 + 6 bytes; each cut of them must be refused
+    // (under ASan, reading on was a heap over-read).
+    const std::string whole = "\x00\x00\x00\x10\x00\x00\x00\x0e\x10\x00\x00\x00"s;
+    const auto fine = TimeZone::from_tzif("ok", tzif_v1(1, 1, whole.substr(0, 11)));
+    EXPECT_EQ(fine->offset_at(TimePoint(seconds(17))), 1h);
+    for (std::size_t cut = 0; cut < 11; ++cut) {
+        EXPECT_THROW(TimeZone::from_tzif("cut", tzif_v1(1, 1, whole.substr(0, cut))),
+                     std::runtime_error)
+            << cut;
+    }
+    // Counts near 2^32 must not wrap the size check.
+    EXPECT_THROW(TimeZone::from_tzif("huge", tzif_v1(0xffffffffu, 1, whole)), std::runtime_error);
+    // A version 2 file whose second header is missing.
+    std::string v2 = tzif_v1(1, 1, whole.substr(0, 11));
+    v2[4] = '2';
+    EXPECT_THROW(TimeZone::from_tzif("v2", v2), std::runtime_error);
+}
+
+TEST(TimeZone, ACorruptZoneFileIsNamedInTheError) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("tierwatch-tz-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "Bad");
+    {
+        std::ofstream out(dir / "Bad" / "Zone", std::ios::binary);
+        out << tzif_v1(1, 1, "\x00\x00"s);
+    }
+    const test::ScopedEnv tzdir("TZDIR", dir.string());
+    try {
+        TimeZone::load("Bad/Zone");
+        ADD_FAILURE() << "a truncated zone file loaded";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()), (dir / "Bad" / "Zone").string() + ": corrupt TZif header");
+    }
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

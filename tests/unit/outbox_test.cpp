@@ -129,6 +129,60 @@ TEST(OutboxCodec, EventRoundTripsEveryField) {
     EXPECT_EQ(got.at, event.at);
 }
 
+// An event that updates what the receiver was told (warning, tier 1, in zone-b).
+PageEvent replacing_event(PageAction action, std::string receiver, std::string key) {
+    PageEvent event = make_event(action, std::move(receiver), std::move(key));
+    event.replaces = SentIdentity{Grade::warning, 1, event.labels};
+    event.replaces->labels.zone = "zone-b";
+    return event;
+}
+
+TEST(OutboxCodec, ReplacedIdentityRoundTrips) {
+    const PageEvent event = replacing_event(PageAction::repeat, "am", "group/mta-pool");
+    std::string bytes;
+    codec::encode_event(bytes, 9, event);
+    EXPECT_EQ(bytes.size(), codec::event_record_size(event));
+    codec::Record record;
+    ASSERT_EQ(codec::decode(bytes, record).status, codec::DecodeStatus::ok);
+    ASSERT_TRUE(record.event.replaces);
+    EXPECT_EQ(*record.event.replaces, *event.replaces);
+    EXPECT_EQ(record.event.identity(), event.identity());
+}
+
+// A record as written before `replaces` was kept (captured from that encoder): id 5, a repeat
+// of make_event(repeat, "am", "tierwatch/group/mta-pool") at warning, tier 1.
+std::string old_format_record() {
+    static constexpr std::string_view hex =
+        "5457424f85000000bd3ca10c010500000000000000010101010000f323845bd71800ac16208b5bd71802"
+        "000000616d180000007469657277617463682f67726f75702f6d74612d706f6f6c150000004d544120706f"
+        "6f6c2062656c6f772071756f72756d00000000060000007a6f6e652d61030000006d74610000000000000000"
+        "00000000080000006d74612d706f6f6c";
+    std::string bytes;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+    return bytes;
+}
+
+PageEvent old_format_event() {
+    PageEvent event = make_event(PageAction::repeat, "am", "tierwatch/group/mta-pool");
+    event.severity = Grade::warning;
+    event.tier = 1;
+    return event;
+}
+
+TEST(OutboxCodec, RecordsWithoutReplacesKeepTheOldFormat) {
+    codec::Record record;
+    const std::string old = old_format_record();
+    ASSERT_EQ(codec::decode(old, record).status, codec::DecodeStatus::ok);
+    EXPECT_EQ(record.id, 5u);
+    EXPECT_EQ(record.event.identity(), old_format_event().identity());
+    EXPECT_EQ(record.event.dedup_key, "tierwatch/group/mta-pool");
+    EXPECT_FALSE(record.event.replaces);
+    std::string now;
+    codec::encode_event(now, 5, old_format_event());
+    EXPECT_EQ(now, old) << "an event without replaces is written exactly as before";
+}
+
 TEST(OutboxCodec, TornTailAtEveryOffsetKeepsTheWholeRecordsBeforeIt) {
     std::string bytes;
     codec::encode_event(bytes, 1, make_event(PageAction::trigger, "am", "k1"));
@@ -193,6 +247,57 @@ TEST(OutboxCodec, GarbageNeverCrashesAndNeverYieldsARecord) {
     }
 }
 
+TEST(OutboxCodec, ResyncIsLinearOnASegmentOfRepeatedRecordHeaders) {
+    // ~1 MiB of headers each claiming a 256 KiB payload with a wrong checksum: checksumming every
+    // candidate's payload was ~20 GB of work (31 s in a release build); then real records.
+    std::string header;
+    for (const std::uint32_t word : {codec::magic, static_cast<std::uint32_t>(codec::max_payload), 0u}) {
+        for (int i = 0; i < 4; ++i) header += static_cast<char>((word >> (8 * i)) & 0xff);
+    }
+    std::string bytes;
+    while (bytes.size() < 1024 * 1024) bytes += header;
+    const std::size_t junk = bytes.size();
+    for (std::uint64_t id = 1; id <= 20; ++id) {
+        codec::encode_event(bytes, id, make_event(PageAction::trigger, "am", "k" + std::to_string(id)));
+        codec::encode_delivered(bytes, id);
+    }
+
+    const std::size_t before = codec::crc32c_bytes();
+    const auto scan = codec::scan(bytes);
+    const std::size_t work = codec::crc32c_bytes() - before;
+
+    ASSERT_EQ(scan.records.size(), 40u);
+    EXPECT_EQ(scan.records.back().id, 20u);
+    ASSERT_EQ(scan.damage.size(), 1u);
+    EXPECT_EQ(scan.damage[0].offset, 0u);
+    EXPECT_EQ(scan.damage[0].length, junk);
+    EXPECT_FALSE(scan.damage[0].tail);
+    // Index pass, a few bytes per candidate and each real record: a small multiple of the size.
+    EXPECT_LE(work, 8 * bytes.size()) << "bytes checksummed for a " << bytes.size() << "-byte segment";
+    RecordProperty("bytes_checksummed", std::to_string(work));
+    RecordProperty("segment_bytes", std::to_string(bytes.size()));
+}
+
+TEST(OutboxCodec, AfterDamageRecordsOfEveryLengthAreStillChecked) {
+    // Past the first damage checksums come from the prefix index: every payload length and
+    // alignment must agree with crc32c, and a flipped byte in any of them must still be caught.
+    std::string bytes = "junk";
+    std::vector<std::size_t> starts;
+    for (std::uint64_t id = 1; id <= 40; ++id) {
+        starts.push_back(bytes.size());
+        codec::encode_event(bytes, id, make_event(PageAction::trigger, std::string(id, 'r'), "k"));
+    }
+    ASSERT_EQ(codec::scan(bytes).records.size(), 40u);
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+        std::string damaged = bytes;
+        damaged[starts[i] + 20] = static_cast<char>(damaged[starts[i] + 20] ^ 0x40);
+        const auto scan = codec::scan(damaged);
+        EXPECT_EQ(scan.records.size(), 39u) << "record " << i;
+        // The first damaged record joins the leading junk into one damaged stretch.
+        EXPECT_EQ(scan.damage.size(), i == 0 ? 1u : 2u) << "record " << i;
+    }
+}
+
 // ------------------------------------------------------------------------------------ queue
 
 TEST(OutboxQueue, DeliversInArrivalOrderPerReceiver) {
@@ -236,6 +341,33 @@ TEST(OutboxQueue, NewerEventsSupersedeUndeliveredRepeats) {
     EXPECT_EQ(queued(queue, "pd"),
               (std::vector<std::pair<std::uint64_t, PageAction>>{
                   {1, PageAction::trigger}, {3, PageAction::trigger}, {5, PageAction::resolve}}));
+}
+
+TEST(OutboxQueue, ASupersedingEventEndsWhatTheReceiverWasActuallyTold) {
+    OutboxQueue queue;
+    // Told warning/1 (in zone-b); the update to critical/2 is still undelivered when the alarm
+    // clears, so the resolve (named critical/2) must also end warning/1.
+    OutboxEntry update = entry(1, PageAction::repeat, "am", "k");
+    update.event = replacing_event(PageAction::repeat, "am", "k");
+    queue.add(update);
+    OutboxEntry resolve = entry(2, PageAction::resolve, "am", "k");
+    queue.add(resolve);
+    const OutboxEntry* queued = queue.front("am");
+    ASSERT_NE(queued, nullptr);
+    EXPECT_EQ(queued->id, 2u);
+    ASSERT_TRUE(queued->event.replaces);
+    EXPECT_EQ(*queued->event.replaces, *update.event.replaces);
+    EXPECT_EQ(queued->bytes, codec::event_record_size(queued->event));
+
+    // Over an undelivered trigger the receiver was told nothing: nothing to end.
+    OutboxQueue fresh;
+    fresh.add(entry(1, PageAction::trigger, "am", "k"));
+    OutboxEntry repeat = entry(2, PageAction::repeat, "am", "k");
+    repeat.event = replacing_event(PageAction::repeat, "am", "k");
+    fresh.add(repeat);
+    ASSERT_NE(fresh.front("am"), nullptr);
+    EXPECT_EQ(fresh.front("am")->event.action, PageAction::trigger);
+    EXPECT_FALSE(fresh.front("am")->event.replaces);
 }
 
 TEST(OutboxQueue, ARepeatOverAnUndeliveredTriggerGoesOutAsTheTrigger) {
@@ -311,6 +443,33 @@ TEST(Outbox, ReplaysPendingEventsAfterRestart) {
     EXPECT_EQ(test::metric(registry, "tierwatch_outbox_corrupt_records_total"), 0.0);
     // New ids continue after the replayed ones.
     EXPECT_GT(outbox.append(make_event(PageAction::trigger, "pd", "c")).id, 3u);
+    fs::remove_all(dir);
+}
+
+TEST(Outbox, ReplaysOldFormatRecordsAndReplacedIdentities) {
+    const auto dir = fresh_dir("replaces");
+    // A segment left by a daemon from before `replaces` was kept, with one pending page.
+    write_bytes(dir / "segment-00000001.log", old_format_record());
+    {
+        metrics::Registry registry;
+        Outbox outbox(dir, {}, registry);
+        EXPECT_EQ(outbox.queue().size("am"), 1u);
+        EXPECT_EQ(outbox.append(replacing_event(PageAction::repeat, "pd", "k")).status,
+                  OutboxWrite::durable);
+    }
+    // Restarted between the decision and the delivery: the old identity must still be ended.
+    metrics::Registry registry;
+    Outbox outbox(dir, {}, registry);
+    const OutboxEntry* old = outbox.queue().front("am");
+    ASSERT_NE(old, nullptr);
+    EXPECT_EQ(old->id, 5u);
+    EXPECT_EQ(old->event.identity(), old_format_event().identity());
+    EXPECT_FALSE(old->event.replaces);
+    const OutboxEntry* update = outbox.queue().front("pd");
+    ASSERT_NE(update, nullptr);
+    ASSERT_TRUE(update->event.replaces);
+    EXPECT_EQ(*update->event.replaces, *replacing_event(PageAction::repeat, "pd", "k").replaces);
+    EXPECT_EQ(test::metric(registry, "tierwatch_outbox_corrupt_records_total"), 0.0);
     fs::remove_all(dir);
 }
 

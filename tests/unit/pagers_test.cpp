@@ -19,6 +19,7 @@
 #include <regex>
 #include <sstream>
 
+#include "config/config.hpp"
 #include "daemon/clock/rfc3339.hpp"
 #include "daemon/paging/dispatcher.hpp"
 #include "daemon/paging/pager_email.hpp"
@@ -203,6 +204,124 @@ TEST(Alertmanager, AlertCarriesLabelsAnnotationsAndEndsAtOnlyWhenResolved) {
     EXPECT_EQ(alert.at("endsAt"), "2026-09-21T14:13:50.000Z");
     // Same labels, so Alertmanager resolves the same alert.
     EXPECT_EQ(json::serialize(alert.at("labels")), json::serialize(labels));
+}
+
+// Two tierwatchd of an HA pair: each builds its pagers as the engine does, with its own listen
+// address in the default generatorURL, and each has its own alarm book, the second one started
+// seven minutes after the first while the alarm already fired.
+struct Instance {
+    Instance(const AlertingConfig& alerting, std::string_view listen)
+        : book(alerting) {
+        const PagerOptions options{.generator_url = "http://" + std::string(listen) + "/status"};
+        for (const PagerConfig& config : alerting.pagers) pagers.push_back(make_pager(config, options));
+    }
+    json::value payload(const PageEvent& event) const {
+        for (const auto& pager : pagers) {
+            if (pager->name() == event.receiver) return json::parse(pager->request(event).body);
+        }
+        ADD_FAILURE() << "no pager " << event.receiver;
+        return {};
+    }
+    AlarmBook book;
+    std::vector<std::unique_ptr<Pager>> pagers;
+};
+
+TEST(HaPair, NoInstanceSpecificValueInWhatAnAlarmSends) {
+    const Config config = parse_config(R"(
+[[node]]
+name = "mta1"
+role = "mta"
+address = "10.0.0.1"
+[[check]]
+name = "smtp"
+protocol = "smtp"
+port = 25
+roles = ["mta"]
+)", "tierwatch.toml");
+    const std::string key_file = temp_file("ha-routing-key", kRoutingKey).string();
+    const AlertingConfig alerting = parse_alerting(toml::parse(R"(
+[tiers]
+settle = "0s"
+[tiers.tier1]
+receivers = ["am", "pd", "hook"]
+[[pager]]
+name = "am"
+kind = "alertmanager"
+url = "http://127.0.0.1:9/"
+[[pager]]
+name = "pd"
+kind = "pagerduty"
+routing_key_file = ")" + key_file + R"("
+[[pager]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+)", std::string_view("alerting.toml")), "alerting.toml", config);
+    Instance first(alerting, "127.0.0.1:9105");
+    Instance second(alerting, "127.0.0.2:9205");
+    AlarmCondition down;
+    down.kind = AlarmKind::target;
+    down.key = alarm_key(AlarmKind::target, "smtp|node:mta1");
+    down.severity = Grade::critical;
+    down.summary = "smtp on mta1: connect_refused";
+    down.labels = {"mta1", "", "mta", "smtp", "", "10.0.0.1", ""};
+    const TimePoint start = std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + 3h;
+    const auto fired_first = first.book.update({down}, start);
+    const auto fired_second = second.book.update({down}, start + 7min);
+    const auto resolved_first = first.book.update({}, start + 8min);
+    const auto resolved_second = second.book.update({}, start + 8min);
+    std::vector<std::pair<PageEvent, PageEvent>> pairs;
+    for (const auto* events : {&fired_first, &fired_second, &resolved_first, &resolved_second})
+        ASSERT_EQ(events->size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        pairs.emplace_back(fired_first[i], fired_second[i]);
+        pairs.emplace_back(resolved_first[i], resolved_second[i]);
+    }
+
+    const auto text = [](const json::value& v) { return json::serialize(v); };
+    for (const auto& [x_event, y_event] : pairs) {
+        ASSERT_EQ(x_event.receiver, y_event.receiver);
+        SCOPED_TRACE(x_event.receiver + " " + std::string(to_string(x_event.action)));
+        const json::value x = first.payload(x_event);
+        const json::value y = second.payload(y_event);
+        if (x_event.receiver == "am") {
+            const auto& ax = x.as_array().at(0).as_object();
+            const auto& ay = y.as_array().at(0).as_object();
+            EXPECT_EQ(text(ax.at("labels")), text(ay.at("labels"))) << "one alert, not two";
+            EXPECT_EQ(text(ax.at("annotations")), text(ay.at("annotations")));
+            EXPECT_NE(ax.at("generatorURL"), ay.at("generatorURL")) << "the listen-address default";
+        } else if (x_event.receiver == "pd") {
+            EXPECT_EQ(x.at("dedup_key"), y.at("dedup_key"));
+            if (x_event.action != PageAction::resolve) {
+                auto px = x.at("payload").as_object();
+                auto py = y.at("payload").as_object();
+                px.erase("timestamp");  // when each instance first saw it, as startsAt
+                py.erase("timestamp");
+                EXPECT_EQ(text(px), text(py));
+            }
+        } else {
+            EXPECT_EQ(text(x.at("labels")), text(y.at("labels")));
+            EXPECT_EQ(x.at("dedup_key"), y.at("dedup_key"));
+            EXPECT_EQ(x.at("summary"), y.at("summary"));
+        }
+    }
+    // With the pager's own generator_url (the README's advice for a pair), two instances that
+    // saw the alarm start at the same moment send byte-identical Alertmanager posts, whatever
+    // their listen addresses and start times.
+    AlertingConfig shared = alerting;
+    shared.pagers[0].table.insert("generator_url", "https://tierwatch.example/status");
+    Instance one(shared, "127.0.0.1:9105");
+    Instance two(shared, "127.0.0.2:9205");
+    for (const TimePoint at : {start, start + 1min}) {
+        const auto fired_one = one.book.update({down}, at);
+        const auto fired_two = two.book.update({down}, at);
+        ASSERT_EQ(fired_one.size(), fired_two.size());
+        for (std::size_t i = 0; i < fired_one.size(); ++i) {
+            if (fired_one[i].receiver != "am") continue;
+            EXPECT_EQ(one.pagers[0]->request(fired_one[i]).body,
+                      two.pagers[0]->request(fired_two[i]).body);
+        }
+    }
 }
 
 TEST(PagerDuty, UnreadableRoutingKeyFileIsNamedButNeverRead) {

@@ -8,6 +8,7 @@
 #include "daemon/web/admin_api.hpp"
 #include "daemon/alarms/silences.hpp"
 #include "daemon/clock/rfc3339.hpp"
+#include "daemon/storage/durable_file.hpp"
 
 namespace tierwatch {
 namespace {
@@ -78,6 +79,18 @@ TEST(Rfc3339, ParsesUtcOffsetsAndFractions) {
     }
 }
 
+TEST(Rfc3339, TimesOutsideTheClocksRangeAreRefusedNotWrapped) {
+    // The clock holds signed 64-bit nanoseconds: 1677-09-21T00:12:43 to 2262-04-11T23:47:16.
+    EXPECT_EQ(parse_rfc3339("2262-04-11T23:47:15Z"),
+              TimePoint(std::chrono::seconds(9'223'372'035)));
+    EXPECT_EQ(parse_rfc3339("1677-09-21T00:12:45Z"),
+              TimePoint(std::chrono::seconds(-9'223'372'035)));
+    for (const auto* far : {"2262-04-11T23:47:16Z", "4052-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+                            "1677-09-21T00:12:44Z", "0000-01-01T00:00:00Z"}) {
+        EXPECT_FALSE(parse_rfc3339(far)) << far;
+    }
+}
+
 TEST_F(SilencesTest, ParsesMatchersTimesAndDurations) {
     const auto silence = parsed(R"({"matchers": {"nodes": ["mta1"], "checks": "smtp"},
         "duration": "2h", "author": "alice", "comment": "replacing a disk"})");
@@ -117,6 +130,16 @@ TEST_F(SilencesTest, RefusesWhatWouldSilenceNothingOrEverything) {
     EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duration": "9000000000000000ms", "author": "a",
                            "comment": "c"})"),
               "a silence lasts at most 31 days; use a [[maintenance]] window for longer");
+    // Start plus duration past the clock's range, and a span whose nanoseconds overflow.
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "start": "2262-04-11T00:00:00Z", "duration": "2d",
+                           "author": "a", "comment": "c"})"),
+              "\"start\" plus \"duration\" is past the year 2261, the end of the clock's range");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "start": "1700-01-01T00:00:00Z",
+                           "end": "2262-01-01T00:00:00Z", "author": "a", "comment": "c"})"),
+              "a silence lasts at most 31 days; use a [[maintenance]] window for longer");
+    EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "end": "4052-01-01T00:00:00Z", "author": "a",
+                           "comment": "c"})"),
+              "\"end\" must be an RFC 3339 time, got \"4052-01-01T00:00:00Z\"");
     EXPECT_EQ(error_of(R"({"matchers": {"roles": "mta"}, "duration": "1h", "comment": "c"})"),
               "\"author\" is required: who silenced this, and why, is what the next shift asks");
     EXPECT_EQ(error_of(R"({"matchers": {"roles": ["mta", 3]}, "duration": "1h", "author": "a", "comment": "c"})"),
@@ -172,6 +195,41 @@ TEST_F(SilencesTest, CorruptFileIsSetAsideNotFatal) {
     EXPECT_NE(error.find("is not a silence file"), std::string::npos) << error;
     EXPECT_NE(error.find("silences.json.corrupt"), std::string::npos) << error;
     EXPECT_TRUE(store.silences().empty());
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
+}
+
+// A stored silence (silence_to_json's shape) ending at `end`.
+std::string stored_file(std::string_view end) {
+    return R"({"version": 1, "silences": [{"id": "00000000000000aa", "matchers": {"nodes": ["mta1"]},
+        "start": "2026-11-23T00:00:00Z", "end": ")" +
+           std::string(end) + R"(", "author": "a", "comment": "c", "created": "2026-11-23T00:00:00Z"}]})";
+}
+
+TEST_F(SilencesTest, EndsAtTheEdgeOfTheClockAreKeptAndBeyondItSetAside) {
+    const auto file = dir_ / "silences.json";
+    // The day after this end is past the clock's range: forgetting must not wrap it into the past.
+    std::ofstream(file) << stored_file("2262-04-11T23:00:00Z");
+    SilenceStore edge(file);
+    EXPECT_EQ(edge.load(kNow), "");
+    ASSERT_EQ(edge.silences().size(), 1u);
+    EXPECT_EQ(edge.silences()[0].state(kNow), "active");
+
+    std::ofstream(file) << stored_file("2263-01-01T00:00:00Z");
+    SilenceStore beyond(file);
+    const auto error = beyond.load(kNow);
+    EXPECT_NE(error.find("bad time in \"end\""), std::string::npos) << error;
+    EXPECT_TRUE(beyond.silences().empty());
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
+}
+
+TEST_F(SilencesTest, OversizedFileIsSetAsideUnread) {
+    const auto file = dir_ / "silences.json";
+    { std::ofstream create(file); }
+    std::filesystem::resize_file(file, max_state_file_bytes + 1);  // sparse
+    SilenceStore store(file);
+    EXPECT_EQ(store.load(kNow), file.string() +
+                                    " is larger than 67108864 bytes, the most a state file may hold; moved to " +
+                                    file.string() + ".corrupt, starting with no silences");
     EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
 }
 

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""An HA pair through a real Alertmanager cluster: two tierwatchd with the same checks each send
+to both nodes of a two-node Alertmanager cluster (Debian's package, gossip on 127.x addresses)
+that notifies one webhook. From an all-green fleet: both MTAs down is exactly one firing
+notification; one tierwatchd SIGKILLed while they are down is no resolve (the other keeps the
+alert firing); the MTAs back one after the other is exactly one resolve (the pool passes through
+"1 of 2 down", a warning that no longer routes to Alertmanager, whose resolve must name the
+critical alert it was told), and then no active alert in either Alertmanager."""
+import json
+import os
+import signal
+import sys
+import time
+
+from harness import ALERTMANAGER, Fleet, PageRecorder, check, free_port, http_get, metric, wait_for
+
+AM1, AM2, HOOK = "127.0.67.1", "127.0.67.2", "127.0.67.3"
+DAEMONS = {"tierwatchd-a": "127.0.67.4", "tierwatchd-b": "127.0.67.5"}
+MTA1, MTA2, PROXY1, PROXY2 = "127.0.67.11", "127.0.67.21", "127.0.67.12", "127.0.67.22"
+POOL = "tierwatch/group/mta-pool"
+GROUP_INTERVAL = 2  # seconds, as in AM_CONFIG
+RESOLVE_TIMEOUT = 10
+PEER_TIMEOUT = 2
+
+AM_CONFIG = f"""
+global:
+  resolve_timeout: {RESOLVE_TIMEOUT}s
+route:
+  receiver: hook
+  group_by: ['alertname', 'alarm_key']
+  group_wait: 1s
+  group_interval: {GROUP_INTERVAL}s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: '{{hook}}'
+        send_resolved: true
+"""
+
+# The same checks and pagers for both instances; only the listen address and state_dir differ.
+CONFIG = """
+[daemon]
+listen = "{listen}"
+state_dir = "{state_dir}"
+
+[defaults]
+interval = "1s"
+timeout = "500ms"
+rise = 1
+fall = 1
+
+[[node]]
+name = "mta1"
+role = "mta"
+zone = "zone-a"
+address = "{mta1}"
+
+[[node]]
+name = "mta2"
+role = "mta"
+zone = "zone-b"
+address = "{mta2}"
+
+[[node]]
+name = "proxy1"
+role = "proxy"
+zone = "zone-a"
+address = "{proxy1}"
+
+[[node]]
+name = "proxy2"
+role = "proxy"
+zone = "zone-b"
+address = "{proxy2}"
+
+[[check]]
+name = "smtp-banner"
+protocol = "tcp"
+port = 25025
+roles = ["mta", "proxy"]
+banner_regex = "^220 "
+
+[[group]]
+name = "mta-pool"
+roles = ["mta"]
+warning_when_down = 1          # one MTA down: a warning, which Tier II (Alertmanager) is not told
+critical_when_up_below = 1     # a redundant pair: critical only when neither MTA is up
+
+[tiers]
+settle = "1s"
+
+[tiers.tier2]
+receivers = ["am1", "am2"]
+repeat = "30m"
+
+[[pager]]
+name = "am1"
+kind = "alertmanager"
+url = "{am1}"
+repost = "1s"
+
+[[pager]]
+name = "am2"
+kind = "alertmanager"
+url = "{am2}"
+repost = "1s"
+"""
+
+
+def pool_alerts(notifications, status):
+    """The webhook notifications in which the pool's alert has `status` (firing, resolved)."""
+    return [n for n in notifications
+            if any(a["labels"].get("alarm_key") == POOL and a["status"] == status for a in n["alerts"])]
+
+
+def active(base):
+    """Alerts an Alertmanager still holds as active (not ended, not silenced)."""
+    return [a for a in json.loads(http_get(f"{base}/api/v2/alerts?active=true")[1])
+            if a["status"]["state"] == "active"]
+
+
+def hold_for(bad, seconds, what):
+    """Polls `bad` for `seconds` and fails as soon as it holds: an absence is only seen over a
+    window, here one derived from Alertmanager's own timers."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = bad()
+        check(not found, f"{what}: {found}")
+        time.sleep(0.1)
+
+
+def main():
+    if not os.path.exists(ALERTMANAGER):
+        print("SKIP: prometheus-alertmanager is not installed (scripts/install-deps)")
+        return 0
+    hook = PageRecorder(HOOK)
+    with Fleet("paging-ha") as fleet:
+        mta1 = fleet.faultserver([f"banner@{MTA1}:25025,text=220 mta1\\r\\n"])
+        os.rename(fleet.path("faultserver.log"), fleet.path("mta1.log"))
+        mta2 = fleet.faultserver([f"banner@{MTA2}:25025,text=220 mta2\\r\\n"])
+        os.rename(fleet.path("faultserver.log"), fleet.path("mta2.log"))
+        fleet.faultserver([f"banner@{PROXY1}:25025,text=220 proxy1\\r\\n",
+                           f"banner@{PROXY2}:25025,text=220 proxy2\\r\\n"])
+
+        # Two Alertmanagers gossiping on loopback addresses; short timers so the test is quick.
+        gossip1, gossip2 = f"{AM1}:{free_port(AM1)}", f"{AM2}:{free_port(AM2)}"
+        timers = [f"--cluster.peer-timeout={PEER_TIMEOUT}s", "--cluster.settle-timeout=5s",
+                  "--cluster.pushpull-interval=2s"]
+        am_config = AM_CONFIG.format(hook=hook.url)
+        am1 = fleet.alertmanager("am1", AM1, am_config, cluster=gossip1, peers=[gossip2], extra=timers)
+        am2 = fleet.alertmanager("am2", AM2, am_config, cluster=gossip2, peers=[gossip1], extra=timers)
+        for base in (am1, am2):
+            wait_for(lambda: (lambda c: c["status"] == "ready" and len(c["peers"]) == 2)(
+                json.loads(http_get(f"{base}/api/v2/status")[1])["cluster"]), 60,
+                f"{base} in a ready two-node cluster")
+
+        daemons = {}
+        for name, address in DAEMONS.items():
+            listen = f"{address}:{free_port(address)}"
+            daemons[name] = (listen, fleet.tierwatchd(CONFIG.format(
+                listen=listen, state_dir=fleet.path(f"{name}-state"), mta1=MTA1, mta2=MTA2,
+                proxy1=PROXY1, proxy2=PROXY2, am1=am1, am2=am2), name=name))
+
+        def green(listen):
+            targets = json.loads(http_get(f"http://{listen}/api/v1/targets")[1])["targets"]
+            alarms = json.loads(http_get(f"http://{listen}/api/v1/alarms")[1])
+            return (len(targets) == 4 and all(t["grade"] == "ok" and t["last"] for t in targets)
+                    and alarms["count"] == 0)
+
+        for name, (listen, _) in daemons.items():
+            wait_for(lambda: green(listen), 30, f"{name}: every target ok and no alarm")
+        check(hook.received() == [], f"an all-green fleet notifies nothing: {hook.received()}")
+
+        # Both MTAs down: each instance posts the pool's critical alert to both Alertmanagers.
+        os.killpg(mta1.pid, signal.SIGTERM)
+        os.killpg(mta2.pid, signal.SIGTERM)
+        firing = lambda: pool_alerts(hook.received(), "firing")
+        wait_for(firing, 30, "a firing notification for the pool")
+        for name, (listen, _) in daemons.items():
+            for receiver in ("am1", "am2"):
+                wait_for(lambda: metric(listen, "tierwatch_pages_sent_total", receiver=receiver) >= 1, 20,
+                         f"{name} posted the pool's alert to {receiver}")
+        for base in (am1, am2):
+            alerts = wait_for(lambda: [a for a in active(base) if a["labels"]["alarm_key"] == POOL], 20,
+                              f"the pool's alert active in {base}")
+            check(len(alerts) == 1 and alerts[0]["labels"]["severity"] == "critical"
+                  and alerts[0]["labels"]["tier"] == "2", f"one critical alert in {base}: {alerts}")
+        # The second node waits peer_timeout for the first's notification log before it sends
+        # its own; a duplicate would come within that and one group_interval.
+        hold_for(lambda: len(firing()) > 1 and firing(), 2 * PEER_TIMEOUT + GROUP_INTERVAL + 3,
+                 "more than one firing notification for the pool")
+
+        # One instance dies while the pool is down: the other keeps re-posting, so the alert
+        # outlives resolve_timeout and nobody hears a resolve.
+        victim_listen, victim = daemons["tierwatchd-b"]
+        survivor_listen, _ = daemons["tierwatchd-a"]
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        killed = time.monotonic()
+        resolved = lambda: pool_alerts(hook.received(), "resolved")
+        sent = lambda: metric(survivor_listen, "tierwatch_pages_sent_total", receiver="am1")
+        deadline_posts = None
+
+        def outlived_resolve_timeout():
+            nonlocal deadline_posts
+            check(not resolved(), f"a resolve after one instance was killed: {resolved()}")
+            if time.monotonic() - killed < RESOLVE_TIMEOUT + 2:
+                return False
+            if deadline_posts is None:
+                deadline_posts = sent()
+            return sent() >= deadline_posts + 2  # the survivor re-posted after it, twice
+
+        wait_for(outlived_resolve_timeout, RESOLVE_TIMEOUT + 30,
+                 "the survivor re-posting past Alertmanager's resolve_timeout")
+        for base in (am1, am2):
+            check([a for a in active(base) if a["labels"]["alarm_key"] == POOL],
+                  f"the pool's alert still active in {base} after the kill")
+        check(len(firing()) == 1, f"still one firing notification: {firing()}")
+
+        # The MTAs come back one after the other: the pool is a warning in between.
+        fleet.faultserver([f"banner@{MTA1}:25025,text=220 mta1 again\\r\\n"])
+        os.rename(fleet.path("faultserver.log"), fleet.path("mta1-again.log"))
+        wait_for(lambda: any(a["key"] == POOL and a["severity"] == "warning" for a in json.loads(
+            http_get(f"http://{survivor_listen}/api/v1/alarms")[1])["alarms"]), 20, "the pool a warning")
+        fleet.faultserver([f"banner@{MTA2}:25025,text=220 mta2 again\\r\\n"])
+        os.rename(fleet.path("faultserver.log"), fleet.path("mta2-again.log"))
+        wait_for(lambda: green(survivor_listen), 20, "the survivor all green again")
+        back = time.monotonic()
+        wait_for(resolved, GROUP_INTERVAL + 30, "a resolve notification for the pool")
+        for base in (am1, am2):
+            wait_for(lambda: not active(base), max(1.0, back + GROUP_INTERVAL + 30 - time.monotonic()),
+                     f"no active alert left in {base} within group_interval + 30 s")
+        hold_for(lambda: (len(resolved()) > 1 or len(firing()) > 1) and hook.received(),
+                 2 * PEER_TIMEOUT + GROUP_INTERVAL + 3, "a second resolve or firing notification")
+        resolved_alert = [a for a in resolved()[0]["alerts"] if a["labels"]["alarm_key"] == POOL][0]
+        check(resolved_alert["labels"]["severity"] == "critical" and resolved_alert["labels"]["tier"] == "2",
+              f"the resolve names the critical alert that fired: {resolved_alert['labels']}")
+    hook.close()
+    print("ok: one firing and one resolve notification through a two-node Alertmanager cluster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
