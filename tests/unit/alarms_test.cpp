@@ -842,13 +842,18 @@ TEST(Coverage, SameAlarmAtTenAndThreeLocalTimeGoesToTheScheduledReceivers) {
 }
 
 TEST(Coverage, ResolveReachesTheDayAndNightReceiversAfterAHandover) {
-    // Fires at 19:40 CEST with day coverage; the 30-minute repeat at 20:10 goes to night.
+    // Fires at 19:40 CEST with day coverage; night takes over at 20:00, before the 30-minute
+    // repeat is due, and hears of the alarm then.
     Fleet fleet(kCoverageTiers, utc(2026y / July / 15, 17h, 40min));
     fleet.failing = node_is({"mailbox1"});
     fleet.run(40min);
     EXPECT_EQ(fleet.count("day", PageAction::trigger), 1u);
-    EXPECT_EQ(fleet.count("night", PageAction::trigger), 1u)
-        << "a receiver new to the alarm gets a trigger";
+    const auto night = fleet.events_to("night");
+    ASSERT_FALSE(night.empty());
+    EXPECT_EQ(night[0].action, PageAction::trigger) << "a receiver new to the alarm gets a trigger";
+    EXPECT_GE(night[0].at, utc(2026y / July / 15, 18h));
+    EXPECT_LT(night[0].at, utc(2026y / July / 15, 18h, 1min)) << "at the hand-over";
+    EXPECT_EQ(fleet.count("day", PageAction::resolve), 0u) << "going off shift is not a resolve";
     fleet.failing = [](const RollupTarget&) { return false; };
     fleet.run(1min);
     EXPECT_EQ(fleet.count("day", PageAction::resolve), 1u);

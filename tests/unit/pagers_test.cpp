@@ -206,6 +206,35 @@ TEST(Alertmanager, AlertCarriesLabelsAnnotationsAndEndsAtOnlyWhenResolved) {
     EXPECT_EQ(json::serialize(alert.at("labels")), json::serialize(labels));
 }
 
+TEST(Alertmanager, AnUpdateEndsTheLabelSetTheReceiverWasToldInTheSamePost) {
+    const auto pager =
+        make_pager(pager_config("am", PagerKind::alertmanager, "http://127.0.0.1:9093"), {});
+    PageEvent event = make_event(PageAction::repeat, "am", "tierwatch/group/mta-pool");
+    // Told warning / tier 1 in zone-b (before a reload renamed the zone); now critical / tier 2.
+    event.replaces = SentIdentity{Grade::warning, 1, event.labels};
+    event.replaces->labels.zone = "zone-b";
+    for (const PageAction action : {PageAction::repeat, PageAction::resolve}) {
+        event.action = action;
+        const auto alerts = json::parse(pager->request(event).body).as_array();
+        ASSERT_EQ(alerts.size(), 2u) << to_string(action);
+        const auto& ended = alerts[0].as_object();
+        const auto& current = alerts[1].as_object();
+        const auto& old_labels = ended.at("labels").as_object();
+        EXPECT_EQ(old_labels.at("severity"), "warning");
+        EXPECT_EQ(old_labels.at("tier"), "1");
+        EXPECT_EQ(old_labels.at("zone"), "zone-b");
+        EXPECT_EQ(old_labels.at("alarm_key").as_string(), event.dedup_key);
+        EXPECT_EQ(old_labels.at("alertname"), "tierwatch_group");
+        EXPECT_EQ(ended.at("endsAt").as_string(), format_rfc3339(event.at)) << "the old alert ends now";
+        const auto& labels = current.at("labels").as_object();
+        EXPECT_EQ(labels.at("severity"), "critical");
+        EXPECT_EQ(labels.at("zone"), "zone-a");
+        EXPECT_EQ(current.contains("endsAt"), action == PageAction::resolve) << to_string(action);
+    }
+    event.replaces.reset();
+    EXPECT_EQ(json::parse(pager->request(event).body).as_array().size(), 1u);
+}
+
 // Two tierwatchd of an HA pair: each builds its pagers as the engine does, with its own listen
 // address in the default generatorURL, and each has its own alarm book, the second one started
 // seven minutes after the first while the alarm already fired.
