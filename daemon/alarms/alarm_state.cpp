@@ -128,45 +128,38 @@ Alarm from_json(const json::object& o) {
 
 }  // namespace
 
-std::string save_alarm_state(const std::filesystem::path& file, const AlarmBook& book) {
+Expected<> save_alarm_state(const std::filesystem::path& file, const AlarmBook& book) {
     json::array alarms;
     for (const auto& [key, alarm] : book.alarms()) {
         if (!alarm.notified.empty()) alarms.push_back(to_json(alarm));
     }
     const auto text =
         json::serialize(json::object{{"version", format_version}, {"alarms", std::move(alarms)}}) + "\n";
-    std::string error;
-    if (!replace_file_durably(file, text, error)) return "cannot save alarm state to " + file.string() + ": " + error;
+    if (const auto saved = replace_file_durably(file, text); !saved)
+        return unexpected("cannot save alarm state to " + file.string() + ": " + saved.error());
     return {};
 }
 
-std::vector<Alarm> load_alarm_state(const std::filesystem::path& file, std::string& error) {
+Expected<std::vector<Alarm>> load_alarm_state(const std::filesystem::path& file) {
     std::vector<Alarm> alarms;
     std::error_code missing;
     if (!std::filesystem::exists(file, missing)) return alarms;
-    std::string text;
-    const char* consequence = "alarms that cleared while tierwatchd was down get no resolve";
-    switch (read_file(file, text, error)) {
-        case ReadResult::ok:
-            break;
-        case ReadResult::failed:
-            error = file.string() + ": " + error;
-            return alarms;
-        case ReadResult::too_large:
-            error = file.string() + " is " + error + "; " + set_aside(file) + ", starting without it: " + consequence;
-            return alarms;
-    }
+    const std::string consequence = "alarms that cleared while tierwatchd was down get no resolve";
+    const auto text = read_file(file);
+    if (!text && text.error().too_large)
+        return unexpected(file.string() + " is " + text.error().text + "; " + set_aside(file) +
+                          ", starting without it: " + consequence);
+    if (!text) return unexpected(file.string() + ": " + text.error().text);
     try {
-        const auto document = json::parse(text);
+        const auto document = json::parse(*text);
         if (document.at("version").to_number<int>() != format_version) {
             throw std::runtime_error("unknown format version");
         }
         for (const auto& item : document.at("alarms").as_array()) alarms.push_back(from_json(item.as_object()));
     } catch (const std::exception& bad) {
         // Set aside, so the next save does not destroy the evidence and the next start does not trip again.
-        error = file.string() + " is not an alarm state file (" + bad.what() + "); " + set_aside(file) +
-                ", starting without it: " + consequence;
-        alarms.clear();
+        return unexpected(file.string() + " is not an alarm state file (" + bad.what() + "); " +
+                          set_aside(file) + ", starting without it: " + consequence);
     }
     return alarms;
 }

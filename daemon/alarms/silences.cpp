@@ -101,26 +101,26 @@ Silence stored_silence(const json::value& value) {
 
 }  // namespace
 
-std::variant<Silence, std::string> parse_silence_request(std::string_view body, const Config& config,
+Expected<Silence> parse_silence_request(std::string_view body, const Config& config,
                                                          TimePoint now) {
     boost::system::error_code error;
     const json::value document = json::parse(body, error);
-    if (error) return "the body is not JSON: " + error.message();
+    if (error) return unexpected("the body is not JSON: " + error.message());
     const auto* object = document.if_object();
-    if (!object) return std::string("the body must be a JSON object");
+    if (!object) return unexpected("the body must be a JSON object");
     static constexpr std::array<std::string_view, 6> keys{"matchers", "start",  "end",
                                                           "duration", "author", "comment"};
     for (const auto& [key, value] : *object) {
         if (std::find(keys.begin(), keys.end(), std::string_view(key)) == keys.end()) {
-            return "unknown field " + in_quotes(key) + did_you_mean(key, keys) + "; expected " +
-                   detail::quoted_list(keys);
+            return unexpected("unknown field " + in_quotes(key) + did_you_mean(key, keys) + "; expected " +
+                   detail::quoted_list(keys));
         }
     }
 
     Silence silence;
     const auto* matchers = object->if_contains("matchers");
     if (!matchers || !matchers->is_object()) {
-        return std::string("\"matchers\" must be an object with nodes, roles, zones, nlbs or checks");
+        return unexpected("\"matchers\" must be an object with nodes, roles, zones, nlbs or checks");
     }
     std::array<std::string_view, matcher_fields.size()> field_keys{};
     std::transform(matcher_fields.begin(), matcher_fields.end(), field_keys.begin(),
@@ -130,71 +130,71 @@ std::variant<Silence, std::string> parse_silence_request(std::string_view body, 
                                         // clang before 16 cannot capture a structured binding.
                                         [&name = key](const MatcherField& f) { return f.key == name; });
         if (field == matcher_fields.end()) {
-            return "unknown matcher " + in_quotes(key) + did_you_mean(key, field_keys) +
-                   "; expected " + detail::quoted_list(field_keys);
+            return unexpected("unknown matcher " + in_quotes(key) + did_you_mean(key, field_keys) +
+                   "; expected " + detail::quoted_list(field_keys));
         }
         std::vector<std::string> names;
         if (value.is_string()) {
             names.emplace_back(value.as_string());
         } else if (value.is_array()) {
             for (const auto& item : value.as_array()) {
-                if (!item.is_string()) return "\"matchers." + std::string(key) + "\" must list strings";
+                if (!item.is_string()) return unexpected("\"matchers." + std::string(key) + "\" must list strings");
                 names.emplace_back(item.as_string());
             }
         } else {
-            return "\"matchers." + std::string(key) + "\" must be a string or a list of strings";
+            return unexpected("\"matchers." + std::string(key) + "\" must be a string or a list of strings");
         }
         const auto known = known_names(config, key);
         for (const auto& name : names) {
             if (!known.contains(name)) {
-                return "\"matchers." + std::string(key) + "\": no " +
+                return unexpected("\"matchers." + std::string(key) + "\": no " +
                        std::string(key.substr(0, key.size() - 1)) + " named " + in_quotes(name) +
-                       did_you_mean(name, known) + " in the configuration";
+                       did_you_mean(name, known) + " in the configuration");
             }
         }
         silence.match.*field->list = std::move(names);
     }
     if (silence.match.empty()) {
-        return std::string("a silence needs at least one matcher (nodes, roles, zones, nlbs, checks)");
+        return unexpected("a silence needs at least one matcher (nodes, roles, zones, nlbs, checks)");
     }
 
     silence.start = now;
     if (const auto* start = string_field(*object, "start")) {
         const auto parsed = parse_rfc3339(*start);
-        if (!parsed) return "\"start\" must be an RFC 3339 time, got " + in_quotes(*start);
+        if (!parsed) return unexpected("\"start\" must be an RFC 3339 time, got " + in_quotes(*start));
         silence.start = *parsed;
     } else if (object->contains("start")) {
-        return std::string("\"start\" must be an RFC 3339 time string");
+        return unexpected("\"start\" must be an RFC 3339 time string");
     }
     const auto* end = string_field(*object, "end");
     const auto* duration = string_field(*object, "duration");
     if ((end != nullptr) == (duration != nullptr)) {
-        return std::string("give exactly one of \"end\" (RFC 3339) and \"duration\" (e.g. \"2h\")");
+        return unexpected("give exactly one of \"end\" (RFC 3339) and \"duration\" (e.g. \"2h\")");
     }
     if (end) {
         const auto parsed = parse_rfc3339(*end);
-        if (!parsed) return "\"end\" must be an RFC 3339 time, got " + in_quotes(*end);
+        if (!parsed) return unexpected("\"end\" must be an RFC 3339 time, got " + in_quotes(*end));
         silence.end = *parsed;
     } else {
         const auto parsed = parse_duration(*duration);
-        if (!parsed) return "\"duration\" must be a duration like \"90m\" or \"2h\", got " + in_quotes(*duration);
-        if (*parsed > longest_silence) return std::string(too_long);  // before the cast can overflow
+        if (!parsed) return unexpected("\"duration\" must be a duration like \"90m\" or \"2h\", got " + in_quotes(*duration));
+        if (*parsed > longest_silence) return unexpected(std::string(too_long));  // before the cast can overflow
         const auto end = plus_in_range(silence.start, *parsed);
-        if (!end) return std::string(past_the_clock);
+        if (!end) return unexpected(std::string(past_the_clock));
         silence.end = *end;
     }
-    if (silence.end <= silence.start) return std::string("\"end\" must be after \"start\"");
-    if (silence.end <= now) return std::string("\"end\" is in the past: the silence would never apply");
+    if (silence.end <= silence.start) return unexpected("\"end\" must be after \"start\"");
+    if (silence.end <= now) return unexpected("\"end\" is in the past: the silence would never apply");
     // Not end - start: a start in 1700 and an end in 2200 differ by more than 64-bit nanoseconds.
     const auto latest_end = plus_in_range(silence.start, longest_silence);
-    if (!latest_end || silence.end > *latest_end) return std::string(too_long);
+    if (!latest_end || silence.end > *latest_end) return unexpected(std::string(too_long));
 
     for (auto [key, out] : {std::pair{"author", &silence.author}, std::pair{"comment", &silence.comment}}) {
         const auto* text = string_field(*object, key);
         if (!text || text->empty()) {
-            return "\"" + std::string(key) + "\" is required: who silenced this, and why, is what the next shift asks";
+            return unexpected("\"" + std::string(key) + "\" is required: who silenced this, and why, is what the next shift asks");
         }
-        if (text->size() > max_text) return "\"" + std::string(key) + "\" is longer than 1024 bytes";
+        if (text->size() > max_text) return unexpected("\"" + std::string(key) + "\" is longer than 1024 bytes");
         *out = std::string(*text);
     }
     return silence;
@@ -222,22 +222,17 @@ json::object silence_to_json(const Silence& silence, TimePoint now) {
 SilenceStore::SilenceStore(std::filesystem::path file, std::size_t limit)
     : file_(std::move(file)), limit_(limit) {}
 
-std::string SilenceStore::load(TimePoint now) {
+Expected<> SilenceStore::load(TimePoint now) {
     silences_.clear();
     std::error_code exists_error;
     if (!std::filesystem::exists(file_, exists_error)) return {};
-    std::string text;
-    std::string error;
-    switch (read_file(file_, text, error)) {
-        case ReadResult::ok:
-            break;
-        case ReadResult::failed:
-            return file_.string() + ": " + error;
-        case ReadResult::too_large:
-            return file_.string() + " is " + error + "; " + set_aside(file_) + ", starting with no silences";
-    }
+    const auto text = read_file(file_);
+    if (!text && text.error().too_large)
+        return unexpected(file_.string() + " is " + text.error().text + "; " + set_aside(file_) +
+                          ", starting with no silences");
+    if (!text) return unexpected(file_.string() + ": " + text.error().text);
     try {
-        const auto document = json::parse(text);
+        const auto document = json::parse(*text);
         std::vector<Silence> loaded;
         for (const auto& item : document.as_object().at("silences").as_array()) {
             loaded.push_back(stored_silence(item));
@@ -247,35 +242,37 @@ std::string SilenceStore::load(TimePoint now) {
         return {};
     } catch (const std::exception& bad) {
         // Keep the evidence for a post-mortem; start empty rather than not at all.
-        return file_.string() + " is not a silence file (" + bad.what() + "); " + set_aside(file_) +
-               ", starting with no silences";
+        return unexpected(file_.string() + " is not a silence file (" + bad.what() + "); " +
+                          set_aside(file_) + ", starting with no silences");
     }
 }
 
-std::string SilenceStore::add(Silence silence, TimePoint now) {
+Expected<> SilenceStore::add(Silence silence, TimePoint now) {
     if (silences_.size() >= limit_) {
-        return "there are already " + std::to_string(silences_.size()) + " silences (at most " +
-               std::to_string(limit_) + ", expired ones included for a day): expire some first";
+        return unexpected("there are already " + std::to_string(silences_.size()) +
+                          " silences (at most " + std::to_string(limit_) +
+                          ", expired ones included for a day): expire some first");
     }
     silence.id = new_id();
     silence.created = now;
     auto next = silences_;
     next.push_back(std::move(silence));
     forget_old(next, now);
-    auto error = save(next);
-    if (error.empty()) silences_ = std::move(next);
-    return error;
+    auto saved = save(next);
+    if (saved) silences_ = std::move(next);
+    return saved;
 }
 
-std::optional<std::string> SilenceStore::expire(std::string_view id, TimePoint now) {
+Expected<bool> SilenceStore::expire(std::string_view id, TimePoint now) {
     auto next = silences_;
     const auto found = std::find_if(next.begin(), next.end(), [&](const Silence& s) { return s.id == id; });
-    if (found == next.end()) return std::nullopt;
+    if (found == next.end()) return false;
     if (found->end > now) found->end = std::max(now, found->start);
     forget_old(next, now);
-    auto error = save(next);
-    if (error.empty()) silences_ = std::move(next);
-    return error;
+    const auto saved = save(next);
+    if (!saved) return unexpected(saved.error());
+    silences_ = std::move(next);
+    return true;
 }
 
 std::vector<MaintenanceWindow> SilenceStore::windows() const {
@@ -288,7 +285,7 @@ std::vector<MaintenanceWindow> SilenceStore::windows() const {
     return windows;
 }
 
-std::string SilenceStore::save(const std::vector<Silence>& silences) const {
+Expected<> SilenceStore::save(const std::vector<Silence>& silences) const {
     json::array list;
     const auto now = std::chrono::system_clock::now();
     for (const auto& silence : silences) {
@@ -297,8 +294,8 @@ std::string SilenceStore::save(const std::vector<Silence>& silences) const {
         list.push_back(std::move(object));
     }
     const std::string text = json::serialize(json::object{{"version", 1}, {"silences", std::move(list)}}) + "\n";
-    std::string error;
-    if (!replace_file_durably(file_, text, error)) return "cannot save silences to " + file_.string() + ": " + error;
+    if (const auto saved = replace_file_durably(file_, text); !saved)
+        return unexpected("cannot save silences to " + file_.string() + ": " + saved.error());
     return {};
 }
 

@@ -13,6 +13,7 @@
 
 #include "config/alerting.hpp"
 #include "config/config.hpp"
+#include "daemon/base/expected.hpp"
 
 namespace tierwatch {
 
@@ -36,8 +37,7 @@ struct Silence {
 //    "author": "...", "comment": "..."}
 // Names must exist in `config` (a typo would silence nothing while the operator thinks it
 // does). Returns the silence (without id and created) or an error naming the field.
-std::variant<Silence, std::string> parse_silence_request(std::string_view body, const Config& config,
-                                                         TimePoint now);
+Expected<Silence> parse_silence_request(std::string_view body, const Config& config, TimePoint now);
 
 boost::json::object silence_to_json(const Silence& silence, TimePoint now);
 
@@ -48,13 +48,13 @@ public:
 
     // Reads the file; a missing file is an empty store. A file that cannot be read or parsed
     // is kept aside (renamed *.corrupt) and reported in the returned error; the store is empty.
-    std::string load(TimePoint now);
+    Expected<> load(TimePoint now);
 
     // Each change is written to a temporary file, fsync'd and renamed over the old one. On a
-    // write error the store is left as it was and the error is returned (empty on success).
-    std::string add(Silence silence, TimePoint now);
-    // Ends a silence now (kept, as expired, for a day). nullopt: no silence with that id.
-    std::optional<std::string> expire(std::string_view id, TimePoint now);
+    // write error the store is left as it was and the error is returned.
+    Expected<> add(Silence silence, TimePoint now);
+    // Ends a silence now (kept, as expired, for a day). false: no silence has that id.
+    Expected<bool> expire(std::string_view id, TimePoint now);
 
     const std::vector<Silence>& silences() const noexcept { return silences_; }
     // The silences as windows for the roll-up (expired ones never match).
@@ -62,7 +62,7 @@ public:
     const std::filesystem::path& file() const noexcept { return file_; }
 
 private:
-    std::string save(const std::vector<Silence>& silences) const;
+    Expected<> save(const std::vector<Silence>& silences) const;
     // Expired silences are listed for a day, then forgotten.
     void forget_old(std::vector<Silence>& silences, TimePoint now) const;
 

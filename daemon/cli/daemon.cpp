@@ -40,7 +40,7 @@ void text_response(HttpResponse& response, http::status status, std::string body
     response.body() = std::move(body);
 }
 
-HttpHandler make_routes(Engine& engine, std::function<std::string()> reload) {
+HttpHandler make_routes(Engine& engine, std::function<Expected<>()> reload) {
     return [&engine, reload = std::move(reload)](const HttpRequest& request,
                                                  HttpResponse& response) -> asio::awaitable<void> {
         bool served = co_await serve_status_routes(engine, request, response);  // /status, /api/v1 reads
@@ -117,15 +117,15 @@ int run_daemon(std::shared_ptr<const Config> config) {
     auto reload = [&, file = config->file, shard = config->daemon.shard, files] {
         spdlog::info("reloading the configuration from {}", file.string());
         std::shared_ptr<asio::ssl::context> tls;
-        auto error = engine.reload([&] {
+        auto reloaded = engine.reload([&] {
             auto loaded = load_config(file);
             loaded.daemon.shard = shard;  // from the command line, which a reload does not re-read
             auto next = fit_file_limit(std::make_shared<const Config>(std::move(loaded)), files);
             tls = listener_tls(*next);
             return next;
         });
-        if (error.empty()) server->set_tls(std::move(tls));
-        return error;
+        if (reloaded) server->set_tls(std::move(tls));
+        return reloaded;
     };
     server = std::make_unique<HttpServer>(io.get_executor(), parse_listen_address(config->daemon.listen),
                                           make_routes(engine, reload));
@@ -135,7 +135,7 @@ int run_daemon(std::shared_ptr<const Config> config) {
         reload_signal.async_wait([&](const boost::system::error_code& error, int) {
             if (error) return;
             notify_systemd("RELOADING=1");
-            reload();
+            (void)reload();  // a failure is logged and counted; the running configuration stays
             notify_systemd("READY=1");
             await_reload();
         });

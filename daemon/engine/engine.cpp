@@ -78,8 +78,8 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
     reload_timestamp_.set(std::chrono::duration<double>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count());
-    if (auto error = silences_.load(std::chrono::system_clock::now()); !error.empty()) {
-        spdlog::error("silences: {}", error);
+    if (const auto loaded = silences_.load(std::chrono::system_clock::now()); !loaded) {
+        spdlog::error("silences: {}", loaded.error());
     }
     rollup_.set_silences(silences_.windows());
     start_dispatcher();
@@ -88,10 +88,10 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
 
 void Engine::restore_alarms() {
     if (!dispatcher_) return;  // with no receivers nobody is owed a resolve
-    std::string error;
-    auto alarms = load_alarm_state(alarm_state_file(), error);
-    if (!error.empty()) spdlog::error("alarm state: {}", error);
-    if (alarms.empty()) return;
+    auto loaded = load_alarm_state(alarm_state_file());
+    if (!loaded) spdlog::error("alarm state: {}", loaded.error());
+    if (!loaded || loaded->empty()) return;
+    std::vector<Alarm> alarms = std::move(loaded).value();
     // Long enough for every target to be probed `fall` times and an alarm to settle: a restored
     // alarm that is still wrong fires again by then, one that cleared is resolved then.
     // One interval more for the first slot's phase, two seconds for the alarm loop's ticks.
@@ -152,7 +152,7 @@ bool same_pagers(const AlertingConfig& a, const AlertingConfig& b) {
 
 }  // namespace
 
-std::string Engine::reload(const std::function<std::shared_ptr<const Config>()>& load) {
+Expected<> Engine::reload(const std::function<std::shared_ptr<const Config>()>& load) {
     std::shared_ptr<const Config> next;
     try {
         next = load();
@@ -161,7 +161,7 @@ std::string Engine::reload(const std::function<std::shared_ptr<const Config>()>&
         reload_successful_.set(0);
         reloads_.with({"failure"}).inc();
         spdlog::error("reload failed, still running the previous configuration: {}", error.what());
-        return error.what();
+        return unexpected(error.what());
     }
     reload_successful_.set(1);
     reload_timestamp_.set(
@@ -248,13 +248,14 @@ void Engine::apply(std::shared_ptr<const Config> next) {
                  }());
 }
 
-std::string Engine::add_silence(Silence silence) {
+Expected<> Engine::add_silence(Silence silence) {
     const auto now = std::chrono::system_clock::now();
     std::error_code error;
     std::filesystem::create_directories(silences_.file().parent_path(), error);
-    if (error) return "cannot create " + silences_.file().parent_path().string() + ": " + error.message();
-    auto failure = silences_.add(std::move(silence), now);
-    if (!failure.empty()) return failure;
+    if (error)
+        return unexpected("cannot create " + silences_.file().parent_path().string() + ": " +
+                          error.message());
+    if (auto added = silences_.add(std::move(silence), now); !added) return added;
     const Silence& added = silences_.silences().back();
     spdlog::info("silence {} added by {} until {}: {}", added.id, added.author,
                  format_rfc3339(added.end), added.comment);
@@ -262,13 +263,13 @@ std::string Engine::add_silence(Silence silence) {
     return {};
 }
 
-std::optional<std::string> Engine::expire_silence(std::string_view id) {
-    auto result = silences_.expire(id, std::chrono::system_clock::now());
-    if (result && result->empty()) {
+Expected<bool> Engine::expire_silence(std::string_view id) {
+    auto expired = silences_.expire(id, std::chrono::system_clock::now());
+    if (expired && *expired) {
         spdlog::info("silence {} expired", id);
         rollup_.set_silences(silences_.windows());
     }
-    return result;
+    return expired;
 }
 
 Engine::~Engine() = default;
@@ -325,8 +326,8 @@ void Engine::evaluate_alarms() {
     dispatcher_->submit(std::move(events));
     // After the outbox has the events: a crash in between re-pages under the same dedup key at
     // worst, where saving first could record a trigger that was never queued.
-    if (auto error = save_alarm_state(alarm_state_file(), alarm_book_); !error.empty()) {
-        if (!alarm_state_error_logged_) spdlog::error("{}", error);
+    if (const auto saved = save_alarm_state(alarm_state_file(), alarm_book_); !saved) {
+        if (!alarm_state_error_logged_) spdlog::error("{}", saved.error());
         alarm_state_error_logged_ = true;
     } else {
         alarm_state_error_logged_ = false;

@@ -15,6 +15,7 @@
 #include "config/alerting.hpp"
 #include "config/config.hpp"
 #include "daemon/alarms/alarms.hpp"
+#include "daemon/base/expected.hpp"
 #include "daemon/paging/dispatcher.hpp"
 #include "daemon/paging/outbox.hpp"
 #include "daemon/alarms/rollup.hpp"
@@ -50,12 +51,12 @@ public:
     // Loads a new configuration through `load` (which throws on a bad file) and swaps it in at
     // once: targets whose identity stays keep their grade, history and alarms; firing alarms
     // stay. On failure the running configuration stays. Returns the error (empty on success).
-    std::string reload(const std::function<std::shared_ptr<const Config>()>& load);
+    Expected<> reload(const std::function<std::shared_ptr<const Config>()>& load);
 
     // Silences kept in state_dir; each change is saved before it applies. Errors as text.
     const SilenceStore& silences() const noexcept { return silences_; }
-    std::string add_silence(Silence silence);
-    std::optional<std::string> expire_silence(std::string_view id);  // nullopt: unknown id
+    Expected<> add_silence(Silence silence);
+    Expected<bool> expire_silence(std::string_view id);  // false: no silence has that id
 
     const TargetTable& targets() const noexcept { return table_; }
     const Config& config() const noexcept { return *config_; }

@@ -637,21 +637,18 @@ void Outbox::replay() {
     std::size_t damaged = 0;
     for (const auto& [number, path] : segments) {
         segment_ = std::max(segment_, number);
-        std::string bytes;
-        std::string error;
-        switch (read_file(path, bytes, error, max_segment_bytes)) {
-            case ReadResult::ok:
-                break;
-            case ReadResult::failed:
-                spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(),
-                              error);
-                continue;
-            case ReadResult::too_large:
-                spdlog::error("outbox: {} is {}; {}, its pages are skipped", path.string(), error,
-                              set_aside(path));
-                continue;
+        const auto bytes = read_file(path, max_segment_bytes);
+        if (!bytes && bytes.error().too_large) {
+            spdlog::error("outbox: {} is {}; {}, its pages are skipped", path.string(),
+                          bytes.error().text, set_aside(path));
+            continue;
         }
-        auto scanned = outbox_codec::scan(bytes);
+        if (!bytes) {
+            spdlog::error("outbox: cannot read {}: {}; its pages are skipped", path.string(),
+                          bytes.error().text);
+            continue;
+        }
+        auto scanned = outbox_codec::scan(*bytes);
         for (const auto& damage : scanned.damage) {
             spdlog::error("outbox: {} at {} offset {} ({} bytes): {}; skipped",
                           damage.tail ? "torn tail" : "corrupt record", path.string(),
@@ -686,17 +683,19 @@ void Outbox::replay() {
     std::string contents;
     for (const OutboxEntry* entry : queue_.entries())
         outbox_codec::encode_event(contents, entry->id, entry->event);
-    std::string error;
-    if (start_segment(segment_ + 1, contents, error)) {
+    const auto started = start_segment(segment_ + 1, contents);
+    if (started) {
         for (const auto& [number, path] : segments) {
             if (number != segment_) std::filesystem::remove(path, ec);
         }
-        if (!segments.empty()) sync_directory(dir_, error);
+        // Best effort: a crash before this only replays the removed segments again.
+        if (!segments.empty()) (void)sync_directory(dir_);
         return;
     }
-    spdlog::error("outbox: cannot compact into {}: {}", dir_.string(), error);
+    spdlog::error("outbox: cannot compact into {}: {}", dir_.string(), started.error());
     if (segments.empty())
-        throw std::runtime_error("cannot create outbox segment in " + dir_.string() + ": " + error);
+        throw std::runtime_error("cannot create outbox segment in " + dir_.string() + ": " +
+                                 started.error());
     // Keep appending to the newest old segment; replay resynchronises past its damage.
     segment_ = segments.back().first;
     fd_ = ::open(segments.back().second.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -707,64 +706,59 @@ void Outbox::replay() {
     file_bytes_ = ::fstat(fd_, &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
 }
 
-bool Outbox::start_segment(std::uint64_t number, const std::string& contents, std::string& error) {
+Expected<> Outbox::start_segment(std::uint64_t number, const std::string& contents) {
     const auto final_path = dir_ / segment_name(number);
     const auto temp_path = dir_ / (segment_name(number) + ".tmp");
     const int fd =
         ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        error = errno_text("create segment", errno);
-        return false;
-    }
+    if (fd < 0) return unexpected(errno_text("create segment", errno));
     const int old_fd = fd_;
     const std::size_t old_bytes = file_bytes_;
     fd_ = fd;
     file_bytes_ = 0;
-    bool ok = write_all(contents, true, error);
-    if (ok && ::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-        error = errno_text("rename segment", errno);
-        ok = false;
-    }
+    Expected<> written = write_all(contents, true);
+    if (written && ::rename(temp_path.c_str(), final_path.c_str()) != 0)
+        written = unexpected(errno_text("rename segment", errno));
     // The rename is only durable once the directory is: until then a crash replays the old one.
-    if (ok) ok = sync_directory(dir_, error);
-    if (!ok) {
+    if (written) written = sync_directory(dir_);
+    if (!written) {
         ::close(fd);
         ::unlink(temp_path.c_str());
         fd_ = old_fd;
         file_bytes_ = old_bytes;
-        return false;
+        return written;
     }
     if (old_fd >= 0) ::close(old_fd);
     segment_ = number;
-    return true;
+    return {};
 }
 
-bool Outbox::write_all(const std::string& bytes, bool sync, std::string& error) {
+Expected<> Outbox::write_all(const std::string& bytes, bool sync) {
     std::size_t done = 0;
     while (done < bytes.size()) {
         const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             const int code = n < 0 ? errno : ENOSPC;
-            error = errno_text("write", code);
+            std::string error = errno_text("write", code);
             write_errors_.with({errno_name(code)}).inc();
             // Cut the partial record off so the segment stays a clean sequence of records.
             if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
                 error += " (and the partial record could not be cut off; replay will skip it)";
             }
-            return false;
+            return unexpected(std::move(error));
         }
         done += static_cast<std::size_t>(n);
     }
     if (sync && ::fdatasync(fd_) != 0) {
         const int code = errno;
-        error = errno_text("fsync", code);
+        std::string error = errno_text("fsync", code);
         write_errors_.with({errno_name(code)}).inc();
         if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) error += " (truncate failed)";
-        return false;
+        return unexpected(std::move(error));
     }
     file_bytes_ += bytes.size();
-    return true;
+    return {};
 }
 
 Outbox::Appended Outbox::append(PageEvent event, bool durable) {
@@ -813,9 +807,9 @@ std::vector<Outbox::Appended> Outbox::append(std::vector<PageEvent> events, bool
             written.emplace_back(receiver, result.id);
         }
     }
-    std::string error;
-    if (!scratch_.empty() && !write_all(scratch_, !written.empty(), error)) {
-        const std::string why = "cannot write outbox in " + dir_.string() + ": " + error;
+    const Expected<> stored = scratch_.empty() ? Expected<>{} : write_all(scratch_, !written.empty());
+    if (!stored) {
+        const std::string why = "cannot write outbox in " + dir_.string() + ": " + stored.error();
         for (const auto& [receiver, id] : written) {
             if (OutboxEntry* entry = queue_.find(receiver, id)) {
                 entry->durable = false;
@@ -847,10 +841,10 @@ void Outbox::remove(std::string_view receiver, std::uint64_t id) {
     // key, which every receiver deduplicates; a process crash keeps it in the page cache.
     scratch_.clear();
     outbox_codec::encode_delivered(scratch_, id);
-    std::string error;
-    if (!write_all(scratch_, false, error)) {
+    if (const auto recorded = write_all(scratch_, false); !recorded) {
         if (!disk_error_logged_) {
-            spdlog::error("outbox: cannot record delivery in {}: {}", dir_.string(), error);
+            spdlog::error("outbox: cannot record delivery in {}: {}", dir_.string(),
+                          recorded.error());
             disk_error_logged_ = true;
             writable_.set(0);
         }
@@ -868,8 +862,7 @@ void Outbox::write_refused() {
         outbox_codec::encode_event(contents, entry->id, entry->event);
         refused.push_back(queue_.find(entry->event.receiver, entry->id));
     }
-    std::string error;
-    if (!contents.empty() && !write_all(contents, true, error)) return;  // still refused
+    if (!contents.empty() && !write_all(contents, true)) return;  // still refused
     for (OutboxEntry* entry : refused) {
         entry->durable = true;
         entry->refused = false;
@@ -887,9 +880,8 @@ void Outbox::maybe_compact() {
         if (entry->durable) outbox_codec::encode_event(contents, entry->id, entry->event);
     }
     const std::uint64_t old = segment_;
-    std::string error;
-    if (!start_segment(segment_ + 1, contents, error)) {
-        spdlog::warn("outbox: compaction failed: {}", error);
+    if (const auto started = start_segment(segment_ + 1, contents); !started) {
+        spdlog::warn("outbox: compaction failed: {}", started.error());
         return;
     }
     std::error_code ec;

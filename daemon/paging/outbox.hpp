@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "daemon/alarms/alarms.hpp"
+#include "daemon/base/expected.hpp"
 #include "daemon/metrics/exposition.hpp"
 
 namespace tierwatch {
@@ -172,8 +173,8 @@ public:
 
 private:
     void replay();
-    bool start_segment(std::uint64_t number, const std::string& contents, std::string& error);
-    bool write_all(const std::string& bytes, bool sync, std::string& error);
+    Expected<> start_segment(std::uint64_t number, const std::string& contents);
+    Expected<> write_all(const std::string& bytes, bool sync);
     void maybe_compact();
     // The disk took a write again: the pages it refused meanwhile are written too.
     void write_refused();

@@ -19,47 +19,42 @@ std::string errno_text(const char* what, int error) {
     return std::string(what) + ": " + std::strerror(error) + " (" + errno_name(error) + ")";
 }
 
-bool sync_directory(const std::filesystem::path& dir, std::string& error) {
+Expected<> sync_directory(const std::filesystem::path& dir) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        error = errno_text("open directory", errno);
-        return false;
-    }
+    if (fd < 0) return unexpected(errno_text("open directory", errno));
     const bool ok = ::fsync(fd) == 0;
-    if (!ok) error = errno_text("fsync directory", errno);
+    const int fsync_errno = errno;
     ::close(fd);
-    return ok;
+    if (!ok) return unexpected(errno_text("fsync directory", fsync_errno));
+    return {};
 }
 
-ReadResult read_file(const std::filesystem::path& path, std::string& out, std::string& error,
-                     std::size_t max_bytes) {
+Expected<std::string, ReadError> read_file(const std::filesystem::path& path,
+                                           std::size_t max_bytes) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        error = errno_text("open", errno);
-        return ReadResult::failed;
-    }
+    if (fd < 0) return Unexpected<ReadError>{{errno_text("open", errno)}};
     char buffer[64 * 1024];
-    const std::size_t start = out.size();
+    std::string out;
     while (true) {
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            error = errno_text("read", errno);
+            const int read_errno = errno;
             ::close(fd);
-            return ReadResult::failed;
+            return Unexpected<ReadError>{{errno_text("read", read_errno)}};
         }
         if (n == 0) break;
         // Checked as it grows: the size a stat reports can change while we read.
-        if (out.size() - start + static_cast<std::size_t>(n) > max_bytes) {
-            out.resize(start);
-            error = "larger than " + std::to_string(max_bytes) + " bytes, the most a state file may hold";
+        if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
             ::close(fd);
-            return ReadResult::too_large;
+            return Unexpected<ReadError>{
+                {"larger than " + std::to_string(max_bytes) + " bytes, the most a state file may hold",
+                 true}};
         }
         out.append(buffer, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    return ReadResult::ok;
+    return out;
 }
 
 std::string set_aside(const std::filesystem::path& path) {
@@ -71,15 +66,12 @@ std::string set_aside(const std::filesystem::path& path) {
     return "moved to " + aside.string();
 }
 
-bool replace_file_durably(const std::filesystem::path& path, std::string_view contents,
-                          std::string& error) {
+Expected<> replace_file_durably(const std::filesystem::path& path, std::string_view contents) {
     auto temp = path;
     temp += ".tmp";
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        error = errno_text("create", errno);
-        return false;
-    }
+    if (fd < 0) return unexpected(errno_text("create", errno));
+    std::string error;
     bool ok = true;
     for (std::size_t done = 0; ok && done < contents.size();) {
         const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
@@ -102,9 +94,9 @@ bool replace_file_durably(const std::filesystem::path& path, std::string_view co
     }
     if (!ok) {
         ::unlink(temp.c_str());
-        return false;
+        return unexpected(std::move(error));
     }
-    return sync_directory(path.parent_path().empty() ? "." : path.parent_path(), error);
+    return sync_directory(path.parent_path().empty() ? "." : path.parent_path());
 }
 
 }  // namespace tierwatch

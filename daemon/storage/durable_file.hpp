@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/base/expected.hpp"
+
 namespace tierwatch {
 
 // "ENOSPC"
@@ -15,20 +17,22 @@ std::string errno_name(int error);
 // "fsync: No space left on device (ENOSPC)"
 std::string errno_text(const char* what, int error);
 // fsync on a directory: makes a rename or a new file in it durable.
-bool sync_directory(const std::filesystem::path& dir, std::string& error);
+Expected<> sync_directory(const std::filesystem::path& dir);
 // State files are written by tierwatchd and stay small; one past this is damage or a runaway
 // writer, and reading it whole could exhaust memory before the daemon is ready.
 inline constexpr std::size_t max_state_file_bytes = 64 * 1024 * 1024;
-enum class ReadResult : std::uint8_t { ok, failed, too_large };
-// Reads the whole file, or at most `max_bytes` of it: more is too_large (with `error` saying so).
-ReadResult read_file(const std::filesystem::path& path, std::string& out, std::string& error,
-                     std::size_t max_bytes = max_state_file_bytes);
+struct ReadError {
+    std::string text;
+    bool too_large = false;  // more than max_bytes: the file is set aside, not retried
+};
+// The whole file, at most `max_bytes` of it.
+Expected<std::string, ReadError> read_file(const std::filesystem::path& path,
+                                           std::size_t max_bytes = max_state_file_bytes);
 // Renames a state file that cannot be used to `path`.corrupt, keeping the evidence for a
 // post-mortem; returns "moved to <path>.corrupt" or why it could not be moved, for the log line.
 std::string set_aside(const std::filesystem::path& path);
 // Writes `contents` to a temporary file beside `path`, fsyncs it, renames it over `path` and
 // fsyncs the directory: after a crash `path` holds either the old or the new contents, whole.
-bool replace_file_durably(const std::filesystem::path& path, std::string_view contents,
-                          std::string& error);
+Expected<> replace_file_durably(const std::filesystem::path& path, std::string_view contents);
 
 }  // namespace tierwatch

@@ -69,13 +69,13 @@ void list_silences(const Engine& engine, HttpResponse& response) {
 void create_silence(Engine& engine, const HttpRequest& request, HttpResponse& response) {
     const auto now = std::chrono::system_clock::now();
     auto parsed = parse_silence_request(request.body(), engine.config(), now);
-    if (auto* problem = std::get_if<std::string>(&parsed)) {
-        error_response(response, http::status::bad_request, std::move(*problem));
+    if (!parsed) {
+        error_response(response, http::status::bad_request, parsed.error());
         return;
     }
-    if (auto failure = engine.add_silence(std::get<Silence>(std::move(parsed))); !failure.empty()) {
-        spdlog::error("silence not added: {}", failure);
-        error_response(response, http::status::internal_server_error, std::move(failure));
+    if (const auto added = engine.add_silence(std::move(parsed).value()); !added) {
+        spdlog::error("silence not added: {}", added.error());
+        error_response(response, http::status::internal_server_error, added.error());
         return;
     }
     const Silence& added = engine.silences().silences().back();
@@ -84,11 +84,11 @@ void create_silence(Engine& engine, const HttpRequest& request, HttpResponse& re
 }
 
 void delete_silence(Engine& engine, std::string_view id, HttpResponse& response) {
-    const auto result = engine.expire_silence(id);
-    if (!result) {
+    const auto expired = engine.expire_silence(id);
+    if (!expired) {
+        error_response(response, http::status::internal_server_error, expired.error());
+    } else if (!*expired) {
         error_response(response, http::status::not_found, "no silence with id \"" + std::string(id) + "\"");
-    } else if (!result->empty()) {
-        error_response(response, http::status::internal_server_error, *result);
     } else {
         json_response(response, http::status::ok, json::object{{"id", id}, {"state", "expired"}});
     }
@@ -122,7 +122,7 @@ Authorization authorize(const HttpRequest& request, const Secret& token) {
                                                                            : Authorization::wrong;
 }
 
-boost::asio::awaitable<bool> serve_admin(Engine& engine, const std::function<std::string()>& reload,
+boost::asio::awaitable<bool> serve_admin(Engine& engine, const std::function<Expected<>()>& reload,
                                          const HttpRequest& request, HttpResponse& response) {
     const std::string_view target = request.target();
     const std::string_view path = target.substr(0, target.find('?'));
@@ -131,7 +131,7 @@ boost::asio::awaitable<bool> serve_admin(Engine& engine, const std::function<std
         if (method != http::verb::post && method != http::verb::put) {
             method_not_allowed(response, "POST");
         } else if (require_token(engine, request, response)) {
-            if (auto error = reload(); error.empty()) {
+            if (const auto reloaded = reload(); reloaded) {
                 response.result(http::status::ok);
                 response.set(http::field::content_type, "text/plain; charset=utf-8");
                 response.body() = "configuration reloaded\n";
@@ -139,7 +139,7 @@ boost::asio::awaitable<bool> serve_admin(Engine& engine, const std::function<std
                 response.result(http::status::internal_server_error);
                 response.set(http::field::content_type, "text/plain; charset=utf-8");
                 response.body() = "failed to reload the configuration, the previous one keeps running: " +
-                                  error + "\n";
+                                  reloaded.error() + "\n";
             }
         }
         co_return true;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "daemon/base/expected.hpp"
 #include "daemon/web/http_server.hpp"
 
 namespace tierwatch {
@@ -20,8 +21,8 @@ enum class Authorization { granted, no_token_configured, missing, wrong };
 Authorization authorize(const HttpRequest& request, const Secret& token);
 
 // Serves the request if its path is one of the admin endpoints and returns true; false leaves
-// it to other routes. `reload` reloads the configuration file and returns the error, if any.
-boost::asio::awaitable<bool> serve_admin(Engine& engine, const std::function<std::string()>& reload,
+// it to other routes. `reload` reloads the configuration file.
+boost::asio::awaitable<bool> serve_admin(Engine& engine, const std::function<Expected<>()>& reload,
                                          const HttpRequest& request, HttpResponse& response);
 
 }  // namespace tierwatch

@@ -215,10 +215,9 @@ void serve_target_page(const Engine& engine, std::string_view id_text, HttpRespo
 
 asio::awaitable<void> serve_targets(const Engine& engine, std::string_view query,
                                     HttpResponse& response) {
-    std::string error;
-    const auto filter = parse_target_filter(query, error);
+    const auto filter = parse_target_filter(query);
     if (!filter) {
-        respond_error(response, http::status::bad_request, error);
+        respond_error(response, http::status::bad_request, filter.error());
         co_return;
     }
     const auto executor = co_await asio::this_coro::executor;
@@ -369,7 +368,7 @@ bool TargetFilter::matches(const Target& target, std::string_view target_grade) 
     return grade.empty() || grade == target_grade;
 }
 
-std::optional<TargetFilter> parse_target_filter(std::string_view query, std::string& error) {
+Expected<TargetFilter> parse_target_filter(std::string_view query) {
     TargetFilter filter;
     while (!query.empty()) {
         const auto amp = query.find('&');
@@ -381,8 +380,7 @@ std::optional<TargetFilter> parse_target_filter(std::string_view query, std::str
         const auto value =
             percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
         if (!value) {
-            error = "query parameter '" + std::string(key) + "': malformed %-escape";
-            return std::nullopt;
+            return unexpected("query parameter '" + std::string(key) + "': malformed %-escape");
         }
         if (key == "zone") {
             filter.zone = *value;
@@ -395,9 +393,8 @@ std::optional<TargetFilter> parse_target_filter(std::string_view query, std::str
         } else if (key == "grade") {
             if (*value != "ok" && *value != "warning" && *value != "critical" &&
                 *value != "pending") {
-                error = "query parameter 'grade': '" + *value +
-                        "' is not ok, warning, critical or pending";
-                return std::nullopt;
+                return unexpected("query parameter 'grade': '" + *value +
+                        "' is not ok, warning, critical or pending");
             }
             filter.grade = *value;
         } else if (key == "id") {
@@ -406,14 +403,12 @@ std::optional<TargetFilter> parse_target_filter(std::string_view query, std::str
                 std::from_chars(value->data(), value->data() + value->size(), id);
             if (parse_error != std::errc() || end != value->data() + value->size() ||
                 value->empty()) {
-                error = "query parameter 'id': '" + *value + "' is not a target id";
-                return std::nullopt;
+                return unexpected("query parameter 'id': '" + *value + "' is not a target id");
             }
             filter.id = id;
         } else {
-            error = "unknown query parameter '" + std::string(key) +
-                    "' (use id, zone, role, check, nlb, grade)";
-            return std::nullopt;
+            return unexpected("unknown query parameter '" + std::string(key) +
+                    "' (use id, zone, role, check, nlb, grade)");
         }
     }
     return filter;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "daemon/alarms/alarms.hpp"
+#include "daemon/base/expected.hpp"
 #include "daemon/web/http_server.hpp"
 #include "daemon/alarms/rollup.hpp"
 #include "daemon/scheduling/targets.hpp"
@@ -41,6 +42,6 @@ struct TargetFilter {
 };
 
 // Parses a query string (without the '?'); nullopt with `error` naming the bad parameter.
-std::optional<TargetFilter> parse_target_filter(std::string_view query, std::string& error);
+Expected<TargetFilter> parse_target_filter(std::string_view query);
 
 }  // namespace tierwatch

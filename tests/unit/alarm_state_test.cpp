@@ -17,6 +17,13 @@ using namespace std::chrono_literals;
 
 const TimePoint kStart = std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + 3h;
 
+// The alarms, or none with the error in `error`: what the daemon does (it starts without them).
+std::vector<Alarm> load_alarms(const std::filesystem::path& file, std::string& error) {
+    auto loaded = load_alarm_state(file);
+    error = loaded ? "" : loaded.error();
+    return loaded ? std::move(loaded).value() : std::vector<Alarm>{};
+}
+
 class AlarmStateTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -72,10 +79,10 @@ TEST_F(AlarmStateTest, SavedAlarmsLoadAsTheyWere) {
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].action, PageAction::trigger);
     const auto file = dir_ / "alarms.json";
-    ASSERT_EQ(save_alarm_state(file, book), "");
+    ASSERT_TRUE(save_alarm_state(file, book));
 
     std::string error;
-    const auto loaded = load_alarm_state(file, error);
+    const auto loaded = load_alarms(file, error);
     EXPECT_EQ(error, "");
     ASSERT_EQ(loaded.size(), 1u);
     const Alarm& original = book.alarms().begin()->second;
@@ -96,11 +103,11 @@ TEST_F(AlarmStateTest, SavedAlarmsLoadAsTheyWere) {
 TEST_F(AlarmStateTest, ClearedWhileDownIsResolvedAfterTheHold) {
     AlarmBook before(alerting_);
     before.update({mta_down()}, kStart);
-    ASSERT_EQ(save_alarm_state(dir_ / "alarms.json", before), "");
+    ASSERT_TRUE(save_alarm_state(dir_ / "alarms.json", before));
 
     std::string error;
     AlarmBook after(alerting_);
-    after.restore(load_alarm_state(dir_ / "alarms.json", error), kStart + 10min);
+    after.restore(load_alarms(dir_ / "alarms.json", error), kStart + 10min);
     EXPECT_TRUE(after.update({}, kStart + 9min).empty()) << "held while the targets are graded again";
     EXPECT_EQ(after.alarms().size(), 1u);
     const auto events = after.update({}, kStart + 10min);
@@ -114,11 +121,11 @@ TEST_F(AlarmStateTest, ClearedWhileDownIsResolvedAfterTheHold) {
 TEST_F(AlarmStateTest, StillFiringContinuesWithoutANewPage) {
     AlarmBook before(alerting_);
     before.update({mta_down()}, kStart);
-    ASSERT_EQ(save_alarm_state(dir_ / "alarms.json", before), "");
+    ASSERT_TRUE(save_alarm_state(dir_ / "alarms.json", before));
 
     std::string error;
     AlarmBook after(alerting_);
-    after.restore(load_alarm_state(dir_ / "alarms.json", error), kStart + 10min);
+    after.restore(load_alarms(dir_ / "alarms.json", error), kStart + 10min);
     EXPECT_TRUE(after.update({mta_down()}, kStart + 2min).empty()) << "no trigger, no early repeat";
     EXPECT_EQ(after.alarms().begin()->second.started, kStart);
     const auto repeat = after.update({mta_down()}, kStart + 30min);
@@ -133,11 +140,11 @@ TEST_F(AlarmStateTest, StillFiringContinuesWithoutANewPage) {
 TEST_F(AlarmStateTest, RestartWhileFiringResolvesTheIdentityThatWasSent) {
     AlarmBook before(alerting_);
     before.update({mta_down()}, kStart);
-    ASSERT_EQ(save_alarm_state(dir_ / "alarms.json", before), "");
+    ASSERT_TRUE(save_alarm_state(dir_ / "alarms.json", before));
 
     std::string error;
     AlarmBook after(alerting_);
-    after.restore(load_alarm_state(dir_ / "alarms.json", error), kStart + 10min);
+    after.restore(load_alarms(dir_ / "alarms.json", error), kStart + 10min);
     ASSERT_EQ(error, "");
     AlarmCondition milder = mta_down();
     milder.severity = Grade::warning;  // Tier I only: no tier routes to the hook any more
@@ -155,7 +162,7 @@ TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
     AlarmBook book(alerting_);
     book.update({mta_down()}, kStart);
     const auto file = dir_ / "alarms.json";
-    ASSERT_EQ(save_alarm_state(file, book), "");
+    ASSERT_TRUE(save_alarm_state(file, book));
     std::string text;
     {
         std::ifstream in(file);
@@ -174,7 +181,7 @@ TEST_F(AlarmStateTest, StateFileWithoutSentIdentitiesStillLoads) {
     std::ofstream(file, std::ios::trunc) << text;
 
     std::string error;
-    const auto loaded = load_alarm_state(file, error);
+    const auto loaded = load_alarms(file, error);
     EXPECT_EQ(error, "");
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_TRUE(loaded[0].told.empty());
@@ -185,7 +192,7 @@ TEST_F(AlarmStateTest, TimeStampsOutsideTheClocksRangeSetTheFileAside) {
     AlarmBook book(alerting_);
     book.update({mta_down()}, kStart);
     const auto file = dir_ / "alarms.json";
-    ASSERT_EQ(save_alarm_state(file, book), "");
+    ASSERT_TRUE(save_alarm_state(file, book));
     std::string text;
     {
         std::ifstream in(file);
@@ -200,7 +207,7 @@ TEST_F(AlarmStateTest, TimeStampsOutsideTheClocksRangeSetTheFileAside) {
     std::ofstream(file, std::ios::trunc) << text;
 
     std::string error;
-    EXPECT_TRUE(load_alarm_state(file, error).empty());
+    EXPECT_TRUE(load_alarms(file, error).empty());
     EXPECT_NE(error.find("time stamp 9223372036854775 ms is outside the clock's range"), std::string::npos)
         << error;
     EXPECT_NE(error.find("moved to " + file.string() + ".corrupt"), std::string::npos) << error;
@@ -214,7 +221,7 @@ TEST_F(AlarmStateTest, OversizedFileIsSetAsideUnread) {
     // Sparse: one byte past the limit costs no disk.
     std::filesystem::resize_file(file, max_state_file_bytes + 1);
     std::string error;
-    EXPECT_TRUE(load_alarm_state(file, error).empty());
+    EXPECT_TRUE(load_alarms(file, error).empty());
     EXPECT_EQ(error, file.string() + " is larger than 67108864 bytes, the most a state file may hold; moved to " +
                          file.string() + ".corrupt, starting without it: alarms that cleared while tierwatchd "
                                          "was down get no resolve");
@@ -224,23 +231,22 @@ TEST_F(AlarmStateTest, OversizedFileIsSetAsideUnread) {
 TEST_F(AlarmStateTest, ReadFileStopsAtItsLimit) {
     const auto file = dir_ / "ten";
     std::ofstream(file) << "0123456789";
-    std::string out;
-    std::string error;
-    EXPECT_EQ(read_file(file, out, error, 10), ReadResult::ok);
-    EXPECT_EQ(out, "0123456789");
-    out.clear();
-    EXPECT_EQ(read_file(file, out, error, 9), ReadResult::too_large);
-    EXPECT_EQ(out, "") << "nothing of a refused file is kept";
-    EXPECT_EQ(error, "larger than 9 bytes, the most a state file may hold");
+    const auto whole = read_file(file, 10);
+    ASSERT_TRUE(whole);
+    EXPECT_EQ(*whole, "0123456789");
+    const auto refused = read_file(file, 9);
+    ASSERT_FALSE(refused);
+    EXPECT_TRUE(refused.error().too_large);
+    EXPECT_EQ(refused.error().text, "larger than 9 bytes, the most a state file may hold");
 }
 
 TEST_F(AlarmStateTest, UnreadableFileIsReportedNotFatal) {
     std::ofstream(dir_ / "alarms.json") << R"({"version": 1, "alarms": [{"key": 3}]})";
     std::string error;
-    EXPECT_TRUE(load_alarm_state(dir_ / "alarms.json", error).empty());
+    EXPECT_TRUE(load_alarms(dir_ / "alarms.json", error).empty());
     EXPECT_NE(error.find("is not an alarm state file"), std::string::npos) << error;
     error.clear();
-    EXPECT_TRUE(load_alarm_state(dir_ / "missing.json", error).empty());
+    EXPECT_TRUE(load_alarms(dir_ / "missing.json", error).empty());
     EXPECT_EQ(error, "");
 }
 

@@ -39,6 +39,9 @@ nlbs = ["mail"]
 
 const TimePoint kNow = std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + 3h;
 
+// "" when it worked, else the error: one string a test can compare.
+std::string outcome(const Expected<>& result) { return result ? "" : result.error(); }
+
 class SilencesTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -50,16 +53,15 @@ protected:
 
     Silence parsed(std::string_view body) {
         auto result = parse_silence_request(body, config_, kNow);
-        if (auto* error = std::get_if<std::string>(&result)) {
-            ADD_FAILURE() << *error;
+        if (!result) {
+            ADD_FAILURE() << result.error();
             return {};
         }
-        return std::get<Silence>(result);
+        return std::move(result).value();
     }
     std::string error_of(std::string_view body) {
-        auto result = parse_silence_request(body, config_, kNow);
-        auto* error = std::get_if<std::string>(&result);
-        return error ? *error : "(accepted)";
+        const auto result = parse_silence_request(body, config_, kNow);
+        return result ? "(accepted)" : result.error();
     }
 
     Config config_ = parse_config(kConfig, "tierwatch.toml");
@@ -150,18 +152,18 @@ TEST_F(SilencesTest, StoreSurvivesARestartAndExpires) {
     const auto file = dir_ / "silences.json";
     {
         SilenceStore store(file);
-        EXPECT_EQ(store.load(kNow), "");
-        EXPECT_EQ(store.add(parsed(R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "alice",
+        EXPECT_EQ(outcome(store.load(kNow)), "");
+        EXPECT_EQ(outcome(store.add(parsed(R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "alice",
                                        "comment": "disk \"swap\" <b>"})"),
-                            kNow),
+                            kNow)),
                   "");
-        EXPECT_EQ(store.add(parsed(R"({"matchers": {"nodes": "ldap1"}, "duration": "3h", "author": "bob",
+        EXPECT_EQ(outcome(store.add(parsed(R"({"matchers": {"nodes": "ldap1"}, "duration": "3h", "author": "bob",
                                        "comment": "reindex"})"),
-                            kNow),
+                            kNow)),
                   "");
     }
     SilenceStore reloaded(file);
-    ASSERT_EQ(reloaded.load(kNow + 10min), "");
+    ASSERT_EQ(outcome(reloaded.load(kNow + 10min)), "");
     ASSERT_EQ(reloaded.silences().size(), 2u);
     const Silence& first = reloaded.silences()[0];
     EXPECT_EQ(first.id.size(), 16u);
@@ -175,14 +177,18 @@ TEST_F(SilencesTest, StoreSurvivesARestartAndExpires) {
     EXPECT_TRUE(windows[0].active(kNow + 10min));
     EXPECT_FALSE(windows[0].active(kNow + 61min));
 
-    EXPECT_EQ(reloaded.expire("0000000000000000", kNow + 20min), std::nullopt);
-    EXPECT_EQ(reloaded.expire(first.id, kNow + 20min), std::optional<std::string>(""));
+    const auto unknown = reloaded.expire("0000000000000000", kNow + 20min);
+    ASSERT_TRUE(unknown);
+    EXPECT_FALSE(*unknown) << "no silence has that id";
+    const auto expired = reloaded.expire(first.id, kNow + 20min);
+    ASSERT_TRUE(expired) << expired.error();
+    EXPECT_TRUE(*expired);
     EXPECT_EQ(reloaded.silences()[0].state(kNow + 20min), "expired");
     EXPECT_FALSE(reloaded.windows()[0].active(kNow + 21min));
 
     // Expired silences are listed for a day, then forgotten.
     SilenceStore next_day(file);
-    ASSERT_EQ(next_day.load(kNow + 25h), "");
+    ASSERT_EQ(outcome(next_day.load(kNow + 25h)), "");
     ASSERT_EQ(next_day.silences().size(), 1u);
     EXPECT_EQ(next_day.silences()[0].author, "bob");
 }
@@ -191,7 +197,7 @@ TEST_F(SilencesTest, CorruptFileIsSetAsideNotFatal) {
     const auto file = dir_ / "silences.json";
     std::ofstream(file) << R"({"silences": [{"id": "x"})";
     SilenceStore store(file);
-    const auto error = store.load(kNow);
+    const auto error = outcome(store.load(kNow));
     EXPECT_NE(error.find("is not a silence file"), std::string::npos) << error;
     EXPECT_NE(error.find("silences.json.corrupt"), std::string::npos) << error;
     EXPECT_TRUE(store.silences().empty());
@@ -210,13 +216,13 @@ TEST_F(SilencesTest, EndsAtTheEdgeOfTheClockAreKeptAndBeyondItSetAside) {
     // The day after this end is past the clock's range: forgetting must not wrap it into the past.
     std::ofstream(file) << stored_file("2262-04-11T23:00:00Z");
     SilenceStore edge(file);
-    EXPECT_EQ(edge.load(kNow), "");
+    EXPECT_EQ(outcome(edge.load(kNow)), "");
     ASSERT_EQ(edge.silences().size(), 1u);
     EXPECT_EQ(edge.silences()[0].state(kNow), "active");
 
     std::ofstream(file) << stored_file("2263-01-01T00:00:00Z");
     SilenceStore beyond(file);
-    const auto error = beyond.load(kNow);
+    const auto error = outcome(beyond.load(kNow));
     EXPECT_NE(error.find("bad time in \"end\""), std::string::npos) << error;
     EXPECT_TRUE(beyond.silences().empty());
     EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
@@ -227,7 +233,7 @@ TEST_F(SilencesTest, OversizedFileIsSetAsideUnread) {
     { std::ofstream create(file); }
     std::filesystem::resize_file(file, max_state_file_bytes + 1);  // sparse
     SilenceStore store(file);
-    EXPECT_EQ(store.load(kNow), file.string() +
+    EXPECT_EQ(outcome(store.load(kNow)), file.string() +
                                     " is larger than 67108864 bytes, the most a state file may hold; moved to " +
                                     file.string() + ".corrupt, starting with no silences");
     EXPECT_TRUE(std::filesystem::exists(dir_ / "silences.json.corrupt"));
@@ -236,18 +242,18 @@ TEST_F(SilencesTest, OversizedFileIsSetAsideUnread) {
 TEST_F(SilencesTest, AStoreHoldsABoundedNumber) {
     SilenceStore store(dir_ / "silences.json", 2);
     const auto body = R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "a", "comment": "c"})";
-    EXPECT_EQ(store.add(parsed(body), kNow), "");
-    EXPECT_EQ(store.add(parsed(body), kNow), "");
-    EXPECT_EQ(store.add(parsed(body), kNow),
+    EXPECT_EQ(outcome(store.add(parsed(body), kNow)), "");
+    EXPECT_EQ(outcome(store.add(parsed(body), kNow)), "");
+    EXPECT_EQ(outcome(store.add(parsed(body), kNow)),
               "there are already 2 silences (at most 2, expired ones included for a day): expire some first");
     EXPECT_EQ(store.silences().size(), 2u);
 }
 
 TEST_F(SilencesTest, UnwritableStateDirLeavesTheStoreAsItWas) {
     SilenceStore store(dir_ / "missing" / "silences.json");
-    const auto error = store.add(parsed(R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "a",
+    const auto error = outcome(store.add(parsed(R"({"matchers": {"roles": "mta"}, "duration": "1h", "author": "a",
                                             "comment": "c"})"),
-                                 kNow);
+                                 kNow));
     EXPECT_NE(error.find("cannot save silences to"), std::string::npos) << error;
     EXPECT_TRUE(store.silences().empty());
 }
