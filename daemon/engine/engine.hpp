@@ -65,6 +65,9 @@ public:
     const Rollup& rollup() const noexcept { return rollup_; }
 
 private:
+    // tests/unit/outputs_golden_test.cpp fills the table with fixed results to pin /metrics.
+    friend struct EngineTestAccess;
+
     boost::asio::awaitable<void> dns_loop();
     boost::asio::awaitable<void> resolve_all();
     boost::asio::awaitable<void> schedule_loop();
