@@ -12,6 +12,8 @@
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -288,6 +290,73 @@ TEST_F(OutputsGoldenTargets, PluginLines) {
         text += std::string(to_string(report.state)) + " " + report.line + "\n";
     }
     expect_golden("plugin.txt", text);
+}
+
+}  // namespace
+}  // namespace tierwatch
+
+namespace tierwatch {
+namespace {
+
+// Not a check but a figure: /metrics render time for 10,002 targets with every measurement kind,
+// printed, never asserted (the machine is shared). Run with --gtest_also_run_disabled_tests.
+TEST(MetricsRenderTime, DISABLED_TenThousandTargets) {
+    constexpr int per_role = 3334;
+    std::string text = "[daemon]\nlisten = \"127.0.95.10:29480\"\nstate_dir = \"" +
+                       (std::filesystem::temp_directory_path() / "render_time").string() + "\"\n";
+    for (int i = 0; i < per_role; ++i) {
+        for (const char* role : {"web", "ldap", "mta"}) {
+            text += "[[node]]\nname = \"" + std::string(role) + std::to_string(i) + "\"\nrole = \"" +
+                    role + "\"\nzone = \"zone-" + std::to_string(i % 3) + "\"\naddress = \"10." +
+                    std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1\"\n";
+        }
+    }
+    text += R"(
+[[check]]
+name = "https"
+protocol = "https"
+roles = ["web"]
+[[check]]
+name = "ldap-replication"
+protocol = "ldap_replication"
+roles = ["ldap"]
+[[check]]
+name = "smtp"
+protocol = "smtp"
+roles = ["mta"]
+)";
+    boost::asio::io_context io;
+    Engine engine(io.get_executor(), std::make_shared<const Config>(parse_config(text, "render.toml")));
+    EngineTestAccess::load(engine);
+    auto& table = EngineTestAccess::table(engine);
+    ASSERT_EQ(table.active_count(), 3u * per_role);
+    for (std::uint32_t id = 0; id < table.size(); ++id) {
+        ProbeResult result = base_result(FailureReason::none, 20ms);
+        const std::string& check = table.at(id).spec.check->name;
+        if (check == "https") {
+            result.status_code = 200;
+            result.certificate = certificate(24h * 40, "TLS 1.3");
+        } else if (check == "ldap-replication") {
+            result.replication_lags = {{"ldap1", 0.25}, {"ldap2", 1.5}};
+        }
+        EngineTestAccess::record(engine, id, std::move(result));
+    }
+    std::vector<double> milliseconds;
+    std::size_t bytes = 0;
+    for (int run = 0; run < 7; ++run) {
+        std::string out;
+        const auto started = std::chrono::steady_clock::now();
+        boost::asio::co_spawn(io, engine.render_metrics(out), boost::asio::detached);
+        io.run();
+        io.restart();
+        milliseconds.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count());
+        bytes = out.size();
+    }
+    std::sort(milliseconds.begin(), milliseconds.end());
+    std::printf("/metrics for %zu targets: %zu bytes, median %.2f ms, min %.2f ms over 7 renders\n",
+                table.active_count(), bytes, milliseconds[3], milliseconds[0]);
 }
 
 }  // namespace
