@@ -4,6 +4,7 @@
 #include "daemon/clock/rfc3339.hpp"
 #include "daemon/paging/pagers.hpp"
 #include "daemon/scheduling/probe_target.hpp"
+#include "probes/registry/registry.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -522,29 +523,17 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
                    labels[n] = {"version", t.last.certificate->tls_version};
                    writer.sample("probe_tls_version_info", {labels.data(), n + 1}, 1);
                });
-    per_target("probe_http_status_code", "HTTP status of the last response.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (t.last.status_code == 0) return;
-                   writer.sample("probe_http_status_code", {labels.data(), n}, t.last.status_code);
-               });
-
-    per_target("tierwatch_ldap_replication_lag_seconds",
-               "How far the node is behind each LDAP peer, by contextCSN (ldap_replication).",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   for (const auto& lag : t.last.replication_lags) {
-                       labels[n] = {"peer", lag.peer};
-                       writer.sample("tierwatch_ldap_replication_lag_seconds", {labels.data(), n + 1},
-                                     lag.seconds);
-                   }
-               });
-
-    per_target("tierwatch_roundtrip_delivery_seconds",
-               "Submission to INBOX of the last round trip's message (roundtrip).", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (!t.last.delivery) return;
-                   writer.sample("tierwatch_roundtrip_delivery_seconds", {labels.data(), n},
-                                 seconds(*t.last.delivery));
-               });
+    // One family per declared measurement kind, whether or not a target has a value of it.
+    for (const MeasurementKind* kind : all_measurement_kinds()) {
+        per_target(kind->metric, kind->help, Type::gauge, [&, kind](const Target& t, std::size_t n) {
+            for (const auto& m : t.last.measurements) {
+                if (m.kind != kind) continue;
+                std::size_t count = n;
+                if (!kind->label.empty()) labels[count++] = {kind->label, m.label};
+                writer.sample(kind->metric, {labels.data(), count}, m.value);
+            }
+        });
+    }
 
     per_target("tierwatch_target_grade",
                "Graded state of the target after rise/fall: 0 ok, 1 warning, 2 critical.", Type::gauge,

@@ -24,6 +24,9 @@
 #include "daemon/web/result_json.hpp"
 #include "daemon/web/status_page.hpp"
 #include "daemon/web/status_routes.hpp"
+#include "probes/http/http.hpp"
+#include "probes/ldap/ldap_replication.hpp"
+#include "probes/roundtrip/roundtrip.hpp"
 
 namespace tierwatch {
 
@@ -53,6 +56,13 @@ CertificateFacts certificate(std::chrono::hours left, std::string tls_version) {
     return {epoch_seconds(kNow + left), "CN=mail.example.test", "CN=Example CA",
             {"mail.example.test", "imap.example.test"}, std::move(tls_version),
             "TLS_AES_256_GCM_SHA384"};
+}
+
+// The lag of `node` behind each (peer, seconds), as ldap_replication reports it.
+void add_lags(ProbeResult& result, std::initializer_list<std::pair<const char*, double>> lags) {
+    for (const auto& [peer, seconds] : lags) {
+        result.measurements.push_back({&ldap_replication_lag_measurement, seconds, peer});
+    }
 }
 
 ProbeResult base_result(FailureReason reason, std::chrono::microseconds total) {
@@ -170,35 +180,35 @@ roles = ["mta"]
             auto result = base_result(FailureReason::none, 42'500us);
             result.add_phase(Phase::tls, 20ms);
             result.add_phase(Phase::command, 7'250us);
-            result.status_code = 200;
+            result.set(http_status_measurement, 200);
             result.certificate = certificate(24h * 10, "TLS 1.3");
             return result;
         }
         if (check == "https") {
             auto result = base_result(FailureReason::unexpected_status, 12ms);
-            result.status_code = 503;
+            result.set(http_status_measurement, 503);
             result.certificate = certificate(24h * 90, "TLS 1.2");
             return result;
         }
         if (check == "ldap-replication" && node == "ldap1") {
             auto result = base_result(FailureReason::none, 8ms);
-            result.replication_lags = {{"ldap2", 0.5}, {"ldap3", 75.25}};
+            add_lags(result, {{"ldap2", 0.5}, {"ldap3", 75.25}});
             return result;
         }
         if (check == "ldap-replication" && node == "ldap2") {
             auto result = base_result(FailureReason::none, 9ms);
-            result.replication_lags = {{"ldap1", 0}, {"ldap3", 400.125}};
+            add_lags(result, {{"ldap1", 0}, {"ldap3", 400.125}});
             return result;
         }
         if (check == "ldap-replication") {  // one peer read before the other failed
             auto result = base_result(FailureReason::timeout, 5s);
-            result.replication_lags = {{"ldap1", 1.5}};
+            add_lags(result, {{"ldap1", 1.5}});
             return result;
         }
         if (check == "roundtrip") {
             auto result = base_result(FailureReason::none, 6'800ms);
             result.add_phase(Phase::auth, 300ms);
-            result.delivery = 6'543'210us;
+            result.set(roundtrip_delivery_measurement, std::chrono::duration<double>(6'543'210us).count());
             result.certificate = certificate(24h * 30, "TLS 1.3");
             return result;
         }
@@ -334,10 +344,10 @@ roles = ["mta"]
         ProbeResult result = base_result(FailureReason::none, 20ms);
         const std::string& check = table.at(id).spec.check->name;
         if (check == "https") {
-            result.status_code = 200;
+            result.set(http_status_measurement, 200);
             result.certificate = certificate(24h * 40, "TLS 1.3");
         } else if (check == "ldap-replication") {
-            result.replication_lags = {{"ldap1", 0.25}, {"ldap2", 1.5}};
+            add_lags(result, {{"ldap1", 0.25}, {"ldap2", 1.5}});
         }
         EngineTestAccess::record(engine, id, std::move(result));
     }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "daemon/alarms/grading.hpp"
+#include "probes/http/http.hpp"
 #include "probes/net/probe.hpp"
 #include "probes/net/tls_context.hpp"
 #include "tests/support/fault_server.hpp"
@@ -189,7 +190,8 @@ TEST_F(ProbeTest, HttpsStatusAndBodyRegex) {
     check.http.body_regex_text = "Zimbra Web Client";
     const auto result = probe(check, server);
     ASSERT_TRUE(result.ok()) << result.detail;
-    EXPECT_EQ(result.status_code, 200);
+    ASSERT_TRUE(result.find(http_status_measurement));
+    EXPECT_EQ(result.find(http_status_measurement)->value, 200);
     ASSERT_FALSE(server.request_lines().empty());
     EXPECT_EQ(server.request_lines().front(), "GET / HTTP/1.1");
 
@@ -202,7 +204,8 @@ TEST_F(ProbeTest, Http503IsUnexpectedStatus) {
     FaultServer server(http_reply(Behaviour::http, 503, "maintenance"));
     const auto result = probe(make_check(Protocol::http), server);
     EXPECT_REASON(result, FailureReason::unexpected_status);
-    EXPECT_EQ(result.status_code, 503);
+    ASSERT_TRUE(result.find(http_status_measurement));
+    EXPECT_EQ(result.find(http_status_measurement)->value, 503);
     auto check = make_check(Protocol::http);
     check.http.expected_statuses = {503};
     EXPECT_TRUE(probe(check, server).ok());
