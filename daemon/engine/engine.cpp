@@ -1,16 +1,14 @@
-// Engine: DNS refresh, scheduling loop, probe launches, result recording, metrics rendering.
+// Engine: DNS refresh, scheduling loop, probe launches, result recording; /metrics from daemon/metrics.
 #include "daemon/engine/engine.hpp"
 #include "daemon/alarms/alarm_state.hpp"
 #include "daemon/clock/rfc3339.hpp"
 #include "daemon/paging/pagers.hpp"
+#include "daemon/metrics/probe_metrics.hpp"
 #include "daemon/scheduling/probe_target.hpp"
-#include "probes/registry/registry.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <functional>
 #include <map>
-#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -56,8 +54,8 @@ Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> con
                          .with({})),
       dns_failures_(registry_.counter("tierwatch_dns_failures_total",
                                       "Resolutions of an NLB or node name that failed.", {"name"})),
-      probes_by_result_(config_->checks.size()),
-      tls_resumed_by_check_(config_->checks.size()),
+      probe_counts_{std::vector<std::array<std::uint64_t, failure_reason_count>>(config_->checks.size()),
+                    std::vector<std::uint64_t>(config_->checks.size())},
       rollup_(*config_->alerting),
       alarm_book_(*config_->alerting),
       silences_(config_->daemon.state_dir / "silences.json"),
@@ -187,13 +185,13 @@ void Engine::apply(std::shared_ptr<const Config> next) {
     }
 
     // Nothing below throws: the swap is whole.
-    std::vector<std::array<std::uint64_t, failure_reason_count>> counts(next->checks.size());
-    std::vector<std::uint64_t> resumed(next->checks.size());
+    ProbeCounts counts{std::vector<std::array<std::uint64_t, failure_reason_count>>(next->checks.size()),
+                       std::vector<std::uint64_t>(next->checks.size())};
     for (std::size_t c = 0; c < next->checks.size(); ++c) {
         for (std::size_t old = 0; old < config_->checks.size(); ++old) {
             if (config_->checks[old].name != next->checks[c].name) continue;
-            counts[c] = probes_by_result_[old];
-            resumed[c] = tls_resumed_by_check_[old];
+            counts.by_result[c] = probe_counts_.by_result[old];
+            counts.tls_resumed[c] = probe_counts_.tls_resumed[old];
         }
     }
     std::map<std::uint32_t, Duration> intervals;
@@ -207,8 +205,7 @@ void Engine::apply(std::shared_ptr<const Config> next) {
     });
     retired_configs_.emplace_back(steady_now, std::move(config_));
     config_ = std::move(next);
-    probes_by_result_ = std::move(counts);
-    tls_resumed_by_check_ = std::move(resumed);
+    probe_counts_ = std::move(counts);
     rollup_.reconfigure(*config_->alerting);
     alarm_book_.reconfigure(*config_->alerting);
     if (pagers_changed && dispatcher_) {
@@ -439,9 +436,9 @@ void Engine::record(Target& target, ProbeResult&& result) {
     }
     ++target.probes;
     if (!result.ok()) ++target.failures;
-    ++probes_by_result_[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
+    ++probe_counts_.by_result[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
     if (target.tls_session && target.tls_session->take_resumption()) {
-        ++tls_resumed_by_check_[check_index(target.spec.check)];
+        ++probe_counts_.tls_resumed[check_index(target.spec.check)];
     }
     const auto now = std::chrono::system_clock::now();
     rollup_.observe(target.id, result, now);
@@ -451,194 +448,19 @@ void Engine::record(Target& target, ProbeResult&& result) {
 }
 
 asio::awaitable<void> Engine::render_metrics(std::string& out) const {
-    using metrics::Label;
-    using metrics::Type;
     // Sized from the previous scrape: growing a 50 MB string by doubling copies tens of MB at once,
     // on the event loop, between two yields.
     const std::size_t start_size = out.size();
     out.reserve(start_size + metrics_size_hint_ + metrics_size_hint_ / 16);
     metrics::TextWriter writer(out);
-
-    // Label sets built once per target per family pass, as views into the target's strings.
-    std::array<Label, 8> labels;
-    auto target_labels = [&](const Target& target, std::size_t& count) {
-        count = 0;
-        labels[count++] = {"check", target.spec.check->name};
-        labels[count++] = {"target", target.label};
-        if (target.spec.node) {
-            labels[count++] = {"node", target.spec.node->name};
-            labels[count++] = {"role", target.spec.node->role};
-            labels[count++] = {"zone", target.spec.node->zone};
-        } else {
-            labels[count++] = {"nlb", target.spec.nlb->name};
-        }
-    };
-    // Per-target families are collected here and written at the end in slices that yield to the
-    // event loop: with 100,000 targets a scrape must not hold every due probe for a second.
-    struct TargetFamily {
-        std::string_view name;
-        std::string_view help;
-        Type type;
-        std::function<void(const Target&, std::size_t)> emit;
-    };
-    std::vector<TargetFamily> target_families;
-    auto per_target = [&](std::string_view name, std::string_view help, Type type, auto&& emit) {
-        target_families.push_back({name, help, type, std::forward<decltype(emit)>(emit)});
-    };
-
-    per_target("probe_success", "Whether the last probe of the target succeeded.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   writer.sample("probe_success", {labels.data(), n}, t.last.ok() ? 1 : 0);
-               });
-    per_target("probe_duration_seconds", "Duration of the last probe, all phases.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   writer.sample("probe_duration_seconds", {labels.data(), n}, seconds(t.last.total));
-               });
-    per_target("probe_phase_duration_seconds", "Duration of each phase of the last probe.",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   for (std::size_t p = 0; p < phase_count; ++p) {
-                       const auto phase = static_cast<Phase>(p);
-                       if (t.last.phase(phase).count() == 0 && phase != Phase::connect) continue;
-                       labels[n] = {"phase", to_string(phase)};
-                       writer.sample("probe_phase_duration_seconds", {labels.data(), n + 1},
-                                     seconds(t.last.phase(phase)));
-                   }
-               });
-    per_target("probe_failure_info", "The reason the last probe failed (1 for the reason).",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   if (t.last.ok()) return;
-                   labels[n] = {"reason", to_string(t.last.reason)};
-                   writer.sample("probe_failure_info", {labels.data(), n + 1}, 1);
-               });
-    per_target("probe_ssl_earliest_cert_expiry",
-               "Earliest notAfter of the presented chain, seconds since the epoch.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (!t.last.certificate || t.last.certificate->earliest_not_after == 0) return;
-                   writer.sample("probe_ssl_earliest_cert_expiry", {labels.data(), n},
-                                 static_cast<double>(t.last.certificate->earliest_not_after));
-               });
-    per_target("probe_tls_version_info", "The TLS version of the last probe's handshake.",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   if (!t.last.certificate) return;
-                   labels[n] = {"version", t.last.certificate->tls_version};
-                   writer.sample("probe_tls_version_info", {labels.data(), n + 1}, 1);
-               });
-    // One family per declared measurement kind, whether or not a target has a value of it.
-    for (const MeasurementKind* kind : all_measurement_kinds()) {
-        per_target(kind->metric, kind->help, Type::gauge, [&, kind](const Target& t, std::size_t n) {
-            for (const auto& m : t.last.measurements) {
-                if (m.kind != kind) continue;
-                std::size_t count = n;
-                if (!kind->label.empty()) labels[count++] = {kind->label, m.label};
-                writer.sample(kind->metric, {labels.data(), count}, m.value);
-            }
-        });
-    }
-
-    per_target("tierwatch_target_grade",
-               "Graded state of the target after rise/fall: 0 ok, 1 warning, 2 critical.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (const auto* grader = rollup_.grader(t.id)) {
-                       writer.sample("tierwatch_target_grade", {labels.data(), n},
-                                     static_cast<double>(grader->grade()));
-                   }
-               });
-
-    writer.family("tierwatch_group_grade", "Grade of each group, zone and NLB address roll-up.",
-                  Type::gauge);
-    for (const auto& group : rollup_.groups()) {
-        const std::string_view kind = group.kind == GroupKind::zone          ? "zone"
-                                      : group.kind == GroupKind::nlb_address ? "nlb_address"
-                                                                             : "group";
-        writer.sample("tierwatch_group_grade", {{"group", group.name}, {"kind", kind}},
-                      static_cast<double>(group.grade));
-    }
-    writer.family("tierwatch_group_members_up", "Members of each roll-up that are up.", Type::gauge);
-    for (const auto& group : rollup_.groups()) {
-        writer.sample("tierwatch_group_members_up", {{"group", group.name}}, group.up);
-    }
-
-    // Firing alarms by tier, severity and whether they page (or why not).
-    std::map<std::tuple<int, Grade, std::string_view>, int> alarm_counts;
-    for (const auto& [key, alarm] : alarm_book_.alarms()) {
-        const auto& condition = alarm.condition;
-        const std::string_view state = condition.suppressed    ? "suppressed"
-                                       : condition.silenced    ? "silenced"
-                                       : condition.maintenance ? "maintenance"
-                                                               : "paging";
-        ++alarm_counts[{alarm.tier, condition.severity, state}];
-    }
-    writer.family("tierwatch_alarms", "Firing alarms by tier, severity and state.", Type::gauge);
-    for (const auto& [key, count] : alarm_counts) {
-        const auto& [tier, severity, state] = key;
-        const std::string tier_text = std::to_string(tier);
-        writer.sample("tierwatch_alarms",
-                      {{"tier", tier_text}, {"severity", to_string(severity)}, {"state", state}}, count);
-    }
-
-    std::map<std::string_view, int> silence_counts{{"active", 0}, {"pending", 0}, {"expired", 0}};
-    const auto now = std::chrono::system_clock::now();
-    for (const auto& silence : silences_.silences()) ++silence_counts[silence.state(now)];
-    writer.family("tierwatch_silences", "Silences in state_dir, by state.", Type::gauge);
-    for (const auto& [state, count] : silence_counts) {
-        writer.sample("tierwatch_silences", {{"state", state}}, count);
-    }
-
-    writer.family("tierwatch_escalations_total", "Critical alarms escalated to Tier III after tier3.after.",
-                  Type::counter);
-    writer.sample("tierwatch_escalations_total", {}, static_cast<double>(alarm_book_.escalations()));
-
-    writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);
-    for (std::size_t c = 0; c < config_->checks.size(); ++c) {
-        for (const auto reason : all_failure_reasons()) {
-            const auto value = probes_by_result_[c][static_cast<std::size_t>(reason)];
-            if (value == 0) continue;
-            const std::string_view result = reason == FailureReason::none ? "success" : to_string(reason);
-            writer.sample("tierwatch_probes_total",
-                          {{"check", config_->checks[c].name}, {"result", result}},
-                          static_cast<double>(value));
-        }
-    }
-    writer.family("tierwatch_tls_resumed_total",
-                  "Probes whose TLS handshake resumed a session (tls_resume), by check.",
-                  Type::counter);
-    for (std::size_t c = 0; c < config_->checks.size(); ++c) {
-        if (!config_->checks[c].tls.resume) continue;
-        writer.sample("tierwatch_tls_resumed_total", {{"check", config_->checks[c].name}},
-                      static_cast<double>(tls_resumed_by_check_[c]));
-    }
-    writer.family("tierwatch_targets", "Active targets per check.", Type::gauge);
-    std::vector<std::uint32_t> per_check(config_->checks.size(), 0);
-    table_.for_each_active([&](const Target& t) { ++per_check[check_index(t.spec.check)]; });
-    for (std::size_t c = 0; c < per_check.size(); ++c) {
-        writer.sample("tierwatch_targets", {{"check", config_->checks[c].name}}, per_check[c]);
-    }
-    const auto& stats = scheduler_.stats();
-    writer.family("tierwatch_probes_in_flight", "Probes running now.", Type::gauge);
-    writer.sample("tierwatch_probes_in_flight", {}, stats.in_flight);
-    writer.family("tierwatch_probes_queued",
-                  "Due probes waiting for the global or per-host in-flight limit.", Type::gauge);
-    writer.sample("tierwatch_probes_queued", {}, static_cast<double>(stats.queued));
-    writer.family("tierwatch_scheduler_skipped_slots_total",
-                  "Slots skipped because the target was still running or waiting.", Type::counter);
-    writer.sample("tierwatch_scheduler_skipped_slots_total", {},
-                  static_cast<double>(stats.skipped_slots));
+    write_fleet_metrics(writer, {*config_, table_, rollup_, alarm_book_, silences_, probe_counts_,
+                                 scheduler_.stats(), std::chrono::system_clock::now()});
     registry_.render(out);
-
+    // Per-target families last, in slices that yield to the event loop: with 100,000 targets a
+    // scrape must not hold every due probe for a second.
     constexpr std::size_t targets_per_slice = 4096;
-    std::size_t visited = 0;
-    for (const auto& family : target_families) {
-        writer.family(family.name, family.help, family.type);
-        for (std::uint32_t id = 0; id < table_.size(); ++id) {  // size re-read: DNS may add targets
-            const Target& target = table_.at(id);
-            if (target.active && target.has_result) {
-                std::size_t count = 0;
-                target_labels(target, count);
-                family.emit(target, count);
-            }
-            if (++visited % targets_per_slice == 0) co_await asio::post(executor_, asio::use_awaitable);
-        }
-    }
+    ProbeMetricsRenderer targets(table_, rollup_);
+    while (targets.render_slice(out, targets_per_slice)) co_await asio::post(executor_, asio::use_awaitable);
     metrics_size_hint_ = out.size() - start_size;
 }
 

@@ -1,5 +1,6 @@
 // The daemon's engine on one event loop: keeps the target table in step with DNS, runs the
-// scheduler's launches as probe coroutines, records results, and renders /metrics from it all.
+// scheduler's launches as probe coroutines, records results, and serves /metrics from it all
+// (rendered by daemon/metrics/probe_metrics).
 #pragma once
 
 #include <array>
@@ -20,6 +21,7 @@
 #include "daemon/alarms/rollup.hpp"
 #include "daemon/scheduling/dns_resolver.hpp"
 #include "daemon/metrics/exposition.hpp"
+#include "daemon/metrics/probe_metrics.hpp"
 #include "daemon/scheduling/scheduler.hpp"
 #include "daemon/alarms/silences.hpp"
 #include "daemon/scheduling/targets.hpp"
@@ -100,9 +102,8 @@ private:
     metrics::Registry registry_;
     metrics::Histogram& scheduler_lag_;
     metrics::Family<metrics::Counter>& dns_failures_;
-    // probes_by_result_[check index][reason]: counted without string look-ups on the hot path.
-    std::vector<std::array<std::uint64_t, failure_reason_count>> probes_by_result_;
-    std::vector<std::uint64_t> tls_resumed_by_check_;  // by check index, tls_resume checks only
+    // By check index and reason: counted without string look-ups on the hot path.
+    ProbeCounts probe_counts_;
 
     Rollup rollup_;
     AlarmBook alarm_book_;

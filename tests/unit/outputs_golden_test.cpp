@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <algorithm>
 #include <cstdio>
@@ -351,22 +352,33 @@ roles = ["mta"]
         }
         EngineTestAccess::record(engine, id, std::move(result));
     }
-    std::vector<double> milliseconds;
+    // CPU time as well as wall time: the machine is shared, and CPU time is what a scrape costs.
+    const auto cpu_ms = [] {
+        timespec now{};
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+        return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+    };
+    std::vector<double> wall;
+    std::vector<double> cpu;
     std::size_t bytes = 0;
-    for (int run = 0; run < 7; ++run) {
+    for (int run = 0; run < 15; ++run) {
         std::string out;
         const auto started = std::chrono::steady_clock::now();
+        const double cpu_started = cpu_ms();
         boost::asio::co_spawn(io, engine.render_metrics(out), boost::asio::detached);
         io.run();
         io.restart();
-        milliseconds.push_back(
+        cpu.push_back(cpu_ms() - cpu_started);
+        wall.push_back(
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                 .count());
         bytes = out.size();
     }
-    std::sort(milliseconds.begin(), milliseconds.end());
-    std::printf("/metrics for %zu targets: %zu bytes, median %.2f ms, min %.2f ms over 7 renders\n",
-                table.active_count(), bytes, milliseconds[3], milliseconds[0]);
+    std::sort(wall.begin(), wall.end());
+    std::sort(cpu.begin(), cpu.end());
+    std::printf("/metrics for %zu targets: %zu bytes; wall median %.2f ms, min %.2f ms; CPU median "
+                "%.2f ms, min %.2f ms (15 renders)\n",
+                table.active_count(), bytes, wall[7], wall[0], cpu[7], cpu[0]);
 }
 
 }  // namespace
