@@ -57,14 +57,14 @@ std::size_t target_labels(const Target& target, std::span<Label> labels) {
 }  // namespace
 
 ProbeMetricsRenderer::ProbeMetricsRenderer(const TargetTable& targets, const Rollup& rollup)
-    : targets_(targets), rollup_(rollup) {}
+    : targets_(targets), rollup_(rollup), kinds_(all_measurement_kinds()) {}
 
 std::size_t ProbeMetricsRenderer::family_count() const noexcept {
-    return fixed_before + all_measurement_kinds().size() + fixed_after;
+    return fixed_before + kinds_.size() + fixed_after;
 }
 
 void ProbeMetricsRenderer::write_header(metrics::TextWriter& writer) const {
-    const auto kinds = all_measurement_kinds();
+    const auto kinds = kinds_;
     if (family_ < fixed_before) {
         writer.family(fixed_families[family_].name, fixed_families[family_].help, Type::gauge);
     } else if (family_ < fixed_before + kinds.size()) {
@@ -76,27 +76,37 @@ void ProbeMetricsRenderer::write_header(metrics::TextWriter& writer) const {
 }
 
 void ProbeMetricsRenderer::write_target(metrics::TextWriter& writer, const Target& target) const {
-    const std::size_t n = target_labels(target, labels_);
+    // Labels are built only for a target that has a sample in this family: most have none of
+    // most measurement kinds.
     const ProbeResult& last = target.last;
-    const auto kinds = all_measurement_kinds();
-    if (family_ >= fixed_before + kinds.size()) {
+    if (family_ >= fixed_before + kinds_.size()) {
         if (const auto* grader = rollup_.grader(target.id)) {
+            const std::size_t n = target_labels(target, labels_);
             writer.sample(grade_family.name, {labels_.data(), n}, static_cast<double>(grader->grade()));
         }
         return;
     }
     if (family_ >= fixed_before) {
-        const MeasurementKind* kind = kinds[family_ - fixed_before];
+        const MeasurementKind* kind = kinds_[family_ - fixed_before];
+        std::size_t n = 0;
         for (const auto& m : last.measurements) {
             if (m.kind != kind) continue;
+            if (n == 0) n = target_labels(target, labels_);
             std::size_t count = n;
             if (!kind->label.empty()) labels_[count++] = {kind->label, m.label};
             writer.sample(kind->metric, {labels_.data(), count}, m.value);
         }
         return;
     }
+    const auto fixed = static_cast<Fixed>(family_);
+    if ((fixed == Fixed::failure && last.ok()) ||
+        (fixed == Fixed::cert_expiry && (!last.certificate || last.certificate->earliest_not_after == 0)) ||
+        (fixed == Fixed::tls_version && !last.certificate)) {
+        return;
+    }
+    const std::size_t n = target_labels(target, labels_);
     const std::string_view name = fixed_families[family_].name;
-    switch (static_cast<Fixed>(family_)) {
+    switch (fixed) {
         case Fixed::success:
             writer.sample(name, {labels_.data(), n}, last.ok() ? 1 : 0);
             break;
@@ -112,17 +122,14 @@ void ProbeMetricsRenderer::write_target(metrics::TextWriter& writer, const Targe
             }
             break;
         case Fixed::failure:
-            if (last.ok()) break;
             labels_[n] = {"reason", to_string(last.reason)};
             writer.sample(name, {labels_.data(), n + 1}, 1);
             break;
         case Fixed::cert_expiry:
-            if (!last.certificate || last.certificate->earliest_not_after == 0) break;
             writer.sample(name, {labels_.data(), n},
                           static_cast<double>(last.certificate->earliest_not_after));
             break;
         case Fixed::tls_version:
-            if (!last.certificate) break;
             labels_[n] = {"version", last.certificate->tls_version};
             writer.sample(name, {labels_.data(), n + 1}, 1);
             break;

@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,7 @@ private:
 
     const TargetTable& targets_;
     const Rollup& rollup_;
+    std::span<const MeasurementKind* const> kinds_;  // every declared kind, registry order
     std::size_t family_ = 0;
     std::uint32_t next_ = 0;  // next target id of the current family
     bool header_written_ = false;
