@@ -1,10 +1,9 @@
-// Engine: DNS refresh, scheduling loop, probe launches, result recording; /metrics from daemon/metrics.
+// Engine: start and stop, reload, the alarm loop and pages, silences; /metrics from daemon/metrics.
 #include "daemon/engine/engine.hpp"
 #include "daemon/alarms/alarm_state.hpp"
 #include "daemon/clock/rfc3339.hpp"
 #include "daemon/paging/pagers.hpp"
 #include "daemon/metrics/probe_metrics.hpp"
-#include "daemon/scheduling/probe_target.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -23,40 +22,16 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string join_addresses(const std::vector<asio::ip::address>& addresses) {
-    std::string text;
-    for (const auto& address : addresses) {
-        if (!text.empty()) text += ", ";
-        text += address.to_string();
-    }
-    return text.empty() ? "none" : text;
-}
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
 
 Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> config)
     : executor_(executor),
       config_(std::move(config)),
-      probe_context_{executor, &tls_contexts_},
-      resolver_(executor, config_->daemon.nameservers),
-      scheduler_({config_->daemon.max_in_flight, config_->daemon.per_host_max_in_flight}),
-      wake_(executor),
-      dns_timer_(executor),
       alarm_timer_(executor),
-      scheduler_lag_(registry_
-                         .histogram("tierwatch_scheduler_lag_seconds",
-                                    "Delay from a target's due time to its probe's start, "
-                                    "queueing behind in-flight limits included.",
-                                    std::vector<double>{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                        0.5, 1, 2.5, 5, 10, 30})
-                         .with({})),
-      dns_failures_(registry_.counter("tierwatch_dns_failures_total",
-                                      "Resolutions of an NLB or node name that failed.", {"name"})),
-      probe_counts_{std::vector<std::array<std::uint64_t, failure_reason_count>>(config_->checks.size()),
-                    std::vector<std::uint64_t>(config_->checks.size())},
       rollup_(*config_->alerting),
+      probe_loop_(executor, config_, rollup_, registry_),
       alarm_book_(*config_->alerting),
       silences_(config_->daemon.state_dir / "silences.json"),
       reload_successful_(registry_
@@ -185,18 +160,6 @@ void Engine::apply(std::shared_ptr<const Config> next) {
     }
 
     // Nothing below throws: the swap is whole.
-    ProbeCounts counts{std::vector<std::array<std::uint64_t, failure_reason_count>>(next->checks.size()),
-                       std::vector<std::uint64_t>(next->checks.size())};
-    for (std::size_t c = 0; c < next->checks.size(); ++c) {
-        for (std::size_t old = 0; old < config_->checks.size(); ++old) {
-            if (config_->checks[old].name != next->checks[c].name) continue;
-            counts.by_result[c] = probe_counts_.by_result[old];
-            counts.tls_resumed[c] = probe_counts_.tls_resumed[old];
-        }
-    }
-    std::map<std::uint32_t, Duration> intervals;
-    table_.for_each_active([&](const Target& t) { intervals[t.id] = t.spec.check->interval; });
-
     // Probes in flight hold the previous configuration (run_target keeps a reference); a scrape
     // or status page rendering in slices may still read it, so it stays a while longer.
     const auto steady_now = std::chrono::steady_clock::now();
@@ -205,7 +168,6 @@ void Engine::apply(std::shared_ptr<const Config> next) {
     });
     retired_configs_.emplace_back(steady_now, std::move(config_));
     config_ = std::move(next);
-    probe_counts_ = std::move(counts);
     rollup_.reconfigure(*config_->alerting);
     alarm_book_.reconfigure(*config_->alerting);
     if (pagers_changed && dispatcher_) {
@@ -217,28 +179,10 @@ void Engine::apply(std::shared_ptr<const Config> next) {
         dispatcher_->start();
     }
 
-    const auto change = table_.sync(expand_targets(*config_, resolved_));
-    const auto now = std::chrono::steady_clock::now();
-    for (const auto id : change.removed) scheduler_.remove(id);
-    std::vector<std::uint32_t> rescheduled = change.added;
-    for (const auto& [id, interval] : intervals) {
-        const Target& target = table_.at(id);
-        if (target.active && target.spec.check->interval != interval) {
-            scheduler_.remove(id);
-            rescheduled.push_back(id);
-        }
-    }
-    for (const auto id : rescheduled) {
-        const Target& target = table_.at(id);
-        scheduler_.add(id, target.host, target.spec.check->interval,
-                       stable_hash(target.spec.identity), now);
-    }
-    sync_rollup();
-    wake_.cancel();
-    dns_timer_.cancel();  // new names resolve now, not at the next refresh
+    const auto change = probe_loop_.reconfigure(config_);
     spdlog::info("configuration reloaded from {}: {} targets of {} checks ({} added, {} removed){}",
-                 config_->file.string(), table_.active_count(), config_->checks.size(),
-                 change.added.size(), change.removed.size(),
+                 config_->file.string(), probe_loop_.targets().active_count(), config_->checks.size(),
+                 change.added, change.removed,
                  restart_only.empty() ? "" : "; takes effect at restart: " + [&] {
                      std::string names;
                      for (const auto& name : restart_only) names += (names.empty() ? "" : ", ") + name;
@@ -271,41 +215,26 @@ std::optional<std::string> Engine::expire_silence(std::string_view id) {
 
 Engine::~Engine() = default;
 
-std::size_t Engine::check_index(const Check* check) const {
-    return static_cast<std::size_t>(check - config_->checks.data());
-}
 
 void Engine::start() {
     if (dispatcher_) dispatcher_->start();
-    asio::co_spawn(executor_, dns_loop(), asio::detached);
-    asio::co_spawn(executor_, schedule_loop(), asio::detached);
+    probe_loop_.start();
     asio::co_spawn(executor_, alarm_loop(), asio::detached);
 }
 
 void Engine::stop() {
     stopping_ = true;
-    wake_.cancel();
-    dns_timer_.cancel();
+    probe_loop_.stop();
     alarm_timer_.cancel();
     if (dispatcher_) dispatcher_->stop();
 }
 
-void Engine::sync_rollup() {
-    std::vector<RollupTarget> targets;
-    targets.reserve(table_.active_count());
-    table_.for_each_active([&](const Target& target) {
-        targets.push_back({target.id, target.spec.check, target.spec.node, target.spec.nlb,
-                           target.spec.dns_error.empty() ? target.spec.address.to_string() : std::string(),
-                           target.spec.identity, target.label});
-    });
-    rollup_.set_targets(targets);
-}
 
 asio::awaitable<void> Engine::alarm_loop() {
     while (!stopping_) {
         alarm_timer_.expires_after(std::chrono::seconds(1));
         co_await alarm_timer_.async_wait(use_tuple);
-        if (stopping_ || !ready_) continue;
+        if (stopping_ || !probe_loop_.ready()) continue;
         evaluate_alarms();
     }
 }
@@ -331,121 +260,11 @@ void Engine::evaluate_alarms() {
     }
 }
 
-asio::awaitable<void> Engine::dns_loop() {
-    while (!stopping_) {
-        co_await resolve_all();
-        if (!ready_) {
-            ready_ = true;
-            spdlog::info("probing {} targets of {} checks", table_.active_count(),
-                         config_->checks.size());
-        }
-        dns_timer_.expires_after(config_->daemon.dns_refresh);
-        co_await dns_timer_.async_wait(use_tuple);
-    }
-}
 
-asio::awaitable<void> Engine::resolve_all() {
-    // Rebuilding the table walks every target (100,000 identity strings hashed, on the event loop):
-    // only when a resolution changed, or to build it the first time.
-    bool changed = !ready_;
-    for (const auto& name : names_to_resolve(*config_)) {
-        auto answer = co_await resolver_.resolve(name);
-        if (stopping_) co_return;
-        Resolution resolution{std::move(answer.addresses), std::move(answer.error)};
-        auto& previous = resolved_[name];
-        if (!resolution.error.empty()) {
-            dns_failures_.with({name}).inc();
-            if (previous.error != resolution.error) {
-                spdlog::warn("{} does not resolve: {}", name, resolution.error);
-            }
-        } else if (previous.addresses != resolution.addresses) {
-            spdlog::info("{} resolves to {}{}", name, join_addresses(resolution.addresses),
-                         previous.addresses.empty() ? ""
-                                                    : " (was " + join_addresses(previous.addresses) + ")");
-        }
-        if (previous.addresses != resolution.addresses || previous.error != resolution.error) {
-            changed = true;
-        }
-        previous = std::move(resolution);
-    }
-    if (!changed) co_return;
 
-    const auto change = table_.sync(expand_targets(*config_, resolved_));
-    const auto now = std::chrono::steady_clock::now();
-    for (const auto id : change.removed) scheduler_.remove(id);
-    for (const auto id : change.added) {
-        const Target& target = table_.at(id);
-        scheduler_.add(id, target.host, target.spec.check->interval,
-                       stable_hash(target.spec.identity), now);
-    }
-    if (!change.added.empty() || !change.removed.empty()) {
-        sync_rollup();
-        wake_.cancel();
-    }
-}
 
-asio::awaitable<void> Engine::schedule_loop() {
-    while (!stopping_) {
-        const auto due = scheduler_.next_due();
-        wake_.expires_at(due ? *due : SteadyTime::max());
-        co_await wake_.async_wait(use_tuple);
-        if (stopping_) break;
-        scheduler_.advance(std::chrono::steady_clock::now(), launches_);
-        launch_pending();
-    }
-}
 
-void Engine::launch_pending() {
-    // co_spawn may run a coroutine inline up to its first suspension, and that coroutine may
-    // finish and launch again: work on a private copy so nothing is launched twice.
-    std::vector<Scheduler::Launch> launching;
-    launching.swap(launches_);
-    for (const auto& launch : launching) {
-        scheduler_lag_.observe(seconds(launch.lag));
-        asio::co_spawn(executor_, run_target(launch.target), asio::detached);
-    }
-    launching.clear();
-    if (launches_.empty()) launches_.swap(launching);  // reuse the capacity
-}
 
-asio::awaitable<void> Engine::run_target(std::uint32_t id) {
-    Target& target = table_.at(id);
-    // A reload may swap the configuration while this probe runs: keep the one it probes with,
-    // and record the result only if the target still belongs to the running configuration.
-    const auto config_in_use = config_;
-    const Check* const probed_check = target.spec.check;
-    ProbeResult result = co_await probe_target(
-        target.spec,
-        probe_request(*probed_check, target.spec.address, target.server_name, target.tls_session.get()),
-        probe_context_);
-    if (stopping_) co_return;
-    if (target.active && target.spec.check == probed_check) record(target, std::move(result));
-    scheduler_.complete(id, std::chrono::steady_clock::now(), launches_);
-    launch_pending();
-}
-
-void Engine::record(Target& target, ProbeResult&& result) {
-    const bool changed = !target.has_result || target.last.reason != result.reason;
-    if (changed && (target.has_result || !result.ok())) {
-        // Transitions only: a healthy fleet logs nothing per probe.
-        const auto level = result.ok() ? spdlog::level::info : spdlog::level::warn;
-        spdlog::log(level, "{} {}: {} -> {}{}{}", target.spec.check->name, target.label,
-                    target.has_result ? to_string(target.last.reason) : "unknown",
-                    result.ok() ? "ok" : to_string(result.reason), result.detail.empty() ? "" : ": ",
-                    result.detail);
-    }
-    ++target.probes;
-    if (!result.ok()) ++target.failures;
-    ++probe_counts_.by_result[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
-    if (target.tls_session && target.tls_session->take_resumption()) {
-        ++probe_counts_.tls_resumed[check_index(target.spec.check)];
-    }
-    const auto now = std::chrono::system_clock::now();
-    rollup_.observe(target.id, result, now);
-    target.history.push(now, result);
-    target.last = std::move(result);
-    target.has_result = true;
-}
 
 asio::awaitable<void> Engine::render_metrics(std::string& out) const {
     // Sized from the previous scrape: growing a 50 MB string by doubling copies tens of MB at once,
@@ -453,13 +272,14 @@ asio::awaitable<void> Engine::render_metrics(std::string& out) const {
     const std::size_t start_size = out.size();
     out.reserve(start_size + metrics_size_hint_ + metrics_size_hint_ / 16);
     metrics::TextWriter writer(out);
-    write_fleet_metrics(writer, {*config_, table_, rollup_, alarm_book_, silences_, probe_counts_,
-                                 scheduler_.stats(), std::chrono::system_clock::now()});
+    write_fleet_metrics(writer, {*config_, probe_loop_.targets(), rollup_, alarm_book_, silences_,
+                                 probe_loop_.counts(), probe_loop_.scheduler_stats(),
+                                 std::chrono::system_clock::now()});
     registry_.render(out);
     // Per-target families last, in slices that yield to the event loop: with 100,000 targets a
     // scrape must not hold every due probe for a second.
     constexpr std::size_t targets_per_slice = 4096;
-    ProbeMetricsRenderer targets(table_, rollup_);
+    ProbeMetricsRenderer targets(probe_loop_.targets(), rollup_);
     while (targets.render_slice(out, targets_per_slice)) co_await asio::post(executor_, asio::use_awaitable);
     metrics_size_hint_ = out.size() - start_size;
 }

@@ -31,15 +31,17 @@
 
 namespace tierwatch {
 
-// Friend of Engine: loads the table and records results without DNS or probes.
+// Friend of Engine and ProbeLoop: loads the table and records results without DNS or probes.
 struct EngineTestAccess {
-    static TargetTable& table(Engine& engine) { return engine.table_; }
+    static TargetTable& table(Engine& engine) { return engine.probe_loop_.table_; }
     static void load(Engine& engine) {
-        engine.table_.sync(expand_targets(*engine.config_, {}));
-        engine.sync_rollup();
+        ProbeLoop& loop = engine.probe_loop_;
+        loop.table_.sync(expand_targets(*loop.config_, {}));
+        loop.sync_rollup();
     }
     static void record(Engine& engine, std::uint32_t id, ProbeResult result) {
-        engine.record(engine.table_.at(id), std::move(result));
+        ProbeLoop& loop = engine.probe_loop_;
+        loop.record(loop.table_.at(id), std::move(result));
     }
 };
 
