@@ -41,12 +41,12 @@ Graded grade_result(const ProbeResult& result, const Check& check,
             break;
         }
     }
+    const MeasurementThresholds latency_bounds{check.latency_warning, check.latency_critical};
     if (instead) {
         against(instead->kind->graded_as, measured_duration(instead->value),
-                instead->kind->thresholds(check));
+                instead->kind->thresholds ? instead->kind->thresholds(check) : latency_bounds);
     } else {
-        against("latency", std::chrono::duration_cast<Duration>(result.total),
-                {check.latency_warning, check.latency_critical});
+        against("latency", std::chrono::duration_cast<Duration>(result.total), latency_bounds);
     }
     for (std::size_t i = 0; i < result.measurements.size(); ++i) {
         const MeasurementKind* kind = result.measurements[i].kind;

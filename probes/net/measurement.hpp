@@ -42,8 +42,8 @@ struct MeasurementKind {
     // largest value of the kind. Null: not graded.
     std::string_view graded_as;
     MeasurementThresholds (*thresholds)(const Check&) = nullptr;
-    // Graded against the check's latency bounds in place of the probe's duration (a round
-    // trip's delivery: the time that matters is the message's, not the probe's).
+    // Graded in place of the probe's duration, against `thresholds` or else the check's latency
+    // bounds (a round trip's delivery: the time that matters is the message's, not the probe's).
     bool replaces_latency = false;
 };
 

@@ -22,10 +22,12 @@
 #include "daemon/alarms/grading.hpp"
 #include "daemon/cli/plugin_check.hpp"
 #include "daemon/engine/engine.hpp"
+#include "daemon/metrics/probe_metrics.hpp"
 #include "daemon/web/result_json.hpp"
 #include "daemon/web/status_page.hpp"
 #include "daemon/web/status_routes.hpp"
 #include "probes/http/http.hpp"
+#include "probes/registry/registry.hpp"
 #include "probes/ldap/ldap_replication.hpp"
 #include "probes/roundtrip/roundtrip.hpp"
 
@@ -278,6 +280,37 @@ TEST_F(OutputsGoldenTargets, TargetPages) {
         text += render_target_page(table_.at(id), &graders_[id], kNow, "golden") + "\n";
     }
     expect_golden("target_pages.html", text);
+}
+
+// Rendering in slices of one target yields the text of one pass, and a family per declared
+// measurement kind is written (HELP and TYPE) even when no target has a value of it.
+TEST_F(OutputsGoldenTargets, MetricsRendererSlicesAndEmptyFamilies) {
+    Rollup rollup(*config_->alerting);
+    std::string whole;
+    ProbeMetricsRenderer one_pass(table_, rollup);
+    EXPECT_FALSE(one_pass.render_slice(whole, 1'000'000));
+    EXPECT_TRUE(one_pass.done());
+
+    std::string sliced;
+    ProbeMetricsRenderer by_one(table_, rollup);
+    std::size_t slices = 1;
+    while (by_one.render_slice(sliced, 1)) ++slices;
+    EXPECT_EQ(sliced, whole);
+    EXPECT_GE(slices, table_.size() * (6 + all_measurement_kinds().size()));
+
+    TargetTable empty;
+    std::string headers;
+    ProbeMetricsRenderer none(empty, rollup);
+    EXPECT_FALSE(none.render_slice(headers, 1));
+    for (const MeasurementKind* kind : all_measurement_kinds()) {
+        EXPECT_NE(headers.find("# HELP " + std::string(kind->metric) + " " + std::string(kind->help)),
+                  std::string::npos)
+            << kind->metric;
+        EXPECT_NE(headers.find("# TYPE " + std::string(kind->metric) + " gauge"), std::string::npos)
+            << kind->metric;
+    }
+    EXPECT_EQ(headers.find("\n" + std::string(all_measurement_kinds().front()->metric) + "{"),
+              std::string::npos);  // headers only
 }
 
 // What --once prints per target: its grade and why, and the result's JSON fields.
