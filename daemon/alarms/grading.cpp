@@ -1,6 +1,8 @@
 // Single-result grading (see grading.hpp).
 #include "daemon/alarms/grading.hpp"
 
+#include <algorithm>
+
 namespace tierwatch {
 
 std::string_view to_string(Grade grade) noexcept {
@@ -22,24 +24,41 @@ Graded grade_result(const ProbeResult& result, const Check& check,
     auto raise = [&](Grade grade, std::string why) {
         if (grade > graded.grade) graded = {grade, std::move(why)};
     };
-    // A round trip is graded on its delivery time, every other probe on its duration.
-    const auto latency = std::chrono::duration_cast<Duration>(result.delivery.value_or(result.total));
-    const std::string measured = result.delivery ? "delivery " : "latency ";
-    if (check.latency_critical && latency > *check.latency_critical) {
-        raise(Grade::critical, measured + format_duration(latency) + " above " +
-                                   format_duration(*check.latency_critical));
-    } else if (check.latency_warning && latency > *check.latency_warning) {
-        raise(Grade::warning, measured + format_duration(latency) + " above " +
-                                  format_duration(*check.latency_warning));
-    }
-    if (const auto lag = result.max_replication_lag()) {
-        const auto behind = Duration(static_cast<std::int64_t>(*lag * 1000));
-        const std::string why = "replication lag " + format_duration(behind);
-        if (check.ldap.lag_critical && behind > *check.ldap.lag_critical) {
-            raise(Grade::critical, why + " above " + format_duration(*check.ldap.lag_critical));
-        } else if (check.ldap.lag_warning && behind > *check.ldap.lag_warning) {
-            raise(Grade::warning, why + " above " + format_duration(*check.ldap.lag_warning));
+    auto against = [&](std::string_view measured, Duration value, const MeasurementThresholds& bounds) {
+        const std::string why = std::string(measured) + " " + format_duration(value);
+        if (bounds.critical && value > *bounds.critical) {
+            raise(Grade::critical, why + " above " + format_duration(*bounds.critical));
+        } else if (bounds.warning && value > *bounds.warning) {
+            raise(Grade::warning, why + " above " + format_duration(*bounds.warning));
         }
+    };
+    // The probe's duration, unless it measured the time that matters instead (a round trip's
+    // delivery); then every graded kind in the order the prober measured them, by its largest value.
+    const Measurement* instead = nullptr;
+    for (const auto& m : result.measurements) {
+        if (m.kind->replaces_latency) {
+            instead = &m;
+            break;
+        }
+    }
+    const MeasurementThresholds latency_bounds{check.latency_warning, check.latency_critical};
+    if (instead) {
+        against(instead->kind->graded_as, measured_duration(instead->value),
+                instead->kind->thresholds ? instead->kind->thresholds(check) : latency_bounds);
+    } else {
+        against("latency", std::chrono::duration_cast<Duration>(result.total), latency_bounds);
+    }
+    for (std::size_t i = 0; i < result.measurements.size(); ++i) {
+        const MeasurementKind* kind = result.measurements[i].kind;
+        if (kind->thresholds == nullptr || kind->replaces_latency) continue;
+        bool first_of_kind = true;
+        double largest = result.measurements[i].value;
+        for (std::size_t j = 0; j < result.measurements.size(); ++j) {
+            if (result.measurements[j].kind != kind) continue;
+            if (j < i) first_of_kind = false;
+            largest = std::max(largest, result.measurements[j].value);
+        }
+        if (first_of_kind) against(kind->graded_as, measured_duration(largest), kind->thresholds(check));
     }
     if (result.certificate && result.certificate->earliest_not_after > 0) {
         const auto expiry = std::chrono::system_clock::time_point(

@@ -1,5 +1,5 @@
-// The grade of one probe result against its check's thresholds: failures, latency and
-// certificate expiry. (Rise/fall, groups and alarms build on this in the alarms work.)
+// The grade of one probe result against its check's thresholds: failures, latency, the
+// measurements whose kind names thresholds, and certificate expiry. (Rise/fall, groups and alarms build on this in the alarms work.)
 #pragma once
 
 #include <chrono>

@@ -618,7 +618,9 @@ PluginReport report_probe(const PluginRequest& request, const Check& check,
     if (check.mail.starttls || check.ldap.starttls) summary += " STARTTLS";
     if (result.certificate && !result.certificate->tls_version.empty())
         summary += " " + result.certificate->tls_version;
-    if (result.status_code != 0) summary += " HTTP " + std::to_string(result.status_code);
+    for (const auto& m : result.measurements) {
+        if (!m.kind->summary.empty()) summary += " " + std::string(m.kind->summary) + " " + format_measurement(m);
+    }
     if (!result.ok()) {
         raise(PluginState::critical, std::string(to_string(result.reason)) +
                                          (result.detail.empty() ? "" : ": " + result.detail));

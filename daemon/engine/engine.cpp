@@ -1,15 +1,13 @@
-// Engine: DNS refresh, scheduling loop, probe launches, result recording, metrics rendering.
+// Engine: start and stop, reload, the alarm loop and pages, silences; /metrics from daemon/metrics.
 #include "daemon/engine/engine.hpp"
 #include "daemon/alarms/alarm_state.hpp"
 #include "daemon/clock/rfc3339.hpp"
 #include "daemon/paging/pagers.hpp"
-#include "daemon/scheduling/probe_target.hpp"
+#include "daemon/metrics/probe_metrics.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <functional>
 #include <map>
-#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -24,40 +22,16 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string join_addresses(const std::vector<asio::ip::address>& addresses) {
-    std::string text;
-    for (const auto& address : addresses) {
-        if (!text.empty()) text += ", ";
-        text += address.to_string();
-    }
-    return text.empty() ? "none" : text;
-}
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
 
 Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> config)
     : executor_(executor),
       config_(std::move(config)),
-      probe_context_{executor, &tls_contexts_},
-      resolver_(executor, config_->daemon.nameservers),
-      scheduler_({config_->daemon.max_in_flight, config_->daemon.per_host_max_in_flight}),
-      wake_(executor),
-      dns_timer_(executor),
       alarm_timer_(executor),
-      scheduler_lag_(registry_
-                         .histogram("tierwatch_scheduler_lag_seconds",
-                                    "Delay from a target's due time to its probe's start, "
-                                    "queueing behind in-flight limits included.",
-                                    std::vector<double>{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                        0.5, 1, 2.5, 5, 10, 30})
-                         .with({})),
-      dns_failures_(registry_.counter("tierwatch_dns_failures_total",
-                                      "Resolutions of an NLB or node name that failed.", {"name"})),
-      probes_by_result_(config_->checks.size()),
-      tls_resumed_by_check_(config_->checks.size()),
       rollup_(*config_->alerting),
+      probe_loop_(executor, config_, rollup_, registry_),
       alarm_book_(*config_->alerting),
       silences_(config_->daemon.state_dir / "silences.json"),
       reload_successful_(registry_
@@ -186,18 +160,6 @@ void Engine::apply(std::shared_ptr<const Config> next) {
     }
 
     // Nothing below throws: the swap is whole.
-    std::vector<std::array<std::uint64_t, failure_reason_count>> counts(next->checks.size());
-    std::vector<std::uint64_t> resumed(next->checks.size());
-    for (std::size_t c = 0; c < next->checks.size(); ++c) {
-        for (std::size_t old = 0; old < config_->checks.size(); ++old) {
-            if (config_->checks[old].name != next->checks[c].name) continue;
-            counts[c] = probes_by_result_[old];
-            resumed[c] = tls_resumed_by_check_[old];
-        }
-    }
-    std::map<std::uint32_t, Duration> intervals;
-    table_.for_each_active([&](const Target& t) { intervals[t.id] = t.spec.check->interval; });
-
     // Probes in flight hold the previous configuration (run_target keeps a reference); a scrape
     // or status page rendering in slices may still read it, so it stays a while longer.
     const auto steady_now = std::chrono::steady_clock::now();
@@ -206,8 +168,6 @@ void Engine::apply(std::shared_ptr<const Config> next) {
     });
     retired_configs_.emplace_back(steady_now, std::move(config_));
     config_ = std::move(next);
-    probes_by_result_ = std::move(counts);
-    tls_resumed_by_check_ = std::move(resumed);
     rollup_.reconfigure(*config_->alerting);
     alarm_book_.reconfigure(*config_->alerting);
     if (pagers_changed && dispatcher_) {
@@ -219,28 +179,10 @@ void Engine::apply(std::shared_ptr<const Config> next) {
         dispatcher_->start();
     }
 
-    const auto change = table_.sync(expand_targets(*config_, resolved_));
-    const auto now = std::chrono::steady_clock::now();
-    for (const auto id : change.removed) scheduler_.remove(id);
-    std::vector<std::uint32_t> rescheduled = change.added;
-    for (const auto& [id, interval] : intervals) {
-        const Target& target = table_.at(id);
-        if (target.active && target.spec.check->interval != interval) {
-            scheduler_.remove(id);
-            rescheduled.push_back(id);
-        }
-    }
-    for (const auto id : rescheduled) {
-        const Target& target = table_.at(id);
-        scheduler_.add(id, target.host, target.spec.check->interval,
-                       stable_hash(target.spec.identity), now);
-    }
-    sync_rollup();
-    wake_.cancel();
-    dns_timer_.cancel();  // new names resolve now, not at the next refresh
+    const auto change = probe_loop_.reconfigure(config_);
     spdlog::info("configuration reloaded from {}: {} targets of {} checks ({} added, {} removed){}",
-                 config_->file.string(), table_.active_count(), config_->checks.size(),
-                 change.added.size(), change.removed.size(),
+                 config_->file.string(), probe_loop_.targets().active_count(), config_->checks.size(),
+                 change.added, change.removed,
                  restart_only.empty() ? "" : "; takes effect at restart: " + [&] {
                      std::string names;
                      for (const auto& name : restart_only) names += (names.empty() ? "" : ", ") + name;
@@ -274,41 +216,26 @@ Expected<bool> Engine::expire_silence(std::string_view id) {
 
 Engine::~Engine() = default;
 
-std::size_t Engine::check_index(const Check* check) const {
-    return static_cast<std::size_t>(check - config_->checks.data());
-}
 
 void Engine::start() {
     if (dispatcher_) dispatcher_->start();
-    asio::co_spawn(executor_, dns_loop(), asio::detached);
-    asio::co_spawn(executor_, schedule_loop(), asio::detached);
+    probe_loop_.start();
     asio::co_spawn(executor_, alarm_loop(), asio::detached);
 }
 
 void Engine::stop() {
     stopping_ = true;
-    wake_.cancel();
-    dns_timer_.cancel();
+    probe_loop_.stop();
     alarm_timer_.cancel();
     if (dispatcher_) dispatcher_->stop();
 }
 
-void Engine::sync_rollup() {
-    std::vector<RollupTarget> targets;
-    targets.reserve(table_.active_count());
-    table_.for_each_active([&](const Target& target) {
-        targets.push_back({target.id, target.spec.check, target.spec.node, target.spec.nlb,
-                           target.spec.dns_error.empty() ? target.spec.address.to_string() : std::string(),
-                           target.spec.identity, target.label});
-    });
-    rollup_.set_targets(targets);
-}
 
 asio::awaitable<void> Engine::alarm_loop() {
     while (!stopping_) {
         alarm_timer_.expires_after(std::chrono::seconds(1));
         co_await alarm_timer_.async_wait(use_tuple);
-        if (stopping_ || !ready_) continue;
+        if (stopping_ || !probe_loop_.ready()) continue;
         evaluate_alarms();
     }
 }
@@ -334,323 +261,27 @@ void Engine::evaluate_alarms() {
     }
 }
 
-asio::awaitable<void> Engine::dns_loop() {
-    while (!stopping_) {
-        co_await resolve_all();
-        if (!ready_) {
-            ready_ = true;
-            spdlog::info("probing {} targets of {} checks", table_.active_count(),
-                         config_->checks.size());
-        }
-        dns_timer_.expires_after(config_->daemon.dns_refresh);
-        co_await dns_timer_.async_wait(use_tuple);
-    }
-}
 
-asio::awaitable<void> Engine::resolve_all() {
-    // Rebuilding the table walks every target (100,000 identity strings hashed, on the event loop):
-    // only when a resolution changed, or to build it the first time.
-    bool changed = !ready_;
-    for (const auto& name : names_to_resolve(*config_)) {
-        auto answer = co_await resolver_.resolve(name);
-        if (stopping_) co_return;
-        Resolution resolution{std::move(answer.addresses), std::move(answer.error)};
-        auto& previous = resolved_[name];
-        if (!resolution.error.empty()) {
-            dns_failures_.with({name}).inc();
-            if (previous.error != resolution.error) {
-                spdlog::warn("{} does not resolve: {}", name, resolution.error);
-            }
-        } else if (previous.addresses != resolution.addresses) {
-            spdlog::info("{} resolves to {}{}", name, join_addresses(resolution.addresses),
-                         previous.addresses.empty() ? ""
-                                                    : " (was " + join_addresses(previous.addresses) + ")");
-        }
-        if (previous.addresses != resolution.addresses || previous.error != resolution.error) {
-            changed = true;
-        }
-        previous = std::move(resolution);
-    }
-    if (!changed) co_return;
 
-    const auto change = table_.sync(expand_targets(*config_, resolved_));
-    const auto now = std::chrono::steady_clock::now();
-    for (const auto id : change.removed) scheduler_.remove(id);
-    for (const auto id : change.added) {
-        const Target& target = table_.at(id);
-        scheduler_.add(id, target.host, target.spec.check->interval,
-                       stable_hash(target.spec.identity), now);
-    }
-    if (!change.added.empty() || !change.removed.empty()) {
-        sync_rollup();
-        wake_.cancel();
-    }
-}
 
-asio::awaitable<void> Engine::schedule_loop() {
-    while (!stopping_) {
-        const auto due = scheduler_.next_due();
-        wake_.expires_at(due ? *due : SteadyTime::max());
-        co_await wake_.async_wait(use_tuple);
-        if (stopping_) break;
-        scheduler_.advance(std::chrono::steady_clock::now(), launches_);
-        launch_pending();
-    }
-}
 
-void Engine::launch_pending() {
-    // co_spawn may run a coroutine inline up to its first suspension, and that coroutine may
-    // finish and launch again: work on a private copy so nothing is launched twice.
-    std::vector<Scheduler::Launch> launching;
-    launching.swap(launches_);
-    for (const auto& launch : launching) {
-        scheduler_lag_.observe(seconds(launch.lag));
-        asio::co_spawn(executor_, run_target(launch.target), asio::detached);
-    }
-    launching.clear();
-    if (launches_.empty()) launches_.swap(launching);  // reuse the capacity
-}
 
-asio::awaitable<void> Engine::run_target(std::uint32_t id) {
-    Target& target = table_.at(id);
-    // A reload may swap the configuration while this probe runs: keep the one it probes with,
-    // and record the result only if the target still belongs to the running configuration.
-    const auto config_in_use = config_;
-    const Check* const probed_check = target.spec.check;
-    ProbeResult result = co_await probe_target(
-        target.spec,
-        probe_request(*probed_check, target.spec.address, target.server_name, target.tls_session.get()),
-        probe_context_);
-    if (stopping_) co_return;
-    if (target.active && target.spec.check == probed_check) record(target, std::move(result));
-    scheduler_.complete(id, std::chrono::steady_clock::now(), launches_);
-    launch_pending();
-}
-
-void Engine::record(Target& target, ProbeResult&& result) {
-    const bool changed = !target.has_result || target.last.reason != result.reason;
-    if (changed && (target.has_result || !result.ok())) {
-        // Transitions only: a healthy fleet logs nothing per probe.
-        const auto level = result.ok() ? spdlog::level::info : spdlog::level::warn;
-        spdlog::log(level, "{} {}: {} -> {}{}{}", target.spec.check->name, target.label,
-                    target.has_result ? to_string(target.last.reason) : "unknown",
-                    result.ok() ? "ok" : to_string(result.reason), result.detail.empty() ? "" : ": ",
-                    result.detail);
-    }
-    ++target.probes;
-    if (!result.ok()) ++target.failures;
-    ++probes_by_result_[check_index(target.spec.check)][static_cast<std::size_t>(result.reason)];
-    if (target.tls_session && target.tls_session->take_resumption()) {
-        ++tls_resumed_by_check_[check_index(target.spec.check)];
-    }
-    const auto now = std::chrono::system_clock::now();
-    rollup_.observe(target.id, result, now);
-    target.history.push(now, result);
-    target.last = std::move(result);
-    target.has_result = true;
-}
 
 asio::awaitable<void> Engine::render_metrics(std::string& out) const {
-    using metrics::Label;
-    using metrics::Type;
     // Sized from the previous scrape: growing a 50 MB string by doubling copies tens of MB at once,
     // on the event loop, between two yields.
     const std::size_t start_size = out.size();
     out.reserve(start_size + metrics_size_hint_ + metrics_size_hint_ / 16);
     metrics::TextWriter writer(out);
-
-    // Label sets built once per target per family pass, as views into the target's strings.
-    std::array<Label, 8> labels;
-    auto target_labels = [&](const Target& target, std::size_t& count) {
-        count = 0;
-        labels[count++] = {"check", target.spec.check->name};
-        labels[count++] = {"target", target.label};
-        if (target.spec.node) {
-            labels[count++] = {"node", target.spec.node->name};
-            labels[count++] = {"role", target.spec.node->role};
-            labels[count++] = {"zone", target.spec.node->zone};
-        } else {
-            labels[count++] = {"nlb", target.spec.nlb->name};
-        }
-    };
-    // Per-target families are collected here and written at the end in slices that yield to the
-    // event loop: with 100,000 targets a scrape must not hold every due probe for a second.
-    struct TargetFamily {
-        std::string_view name;
-        std::string_view help;
-        Type type;
-        std::function<void(const Target&, std::size_t)> emit;
-    };
-    std::vector<TargetFamily> target_families;
-    auto per_target = [&](std::string_view name, std::string_view help, Type type, auto&& emit) {
-        target_families.push_back({name, help, type, std::forward<decltype(emit)>(emit)});
-    };
-
-    per_target("probe_success", "Whether the last probe of the target succeeded.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   writer.sample("probe_success", {labels.data(), n}, t.last.ok() ? 1 : 0);
-               });
-    per_target("probe_duration_seconds", "Duration of the last probe, all phases.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   writer.sample("probe_duration_seconds", {labels.data(), n}, seconds(t.last.total));
-               });
-    per_target("probe_phase_duration_seconds", "Duration of each phase of the last probe.",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   for (std::size_t p = 0; p < phase_count; ++p) {
-                       const auto phase = static_cast<Phase>(p);
-                       if (t.last.phase(phase).count() == 0 && phase != Phase::connect) continue;
-                       labels[n] = {"phase", to_string(phase)};
-                       writer.sample("probe_phase_duration_seconds", {labels.data(), n + 1},
-                                     seconds(t.last.phase(phase)));
-                   }
-               });
-    per_target("probe_failure_info", "The reason the last probe failed (1 for the reason).",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   if (t.last.ok()) return;
-                   labels[n] = {"reason", to_string(t.last.reason)};
-                   writer.sample("probe_failure_info", {labels.data(), n + 1}, 1);
-               });
-    per_target("probe_ssl_earliest_cert_expiry",
-               "Earliest notAfter of the presented chain, seconds since the epoch.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (!t.last.certificate || t.last.certificate->earliest_not_after == 0) return;
-                   writer.sample("probe_ssl_earliest_cert_expiry", {labels.data(), n},
-                                 static_cast<double>(t.last.certificate->earliest_not_after));
-               });
-    per_target("probe_tls_version_info", "The TLS version of the last probe's handshake.",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   if (!t.last.certificate) return;
-                   labels[n] = {"version", t.last.certificate->tls_version};
-                   writer.sample("probe_tls_version_info", {labels.data(), n + 1}, 1);
-               });
-    per_target("probe_http_status_code", "HTTP status of the last response.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (t.last.status_code == 0) return;
-                   writer.sample("probe_http_status_code", {labels.data(), n}, t.last.status_code);
-               });
-
-    per_target("tierwatch_ldap_replication_lag_seconds",
-               "How far the node is behind each LDAP peer, by contextCSN (ldap_replication).",
-               Type::gauge, [&](const Target& t, std::size_t n) {
-                   for (const auto& lag : t.last.replication_lags) {
-                       labels[n] = {"peer", lag.peer};
-                       writer.sample("tierwatch_ldap_replication_lag_seconds", {labels.data(), n + 1},
-                                     lag.seconds);
-                   }
-               });
-
-    per_target("tierwatch_roundtrip_delivery_seconds",
-               "Submission to INBOX of the last round trip's message (roundtrip).", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (!t.last.delivery) return;
-                   writer.sample("tierwatch_roundtrip_delivery_seconds", {labels.data(), n},
-                                 seconds(*t.last.delivery));
-               });
-
-    per_target("tierwatch_target_grade",
-               "Graded state of the target after rise/fall: 0 ok, 1 warning, 2 critical.", Type::gauge,
-               [&](const Target& t, std::size_t n) {
-                   if (const auto* grader = rollup_.grader(t.id)) {
-                       writer.sample("tierwatch_target_grade", {labels.data(), n},
-                                     static_cast<double>(grader->grade()));
-                   }
-               });
-
-    writer.family("tierwatch_group_grade", "Grade of each group, zone and NLB address roll-up.",
-                  Type::gauge);
-    for (const auto& group : rollup_.groups()) {
-        const std::string_view kind = group.kind == GroupKind::zone          ? "zone"
-                                      : group.kind == GroupKind::nlb_address ? "nlb_address"
-                                                                             : "group";
-        writer.sample("tierwatch_group_grade", {{"group", group.name}, {"kind", kind}},
-                      static_cast<double>(group.grade));
-    }
-    writer.family("tierwatch_group_members_up", "Members of each roll-up that are up.", Type::gauge);
-    for (const auto& group : rollup_.groups()) {
-        writer.sample("tierwatch_group_members_up", {{"group", group.name}}, group.up);
-    }
-
-    // Firing alarms by tier, severity and whether they page (or why not).
-    std::map<std::tuple<int, Grade, std::string_view>, int> alarm_counts;
-    for (const auto& [key, alarm] : alarm_book_.alarms()) {
-        const auto& condition = alarm.condition;
-        const std::string_view state = condition.suppressed    ? "suppressed"
-                                       : condition.silenced    ? "silenced"
-                                       : condition.maintenance ? "maintenance"
-                                                               : "paging";
-        ++alarm_counts[{alarm.tier, condition.severity, state}];
-    }
-    writer.family("tierwatch_alarms", "Firing alarms by tier, severity and state.", Type::gauge);
-    for (const auto& [key, count] : alarm_counts) {
-        const auto& [tier, severity, state] = key;
-        const std::string tier_text = std::to_string(tier);
-        writer.sample("tierwatch_alarms",
-                      {{"tier", tier_text}, {"severity", to_string(severity)}, {"state", state}}, count);
-    }
-
-    std::map<std::string_view, int> silence_counts{{"active", 0}, {"pending", 0}, {"expired", 0}};
-    const auto now = std::chrono::system_clock::now();
-    for (const auto& silence : silences_.silences()) ++silence_counts[silence.state(now)];
-    writer.family("tierwatch_silences", "Silences in state_dir, by state.", Type::gauge);
-    for (const auto& [state, count] : silence_counts) {
-        writer.sample("tierwatch_silences", {{"state", state}}, count);
-    }
-
-    writer.family("tierwatch_escalations_total", "Critical alarms escalated to Tier III after tier3.after.",
-                  Type::counter);
-    writer.sample("tierwatch_escalations_total", {}, static_cast<double>(alarm_book_.escalations()));
-
-    writer.family("tierwatch_probes_total", "Probes finished, by check and result.", Type::counter);
-    for (std::size_t c = 0; c < config_->checks.size(); ++c) {
-        for (const auto reason : all_failure_reasons()) {
-            const auto value = probes_by_result_[c][static_cast<std::size_t>(reason)];
-            if (value == 0) continue;
-            const std::string_view result = reason == FailureReason::none ? "success" : to_string(reason);
-            writer.sample("tierwatch_probes_total",
-                          {{"check", config_->checks[c].name}, {"result", result}},
-                          static_cast<double>(value));
-        }
-    }
-    writer.family("tierwatch_tls_resumed_total",
-                  "Probes whose TLS handshake resumed a session (tls_resume), by check.",
-                  Type::counter);
-    for (std::size_t c = 0; c < config_->checks.size(); ++c) {
-        if (!config_->checks[c].tls.resume) continue;
-        writer.sample("tierwatch_tls_resumed_total", {{"check", config_->checks[c].name}},
-                      static_cast<double>(tls_resumed_by_check_[c]));
-    }
-    writer.family("tierwatch_targets", "Active targets per check.", Type::gauge);
-    std::vector<std::uint32_t> per_check(config_->checks.size(), 0);
-    table_.for_each_active([&](const Target& t) { ++per_check[check_index(t.spec.check)]; });
-    for (std::size_t c = 0; c < per_check.size(); ++c) {
-        writer.sample("tierwatch_targets", {{"check", config_->checks[c].name}}, per_check[c]);
-    }
-    const auto& stats = scheduler_.stats();
-    writer.family("tierwatch_probes_in_flight", "Probes running now.", Type::gauge);
-    writer.sample("tierwatch_probes_in_flight", {}, stats.in_flight);
-    writer.family("tierwatch_probes_queued",
-                  "Due probes waiting for the global or per-host in-flight limit.", Type::gauge);
-    writer.sample("tierwatch_probes_queued", {}, static_cast<double>(stats.queued));
-    writer.family("tierwatch_scheduler_skipped_slots_total",
-                  "Slots skipped because the target was still running or waiting.", Type::counter);
-    writer.sample("tierwatch_scheduler_skipped_slots_total", {},
-                  static_cast<double>(stats.skipped_slots));
+    write_fleet_metrics(writer, {*config_, probe_loop_.targets(), rollup_, alarm_book_, silences_,
+                                 probe_loop_.counts(), probe_loop_.scheduler_stats(),
+                                 std::chrono::system_clock::now()});
     registry_.render(out);
-
+    // Per-target families last, in slices that yield to the event loop: with 100,000 targets a
+    // scrape must not hold every due probe for a second.
     constexpr std::size_t targets_per_slice = 4096;
-    std::size_t visited = 0;
-    for (const auto& family : target_families) {
-        writer.family(family.name, family.help, family.type);
-        for (std::uint32_t id = 0; id < table_.size(); ++id) {  // size re-read: DNS may add targets
-            const Target& target = table_.at(id);
-            if (target.active && target.has_result) {
-                std::size_t count = 0;
-                target_labels(target, count);
-                family.emit(target, count);
-            }
-            if (++visited % targets_per_slice == 0) co_await asio::post(executor_, asio::use_awaitable);
-        }
-    }
+    ProbeMetricsRenderer targets(probe_loop_.targets(), rollup_);
+    while (targets.render_slice(out, targets_per_slice)) co_await asio::post(executor_, asio::use_awaitable);
     metrics_size_hint_ = out.size() - start_size;
 }
 

@@ -1,5 +1,5 @@
-// The daemon's engine on one event loop: keeps the target table in step with DNS, runs the
-// scheduler's launches as probe coroutines, records results, and renders /metrics from it all.
+// The daemon's engine on one event loop: starts and stops the probe loop, swaps a reloaded
+// configuration in whole, turns grades into alarms and pages, keeps silences, and serves /metrics.
 #pragma once
 
 #include <array>
@@ -19,13 +19,11 @@
 #include "daemon/paging/dispatcher.hpp"
 #include "daemon/paging/outbox.hpp"
 #include "daemon/alarms/rollup.hpp"
-#include "daemon/scheduling/dns_resolver.hpp"
 #include "daemon/metrics/exposition.hpp"
-#include "daemon/scheduling/scheduler.hpp"
+#include "daemon/engine/probe_loop.hpp"
+#include "daemon/metrics/probe_metrics.hpp"
 #include "daemon/alarms/silences.hpp"
 #include "daemon/scheduling/targets.hpp"
-#include "probes/net/probe.hpp"
-#include "probes/net/tls_context.hpp"
 
 namespace tierwatch {
 
@@ -42,7 +40,7 @@ public:
     // accepted stay in the outbox for the next start.
     void stop();
     // True once the first resolution has built the target table.
-    bool ready() const noexcept { return ready_; }
+    bool ready() const noexcept { return probe_loop_.ready(); }
 
     // Appends the Prometheus exposition of every target and daemon metric, yielding to the event
     // loop between slices of targets so probes keep their schedule during a large scrape.
@@ -58,25 +56,20 @@ public:
     Expected<> add_silence(Silence silence);
     Expected<bool> expire_silence(std::string_view id);  // false: no silence has that id
 
-    const TargetTable& targets() const noexcept { return table_; }
+    const TargetTable& targets() const noexcept { return probe_loop_.targets(); }
     const Config& config() const noexcept { return *config_; }
-    const Scheduler::Stats& scheduler_stats() const noexcept { return scheduler_.stats(); }
+    const Scheduler::Stats& scheduler_stats() const noexcept { return probe_loop_.scheduler_stats(); }
     const AlarmBook& alarms() const noexcept { return alarm_book_; }
     // Grades, flapping and groups as of the last evaluation, for the status page and API.
     const Rollup& rollup() const noexcept { return rollup_; }
 
 private:
-    boost::asio::awaitable<void> dns_loop();
-    boost::asio::awaitable<void> resolve_all();
-    boost::asio::awaitable<void> schedule_loop();
-    boost::asio::awaitable<void> run_target(std::uint32_t id);
+    // tests/unit/outputs_golden_test.cpp fills the table with fixed results to pin /metrics.
+    friend struct EngineTestAccess;
+
     // Rolls grades up into alarms every second and hands the page events to the dispatcher.
     boost::asio::awaitable<void> alarm_loop();
     void evaluate_alarms();
-    void sync_rollup();
-    void launch_pending();
-    void record(Target& target, ProbeResult&& result);
-    std::size_t check_index(const Check* check) const;
     void apply(std::shared_ptr<const Config> next);
     void start_dispatcher();
     void restore_alarms();
@@ -84,25 +77,11 @@ private:
 
     boost::asio::any_io_executor executor_;
     std::shared_ptr<const Config> config_;
-    TlsContextCache tls_contexts_;
-    ProbeContext probe_context_;
-    DnsResolver resolver_;
-    ResolvedNames resolved_;
-    TargetTable table_;
-    Scheduler scheduler_;
-    boost::asio::steady_timer wake_;
-    boost::asio::steady_timer dns_timer_;
     boost::asio::steady_timer alarm_timer_;
-    std::vector<Scheduler::Launch> launches_;
-
+    // Before the probe loop, which registers its families first (the /metrics order).
     metrics::Registry registry_;
-    metrics::Histogram& scheduler_lag_;
-    metrics::Family<metrics::Counter>& dns_failures_;
-    // probes_by_result_[check index][reason]: counted without string look-ups on the hot path.
-    std::vector<std::array<std::uint64_t, failure_reason_count>> probes_by_result_;
-    std::vector<std::uint64_t> tls_resumed_by_check_;  // by check index, tls_resume checks only
-
     Rollup rollup_;
+    ProbeLoop probe_loop_;
     AlarmBook alarm_book_;
     // Only with [[pager]]s: the outbox lives in state_dir, which a probe-only setup may not have.
     std::unique_ptr<Outbox> outbox_;
@@ -119,7 +98,6 @@ private:
     metrics::Family<metrics::Counter>& reloads_;
     mutable std::size_t metrics_size_hint_ = 0;  // bytes of the last /metrics, to reserve the next
     bool stopping_ = false;
-    bool ready_ = false;
 };
 
 }  // namespace tierwatch

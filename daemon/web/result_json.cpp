@@ -30,12 +30,22 @@ void append_result_json(boost::json::object& out, const ProbeResult& result) {
                                          {"issuer", cert.issuer},
                                          {"subject_alt_names", std::move(names)}};
     }
-    if (result.status_code != 0) out["http_status"] = result.status_code;
-    if (result.delivery) out["delivery_seconds"] = seconds(*result.delivery).count();
-    if (!result.replication_lags.empty()) {
-        boost::json::object lags;
-        for (const auto& lag : result.replication_lags) lags[lag.peer] = lag.seconds;
-        out["replication_lag_seconds"] = std::move(lags);  // behind each peer
+    // Each measurement under its kind's key; a labelled kind as an object label -> value.
+    for (const auto& m : result.measurements) {
+        const MeasurementKind& kind = *m.kind;
+        boost::json::value value;
+        if (kind.unit == MeasurementUnit::count) {
+            value = static_cast<std::int64_t>(m.value);
+        } else {
+            value = m.value;
+        }
+        if (kind.label.empty()) {
+            out[kind.key] = std::move(value);
+            continue;
+        }
+        auto& by_label = out[kind.key];
+        if (!by_label.is_object()) by_label = boost::json::object{};
+        by_label.as_object()[m.label] = std::move(value);
     }
 }
 

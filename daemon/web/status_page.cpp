@@ -629,11 +629,11 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
             text_row(out, "when", format_rfc3339(target.history.newest(0).at()));
         }
         text_row(out, "duration", milliseconds_text(last.total));
-        if (last.status_code != 0) text_row(out, "HTTP status", std::to_string(last.status_code));
-        for (const auto& lag : last.replication_lags) {
-            char text[48];
-            std::snprintf(text, sizeof text, "%.1f s", lag.seconds);
-            text_row(out, "behind " + html_escape(lag.peer), text);  // row names are written raw
+        for (const auto& m : last.measurements) {
+            if (m.kind->page_row.empty()) continue;
+            std::string name(m.kind->page_row);
+            if (!m.kind->label.empty()) name += " " + html_escape(m.label);  // row names are written raw
+            text_row(out, name, format_measurement(m));
         }
         out += "</tbody></table>";
 

@@ -108,7 +108,7 @@ asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext
 
         auto& response = parser.get();
         const int status = static_cast<int>(response.result_int());
-        session.result().status_code = status;
+        session.result().set(http_status_measurement, status);
         const bool redirect = status >= 300 && status < 400 && status != 304;
         if (redirect && settings.follow_redirects && hop < settings.max_redirects) {
             const auto location = response[http::field::location];

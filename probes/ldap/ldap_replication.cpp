@@ -199,7 +199,7 @@ asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
                 continue;
             }
             const double lag = replication_lag_seconds(results.front().csns, read.csns, now);
-            result.replication_lags.push_back({name, lag});
+            result.measurements.push_back({&ldap_replication_lag_measurement, lag, name});
             lags += (lags.empty() ? "" : ", ") + seconds_text(lag) + " behind " + name;
         }
         result.detail = lags.empty() ? "no peer could be read" : "lag " + lags;

@@ -2,6 +2,7 @@
 // peer, and reports how far the node is behind each peer, as Zimbra's zmreplchk does.
 #pragma once
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <optional>
@@ -14,8 +15,21 @@
 
 namespace tierwatch {
 
+inline MeasurementThresholds ldap_lag_thresholds(const Check& check) {
+    return {check.ldap.lag_warning, check.ldap.lag_critical};
+}
+// How far the node is behind one peer (label: the peer's node name); the largest is graded
+// against lag_warning / lag_critical.
+inline constexpr MeasurementKind ldap_replication_lag_measurement{
+    "replication_lag_seconds", MeasurementUnit::seconds, "peer",
+    "tierwatch_ldap_replication_lag_seconds",
+    "How far the node is behind each LDAP peer, by contextCSN (ldap_replication).", "behind", "",
+    "replication lag", &ldap_lag_thresholds, false};
+inline constexpr std::array<const MeasurementKind*, 1> ldap_replication_measurements{
+    &ldap_replication_lag_measurement};
+
 // The target is one (check, node) pair: its own node must be readable (else that is the failure,
-// with its own reason), and each readable peer adds one ProbeResult::replication_lags entry. A
+// with its own reason), and each readable peer adds one ldap_replication_lag_measurement. A
 // peer that cannot be read is not a lag here: its own target reports it.
 boost::asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
                                                            ProbeContext& context);

@@ -1,9 +1,19 @@
-// Names of failure reasons and phases, as they appear in metrics labels and output.
+// Names of failure reasons and phases, as they appear in metrics labels and output; measurement text.
 #include "probes/net/result.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace tierwatch {
+
+std::string format_measurement(const Measurement& measurement) {
+    if (measurement.kind->unit == MeasurementUnit::count) {
+        return std::to_string(static_cast<std::int64_t>(measurement.value));
+    }
+    char text[48];
+    std::snprintf(text, sizeof text, "%.1f s", measurement.value);
+    return text;
+}
 
 std::string_view to_string(FailureReason reason) noexcept {
     switch (reason) {

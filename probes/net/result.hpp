@@ -1,5 +1,5 @@
-// The outcome of one probe: success or one failure reason from a closed set, with phase timings
-// and, for TLS, the certificate facts an operator needs to act on.
+// The outcome of one probe: success or one failure reason from a closed set, with phase timings,
+// for TLS the certificate facts an operator needs to act on, and the prober's own measurements.
 #pragma once
 
 #include <array>
@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "probes/net/measurement.hpp"
 #include "probes/wire/printable.hpp"
 
 namespace tierwatch {
@@ -53,12 +54,6 @@ struct CertificateFacts {
     std::string cipher;
 };
 
-// ldap_replication: how far the probed node is behind one peer (contextCSN, like zmreplchk).
-struct ReplicationLag {
-    std::string peer;  // the peer's node name
-    double seconds = 0;
-};
-
 struct ProbeResult {
     using Duration = std::chrono::nanoseconds;
 
@@ -66,22 +61,29 @@ struct ProbeResult {
     std::string detail;  // human-readable; never contains secrets
     std::array<Duration, phase_count> phase_durations{};
     Duration total{};
+    // TLS facts, shared by every protocol that does TLS: typed, not measurements (see
+    // docs/ARCHITECTURE.md).
     std::optional<CertificateFacts> certificate;
-    // Protocol-specific measurement (e.g. HTTP status code); 0 when not applicable.
-    int status_code = 0;
-    // ldap_replication: one entry per peer that could be read; empty for every other protocol.
-    std::vector<ReplicationLag> replication_lags;
-    // roundtrip: submission accepted to message seen in INBOX; graded instead of `total`.
-    std::optional<Duration> delivery;
+    // What the prober measured, in the order it measured it; kinds its protocol declares.
+    std::vector<Measurement> measurements;
 
     bool ok() const noexcept { return reason == FailureReason::none; }
-    // The largest of replication_lags; nullopt when there is none.
-    std::optional<double> max_replication_lag() const noexcept {
-        std::optional<double> most;
-        for (const auto& lag : replication_lags) {
-            if (!most || lag.seconds > *most) most = lag.seconds;
+    // The first measurement of `kind`; null when there is none.
+    const Measurement* find(const MeasurementKind& kind) const noexcept {
+        for (const auto& m : measurements) {
+            if (m.kind == &kind) return &m;
         }
-        return most;
+        return nullptr;
+    }
+    // Sets the one value of an unlabelled kind (a later HTTP hop replaces the earlier status).
+    void set(const MeasurementKind& kind, double value) {
+        for (auto& m : measurements) {
+            if (m.kind == &kind) {
+                m.value = value;
+                return;
+            }
+        }
+        measurements.push_back({&kind, value, {}});
     }
     Duration phase(Phase p) const noexcept { return phase_durations[static_cast<std::size_t>(p)]; }
     void add_phase(Phase p, Duration d) noexcept {

@@ -1,5 +1,9 @@
-// The protocol -> prober table.
-#include "probes/net/probe.hpp"
+// The protocol table: one line per protocol, naming its prober and its measurement kinds.
+#include "probes/registry/registry.hpp"
+
+#include <algorithm>
+#include <array>
+#include <vector>
 
 #include "probes/http/http.hpp"
 #include "probes/imap/imap.hpp"
@@ -13,26 +17,60 @@
 
 namespace tierwatch {
 
-ProbeFunction find_prober(Protocol protocol) noexcept {
-    switch (protocol) {
-        case Protocol::tcp: return &probe_tcp;
-        case Protocol::tls: return &probe_tls;
-        case Protocol::http:
-        case Protocol::https: return &probe_http;
-        case Protocol::smtp:
-        case Protocol::smtps:
-        case Protocol::submission:
-        case Protocol::lmtp: return &probe_smtp;
-        case Protocol::imap:
-        case Protocol::imaps: return &probe_imap;
-        case Protocol::pop3:
-        case Protocol::pop3s: return &probe_pop3;
-        case Protocol::ldap:
-        case Protocol::ldaps: return &probe_ldap;
-        case Protocol::ldap_replication: return &probe_ldap_replication;
-        case Protocol::roundtrip: return &probe_roundtrip;
+namespace {
+
+constexpr std::span<const MeasurementKind* const> none;
+
+// In enum order: find_prober indexes it.
+constexpr std::array probers{
+    ProberEntry{Protocol::tcp, &probe_tcp, none},
+    ProberEntry{Protocol::tls, &probe_tls, none},
+    ProberEntry{Protocol::http, &probe_http, http_measurements},
+    ProberEntry{Protocol::https, &probe_http, http_measurements},
+    ProberEntry{Protocol::smtp, &probe_smtp, none},
+    ProberEntry{Protocol::smtps, &probe_smtp, none},
+    ProberEntry{Protocol::submission, &probe_smtp, none},
+    ProberEntry{Protocol::lmtp, &probe_smtp, none},
+    ProberEntry{Protocol::imap, &probe_imap, none},
+    ProberEntry{Protocol::imaps, &probe_imap, none},
+    ProberEntry{Protocol::pop3, &probe_pop3, none},
+    ProberEntry{Protocol::pop3s, &probe_pop3, none},
+    ProberEntry{Protocol::ldap, &probe_ldap, none},
+    ProberEntry{Protocol::ldaps, &probe_ldap, none},
+    ProberEntry{Protocol::ldap_replication, &probe_ldap_replication, ldap_replication_measurements},
+    ProberEntry{Protocol::roundtrip, &probe_roundtrip, roundtrip_measurements},
+};
+
+constexpr bool in_enum_order() {
+    for (std::size_t i = 0; i < probers.size(); ++i) {
+        if (static_cast<std::size_t>(probers[i].protocol) != i) return false;
     }
-    return nullptr;
+    return true;
+}
+static_assert(in_enum_order(), "one line per Protocol, in enum order");
+static_assert(probers.size() == static_cast<std::size_t>(Protocol::roundtrip) + 1,
+              "every Protocol has a prober");
+
+}  // namespace
+
+std::span<const ProberEntry> all_probers() noexcept { return probers; }
+
+std::span<const MeasurementKind* const> all_measurement_kinds() noexcept {
+    static const std::vector<const MeasurementKind*> kinds = [] {
+        std::vector<const MeasurementKind*> all;
+        for (const ProberEntry& entry : probers) {
+            for (const MeasurementKind* kind : entry.measures) {
+                if (std::find(all.begin(), all.end(), kind) == all.end()) all.push_back(kind);
+            }
+        }
+        return all;
+    }();
+    return kinds;
+}
+
+ProbeFunction find_prober(Protocol protocol) noexcept {
+    const auto index = static_cast<std::size_t>(protocol);
+    return index < probers.size() ? probers[index].probe : nullptr;
 }
 
 boost::asio::awaitable<ProbeResult> run_probe(const ProbeRequest& target, ProbeContext& context) {

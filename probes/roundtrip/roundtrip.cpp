@@ -362,7 +362,9 @@ asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, ProbeCo
     if (awaited || session.result().reason == FailureReason::timeout)
         co_await fetcher.clean_up(prefix);
     absorb(result, session.finish(), "fetch");
-    if (result.ok()) result.delivery = delivery;
+    if (result.ok() && delivery) {
+        result.set(roundtrip_delivery_measurement, std::chrono::duration<double>(*delivery).count());
+    }
     co_return finish();
 }
 

@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <array>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -25,6 +26,17 @@
 #include "probes/net/probe.hpp"
 
 namespace tierwatch {
+
+inline MeasurementThresholds latency_thresholds(const Check& check) {
+    return {check.latency_warning, check.latency_critical};
+}
+// Submission accepted to message seen in INBOX; graded instead of the probe's duration.
+inline constexpr MeasurementKind roundtrip_delivery_measurement{
+    "delivery_seconds", MeasurementUnit::seconds, "", "tierwatch_roundtrip_delivery_seconds",
+    "Submission to INBOX of the last round trip's message (roundtrip).", "", "", "delivery",
+    &latency_thresholds, true};
+inline constexpr std::array<const MeasurementKind*, 1> roundtrip_measurements{
+    &roundtrip_delivery_measurement};
 
 boost::asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target,
                                                     ProbeContext& context);

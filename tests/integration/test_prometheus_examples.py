@@ -72,9 +72,12 @@ def promtool(*args, cwd=PROMETHEUS_DIR):
 
 
 def exported_metric_names():
-    """Every metric family the daemon registers: the quoted names in daemon/**/*.cpp."""
+    """Every metric family the daemon registers: the quoted names in daemon/**/*.cpp, and the
+    families of the measurement kinds each protocol declares in probes/**/*.hpp."""
     names = set()
-    for path in glob.glob(os.path.join(SOURCE, "daemon", "**", "*.cpp"), recursive=True):
+    paths = glob.glob(os.path.join(SOURCE, "daemon", "**", "*.cpp"), recursive=True)
+    paths += glob.glob(os.path.join(SOURCE, "probes", "**", "*.hpp"), recursive=True)
+    for path in paths:
         with open(path) as f:
             names.update(re.findall(r'"((?:tierwatch|probe)_[a-z_]+)"', f.read()))
     check("probe_success" in names and "tierwatch_outbox_depth" in names, f"metric names not found: {names}")

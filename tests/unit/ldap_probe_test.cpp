@@ -645,10 +645,10 @@ TEST_F(ReplicationProbeTest, LagBehindAPeerIsMeasuredAndNamed) {
     const auto result = probe(check, node.endpoint());
     ASSERT_TRUE(result.ok()) << result.detail << " / " << node.mismatch() << " / "
                              << peer.mismatch();
-    ASSERT_EQ(result.replication_lags.size(), 1u);
-    EXPECT_EQ(result.replication_lags[0].peer, "ldap2");
-    EXPECT_DOUBLE_EQ(result.replication_lags[0].seconds, 30.0);
-    EXPECT_EQ(result.max_replication_lag(), 30.0);
+    ASSERT_EQ(result.measurements.size(), 1u);
+    EXPECT_EQ(result.measurements[0].kind, &ldap_replication_lag_measurement);
+    EXPECT_EQ(result.measurements[0].label, "ldap2");
+    EXPECT_DOUBLE_EQ(result.measurements[0].value, 30.0);
     EXPECT_EQ(result.detail, "lag 30.0s behind ldap2");
     // The base search asked for contextCSN only.
     std::string expected;
@@ -665,7 +665,7 @@ TEST_F(ReplicationProbeTest, AnUnreadablePeerIsNotALag) {
     LdapServer peer({hold()}, pki_.good, false, "127.0.0.2", port);
     const auto result = probe(replication_check(port, 500ms), node.endpoint());
     ASSERT_TRUE(result.ok()) << result.detail;
-    EXPECT_TRUE(result.replication_lags.empty());
+    EXPECT_TRUE(result.measurements.empty());
     EXPECT_EQ(result.detail, "no peer could be read; unreadable peers: ldap2 (timeout)");
 }
 
@@ -678,7 +678,7 @@ TEST_F(ReplicationProbeTest, AnUnreadableNodeIsItsOwnFailure) {
                     "127.0.0.2", port);
     const auto result = probe(replication_check(port), node.endpoint());
     EXPECT_REASON(result, FailureReason::auth);
-    EXPECT_TRUE(result.replication_lags.empty());
+    EXPECT_TRUE(result.measurements.empty());
 }
 
 TEST_F(ReplicationProbeTest, ANamingContextWithoutContextCsnIsProtocol) {

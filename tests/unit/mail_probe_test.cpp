@@ -22,6 +22,7 @@
 
 #include "probes/wire/mail_common.hpp"
 #include "probes/net/probe.hpp"
+#include "probes/roundtrip/roundtrip.hpp"
 #include "probes/net/tls_context.hpp"
 #include "probes/net/tls_session.hpp"
 #include "tests/support/probe_fixture.hpp"
@@ -551,7 +552,7 @@ TEST_F(RoundtripProbeTest, SubmitsPollsFindsAndDeletesWithUidplus) {
         pki_.good);
     const auto result = probe(roundtrip_check(smtp, imap), smtp);
     EXPECT_TRUE(result.ok()) << result.detail << " / smtp: " << smtp.mismatch() << " / imap: " << imap.mismatch();
-    EXPECT_TRUE(result.delivery.has_value());
+    EXPECT_TRUE(result.find(roundtrip_delivery_measurement));
     EXPECT_EQ(smtp.mismatch(), "");
     EXPECT_EQ(imap.mismatch(), "");
     EXPECT_EQ(imap.received().size(), 10u);
@@ -587,7 +588,7 @@ TEST_F(RoundtripProbeTest, RejectedRecipientFailsTheSubmitLeg) {
     const auto result = probe(roundtrip_check(smtp, imap), smtp);
     EXPECT_REASON(result, FailureReason::protocol);
     EXPECT_EQ(result.detail, "submit: RCPT TO answered 550 5.1.1 <probe@example.test>: Recipient address rejected");
-    EXPECT_FALSE(result.delivery.has_value());
+    EXPECT_FALSE(result.find(roundtrip_delivery_measurement));
     EXPECT_TRUE(imap.received().empty());  // no fetch without a submitted message
 }
 

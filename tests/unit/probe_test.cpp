@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "daemon/alarms/grading.hpp"
+#include "probes/http/http.hpp"
 #include "probes/net/probe.hpp"
 #include "probes/net/tls_context.hpp"
+#include "probes/registry/registry.hpp"
 #include "tests/support/fault_server.hpp"
 #include "tests/support/probe_fixture.hpp"
 #include "tests/support/test_pki.hpp"
@@ -48,6 +50,22 @@ protected:
         return options;
     }
 };
+
+// The registry is a table indexed by Protocol: a protocol added without its line would have no
+// prober (the old switch had the compiler say so). Kinds are listed once, in registry order.
+TEST(Registry, EveryProtocolHasItsLineInEnumOrder) {
+    const auto probers = all_probers();
+    ASSERT_EQ(probers.size(), all_protocols().size());
+    for (std::size_t i = 0; i < probers.size(); ++i) {
+        EXPECT_EQ(probers[i].protocol, all_protocols()[i].protocol) << i;
+        EXPECT_NE(find_prober(all_protocols()[i].protocol), nullptr) << all_protocols()[i].name;
+    }
+    const auto kinds = all_measurement_kinds();
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+        for (std::size_t j = i + 1; j < kinds.size(); ++j) EXPECT_NE(kinds[i]->metric, kinds[j]->metric);
+    }
+    EXPECT_EQ(probers[static_cast<std::size_t>(Protocol::https)].measures.front(), &http_status_measurement);
+}
 
 TEST_F(ProbeTest, TcpConnectSucceedsAndTimesPhases) {
     FaultServer server(serving(Behaviour::banner, "220 mta.test ESMTP\r\n"));
@@ -189,7 +207,8 @@ TEST_F(ProbeTest, HttpsStatusAndBodyRegex) {
     check.http.body_regex_text = "Zimbra Web Client";
     const auto result = probe(check, server);
     ASSERT_TRUE(result.ok()) << result.detail;
-    EXPECT_EQ(result.status_code, 200);
+    ASSERT_TRUE(result.find(http_status_measurement));
+    EXPECT_EQ(result.find(http_status_measurement)->value, 200);
     ASSERT_FALSE(server.request_lines().empty());
     EXPECT_EQ(server.request_lines().front(), "GET / HTTP/1.1");
 
@@ -202,7 +221,8 @@ TEST_F(ProbeTest, Http503IsUnexpectedStatus) {
     FaultServer server(http_reply(Behaviour::http, 503, "maintenance"));
     const auto result = probe(make_check(Protocol::http), server);
     EXPECT_REASON(result, FailureReason::unexpected_status);
-    EXPECT_EQ(result.status_code, 503);
+    ASSERT_TRUE(result.find(http_status_measurement));
+    EXPECT_EQ(result.find(http_status_measurement)->value, 503);
     auto check = make_check(Protocol::http);
     check.http.expected_statuses = {503};
     EXPECT_TRUE(probe(check, server).ok());

@@ -181,16 +181,16 @@ TEST(RoundtripGrading, DeliveryTimeAgainstTheLatencyThresholds) {
     check.latency_critical = std::chrono::seconds(20);
     ProbeResult result;
     result.total = 30s;  // submit, poll and clean up
-    result.delivery = 2s;
+    result.set(roundtrip_delivery_measurement, 2);
     const auto now = std::chrono::system_clock::now();
     EXPECT_EQ(grade_result(result, check, now).grade, Grade::ok);
-    result.delivery = 6s;
+    result.set(roundtrip_delivery_measurement, 6);
     const auto warning = grade_result(result, check, now);
     EXPECT_EQ(warning.grade, Grade::warning);
     EXPECT_EQ(warning.why, "delivery 6s above 5s");
-    result.delivery = 21s;
+    result.set(roundtrip_delivery_measurement, 21);
     EXPECT_EQ(grade_result(result, check, now).grade, Grade::critical);
-    result.delivery.reset();  // other probes: their duration
+    result.measurements.clear();  // other probes: their duration
     EXPECT_EQ(grade_result(result, check, now).why, "latency 30s above 20s");
 }
 

@@ -13,6 +13,7 @@
 
 #include "daemon/engine/engine.hpp"
 #include "daemon/web/status_routes.hpp"
+#include "probes/ldap/ldap_replication.hpp"
 
 namespace tierwatch {
 namespace {
@@ -246,7 +247,7 @@ struct HostileTarget {
                              {"san" + evil},
                              "TLS 1.3",
                              "cipher" + evil};
-        target.last.replication_lags.push_back({"peer" + evil, 1.5});
+        target.last.measurements.push_back({&ldap_replication_lag_measurement, 1.5, "peer" + evil});
         target.history.push(kNow - 1s, target.last);
         grader.observe({Grade::critical, "bad_greeting: " + evil}, GradeCause::failure, 1, 1, 1h,
                        kNow - 1s);
