@@ -21,10 +21,6 @@ namespace tierwatch {
 enum class AlarmKind : std::uint8_t { target, group, zone_down, nlb_down, flapping };
 std::string_view to_string(AlarmKind kind) noexcept;
 
-// Why a target alarm's grade is what it is; part of the alarm's classes for tier3 routing.
-enum class GradeCause : std::uint8_t { none, failure, latency, certificate };
-std::string_view to_string(GradeCause cause) noexcept;
-
 // What an alarm is about; empty fields do not apply. Never holds time or counters.
 struct AlarmLabels {
     std::string node;

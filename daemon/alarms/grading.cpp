@@ -17,19 +17,22 @@ std::string_view to_string(Grade grade) noexcept {
 Graded grade_result(const ProbeResult& result, const Check& check,
                     std::chrono::system_clock::time_point now) {
     if (!result.ok()) {
-        return {Grade::critical, std::string(to_string(result.reason)) +
-                                     (result.detail.empty() ? "" : ": " + result.detail)};
+        return {Grade::critical, GradeCause::failure,
+                std::string(to_string(result.reason)) +
+                    (result.detail.empty() ? "" : ": " + result.detail)};
     }
     Graded graded;
-    auto raise = [&](Grade grade, std::string why) {
-        if (grade > graded.grade) graded = {grade, std::move(why)};
+    auto raise = [&](Grade grade, GradeCause cause, std::string why) {
+        if (grade > graded.grade) graded = {grade, cause, std::move(why)};
     };
     auto against = [&](std::string_view measured, Duration value, const MeasurementThresholds& bounds) {
         const std::string why = std::string(measured) + " " + format_duration(value);
         if (bounds.critical && value > *bounds.critical) {
-            raise(Grade::critical, why + " above " + format_duration(*bounds.critical));
+            raise(Grade::critical, GradeCause::latency,
+                  why + " above " + format_duration(*bounds.critical));
         } else if (bounds.warning && value > *bounds.warning) {
-            raise(Grade::warning, why + " above " + format_duration(*bounds.warning));
+            raise(Grade::warning, GradeCause::latency,
+                  why + " above " + format_duration(*bounds.warning));
         }
     };
     // The probe's duration, unless it measured the time that matters instead (a round trip's
@@ -68,6 +71,7 @@ Graded grade_result(const ProbeResult& result, const Check& check,
         if (left < check.cert_warning) {
             const auto days = std::chrono::duration_cast<std::chrono::hours>(left).count() / 24;
             raise(left < check.cert_critical ? Grade::critical : Grade::warning,
+                  GradeCause::certificate,
                   "certificate expires in " + std::to_string(days) + " days");
         }
     }

@@ -14,9 +14,14 @@ namespace tierwatch {
 enum class Grade : std::uint8_t { ok, warning, critical };
 std::string_view to_string(Grade grade) noexcept;
 
+// Why a target alarm's grade is what it is; part of the alarm's classes for tier3 routing.
+enum class GradeCause : std::uint8_t { none, failure, latency, certificate };
+std::string_view to_string(GradeCause cause) noexcept;
+
 struct Graded {
     Grade grade = Grade::ok;
-    std::string why;  // empty when ok
+    GradeCause cause = GradeCause::none;  // what set the grade, as a value: routes and pages use it
+    std::string why;                      // empty when ok
 };
 
 Graded grade_result(const ProbeResult& result, const Check& check,

@@ -9,8 +9,9 @@ namespace tierwatch {
 // ---------------------------------------------------------------------------------------------
 // One target
 
-Transition TargetGrader::observe(const Graded& graded, GradeCause cause, std::uint32_t rise,
-                                 std::uint32_t fall, Duration flap_window, TimePoint now) {
+Transition TargetGrader::observe(const Graded& graded, std::uint32_t rise, std::uint32_t fall,
+                                 Duration flap_window, TimePoint now) {
+    const GradeCause cause = graded.cause;
     const Grade g = graded.grade;
     if (g == grade_) {
         run_ = 0;
@@ -73,17 +74,6 @@ void TargetGrader::record_change(Grade from, Duration flap_window, TimePoint now
 // Set-up
 
 namespace {
-
-GradeCause cause_of(const ProbeResult& result, const Graded& graded) {
-    if (!result.ok()) {
-        return GradeCause::failure;
-    }
-    if (graded.grade == Grade::ok) {
-        return GradeCause::none;
-    }
-    // grade_result words certificate reasons "certificate expires in ..."; latency is the other.
-    return graded.why.starts_with("certificate") ? GradeCause::certificate : GradeCause::latency;
-}
 
 Grade capped_at_warning(Grade grade, bool capped) {
     return capped ? std::min(grade, Grade::warning) : grade;
@@ -253,7 +243,7 @@ Transition Rollup::observe(std::uint32_t id, const ProbeResult& result, TimePoin
     Slot& slot = slots_[id];
     const Check& check = *slot.target.check;
     const Graded graded = grade_result(result, check, now);
-    return slot.grader.observe(graded, cause_of(result, graded), check.rise, check.fall,
+    return slot.grader.observe(graded, check.rise, check.fall,
                                alerting_->flapping.window, now);
 }
 

@@ -38,8 +38,8 @@ public:
     TargetGrader() = default;
     explicit TargetGrader(const FlappingConfig& flapping) : changes_(flapping.max_changes) {}
 
-    Transition observe(const Graded& graded, GradeCause cause, std::uint32_t rise,
-                       std::uint32_t fall, Duration flap_window, TimePoint now);
+    Transition observe(const Graded& graded, std::uint32_t rise, std::uint32_t fall,
+                       Duration flap_window, TimePoint now);
 
     Grade grade() const noexcept { return grade_; }
     bool down() const noexcept { return grade_ == Grade::critical; }

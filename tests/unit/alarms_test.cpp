@@ -318,11 +318,10 @@ const std::string kMailbox1 = "tierwatch/target/https|node:mailbox1";
 
 TEST(TargetGrader, FallFailuresBeforeDownAndRiseSuccessesBeforeUp) {
     TargetGrader grader(FlappingConfig{});
-    const Graded bad{Grade::critical, "connect_refused"};
+    const Graded bad{Grade::critical, GradeCause::failure, "connect_refused"};
     const Graded good{};
     auto feed = [&](const Graded& g) {
-        return grader.observe(g, g.grade == Grade::ok ? GradeCause::none : GradeCause::failure, 2,
-                              3, 10min, kNoon);
+        return grader.observe(g, 2, 3, 10min, kNoon);
     };
     EXPECT_EQ(feed(bad), Transition::pending);
     EXPECT_EQ(feed(bad), Transition::pending);
@@ -340,8 +339,8 @@ TEST(TargetGrader, FallFailuresBeforeDownAndRiseSuccessesBeforeUp) {
 
 TEST(TargetGrader, MixedWorseRunSettlesOnItsMildestGrade) {
     TargetGrader grader(FlappingConfig{});
-    grader.observe({Grade::critical, "timeout"}, GradeCause::failure, 1, 2, 10min, kNoon);
-    EXPECT_EQ(grader.observe({Grade::warning, "latency 900ms above 500ms"}, GradeCause::latency, 1,
+    grader.observe({Grade::critical, GradeCause::failure, "timeout"}, 1, 2, 10min, kNoon);
+    EXPECT_EQ(grader.observe({Grade::warning, GradeCause::latency, "latency 900ms above 500ms"}, 1,
                              2, 10min, kNoon),
               Transition::changed);
     EXPECT_EQ(grader.grade(), Grade::warning);
@@ -352,8 +351,9 @@ TEST(TargetGrader, FlappingNeedsMaxChangesInsideTheWindowAndClearsAfterAQuietWin
     // Alternating critical / ok with rise = fall = 1: every result is a change.
     auto alternate = [](TargetGrader& grader, TimePoint from, Duration every, int changes) {
         for (int i = 0; i < changes; ++i) {
-            const Graded g = i % 2 == 0 ? Graded{Grade::critical, "timeout"} : Graded{};
-            grader.observe(g, GradeCause::failure, 1, 1, 10min, from + every * i);
+            const Graded g =
+                i % 2 == 0 ? Graded{Grade::critical, GradeCause::failure, "timeout"} : Graded{};
+            grader.observe(g, 1, 1, 10min, from + every * i);
         }
     };
     TargetGrader slow(FlappingConfig{10min, 4});
@@ -366,7 +366,7 @@ TEST(TargetGrader, FlappingNeedsMaxChangesInsideTheWindowAndClearsAfterAQuietWin
     EXPECT_FALSE(fast.flapping(kNoon + 2min));
     alternate(fast, kNoon + 3min, 1min, 1);  // ok → critical was the third; this one is no change
     EXPECT_FALSE(fast.flapping(kNoon + 3min));
-    fast.observe({}, GradeCause::none, 1, 1, 10min, kNoon + 4min);  // the fourth change
+    fast.observe({}, 1, 1, 10min, kNoon + 4min);  // the fourth change
     EXPECT_TRUE(fast.flapping(kNoon + 4min));
     EXPECT_EQ(fast.flap_worst(), Grade::critical);
     EXPECT_TRUE(fast.flapping(kNoon + 13min));

@@ -257,8 +257,7 @@ protected:
             target.failures = target.last.ok() ? 0 : 1;
             target.history.push(kNow - 1s, target.last);
             const Graded graded = grade_result(target.last, *target.spec.check, kNow);
-            graders_[id].observe(graded, target.last.ok() ? GradeCause::latency : GradeCause::failure,
-                                 1, 1, 1h, kNow - 1s);
+            graders_[id].observe(graded, 1, 1, 1h, kNow - 1s);
         }
     }
 

@@ -185,6 +185,7 @@ TEST_F(ProbeTest, ExpiringCertificateSucceedsButGradesCritical) {
     ASSERT_TRUE(result.ok()) << result.detail;
     const auto graded = grade_result(result, check, std::chrono::system_clock::now());
     EXPECT_EQ(graded.grade, Grade::critical);  // 3 days < cert_critical 7 days
+    EXPECT_EQ(graded.cause, GradeCause::certificate) << "tier 3 routes on the cause, not the text";
     auto relaxed = check;
     relaxed.cert_critical = std::chrono::days(1);
     EXPECT_EQ(grade_result(result, relaxed, std::chrono::system_clock::now()).grade, Grade::warning);

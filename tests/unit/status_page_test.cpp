@@ -249,7 +249,7 @@ struct HostileTarget {
                              "cipher" + evil};
         target.last.measurements.push_back({&ldap_replication_lag_measurement, 1.5, "peer" + evil});
         target.history.push(kNow - 1s, target.last);
-        grader.observe({Grade::critical, "bad_greeting: " + evil}, GradeCause::failure, 1, 1, 1h,
+        grader.observe({Grade::critical, GradeCause::failure, "bad_greeting: " + evil}, 1, 1, 1h,
                        kNow - 1s);
     }
 };
