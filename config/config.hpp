@@ -14,30 +14,10 @@
 #include <vector>
 
 #include "config/protocols.hpp"
+#include "config/toml/location.hpp"
 #include "probes/wire/ldap_codec.hpp"
 
 namespace tierwatch {
-
-using Duration = std::chrono::milliseconds;
-
-struct SourceLocation {
-    std::string file;
-    std::uint32_t line = 0;
-    std::uint32_t column = 0;
-    std::string to_string() const;  // "file:line:column"
-};
-
-// Thrown at load time only; what() is "file:line:column: message".
-class ConfigError : public std::runtime_error {
-public:
-    ConfigError(SourceLocation where, const std::string& message);
-    const SourceLocation& where() const noexcept { return where_; }
-    const std::string& message() const noexcept { return message_; }
-
-private:
-    SourceLocation where_;
-    std::string message_;
-};
 
 // A secret read from a file. Its value never leaves through formatting or logging helpers.
 class Secret {
@@ -50,11 +30,6 @@ public:
 private:
     std::string value_;
 };
-
-// "500ms", "15s", "5m", "2h", "21d" (and combinations like "1m30s").
-// Returns nullopt on a malformed value; the caller reports where.
-std::optional<Duration> parse_duration(std::string_view text);
-std::string format_duration(Duration d);
 
 // --shard I/N: this instance probes the targets whose stable hash is I modulo N (like Prometheus'
 // hashmod), so N instances split a fleet with no coordination and no overlap.

@@ -9,7 +9,7 @@
 #include <charconv>
 #include <set>
 
-#include "config/config_text.hpp"
+#include "config/toml/text.hpp"
 #include "daemon/storage/durable_file.hpp"
 #include "daemon/clock/rfc3339.hpp"
 

@@ -12,7 +12,7 @@
 #include <exception>
 #include <ostream>
 
-#include "config/config_text.hpp"
+#include "config/toml/text.hpp"
 #include "daemon/scheduling/dns_resolver.hpp"
 #include "daemon/scheduling/probe_target.hpp"
 #include "daemon/scheduling/targets.hpp"

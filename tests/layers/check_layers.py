@@ -14,7 +14,7 @@ ROOT = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.dirname(os.path.dirname
 # Bottom first. A folder not listed inherits the layer of its closest listed parent.
 LAYERS = [
     ("wire", ["probes/wire"]),                       # sans-io codecs: no Asio, no configuration
-    ("config", ["config"]),                          # TOML toolkit and validated settings
+    ("config", ["config", "config/toml"]),           # config/toml: the TOML toolkit; config: validated settings
     ("net", ["probes/net"]),                         # connect, TLS, bounded reads, probe shapes
     ("protocols", ["probes"]),                       # one folder per protocol
     ("registry", ["probes/registry"]),               # protocol name -> prober
