@@ -3,6 +3,7 @@
 
 #include "config/alerting.hpp"
 #include "config/toml/section.hpp"
+#include "probes/mail/settings/mail_settings.hpp"
 
 #include "probes/wire/ldap_filter.hpp"
 
@@ -59,11 +60,7 @@ constexpr std::array<std::string_view, 3> dialogue_step_keys{"expect", "send", "
 // Bounds a dialogue so a config cannot make one probe run unbounded work.
 constexpr std::size_t max_dialogue_steps = 64;
 constexpr std::size_t max_dialogue_send_bytes = 4096;
-constexpr std::array<std::string_view, 2> mail_only_keys{"expect_capabilities", "auth_mechanism"};
 constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
-constexpr std::array<std::string_view, 1> smtp_only_keys{"helo_name"};
-constexpr std::array<std::string_view, 1> imap_only_keys{"mailbox"};
-constexpr std::array<std::string_view, 2> auth_mechanisms{"plain", "login"};
 constexpr std::array<std::string_view, 2> ldap_only_keys{"bind_dn", "search_base"};
 constexpr std::array<std::string_view, 5> ldap_search_keys{
     "search_scope", "search_filter", "search_attributes", "size_limit", "min_entries",
@@ -326,15 +323,6 @@ Protocol read_protocol(const Section& s) {
                            did_you_mean(name, supported));
 }
 
-// A DN or attribute name travels inside BER, so any byte is safe on the wire; control characters
-// are still refused as they are certainly a typo and would garble error messages.
-std::string ldap_text_problem(std::string_view key, std::string_view value) {
-    const bool control = std::any_of(value.begin(), value.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte < 0x20 || byte == 0x7f;
-    });
-    return control ? in_quotes(key) + " must not contain control characters" : std::string();
-}
 
 LdapSettings read_ldap(const Section& s, Protocol protocol) {
     LdapSettings ldap;
@@ -342,11 +330,11 @@ LdapSettings read_ldap(const Section& s, Protocol protocol) {
     ldap.bind_dn = s.get<std::string>("bind_dn", [](const std::string& value) {
                         return value.empty() ? std::string("\"bind_dn\" must not be empty (leave it out to search "
                                                            "anonymously)")
-                                             : ldap_text_problem("bind_dn", value);
+                                             : control_character_problem("bind_dn", value);
                     }).value_or("");
     // The empty DN is a real base: the root DSE, and Zimbra's naming context.
     ldap.search_base = s.get<std::string>("search_base", [](const std::string& value) {
-                            return ldap_text_problem("search_base", value);
+                            return control_character_problem("search_base", value);
                         }).value_or("");
     if (protocol == Protocol::ldap_replication) {
         ldap.lag_warning = s.duration("lag_warning").value_or(std::chrono::seconds(60));
@@ -376,7 +364,7 @@ LdapSettings read_ldap(const Section& s, Protocol protocol) {
     ldap.search_attributes = s.get_list<std::string>("search_attributes", [](const std::string& value) {
                                   return value.empty() ? std::string("each entry of \"search_attributes\" must "
                                                                      "not be empty")
-                                                       : ldap_text_problem("search_attributes", value);
+                                                       : control_character_problem("search_attributes", value);
                               }).value_or(std::vector<std::string>{});
     constexpr std::int64_t max_ldap_int = std::numeric_limits<std::int32_t>::max();
     ldap.size_limit = static_cast<std::int32_t>(s.integer("size_limit", 0, max_ldap_int).value_or(0));
@@ -404,52 +392,7 @@ std::vector<ReplicationMember> replication_members(const Section& s, const Check
     return members;
 }
 
-// Text the probe sends inside a command line: a CR or LF would end the command early and let the
-// rest be read as a second command, so control characters are refused at load.
-std::string control_character_problem(std::string_view key, std::string_view value) {
-    const bool control = std::any_of(value.begin(), value.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte < 0x20 || byte == 0x7f;
-    });
-    return control ? in_quotes(key) + " must not contain control characters" : std::string();
-}
 
-MailSettings read_mail(const Section& s, Protocol protocol) {
-    MailSettings mail;
-    mail.starttls = s.flag("starttls").value_or(false);
-    mail.expect_capabilities =
-        s.get_list<std::string>("expect_capabilities", [](const std::string& value) {
-             if (value.empty() || value.front() == ' ' || value.back() == ' ') {
-                 return std::string("each entry of \"expect_capabilities\" must be a capability name without "
-                                    "surrounding spaces, got ") +
-                        in_quotes(value);
-             }
-             return control_character_problem("expect_capabilities", value);
-         }).value_or(std::vector<std::string>{});
-    mail.mailbox = s.get<std::string>("mailbox", [](const std::string& value) {
-                        return value.empty() ? std::string("\"mailbox\" must not be empty")
-                                             : control_character_problem("mailbox", value);
-                    }).value_or(mail.mailbox);
-    // SMTP's AUTH PLAIN is the common ground; IMAP LOGIN and POP3 USER/PASS work where SASL is off.
-    mail.auth = is_smtp_family(protocol) ? MailAuth::plain : MailAuth::login;
-    if (const auto mechanism = s.get<std::string>("auth_mechanism", [](const std::string& value) {
-            return contains(auth_mechanisms, value) ? std::string()
-                                                    : "invalid auth_mechanism " + in_quotes(value) +
-                                                          " (expected one of: " + joined(auth_mechanisms) + ")";
-        })) {
-        mail.auth = *mechanism == "plain" ? MailAuth::plain : MailAuth::login;
-    }
-    mail.helo_name = s.get<std::string>("helo_name", [](const std::string& value) {
-                          const bool valid = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-                              return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
-                                     c == ':' || c == '[' || c == ']';
-                          });
-                          return valid ? std::string()
-                                       : "invalid helo_name " + in_quotes(value) +
-                                             " (expected a domain or an address literal like [192.0.2.1])";
-                      }).value_or(mail.helo_name);
-    return mail;
-}
 
 using NameSet = std::set<std::string, std::less<>>;
 
@@ -730,32 +673,21 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
     known.insert(known.end(), http_only_keys.begin(), http_only_keys.end());
     known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
-    known.insert(known.end(), mail_only_keys.begin(), mail_only_keys.end());
+    known.insert(known.end(), mail_settings_keys().begin(), mail_settings_keys().end());
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
-    known.insert(known.end(), smtp_only_keys.begin(), smtp_only_keys.end());
-    known.insert(known.end(), imap_only_keys.begin(), imap_only_keys.end());
     known.insert(known.end(), ldap_only_keys.begin(), ldap_only_keys.end());
     known.insert(known.end(), ldap_search_keys.begin(), ldap_search_keys.end());
     known.insert(known.end(), replication_only_keys.begin(), replication_only_keys.end());
     known.insert(known.end(), roundtrip_only_keys.begin(), roundtrip_only_keys.end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
-    if (!is_mail_protocol(check.protocol)) {
-        s.reject_keys_for(mail_only_keys, "mail protocols (smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s)",
-                          to_string(check.protocol));
-    }
+    reject_foreign_mail_keys(s, check.protocol);
     if (!supports_starttls(check.protocol)) {
         s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication",
                           to_string(check.protocol));
     }
-    if (!is_smtp_family(check.protocol)) {
-        s.reject_keys_for(smtp_only_keys, "protocols smtp, smtps, submission, lmtp", to_string(check.protocol));
-    }
-    if (!is_imap(check.protocol)) {
-        s.reject_keys_for(imap_only_keys, "protocols imap, imaps", to_string(check.protocol));
-    }
     if (is_mail_protocol(check.protocol)) {
-        check.mail = read_mail(s, check.protocol);
+        check.mail = read_mail_settings(s, check.protocol);
     }
     if (!is_ldap_family(check.protocol)) {
         s.reject_keys_for(ldap_only_keys, "protocols ldap, ldaps, ldap_replication", to_string(check.protocol));

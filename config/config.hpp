@@ -13,8 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "config/protocols.hpp"
+#include "config/protocol/protocols.hpp"
 #include "config/toml/location.hpp"
+#include "probes/mail/settings/mail_settings.hpp"
 #include "probes/wire/ldap_codec.hpp"
 
 namespace tierwatch {
@@ -105,23 +106,6 @@ struct HttpSettings {
     std::size_t body_limit = 1 << 20;      // bytes read at most
     bool follow_redirects = false;
     std::uint32_t max_redirects = 5;
-};
-
-// How a mail check logs in. `login` is the protocol's own plain-text login where it has one
-// (IMAP LOGIN, POP3 USER/PASS) and SASL LOGIN for SMTP; `plain` is SASL PLAIN everywhere.
-enum class MailAuth : std::uint8_t { plain, login };
-
-// SMTP / LMTP / IMAP / POP3 dialogue settings.
-struct MailSettings {
-    bool starttls = false;  // upgrade the plain dialogue; the capabilities after TLS are checked
-    // Each entry is a capability keyword, optionally followed by parameters it must list
-    // ("AUTH PLAIN", "SASL PLAIN"); IMAP atoms such as "AUTH=PLAIN" are matched whole.
-    std::vector<std::string> expect_capabilities;
-    std::string mailbox = "INBOX";  // IMAP: examined after login
-    MailAuth auth = MailAuth::plain;
-    // EHLO/LHLO argument: syntactically a domain (postscreen and reject_non_fqdn_helo_hostname
-    // accept it), and reserved by RFC 2606, so it never names anybody's host.
-    std::string helo_name = "tierwatch.invalid";
 };
 
 // A node an ldap_replication check compares, copied from [[node]] at load so the probe of one

@@ -143,6 +143,14 @@ std::string read_or_throw(const SourceLocation& where, std::string_view key, con
     return std::move(read.content);
 }
 
+std::string control_character_problem(std::string_view key, std::string_view value) {
+    const bool control = std::any_of(value.begin(), value.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+    });
+    return control ? in_quotes(key) + " must not contain control characters" : std::string();
+}
+
 std::string entry_title(std::string_view kind, const toml::table& table, std::size_t index) {
     const auto name = table["name"].value_exact<std::string>();
     return "[[" + std::string(kind) + "]] " +

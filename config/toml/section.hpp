@@ -31,6 +31,11 @@ bool contains(std::span<const std::string_view> names, std::string_view name);
 std::string_view type_name(toml::node_type type);
 }  // namespace detail
 
+// Text sent inside a protocol's command line or request: a CR or LF would end the command early
+// and let the rest be read as a second command, so control characters are refused at load (and in
+// a DN or attribute name they are certainly a typo). Empty when fine, else why, naming `key`.
+std::string control_character_problem(std::string_view key, std::string_view value);
+
 // Where the file being read is: error locations and the folder relative paths start from.
 struct ConfigContext {
     std::string file;                // as the operator named it, for error locations
