@@ -4,6 +4,7 @@
 #include "config/alerting.hpp"
 #include "config/toml/section.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
+#include "probes/wire/url.hpp"
 
 #include "probes/wire/ldap_filter.hpp"
 
@@ -473,15 +474,13 @@ Duration roundtrip_timeout(const Section& s, const Inherited& in) {
 // nodes and NLBs are known (resolve_roundtrip_leg).
 RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) {
     const std::string url = s.required_text(key);
+    // The scheme names the protocol; its default port is the protocol table's.
     struct Scheme {
         std::string_view name;
         Protocol protocol;
-        std::uint16_t port;
     };
-    constexpr std::array<Scheme, 2> submit_schemes{{{"smtp", Protocol::submission, 587},
-                                                    {"smtps", Protocol::smtps, 465}}};
-    constexpr std::array<Scheme, 2> fetch_schemes{{{"imap", Protocol::imap, 143},
-                                                   {"imaps", Protocol::imaps, 993}}};
+    constexpr std::array<Scheme, 2> submit_schemes{{{"smtp", Protocol::submission}, {"smtps", Protocol::smtps}}};
+    constexpr std::array<Scheme, 2> fetch_schemes{{{"imap", Protocol::imap}, {"imaps", Protocol::imaps}}};
     const std::span<const Scheme> schemes = submit ? std::span<const Scheme>(submit_schemes)
                                                    : std::span<const Scheme>(fetch_schemes);
     const std::string expected = submit ? "smtp://host[:port][?starttls=true] or smtps://host[:port]"
@@ -490,11 +489,12 @@ RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) 
         s.fail(key, "invalid " + std::string(key) + " URL " + in_quotes(url) + ": " + why + " (expected " +
                         expected + ")");
     };
-    const std::size_t separator = url.find("://");
-    if (separator == std::string::npos) {
+    const UrlSplit split = split_url(url);
+    const UrlParts& parts = split.parts;
+    if (split.error == UrlError::no_scheme) {
         bad("no scheme");
     }
-    const std::string_view scheme_name = std::string_view(url).substr(0, separator);
+    const std::string_view scheme_name = parts.scheme;
     const auto scheme = std::find_if(schemes.begin(), schemes.end(),
                                      [&](const Scheme& candidate) { return candidate.name == scheme_name; });
     if (scheme == schemes.end()) {
@@ -506,48 +506,30 @@ RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) 
     }
     RoundtripLeg leg;
     leg.protocol = scheme->protocol;
-    leg.port = scheme->port;
-    std::string_view rest = std::string_view(url).substr(separator + 3);
-    std::string_view query;
-    if (const std::size_t mark = rest.find('?'); mark != std::string_view::npos) {
-        query = rest.substr(mark + 1);
-        rest = rest.substr(0, mark);
-    }
-    if (rest.ends_with('/')) {
-        rest.remove_suffix(1);  // "imaps://host:993/" is the same server
-    }
-    if (rest.find_first_of("/@ ") != std::string_view::npos) {
+    leg.port = *traits(scheme->protocol).default_port;
+    const auto has_space = [](std::optional<std::string_view> text) {
+        return text && text->find(' ') != std::string_view::npos;
+    };
+    // "imaps://host:993/" is the same server; anything else besides host, port and ?starttls is not.
+    if (parts.has_userinfo || (!parts.path.empty() && parts.path != "/") || parts.fragment ||
+        has_space(parts.host) || has_space(parts.port_text)) {
         bad("only host and port may follow the scheme (credentials come from password_file)");
     }
-    std::string_view host = rest;
-    if (rest.starts_with('[')) {
-        const std::size_t close = rest.find(']');
-        if (close == std::string_view::npos) {
-            bad("unclosed \"[\"");
-        }
-        host = rest.substr(1, close - 1);
-        rest.remove_prefix(close + 1);
-        if (!rest.empty() && !rest.starts_with(':')) {
-            bad("unexpected text after \"]\"");
-        }
-    } else {
-        const std::size_t colon = rest.find(':');
-        host = rest.substr(0, colon);
-        rest.remove_prefix(colon == std::string_view::npos ? rest.size() : colon);
+    if (split.error == UrlError::unclosed_bracket) {
+        bad("unclosed \"[\"");
     }
-    if (host.empty()) {
+    if (split.error == UrlError::after_bracket) {
+        bad("unexpected text after \"]\"");
+    }
+    if (parts.host.empty()) {
         bad("no host");
     }
-    if (rest.starts_with(':')) {
-        const std::string_view digits = rest.substr(1);
-        unsigned value = 0;
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || value < 1 ||
-            value > 65535) {
-            bad("invalid port " + in_quotes(digits) + " (expected 1-65535)");
-        }
-        leg.port = static_cast<std::uint16_t>(value);
+    if (split.error == UrlError::bad_port) {
+        bad("invalid port " + in_quotes(*parts.port_text) + " (expected 1-65535)");
     }
+    leg.port = parts.port.value_or(leg.port);
+    const std::string_view host = parts.host;
+    std::string_view query = parts.query.value_or(std::string_view());
     leg.host.assign(host);
     while (!query.empty()) {
         const std::size_t amp = std::min(query.find('&'), query.size());

@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,6 +28,7 @@
 
 #include "daemon/paging/pager_email.hpp"
 #include "probes/net/tls_context.hpp"
+#include "probes/wire/url.hpp"
 
 #ifndef TIERWATCH_VERSION
 #define TIERWATCH_VERSION "dev"
@@ -78,52 +80,20 @@ std::string_view to_string(SendFailure failure) noexcept {
 }
 
 std::optional<HttpUrl> HttpUrl::parse(std::string_view text) {
+    // The schemes a pager can post to, each a protocol whose default port is the protocol table's.
+    static constexpr std::array<std::pair<std::string_view, Protocol>, 4> schemes{{
+        {"http", Protocol::http}, {"https", Protocol::https}, {"smtp", Protocol::smtp}, {"smtps", Protocol::smtps}}};
+    const UrlSplit split = split_url(text);
+    const UrlParts& parts = split.parts;
+    const auto scheme = std::find_if(schemes.begin(), schemes.end(),
+                                     [&](const auto& entry) { return entry.first == parts.scheme; });
+    if (!split.ok() || scheme == schemes.end() || parts.host.empty() || parts.has_userinfo) return std::nullopt;
     HttpUrl url;
-    std::uint16_t default_port = 80;
-    if (text.starts_with("https://")) {
-        url.tls = true;
-        default_port = 443;
-        text.remove_prefix(8);
-    } else if (text.starts_with("http://")) {
-        text.remove_prefix(7);
-    } else if (text.starts_with("smtps://")) {
-        url.tls = true;
-        default_port = 465;
-        text.remove_prefix(8);
-    } else if (text.starts_with("smtp://")) {
-        default_port = 25;
-        text.remove_prefix(7);
-    } else {
-        return std::nullopt;
-    }
-    const auto slash = text.find('/');
-    std::string_view authority = text.substr(0, slash);
-    url.path = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
-    std::string_view port_text;
-    if (authority.starts_with('[')) {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        url.host = std::string(authority.substr(1, close - 1));
-        const auto rest = authority.substr(close + 1);
-        if (!rest.empty() && !rest.starts_with(':')) return std::nullopt;
-        if (!rest.empty()) port_text = rest.substr(1);
-    } else {
-        const auto colon = authority.find(':');
-        url.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    }
-    if (url.host.empty() || url.host.find('@') != std::string::npos) return std::nullopt;
-    url.port = default_port;
-    if (!port_text.empty()) {
-        unsigned port = 0;
-        const auto [end, error] =
-            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (error != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
-            port > 65535) {
-            return std::nullopt;
-        }
-        url.port = static_cast<std::uint16_t>(port);
-    }
+    url.tls = uses_implicit_tls(scheme->second);
+    url.host = std::string(parts.host);
+    url.port = parts.port.value_or(*traits(scheme->second).default_port);
+    url.path = parts.path.empty() ? "/" : std::string(parts.path);
+    if (parts.query) url.path += "?" + std::string(*parts.query);
     return url;
 }
 
@@ -445,7 +415,7 @@ asio::awaitable<SendResult> exchange(Stream& stream, const Pager& pager,
                                      const PagerRequest& request) {
     http::request<http::string_body> message(http::verb::post, request.target, 11);
     const HttpUrl& url = pager.url();
-    const bool default_port = url.port == (url.tls ? 443 : 80);
+    const bool default_port = url.port == *traits(url.tls ? Protocol::https : Protocol::http).default_port;
     const std::string host =
         url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
     message.set(http::field::host, default_port ? host : host + ":" + std::to_string(url.port));
