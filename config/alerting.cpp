@@ -757,7 +757,7 @@ private:
         out.routing_key_file = secret_path(table, "routing_key_file");
         out.secret_file = secret_path(table, "secret_file");
         out.timeout = duration(table, "timeout");
-        pager_options(table, out.kind);
+        pager_options(table, out);
         const bool http_url = out.url.starts_with("http://") || out.url.starts_with("https://");
         switch (out.kind) {
             case PagerKind::alertmanager:
@@ -780,38 +780,55 @@ private:
                     fail(node_or_table(table, "url"),
                          "kind \"email\" needs \"url\" = \"smtp://relay:587\"");
                 }
-                if (names(table, "to", nullptr, "recipient").empty()) {
+                if (out.email.to.empty()) {
                     fail(node_or_table(table, "to"),
                          "kind \"email\" needs \"to\" = [\"oncall@example.com\"]");
                 }
-                if (text(table, "username") && out.secret_file.empty()) {
+                if (!out.email.username.empty() && out.secret_file.empty()) {
                     fail(*table.get("username"),
                          "\"username\" needs \"secret_file\" holding the SMTP password");
                 }
                 break;
         }
+        // As a check's: a CA file that cannot be read fails the load, not the first page at 3 a.m.
+        if (out.tls_verify && pager_uses_tls(out)) {
+            require_readable(of(table).where("ca_file"), "ca_file", out.ca_file);
+        }
         return out;
     }
 
-    // The kind-specific values the pagers read later: checked here so a typo fails at load.
-    void pager_options(const toml::table& table, PagerKind kind) const {
-        of(table).get<std::string>("ca_file", [](const std::string&) { return std::string(); },
-                                   "expected a file path for \"ca_file\"");
-        boolean(table, "tls_verify");
-        const auto initial = duration(table, "retry_initial");
-        const auto max = duration(table, "retry_max");
-        if (initial && max && *initial > *max) {
+    // Whether the pager's connection is TLS: https and smtps URLs, PagerDuty's default endpoint,
+    // and an e-mail relay upgraded with STARTTLS.
+    static bool pager_uses_tls(const PagerConfig& pager) {
+        return pager.url.starts_with("https://") || pager.url.starts_with("smtps://") ||
+               (pager.kind == PagerKind::pagerduty && pager.url.empty()) ||
+               (pager.kind == PagerKind::email && pager.email.starttls);
+    }
+
+    // The common TLS and retry keys and the kind's own, typed now so a typo fails at load.
+    void pager_options(const toml::table& table, PagerConfig& out) const {
+        const Section s = of(table);
+        if (s.get<std::string>("ca_file", [](const std::string&) { return std::string(); },
+                               "expected a file path for \"ca_file\"")) {
+            out.ca_file = s.path("ca_file").value();  // relative to the configuration's folder
+        }
+        out.tls_verify = boolean(table, "tls_verify").value_or(out.tls_verify);
+        out.retry_initial = duration(table, "retry_initial");
+        out.retry_max = duration(table, "retry_max");
+        if (out.retry_initial && out.retry_max && *out.retry_initial > *out.retry_max) {
             fail(*table.get("retry_max"), "\"retry_max\" must not be below \"retry_initial\"");
         }
-        if (kind == PagerKind::alertmanager) {
-            duration(table, "repost");
-            text(table, "generator_url");
+        if (out.kind == PagerKind::alertmanager) {
+            out.alertmanager.repost = duration(table, "repost");
+            out.alertmanager.generator_url = text(table, "generator_url").value_or("");
         }
-        if (kind == PagerKind::email) {
-            text(table, "from");
-            text(table, "helo_name");
-            text(table, "username");
-            boolean(table, "starttls");
+        if (out.kind == PagerKind::email) {
+            EmailPagerConfig& email = out.email;
+            email.from = text(table, "from").value_or(email.from);
+            email.to = names(table, "to", nullptr, "recipient");
+            email.helo_name = text(table, "helo_name").value_or(email.helo_name);
+            email.username = text(table, "username").value_or("");
+            email.starttls = boolean(table, "starttls").value_or(email.starttls);
         }
     }
 

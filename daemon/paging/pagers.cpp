@@ -191,12 +191,8 @@ class AlertmanagerPager final : public Pager {
 public:
     AlertmanagerPager(const PagerConfig& config, const PagerOptions& options)
         : Pager(config, options, ""), generator_url_(options.generator_url) {
-        repost_ = options.alertmanager_repost;
-        if (const auto text = config.table["repost"].value<std::string>()) {
-            if (const auto parsed = parse_duration(*text)) repost_ = *parsed;
-        }
-        if (const auto url = config.table["generator_url"].value<std::string>())
-            generator_url_ = *url;
+        repost_ = config.alertmanager.repost.value_or(options.alertmanager_repost);
+        if (!config.alertmanager.generator_url.empty()) generator_url_ = config.alertmanager.generator_url;
     }
 
     PagerRequest request(const PageEvent& event) const override {
@@ -353,9 +349,8 @@ Pager::Pager(const PagerConfig& config, const PagerOptions& options, std::string
     const auto url = HttpUrl::parse(text);
     if (!url) throw std::runtime_error("pager " + name_ + ": cannot use url \"" + text + "\"");
     url_ = *url;
-    tls_.ca_file =
-        config.table["ca_file"].value<std::string>().value_or("/etc/ssl/certs/ca-certificates.crt");
-    tls_.verify = config.table["tls_verify"].value<bool>().value_or(true);
+    tls_.ca_file = config.ca_file;
+    tls_.verify = config.tls_verify;
     tls_.verify_hostname = tls_.verify;
 }
 
@@ -385,7 +380,8 @@ std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions&
         case PagerKind::email:
             return make_email_pager(config, options);
     }
-    return nullptr;
+    // Every kind has a pager; a value outside the enum is a programming error.
+    throw std::logic_error("pager " + config.name + ": unknown kind");
 }
 
 // ---------------------------------------------------------------------------------------------
