@@ -3,13 +3,11 @@
 
 #include "config/alerting.hpp"
 #include "config/toml/section.hpp"
+#include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
 #include "probes/wire/url.hpp"
 
-#include "probes/wire/ldap_filter.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -62,12 +60,6 @@ constexpr std::array<std::string_view, 3> dialogue_step_keys{"expect", "send", "
 constexpr std::size_t max_dialogue_steps = 64;
 constexpr std::size_t max_dialogue_send_bytes = 4096;
 constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
-constexpr std::array<std::string_view, 2> ldap_only_keys{"bind_dn", "search_base"};
-constexpr std::array<std::string_view, 5> ldap_search_keys{
-    "search_scope", "search_filter", "search_attributes", "size_limit", "min_entries",
-};
-constexpr std::array<std::string_view, 2> replication_only_keys{"lag_warning", "lag_critical"};
-constexpr std::array<std::string_view, 3> ldap_scopes{"base", "one", "sub"};
 constexpr std::array<std::string_view, 13> check_common_keys{
     "name", "protocol", "port", "roles", "nlbs", "interval", "timeout", "rise", "fall",
     "latency_warning", "latency_critical", "username", "password_file",
@@ -324,58 +316,6 @@ Protocol read_protocol(const Section& s) {
                            did_you_mean(name, supported));
 }
 
-
-LdapSettings read_ldap(const Section& s, Protocol protocol) {
-    LdapSettings ldap;
-    ldap.starttls = s.flag("starttls").value_or(false);
-    ldap.bind_dn = s.get<std::string>("bind_dn", [](const std::string& value) {
-                        return value.empty() ? std::string("\"bind_dn\" must not be empty (leave it out to search "
-                                                           "anonymously)")
-                                             : control_character_problem("bind_dn", value);
-                    }).value_or("");
-    // The empty DN is a real base: the root DSE, and Zimbra's naming context.
-    ldap.search_base = s.get<std::string>("search_base", [](const std::string& value) {
-                            return control_character_problem("search_base", value);
-                        }).value_or("");
-    if (protocol == Protocol::ldap_replication) {
-        ldap.lag_warning = s.duration("lag_warning").value_or(std::chrono::seconds(60));
-        ldap.lag_critical = s.duration("lag_critical").value_or(std::chrono::minutes(5));
-        if (*ldap.lag_warning > *ldap.lag_critical) {
-            s.fail(s.has("lag_warning") ? "lag_warning" : "lag_critical",
-                   "lag_warning " + format_duration(*ldap.lag_warning) + " is above lag_critical " +
-                       format_duration(*ldap.lag_critical));
-        }
-        return ldap;
-    }
-    if (const auto scope = s.get<std::string>("search_scope", [](const std::string& value) {
-            return contains(ldap_scopes, value) ? std::string()
-                                                : "invalid search_scope " + in_quotes(value) +
-                                                      " (expected one of: " + joined(ldap_scopes) + ")";
-        })) {
-        ldap.search_scope = *scope == "base" ? LdapScope::base : *scope == "one" ? LdapScope::one : LdapScope::sub;
-    }
-    ldap.search_filter = s.get<std::string>("search_filter").value_or(ldap.search_filter);
-    // Compiled now, so a typo stops the load at its line instead of failing every probe.
-    LdapFilterResult filter = compile_ldap_filter(ldap.search_filter);
-    if (!filter.ok()) {
-        s.fail("search_filter", "invalid search_filter " + in_quotes(ldap.search_filter) + " at offset " +
-                                    std::to_string(filter.error->offset) + ": " + filter.error->message);
-    }
-    ldap.search_filter_ber = std::move(filter.ber);
-    ldap.search_attributes = s.get_list<std::string>("search_attributes", [](const std::string& value) {
-                                  return value.empty() ? std::string("each entry of \"search_attributes\" must "
-                                                                     "not be empty")
-                                                       : control_character_problem("search_attributes", value);
-                              }).value_or(std::vector<std::string>{});
-    constexpr std::int64_t max_ldap_int = std::numeric_limits<std::int32_t>::max();
-    ldap.size_limit = static_cast<std::int32_t>(s.integer("size_limit", 0, max_ldap_int).value_or(0));
-    ldap.min_entries = static_cast<std::uint32_t>(s.integer("min_entries", 0, max_ldap_int).value_or(0));
-    if (ldap.size_limit != 0 && ldap.min_entries > static_cast<std::uint32_t>(ldap.size_limit)) {
-        s.fail("min_entries", "min_entries " + std::to_string(ldap.min_entries) + " is above size_limit " +
-                                  std::to_string(ldap.size_limit) + " (the server would never return enough)");
-    }
-    return ldap;
-}
 
 // Every node of an ldap_replication check's roles: the probe of each one compares it with the rest.
 std::vector<ReplicationMember> replication_members(const Section& s, const Check& check,
@@ -657,9 +597,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
     known.insert(known.end(), mail_settings_keys().begin(), mail_settings_keys().end());
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
-    known.insert(known.end(), ldap_only_keys.begin(), ldap_only_keys.end());
-    known.insert(known.end(), ldap_search_keys.begin(), ldap_search_keys.end());
-    known.insert(known.end(), replication_only_keys.begin(), replication_only_keys.end());
+    known.insert(known.end(), ldap_settings_keys().begin(), ldap_settings_keys().end());
     known.insert(known.end(), roundtrip_only_keys.begin(), roundtrip_only_keys.end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
@@ -671,20 +609,13 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (is_mail_protocol(check.protocol)) {
         check.mail = read_mail_settings(s, check.protocol);
     }
-    if (!is_ldap_family(check.protocol)) {
-        s.reject_keys_for(ldap_only_keys, "protocols ldap, ldaps, ldap_replication", to_string(check.protocol));
-    }
-    if (check.protocol != Protocol::ldap && check.protocol != Protocol::ldaps) {
-        s.reject_keys_for(ldap_search_keys, "protocols ldap, ldaps", to_string(check.protocol));
-    }
-    if (check.protocol != Protocol::ldap_replication) {
-        s.reject_keys_for(replication_only_keys, "protocol ldap_replication", to_string(check.protocol));
-    } else if (s.has("nlbs")) {
+    reject_foreign_ldap_keys(s, check.protocol);
+    if (check.protocol == Protocol::ldap_replication && s.has("nlbs")) {
         // Replication is a property of each server; through an NLB the "node" would change per connection.
         s.fail("nlbs", "\"nlbs\" does not apply to protocol \"ldap_replication\": it compares the nodes of \"roles\"");
     }
     if (is_ldap_family(check.protocol)) {
-        check.ldap = read_ldap(s, check.protocol);
+        check.ldap = read_ldap_settings(s, check.protocol);
     }
     if (check.protocol != Protocol::roundtrip) {
         s.reject_keys_for(roundtrip_only_keys, "protocol roundtrip", to_string(check.protocol));

@@ -15,8 +15,8 @@
 
 #include "config/protocol/protocols.hpp"
 #include "config/toml/location.hpp"
+#include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
-#include "probes/wire/ldap_codec.hpp"
 
 namespace tierwatch {
 
@@ -106,31 +106,6 @@ struct HttpSettings {
     std::size_t body_limit = 1 << 20;      // bytes read at most
     bool follow_redirects = false;
     std::uint32_t max_redirects = 5;
-};
-
-// A node an ldap_replication check compares, copied from [[node]] at load so the probe of one
-// node can reach its peers without the daemon's target table.
-struct ReplicationMember {
-    std::string name;
-    std::string address;  // IP literal or host name, as [[node]] has it
-    std::string fqdn;     // SNI and certificate name; empty: none
-};
-
-// ldap / ldaps dialogue, and what ldap_replication reads.
-struct LdapSettings {
-    bool starttls = false;  // StartTLS extended operation, then TLS on the same connection
-    std::string bind_dn;    // simple bind with the check's password; empty: anonymous
-    std::string search_base;
-    LdapScope search_scope = LdapScope::base;
-    std::string search_filter = "(objectClass=*)";
-    std::string search_filter_ber;  // compiled at load
-    std::vector<std::string> search_attributes;  // empty: all user attributes
-    std::int32_t size_limit = 0;                 // 0: none asked for
-    std::uint32_t min_entries = 0;               // fewer entries found is a protocol failure
-    // ldap_replication: every node of the check's roles, and the lag grades.
-    std::vector<ReplicationMember> members;
-    std::optional<Duration> lag_warning;
-    std::optional<Duration> lag_critical;
 };
 
 // One leg of a mail round trip, from a `submit` or `fetch` URL such as
