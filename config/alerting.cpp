@@ -1,8 +1,7 @@
 // Parses and validates the alerting sections of the configuration, and reads tz database zones.
 #include "config/alerting.hpp"
 
-#include "config/config_text.hpp"
-#include "config/secret_path.hpp"
+#include "config/toml/section.hpp"
 #include "config/time_range.hpp"
 
 #include <fcntl.h>
@@ -482,10 +481,7 @@ struct Names {
 class Parser {
 public:
     Parser(const std::filesystem::path& file, const Config& base)
-        : file_(file.string()), base_(base) {
-        const auto absolute = file.empty() ? std::filesystem::current_path() / "config.toml"
-                                           : std::filesystem::absolute(file);
-        base_dir_ = absolute.lexically_normal().parent_path();
+        : context_(ConfigContext::of(file)), base_(base) {
         for (const Node& node : base.nodes) {
             names_.nodes.insert(node.name);
             names_.roles.insert(node.role);
@@ -501,80 +497,60 @@ public:
 
     AlertingConfig parse(const toml::table& root) {
         AlertingConfig out;
+        const Section top(context_, root, "the top-level table");
         // Pagers first: tiers name them.
-        for_each_table(root, "pager",
-                       [&](const toml::table& t) { out.pagers.push_back(pager(t)); });
-        for_each_table(root, "group",
-                       [&](const toml::table& t) { out.groups.push_back(group(t, out)); });
-        if (const toml::node* node = root.get("tiers")) {
-            const toml::table& tiers = as_table(*node, "\"tiers\"");
-            check_keys(tiers, tiers_keys, "[tiers]");
-            if (tiers.contains("settle")) {
-                // Zero is allowed: it pages on the first evaluation.
-                const auto* value = tiers.get("settle")->as_string();
-                const auto parsed = value ? parse_duration(value->get()) : std::nullopt;
-                if (!parsed) {
-                    fail(*tiers.get("settle"), "expected a duration like \"30s\" for \"settle\"");
-                }
-                out.settle = *parsed;
+        for_each_table(top, "pager", [&](const toml::table& t) { out.pagers.push_back(pager(t)); });
+        for_each_table(top, "group", [&](const toml::table& t) { out.groups.push_back(group(t, out)); });
+        if (const toml::node* node = top.node("tiers")) {
+            const Section tiers(context_, as_table(top, *node, "\"tiers\""), "[tiers]");
+            check_keys(tiers.table(), tiers_keys, "[tiers]");
+            // Zero is allowed: it pages on the first evaluation.
+            const std::string settle_error = "expected a duration like \"30s\" for \"settle\"";
+            if (const auto settle = tiers.get<std::string>(
+                    "settle",
+                    [&](const std::string& text) { return parse_duration(text) ? std::string() : settle_error; },
+                    settle_error)) {
+                out.settle = *parse_duration(*settle);
             }
             for (std::size_t i = 0; i < tier_names.size(); ++i) {
-                if (const toml::node* t = tiers.get(tier_names[i])) {
-                    out.tiers[i] =
-                        tier(as_table(*t, in_quotes(tier_names[i])), static_cast<int>(i) + 1);
+                if (const toml::node* t = tiers.node(tier_names[i])) {
+                    out.tiers[i] = tier(as_table(tiers, *t, in_quotes(tier_names[i])), static_cast<int>(i) + 1);
                 }
             }
         }
-        for_each_table(root, "maintenance",
-                       [&](const toml::table& t) { out.maintenance.push_back(maintenance(t)); });
-        if (const toml::node* node = root.get("flapping")) {
-            out.flapping = flapping(as_table(*node, "\"flapping\""));
+        for_each_table(top, "maintenance", [&](const toml::table& t) { out.maintenance.push_back(maintenance(t)); });
+        if (const toml::node* node = top.node("flapping")) {
+            out.flapping = flapping(as_table(top, *node, "\"flapping\""));
         }
         return out;
     }
 
 private:
-    SourceLocation at(const toml::node& node) const {
-        const auto& begin = node.source().begin;
-        return SourceLocation{file_, begin.line, begin.column};
-    }
+    // The toolkit's view of one table; the alerting sections word their own errors.
+    Section of(const toml::table& table) const { return Section(context_, table, ""); }
+
+    SourceLocation at(const toml::node& node) const { return context_.at(node); }
 
     [[noreturn]] void fail(const toml::node& node, const std::string& message) const {
         throw ConfigError(at(node), message);
     }
 
-    const toml::table& as_table(const toml::node& node, const std::string& label) const {
-        if (const auto* table = node.as_table()) {
-            return *table;
-        }
-        fail(node, "expected a table for " + label);
+    const toml::table& as_table(const Section& parent, const toml::node& node, const std::string& label) const {
+        return parent.expect<toml::table>(node, label, "expected a table for " + label);
     }
 
     template <class Visit>
-    void for_each_table(const toml::table& root, std::string_view key, Visit visit) const {
-        const toml::node* node = root.get(key);
-        if (!node) {
-            return;
-        }
-        const auto* array = node->as_array();
-        if (!array || !array->is_array_of_tables()) {
-            fail(*node, "expected [[" + std::string(key) + "]] tables");
-        }
-        for (const toml::node& entry : *array) {
-            visit(*entry.as_table());
-        }
+    void for_each_table(const Section& parent, std::string_view key, Visit visit) const {
+        for_each_entry(parent, key, [&](const toml::table& table, std::size_t) { visit(table); },
+                       "expected [[" + std::string(key) + "]] tables");
     }
 
     void check_keys(const toml::table& table, std::span<const std::string_view> allowed,
                     std::string_view section) const {
-        for (const auto& [key, value] : table) {
-            if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
-                throw ConfigError(
-                    SourceLocation{file_, key.source().begin.line, key.source().begin.column},
-                    "unknown key " + in_quotes(key.str()) + " in " + std::string(section) +
-                        did_you_mean(key.str(), allowed) + "; expected one of " +
-                        quoted_list(allowed));
-            }
+        if (const auto unknown = of(table).first_unknown_key(allowed)) {
+            throw ConfigError(unknown->key_at, "unknown key " + in_quotes(unknown->key) + " in " +
+                                                   std::string(section) + did_you_mean(unknown->key, allowed) +
+                                                   "; expected one of " + quoted_list(allowed));
         }
     }
 
@@ -584,35 +560,26 @@ private:
         for (std::string_view key : pager_kind_keys[static_cast<std::size_t>(kind)]) {
             if (!key.empty()) allowed.push_back(key);
         }
-        for (const auto& [key, value] : table) {
-            if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-            const SourceLocation where{file_, key.source().begin.line, key.source().begin.column};
-            std::vector<std::string_view> owners;
-            for (std::size_t k = 0; k < pager_kind_keys.size(); ++k) {
-                const auto& keys = pager_kind_keys[k];
-                if (!key.str().empty() &&
-                    std::find(keys.begin(), keys.end(), key.str()) != keys.end())
-                    owners.push_back(pager_kinds[k]);
-            }
-            if (!owners.empty()) {
-                throw ConfigError(
-                    where, in_quotes(key.str()) + " is only for kind " + quoted_list(owners) +
-                               ", not " + in_quotes(pager_kinds[static_cast<std::size_t>(kind)]));
-            }
-            throw ConfigError(where, "unknown key " + in_quotes(key.str()) +
-                                         " in [[pager]] of kind " +
-                                         in_quotes(pager_kinds[static_cast<std::size_t>(kind)]) +
-                                         did_you_mean(key.str(), allowed) + "; expected one of " +
-                                         quoted_list(allowed));
+        const auto unknown = of(table).first_unknown_key(allowed);
+        if (!unknown) return;
+        std::vector<std::string_view> owners;
+        for (std::size_t k = 0; k < pager_kind_keys.size(); ++k) {
+            const auto& keys = pager_kind_keys[k];
+            if (std::find(keys.begin(), keys.end(), unknown->key) != keys.end()) owners.push_back(pager_kinds[k]);
         }
+        const std::string kind_name = in_quotes(pager_kinds[static_cast<std::size_t>(kind)]);
+        if (!owners.empty()) {
+            throw ConfigError(unknown->key_at,
+                              in_quotes(unknown->key) + " is only for kind " + quoted_list(owners) + ", not " + kind_name);
+        }
+        throw ConfigError(unknown->key_at, "unknown key " + in_quotes(unknown->key) + " in [[pager]] of kind " +
+                                               kind_name + did_you_mean(unknown->key, allowed) +
+                                               "; expected one of " + quoted_list(allowed));
     }
 
-    void expect_type(const toml::table& table, std::string_view key, toml::node_type type,
-                     std::string_view what) const {
-        const toml::node* node = table.get(key);
-        if (node && node->type() != type) {
-            fail(*node, "expected " + std::string(what) + " for " + in_quotes(key));
-        }
+    std::optional<bool> boolean(const toml::table& table, std::string_view key) const {
+        return of(table).get<bool>(
+            key, [](bool) { return std::string(); }, "expected true or false for " + in_quotes(key));
     }
 
     // The node at `key`, or the table itself (where a missing key belongs).
@@ -622,31 +589,15 @@ private:
     }
 
     std::optional<std::string> text(const toml::table& table, std::string_view key) const {
-        const toml::node* node = table.get(key);
-        if (!node) {
-            return std::nullopt;
-        }
-        const auto* value = node->as_string();
-        if (!value) {
-            fail(*node, "expected a string for " + in_quotes(key));
-        }
-        if (value->get().empty()) {
-            fail(*node, in_quotes(key) + " must not be empty");
-        }
-        return value->get();
+        return of(table).get<std::string>(
+            key,
+            [&](const std::string& value) { return value.empty() ? in_quotes(key) + " must not be empty" : std::string(); },
+            "expected a string for " + in_quotes(key));
     }
 
     // A *_file secret: a path, or "credential:NAME" from $CREDENTIALS_DIRECTORY; empty when unset.
     std::filesystem::path secret_path(const toml::table& table, std::string_view key) const {
-        const auto value = text(table, key);
-        if (!value) {
-            return {};
-        }
-        try {
-            return resolve_secret_path(*value, base_dir_);
-        } catch (const std::invalid_argument& e) {
-            fail(*table.get(key), std::string(key) + " " + e.what());
-        }
+        return of(table).secret_path(key).value_or(std::filesystem::path());
     }
 
     std::string required_text(const toml::table& table, std::string_view key,
@@ -662,24 +613,23 @@ private:
     std::vector<std::string> names(const toml::table& table, std::string_view key,
                                    const std::set<std::string, std::less<>>* known,
                                    std::string_view what) const {
+        const std::string entry_error = "expected a non-empty string in " + in_quotes(key);
+        const Section s = of(table);
         std::vector<std::string> out;
-        const toml::node* node = table.get(key);
+        const toml::node* node = s.node(key);
         if (!node) {
             return out;
         }
-        const auto* array = node->as_array();
-        if (!array) {
-            fail(*node, "expected an array of strings for " + in_quotes(key));
-        }
-        for (const toml::node& entry : *array) {
-            const auto* value = entry.as_string();
-            if (!value || value->get().empty()) {
-                fail(entry, "expected a non-empty string in " + in_quotes(key));
+        for (const toml::node& entry :
+             s.expect<toml::array>(*node, in_quotes(key), "expected an array of strings for " + in_quotes(key))) {
+            const std::string& value = s.expect<std::string>(entry, in_quotes(key), entry_error);
+            if (value.empty()) {
+                fail(entry, entry_error);
             }
-            if (known && !known->contains(value->get())) {
-                fail(entry, "no " + std::string(what) + " named " + in_quotes(value->get()));
+            if (known && !known->contains(value)) {
+                fail(entry, "no " + std::string(what) + " named " + in_quotes(value));
             }
-            out.push_back(value->get());
+            out.push_back(value);
         }
         return out;
     }
@@ -691,24 +641,17 @@ private:
         }
         const auto parsed = parse_duration(*value);
         if (!parsed || *parsed <= Duration::zero()) {
-            fail(*table.get(key),
-                 "expected a positive duration like \"30m\" for " + in_quotes(key));
+            fail(*table.get(key), "expected a positive duration like \"30m\" for " + in_quotes(key));
         }
         return parsed;
     }
 
     std::optional<std::uint32_t> count(const toml::table& table, std::string_view key,
                                        std::int64_t min) const {
-        const toml::node* node = table.get(key);
-        if (!node) {
-            return std::nullopt;
-        }
-        const auto* value = node->as_integer();
-        if (!value || value->get() < min || value->get() > 1'000'000) {
-            fail(*node,
-                 "expected an integer from " + std::to_string(min) + " for " + in_quotes(key));
-        }
-        return static_cast<std::uint32_t>(value->get());
+        const std::string error = "expected an integer from " + std::to_string(min) + " for " + in_quotes(key);
+        const auto value = of(table).get<std::int64_t>(
+            key, [&](std::int64_t n) { return n < min || n > 1'000'000 ? error : std::string(); }, error);
+        return value ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*value)) : std::nullopt;
     }
 
     TimePoint datetime(const toml::table& table, std::string_view key,
@@ -836,7 +779,7 @@ private:
         out.routing_key_file = secret_path(table, "routing_key_file");
         out.secret_file = secret_path(table, "secret_file");
         out.timeout = duration(table, "timeout");
-        pager_options(table, out.kind);
+        pager_options(table, out);
         const bool http_url = out.url.starts_with("http://") || out.url.starts_with("https://");
         switch (out.kind) {
             case PagerKind::alertmanager:
@@ -859,37 +802,55 @@ private:
                     fail(node_or_table(table, "url"),
                          "kind \"email\" needs \"url\" = \"smtp://relay:587\"");
                 }
-                if (names(table, "to", nullptr, "recipient").empty()) {
+                if (out.email.to.empty()) {
                     fail(node_or_table(table, "to"),
                          "kind \"email\" needs \"to\" = [\"oncall@example.com\"]");
                 }
-                if (text(table, "username") && out.secret_file.empty()) {
+                if (!out.email.username.empty() && out.secret_file.empty()) {
                     fail(*table.get("username"),
                          "\"username\" needs \"secret_file\" holding the SMTP password");
                 }
                 break;
         }
+        // As a check's: a CA file that cannot be read fails the load, not the first page at 3 a.m.
+        if (out.tls_verify && pager_uses_tls(out)) {
+            require_readable(of(table).where("ca_file"), "ca_file", out.ca_file);
+        }
         return out;
     }
 
-    // The kind-specific values the pagers read later: checked here so a typo fails at load.
-    void pager_options(const toml::table& table, PagerKind kind) const {
-        expect_type(table, "ca_file", toml::node_type::string, "a file path");
-        expect_type(table, "tls_verify", toml::node_type::boolean, "true or false");
-        const auto initial = duration(table, "retry_initial");
-        const auto max = duration(table, "retry_max");
-        if (initial && max && *initial > *max) {
+    // Whether the pager's connection is TLS: https and smtps URLs, PagerDuty's default endpoint,
+    // and an e-mail relay upgraded with STARTTLS.
+    static bool pager_uses_tls(const PagerConfig& pager) {
+        return pager.url.starts_with("https://") || pager.url.starts_with("smtps://") ||
+               (pager.kind == PagerKind::pagerduty && pager.url.empty()) ||
+               (pager.kind == PagerKind::email && pager.email.starttls);
+    }
+
+    // The common TLS and retry keys and the kind's own, typed now so a typo fails at load.
+    void pager_options(const toml::table& table, PagerConfig& out) const {
+        const Section s = of(table);
+        if (s.get<std::string>("ca_file", [](const std::string&) { return std::string(); },
+                               "expected a file path for \"ca_file\"")) {
+            out.ca_file = s.path("ca_file").value();  // relative to the configuration's folder
+        }
+        out.tls_verify = boolean(table, "tls_verify").value_or(out.tls_verify);
+        out.retry_initial = duration(table, "retry_initial");
+        out.retry_max = duration(table, "retry_max");
+        if (out.retry_initial && out.retry_max && *out.retry_initial > *out.retry_max) {
             fail(*table.get("retry_max"), "\"retry_max\" must not be below \"retry_initial\"");
         }
-        if (kind == PagerKind::alertmanager) {
-            duration(table, "repost");
-            text(table, "generator_url");
+        if (out.kind == PagerKind::alertmanager) {
+            out.alertmanager.repost = duration(table, "repost");
+            out.alertmanager.generator_url = text(table, "generator_url").value_or("");
         }
-        if (kind == PagerKind::email) {
-            text(table, "from");
-            text(table, "helo_name");
-            text(table, "username");
-            expect_type(table, "starttls", toml::node_type::boolean, "true or false");
+        if (out.kind == PagerKind::email) {
+            EmailPagerConfig& email = out.email;
+            email.from = text(table, "from").value_or(email.from);
+            email.to = names(table, "to", nullptr, "recipient");
+            email.helo_name = text(table, "helo_name").value_or(email.helo_name);
+            email.username = text(table, "username").value_or("");
+            email.starttls = boolean(table, "starttls").value_or(email.starttls);
         }
     }
 
@@ -1021,16 +982,10 @@ private:
         out.where = at(table);
         out.receivers = receivers(table);
         out.repeat = duration(table, "repeat");
-        if (const toml::node* node = table.get("coverage")) {
-            const auto* array = node->as_array();
-            if (!array || !array->is_array_of_tables()) {
-                fail(*node,
-                     "expected [[tiers.tier" + std::to_string(number) + ".coverage]] tables");
-            }
-            for (const toml::node& entry : *array) {
-                out.coverage.push_back(coverage(*entry.as_table()));
-            }
-        }
+        for_each_entry(
+            of(table), "coverage",
+            [&](const toml::table& entry, std::size_t) { out.coverage.push_back(coverage(entry)); },
+            "expected [[tiers.tier" + std::to_string(number) + ".coverage]] tables");
         if (number == 3) {
             out.after = duration(table, "after");
             out.classes = names(table, "classes", nullptr, "");
@@ -1074,8 +1029,7 @@ private:
         return out;
     }
 
-    std::string file_;
-    std::filesystem::path base_dir_;
+    ConfigContext context_;
     const Config& base_;
     Names names_;
     std::map<std::string, std::shared_ptr<const TimeZone>, std::less<>> zones_;

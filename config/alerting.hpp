@@ -118,7 +118,22 @@ struct TierConfig {
 enum class PagerKind : std::uint8_t { alertmanager, pagerduty, webhook, email };
 std::string_view to_string(PagerKind kind) noexcept;
 
-// The fields every pager has; the paging layer reads its kind's own keys from `table`.
+// [[pager]] kind "alertmanager"'s own keys.
+struct AlertmanagerPagerConfig {
+    std::optional<Duration> repost;  // re-post firing alerts this often; none: the daemon's default
+    std::string generator_url;       // empty: the daemon's /status
+};
+
+// [[pager]] kind "email"'s own keys.
+struct EmailPagerConfig {
+    std::string from = "tierwatch@tierwatch.invalid";
+    std::vector<std::string> to;  // at least one
+    bool starttls = true;         // smtp:// only; smtps:// is TLS from the start
+    std::string helo_name = "tierwatch.invalid";
+    std::string username;  // empty: no AUTH; set: secret_file holds the password
+};
+
+// One [[pager]], read and checked at load: the paging layer never reads TOML.
 struct PagerConfig {
     std::string name;
     PagerKind kind = PagerKind::webhook;
@@ -126,7 +141,16 @@ struct PagerConfig {
     std::filesystem::path routing_key_file;  // pagerduty
     std::filesystem::path secret_file;       // webhook HMAC, email AUTH
     std::optional<Duration> timeout;
-    toml::table table;  // the whole [[pager]] entry, for kind-specific keys
+    // Relative to the configuration's folder; checked readable at load when the pager verifies TLS.
+    std::filesystem::path ca_file = "/etc/ssl/certs/ca-certificates.crt";
+    bool tls_verify = true;
+    std::optional<Duration> retry_initial;  // none: the dispatcher's defaults
+    std::optional<Duration> retry_max;      // at least retry_initial
+    AlertmanagerPagerConfig alertmanager;   // kind alertmanager
+    EmailPagerConfig email;                 // kind email
+    // The entry as written, compared whole by the engine's reload (same_pagers) and read by
+    // nothing else; goes when that comparison moves to the typed fields with the Engine split.
+    toml::table table;
     SourceLocation where;
 };
 

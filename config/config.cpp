@@ -2,13 +2,12 @@
 #include "config/config.hpp"
 
 #include "config/alerting.hpp"
-#include "config/config_text.hpp"
-#include "config/secret_path.hpp"
+#include "config/toml/section.hpp"
+#include "probes/ldap/settings/ldap_settings.hpp"
+#include "probes/mail/settings/mail_settings.hpp"
+#include "probes/wire/url.hpp"
 
-#include "probes/wire/ldap_filter.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -26,38 +25,7 @@
 
 namespace tierwatch {
 
-std::string SourceLocation::to_string() const {
-    // Line 0 means "the file as a whole" (e.g. it cannot be read), where a position would lie.
-    if (line == 0) {
-        return file;
-    }
-    return file + ":" + std::to_string(line) + ":" + std::to_string(column);
-}
-
-ConfigError::ConfigError(SourceLocation where, const std::string& message)
-    : std::runtime_error(where.to_string() + ": " + message),
-      where_(std::move(where)),
-      message_(message) {}
-
 namespace {
-
-struct DurationUnit {
-    std::string_view suffix;
-    std::int64_t millis;
-};
-
-// Largest first: format_duration walks them in this order and parse_duration demands it,
-// so "30s1m" (almost certainly a typo) is refused rather than silently summed.
-constexpr std::array<DurationUnit, 5> duration_units{{
-    {"d", 86'400'000},
-    {"h", 3'600'000},
-    {"m", 60'000},
-    {"s", 1'000},
-    {"ms", 1},
-}};
-
-// Longer durations are configuration mistakes, and would overflow nanosecond clocks downstream.
-constexpr Duration max_config_duration = std::chrono::days(3650);
 
 // Protocols the spec promises for later; named so such a config is refused plainly, not as a typo.
 constexpr std::array<std::string_view, 0> planned_protocols{};
@@ -91,17 +59,7 @@ constexpr std::array<std::string_view, 3> dialogue_step_keys{"expect", "send", "
 // Bounds a dialogue so a config cannot make one probe run unbounded work.
 constexpr std::size_t max_dialogue_steps = 64;
 constexpr std::size_t max_dialogue_send_bytes = 4096;
-constexpr std::array<std::string_view, 2> mail_only_keys{"expect_capabilities", "auth_mechanism"};
 constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
-constexpr std::array<std::string_view, 1> smtp_only_keys{"helo_name"};
-constexpr std::array<std::string_view, 1> imap_only_keys{"mailbox"};
-constexpr std::array<std::string_view, 2> auth_mechanisms{"plain", "login"};
-constexpr std::array<std::string_view, 2> ldap_only_keys{"bind_dn", "search_base"};
-constexpr std::array<std::string_view, 5> ldap_search_keys{
-    "search_scope", "search_filter", "search_attributes", "size_limit", "min_entries",
-};
-constexpr std::array<std::string_view, 2> replication_only_keys{"lag_warning", "lag_critical"};
-constexpr std::array<std::string_view, 3> ldap_scopes{"base", "one", "sub"};
 constexpr std::array<std::string_view, 13> check_common_keys{
     "name", "protocol", "port", "roles", "nlbs", "interval", "timeout", "rise", "fall",
     "latency_warning", "latency_critical", "username", "password_file",
@@ -113,77 +71,10 @@ constexpr std::size_t max_password_bytes = 64 * 1024;
 constexpr std::int64_t max_body_limit = std::int64_t{1} << 30;
 constexpr std::int64_t max_redirects_limit = 100;
 
-bool contains(std::span<const std::string_view> names, std::string_view name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 using detail::did_you_mean;
 using detail::in_quotes;
 using detail::joined;
-
-std::string_view type_name(toml::node_type type) {
-    switch (type) {
-        case toml::node_type::table: return "table";
-        case toml::node_type::array: return "array";
-        case toml::node_type::string: return "string";
-        case toml::node_type::integer: return "integer";
-        case toml::node_type::floating_point: return "float";
-        case toml::node_type::boolean: return "boolean";
-        case toml::node_type::date: return "date";
-        case toml::node_type::time: return "time";
-        case toml::node_type::date_time: return "date-time";
-        case toml::node_type::none: break;
-    }
-    return "nothing";
-}
-
-template <class T>
-constexpr std::string_view wanted_name() {
-    if constexpr (std::is_same_v<T, std::string>) {
-        return "a string";
-    } else if constexpr (std::is_same_v<T, std::int64_t>) {
-        return "an integer";
-    } else if constexpr (std::is_same_v<T, bool>) {
-        return "a boolean";
-    } else if constexpr (std::is_same_v<T, toml::array>) {
-        return "an array";
-    } else {
-        static_assert(std::is_same_v<T, toml::table>);
-        return "a table";
-    }
-}
-
-struct FileRead {
-    std::string content;
-    int error = 0;  // errno of the failed call; 0: read
-};
-
-// Reads at most `limit` bytes (plus one, so the caller can tell "too large"); errno on failure.
-FileRead read_file(const std::filesystem::path& path, std::size_t limit) {
-    FileRead out;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        out.error = errno;
-        return out;
-    }
-    char buffer[4096];
-    while (out.content.size() <= limit) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            out.error = errno;
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        out.content.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
-}
+using detail::contains;
 
 // True when `text` is host:port or [v6]:port with a port in 1..65535.
 bool is_host_port(std::string_view text) {
@@ -276,231 +167,6 @@ struct Inherited {
     }
 };
 
-struct Context {
-    std::string file;               // as the operator named it, for error locations
-    std::filesystem::path base_dir;  // relative paths in the file are taken from here
-
-    SourceLocation at(const toml::node& node) const {
-        const auto& begin = node.source().begin;
-        return SourceLocation{file, begin.line, begin.column};
-    }
-
-    std::filesystem::path resolve(const std::string& path) const {
-        return (base_dir / path).lexically_normal();  // an absolute `path` replaces base_dir
-    }
-};
-
-// One TOML table being read: typed look-ups that throw ConfigError at the offending value.
-class Section {
-public:
-    Section(const Context& context, const toml::table& table, std::string title)
-        : context_(context), table_(table), title_(std::move(title)) {}
-
-    const toml::table& table() const noexcept { return table_; }
-    bool has(std::string_view key) const { return table_.contains(key); }
-
-    SourceLocation where() const { return context_.at(table_); }
-    // The key's value when it is set, else the table (where a missing key belongs).
-    SourceLocation where(std::string_view key) const {
-        const toml::node* node = table_.get(key);
-        return node ? context_.at(*node) : where();
-    }
-
-    [[noreturn]] void fail(const std::string& message) const { throw ConfigError(where(), message); }
-    [[noreturn]] void fail(std::string_view key, const std::string& message) const {
-        throw ConfigError(where(key), message);
-    }
-    [[noreturn]] void fail(const toml::node& node, const std::string& message) const {
-        throw ConfigError(context_.at(node), message);
-    }
-
-    // `node` as T, or a type error naming `label` ("\"role\"", "each entry of \"roles\"").
-    template <class T>
-    const T& expect(const toml::node& node, const std::string& label) const {
-        if (const auto* typed = node.as<T>()) {
-            if constexpr (std::is_same_v<T, toml::array> || std::is_same_v<T, toml::table>) {
-                return *typed;
-            } else {
-                return typed->get();
-            }
-        }
-        fail(node, "expected " + std::string(wanted_name<T>()) + " for " + label + ", got " +
-                       std::string(type_name(node.type())));
-    }
-
-    // The value of `key` as T (std::string, std::int64_t, bool), nullopt when absent. `problem`
-    // returns why a well-typed value is still wrong (empty: fine); either error is thrown at the value.
-    template <class T, class Problem>
-    std::optional<T> get(std::string_view key, Problem problem) const {
-        const toml::node* node = table_.get(key);
-        if (!node) {
-            return std::nullopt;
-        }
-        const T& value = expect<T>(*node, in_quotes(key));
-        if (std::string why = problem(value); !why.empty()) {
-            fail(*node, why);
-        }
-        return value;
-    }
-
-    template <class T>
-    std::optional<T> get(std::string_view key) const {
-        return get<T>(key, [](const T&) { return std::string(); });
-    }
-
-    // Like get(), for an array of T; `problem` is asked about each entry.
-    template <class T, class Problem>
-    std::optional<std::vector<T>> get_list(std::string_view key, Problem problem) const {
-        const toml::node* node = table_.get(key);
-        if (!node) {
-            return std::nullopt;
-        }
-        const std::string label = "each entry of " + in_quotes(key);
-        std::vector<T> out;
-        for (const toml::node& entry : expect<toml::array>(*node, in_quotes(key))) {
-            const T& value = expect<T>(entry, label);
-            if (std::string why = problem(value); !why.empty()) {
-                fail(entry, why);
-            }
-            out.push_back(value);
-        }
-        return out;
-    }
-
-    std::optional<std::string> text(std::string_view key) const {
-        return get<std::string>(key, [&](const std::string& value) {
-            return value.empty() ? in_quotes(key) + " must not be empty" : std::string();
-        });
-    }
-
-    std::string required_text(std::string_view key) const {
-        if (auto value = text(key)) {
-            return *value;
-        }
-        fail("missing required key " + in_quotes(key) + " in " + title_);
-    }
-
-    std::optional<bool> flag(std::string_view key) const { return get<bool>(key); }
-
-    std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) const {
-        return get<std::int64_t>(key, [&](std::int64_t value) {
-            if (value >= min && value <= max) {
-                return std::string();
-            }
-            const std::string range = max == std::numeric_limits<std::uint32_t>::max()
-                                          ? "at least " + std::to_string(min)
-                                          : "between " + std::to_string(min) + " and " + std::to_string(max);
-            return in_quotes(key) + " must be " + range + ", got " + std::to_string(value);
-        });
-    }
-
-    // A count of at least 1 (rise, fall, in-flight limits).
-    std::optional<std::uint32_t> count(std::string_view key) const {
-        const auto value = integer(key, 1, std::numeric_limits<std::uint32_t>::max());
-        return value ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*value)) : std::nullopt;
-    }
-
-    std::optional<Duration> duration(std::string_view key) const { return any_duration(key, false); }
-    std::optional<Duration> duration_or_zero(std::string_view key) const { return any_duration(key, true); }
-
-    std::optional<std::filesystem::path> path(std::string_view key) const {
-        const auto value = text(key);
-        return value ? std::optional(context_.resolve(*value)) : std::nullopt;
-    }
-
-    // A *_file secret: a path, or "credential:NAME" from $CREDENTIALS_DIRECTORY.
-    std::optional<std::filesystem::path> secret_path(std::string_view key) const {
-        const auto value = text(key);
-        if (!value) {
-            return std::nullopt;
-        }
-        try {
-            return resolve_secret_path(*value, context_.base_dir);
-        } catch (const std::invalid_argument& e) {
-            fail(key, std::string(key) + " " + e.what());
-        }
-    }
-
-    // Compiled now so a bad pattern stops the load instead of every probe.
-    std::optional<boost::regex> regex(std::string_view key, std::string& text_out) const {
-        const auto value = text(key);
-        if (!value) {
-            return std::nullopt;
-        }
-        try {
-            boost::regex compiled(*value);
-            text_out = *value;
-            return compiled;
-        } catch (const boost::regex_error& e) {
-            fail(key, "invalid regex for " + in_quotes(key) + ": " + e.what());
-        }
-    }
-
-    // The first unknown key in document order, with a spelling suggestion from `known`.
-    void reject_unknown_keys(std::span<const std::string_view> known) const {
-        const toml::node* first = nullptr;
-        std::string_view first_key;
-        for (auto&& [key, node] : table_) {
-            if (contains(known, key.str()) || (first && !earlier(node, *first))) {
-                continue;
-            }
-            first = &node;
-            first_key = key.str();
-        }
-        if (first) {
-            fail(*first, "unknown key " + in_quotes(first_key) + " in " + title_ + did_you_mean(first_key, known));
-        }
-    }
-
-    // Refuses keys this protocol would ignore, so no setting is silently without effect.
-    void reject_keys_for(std::span<const std::string_view> keys, std::string_view applies_to,
-                         Protocol protocol) const {
-        for (std::string_view key : keys) {
-            if (has(key)) {
-                fail(key, in_quotes(key) + " applies only to " + std::string(applies_to) + ", not to protocol " +
-                              in_quotes(to_string(protocol)));
-            }
-        }
-    }
-
-private:
-    static bool earlier(const toml::node& a, const toml::node& b) {
-        const auto& pa = a.source().begin;
-        const auto& pb = b.source().begin;
-        return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
-    }
-
-    std::optional<Duration> any_duration(std::string_view key, bool zero_allowed) const {
-        const toml::node* node = table_.get(key);
-        if (!node) {
-            return std::nullopt;
-        }
-        // A bare 15 could mean seconds or milliseconds; the unit must be written.
-        if (!node->is_string()) {
-            fail(*node, "expected a duration string for " + in_quotes(key) + " (e.g. \"15s\"), got " +
-                            std::string(type_name(node->type())));
-        }
-        const std::string& text = node->as_string()->get();
-        const auto value = parse_duration(text);
-        if (!value) {
-            fail(*node, "invalid duration " + in_quotes(text) + " for " + in_quotes(key) +
-                            " (expected e.g. 500ms, 15s, 5m, 2h, 21d)");
-        }
-        if (*value == Duration::zero() && !zero_allowed) {
-            fail(*node, in_quotes(key) + " must be longer than 0s");
-        }
-        if (*value > max_config_duration) {
-            fail(*node, "duration " + in_quotes(text) + " for " + in_quotes(key) + " is too long (at most " +
-                            format_duration(max_config_duration) + ")");
-        }
-        return value;
-    }
-
-    const Context& context_;
-    const toml::table& table_;
-    std::string title_;  // "[daemon]", "[[check]] \"smtp\"", ... as messages name it
-};
-
 // Overrides `field` with the section's own value for `key`, read by `reader`, if it has one.
 template <class T, class Reader>
 void overlay(Sourced<T>& field, const Section& section, std::string_view key, Reader reader) {
@@ -557,55 +223,6 @@ void validate_inherited(const Section& section, const Inherited& in) {
                           "latency_critical", "");
     }
 }
-
-// `path` as read, or an error at `where` naming the path and the system's reason.
-FileRead read_readable(const SourceLocation& where, std::string_view key, const std::filesystem::path& path,
-                       std::size_t limit) {
-    FileRead read = read_file(path, limit);
-    if (read.error != 0) {
-        throw ConfigError(where, "cannot read " + std::string(key) + " " + in_quotes(path.string()) + ": " +
-                                     std::strerror(read.error));
-    }
-    return read;
-}
-
-// Proves `path` readable now, so a typo fails the load instead of every probe; its user reads it whole later.
-void require_readable(const SourceLocation& where, std::string_view key, const std::filesystem::path& path) {
-    read_readable(where, key, path, 0);
-}
-
-// The whole of `path`, at most `limit` bytes, or an error at `where`.
-std::string read_or_throw(const SourceLocation& where, std::string_view key, const std::filesystem::path& path,
-                          std::size_t limit) {
-    FileRead read = read_readable(where, key, path, limit);
-    if (read.content.size() > limit) {
-        throw ConfigError(where, std::string(key) + " " + in_quotes(path.string()) + " is larger than " +
-                                     std::to_string(limit) + " bytes");
-    }
-    return std::move(read.content);
-}
-
-// `table[key]` as an array of tables ([[key]]), each handed to `each`.
-template <class Each>
-void for_each_entry(const Section& top, std::string_view key, Each each) {
-    const toml::node* node = top.table().get(key);
-    if (!node) {
-        return;
-    }
-    const std::string label = in_quotes(key) + " (written [[" + std::string(key) + "]])";
-    std::size_t index = 0;
-    for (const toml::node& entry : top.expect<toml::array>(*node, label)) {
-        each(top.expect<toml::table>(entry, label), ++index);
-    }
-}
-
-// "[[check]] \"smtp\"" when the entry has a usable name, else "[[check]] #3".
-std::string entry_title(std::string_view kind, const toml::table& table, std::size_t index) {
-    const auto name = table["name"].value_exact<std::string>();
-    return "[[" + std::string(kind) + "]] " +
-           (name && !name->empty() ? in_quotes(*name) : "#" + std::to_string(index));
-}
-
 // Records `name`, or fails at its second occurrence naming the first.
 void claim_name(std::map<std::string, SourceLocation, std::less<>>& seen, const Section& section,
                 std::string_view kind, const std::string& name) {
@@ -699,67 +316,6 @@ Protocol read_protocol(const Section& s) {
                            did_you_mean(name, supported));
 }
 
-// A DN or attribute name travels inside BER, so any byte is safe on the wire; control characters
-// are still refused as they are certainly a typo and would garble error messages.
-std::string ldap_text_problem(std::string_view key, std::string_view value) {
-    const bool control = std::any_of(value.begin(), value.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte < 0x20 || byte == 0x7f;
-    });
-    return control ? in_quotes(key) + " must not contain control characters" : std::string();
-}
-
-LdapSettings read_ldap(const Section& s, Protocol protocol) {
-    LdapSettings ldap;
-    ldap.starttls = s.flag("starttls").value_or(false);
-    ldap.bind_dn = s.get<std::string>("bind_dn", [](const std::string& value) {
-                        return value.empty() ? std::string("\"bind_dn\" must not be empty (leave it out to search "
-                                                           "anonymously)")
-                                             : ldap_text_problem("bind_dn", value);
-                    }).value_or("");
-    // The empty DN is a real base: the root DSE, and Zimbra's naming context.
-    ldap.search_base = s.get<std::string>("search_base", [](const std::string& value) {
-                            return ldap_text_problem("search_base", value);
-                        }).value_or("");
-    if (protocol == Protocol::ldap_replication) {
-        ldap.lag_warning = s.duration("lag_warning").value_or(std::chrono::seconds(60));
-        ldap.lag_critical = s.duration("lag_critical").value_or(std::chrono::minutes(5));
-        if (*ldap.lag_warning > *ldap.lag_critical) {
-            s.fail(s.has("lag_warning") ? "lag_warning" : "lag_critical",
-                   "lag_warning " + format_duration(*ldap.lag_warning) + " is above lag_critical " +
-                       format_duration(*ldap.lag_critical));
-        }
-        return ldap;
-    }
-    if (const auto scope = s.get<std::string>("search_scope", [](const std::string& value) {
-            return contains(ldap_scopes, value) ? std::string()
-                                                : "invalid search_scope " + in_quotes(value) +
-                                                      " (expected one of: " + joined(ldap_scopes) + ")";
-        })) {
-        ldap.search_scope = *scope == "base" ? LdapScope::base : *scope == "one" ? LdapScope::one : LdapScope::sub;
-    }
-    ldap.search_filter = s.get<std::string>("search_filter").value_or(ldap.search_filter);
-    // Compiled now, so a typo stops the load at its line instead of failing every probe.
-    LdapFilterResult filter = compile_ldap_filter(ldap.search_filter);
-    if (!filter.ok()) {
-        s.fail("search_filter", "invalid search_filter " + in_quotes(ldap.search_filter) + " at offset " +
-                                    std::to_string(filter.error->offset) + ": " + filter.error->message);
-    }
-    ldap.search_filter_ber = std::move(filter.ber);
-    ldap.search_attributes = s.get_list<std::string>("search_attributes", [](const std::string& value) {
-                                  return value.empty() ? std::string("each entry of \"search_attributes\" must "
-                                                                     "not be empty")
-                                                       : ldap_text_problem("search_attributes", value);
-                              }).value_or(std::vector<std::string>{});
-    constexpr std::int64_t max_ldap_int = std::numeric_limits<std::int32_t>::max();
-    ldap.size_limit = static_cast<std::int32_t>(s.integer("size_limit", 0, max_ldap_int).value_or(0));
-    ldap.min_entries = static_cast<std::uint32_t>(s.integer("min_entries", 0, max_ldap_int).value_or(0));
-    if (ldap.size_limit != 0 && ldap.min_entries > static_cast<std::uint32_t>(ldap.size_limit)) {
-        s.fail("min_entries", "min_entries " + std::to_string(ldap.min_entries) + " is above size_limit " +
-                                  std::to_string(ldap.size_limit) + " (the server would never return enough)");
-    }
-    return ldap;
-}
 
 // Every node of an ldap_replication check's roles: the probe of each one compares it with the rest.
 std::vector<ReplicationMember> replication_members(const Section& s, const Check& check,
@@ -777,52 +333,7 @@ std::vector<ReplicationMember> replication_members(const Section& s, const Check
     return members;
 }
 
-// Text the probe sends inside a command line: a CR or LF would end the command early and let the
-// rest be read as a second command, so control characters are refused at load.
-std::string control_character_problem(std::string_view key, std::string_view value) {
-    const bool control = std::any_of(value.begin(), value.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte < 0x20 || byte == 0x7f;
-    });
-    return control ? in_quotes(key) + " must not contain control characters" : std::string();
-}
 
-MailSettings read_mail(const Section& s, Protocol protocol) {
-    MailSettings mail;
-    mail.starttls = s.flag("starttls").value_or(false);
-    mail.expect_capabilities =
-        s.get_list<std::string>("expect_capabilities", [](const std::string& value) {
-             if (value.empty() || value.front() == ' ' || value.back() == ' ') {
-                 return std::string("each entry of \"expect_capabilities\" must be a capability name without "
-                                    "surrounding spaces, got ") +
-                        in_quotes(value);
-             }
-             return control_character_problem("expect_capabilities", value);
-         }).value_or(std::vector<std::string>{});
-    mail.mailbox = s.get<std::string>("mailbox", [](const std::string& value) {
-                        return value.empty() ? std::string("\"mailbox\" must not be empty")
-                                             : control_character_problem("mailbox", value);
-                    }).value_or(mail.mailbox);
-    // SMTP's AUTH PLAIN is the common ground; IMAP LOGIN and POP3 USER/PASS work where SASL is off.
-    mail.auth = is_smtp_family(protocol) ? MailAuth::plain : MailAuth::login;
-    if (const auto mechanism = s.get<std::string>("auth_mechanism", [](const std::string& value) {
-            return contains(auth_mechanisms, value) ? std::string()
-                                                    : "invalid auth_mechanism " + in_quotes(value) +
-                                                          " (expected one of: " + joined(auth_mechanisms) + ")";
-        })) {
-        mail.auth = *mechanism == "plain" ? MailAuth::plain : MailAuth::login;
-    }
-    mail.helo_name = s.get<std::string>("helo_name", [](const std::string& value) {
-                          const bool valid = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-                              return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
-                                     c == ':' || c == '[' || c == ']';
-                          });
-                          return valid ? std::string()
-                                       : "invalid helo_name " + in_quotes(value) +
-                                             " (expected a domain or an address literal like [192.0.2.1])";
-                      }).value_or(mail.helo_name);
-    return mail;
-}
 
 using NameSet = std::set<std::string, std::less<>>;
 
@@ -903,15 +414,13 @@ Duration roundtrip_timeout(const Section& s, const Inherited& in) {
 // nodes and NLBs are known (resolve_roundtrip_leg).
 RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) {
     const std::string url = s.required_text(key);
+    // The scheme names the protocol; its default port is the protocol table's.
     struct Scheme {
         std::string_view name;
         Protocol protocol;
-        std::uint16_t port;
     };
-    constexpr std::array<Scheme, 2> submit_schemes{{{"smtp", Protocol::submission, 587},
-                                                    {"smtps", Protocol::smtps, 465}}};
-    constexpr std::array<Scheme, 2> fetch_schemes{{{"imap", Protocol::imap, 143},
-                                                   {"imaps", Protocol::imaps, 993}}};
+    constexpr std::array<Scheme, 2> submit_schemes{{{"smtp", Protocol::submission}, {"smtps", Protocol::smtps}}};
+    constexpr std::array<Scheme, 2> fetch_schemes{{{"imap", Protocol::imap}, {"imaps", Protocol::imaps}}};
     const std::span<const Scheme> schemes = submit ? std::span<const Scheme>(submit_schemes)
                                                    : std::span<const Scheme>(fetch_schemes);
     const std::string expected = submit ? "smtp://host[:port][?starttls=true] or smtps://host[:port]"
@@ -920,11 +429,12 @@ RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) 
         s.fail(key, "invalid " + std::string(key) + " URL " + in_quotes(url) + ": " + why + " (expected " +
                         expected + ")");
     };
-    const std::size_t separator = url.find("://");
-    if (separator == std::string::npos) {
+    const UrlSplit split = split_url(url);
+    const UrlParts& parts = split.parts;
+    if (split.error == UrlError::no_scheme) {
         bad("no scheme");
     }
-    const std::string_view scheme_name = std::string_view(url).substr(0, separator);
+    const std::string_view scheme_name = parts.scheme;
     const auto scheme = std::find_if(schemes.begin(), schemes.end(),
                                      [&](const Scheme& candidate) { return candidate.name == scheme_name; });
     if (scheme == schemes.end()) {
@@ -936,48 +446,30 @@ RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) 
     }
     RoundtripLeg leg;
     leg.protocol = scheme->protocol;
-    leg.port = scheme->port;
-    std::string_view rest = std::string_view(url).substr(separator + 3);
-    std::string_view query;
-    if (const std::size_t mark = rest.find('?'); mark != std::string_view::npos) {
-        query = rest.substr(mark + 1);
-        rest = rest.substr(0, mark);
-    }
-    if (rest.ends_with('/')) {
-        rest.remove_suffix(1);  // "imaps://host:993/" is the same server
-    }
-    if (rest.find_first_of("/@ ") != std::string_view::npos) {
+    leg.port = *traits(scheme->protocol).default_port;
+    const auto has_space = [](std::optional<std::string_view> text) {
+        return text && text->find(' ') != std::string_view::npos;
+    };
+    // "imaps://host:993/" is the same server; anything else besides host, port and ?starttls is not.
+    if (parts.has_userinfo || (!parts.path.empty() && parts.path != "/") || parts.fragment ||
+        has_space(parts.host) || has_space(parts.port_text)) {
         bad("only host and port may follow the scheme (credentials come from password_file)");
     }
-    std::string_view host = rest;
-    if (rest.starts_with('[')) {
-        const std::size_t close = rest.find(']');
-        if (close == std::string_view::npos) {
-            bad("unclosed \"[\"");
-        }
-        host = rest.substr(1, close - 1);
-        rest.remove_prefix(close + 1);
-        if (!rest.empty() && !rest.starts_with(':')) {
-            bad("unexpected text after \"]\"");
-        }
-    } else {
-        const std::size_t colon = rest.find(':');
-        host = rest.substr(0, colon);
-        rest.remove_prefix(colon == std::string_view::npos ? rest.size() : colon);
+    if (split.error == UrlError::unclosed_bracket) {
+        bad("unclosed \"[\"");
     }
-    if (host.empty()) {
+    if (split.error == UrlError::after_bracket) {
+        bad("unexpected text after \"]\"");
+    }
+    if (parts.host.empty()) {
         bad("no host");
     }
-    if (rest.starts_with(':')) {
-        const std::string_view digits = rest.substr(1);
-        unsigned value = 0;
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || value < 1 ||
-            value > 65535) {
-            bad("invalid port " + in_quotes(digits) + " (expected 1-65535)");
-        }
-        leg.port = static_cast<std::uint16_t>(value);
+    if (split.error == UrlError::bad_port) {
+        bad("invalid port " + in_quotes(*parts.port_text) + " (expected 1-65535)");
     }
+    leg.port = parts.port.value_or(leg.port);
+    const std::string_view host = parts.host;
+    std::string_view query = parts.query.value_or(std::string_view());
     leg.host.assign(host);
     while (!query.empty()) {
         const std::size_t amp = std::min(query.find('&'), query.size());
@@ -1103,50 +595,30 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
     known.insert(known.end(), http_only_keys.begin(), http_only_keys.end());
     known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
-    known.insert(known.end(), mail_only_keys.begin(), mail_only_keys.end());
+    known.insert(known.end(), mail_settings_keys().begin(), mail_settings_keys().end());
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
-    known.insert(known.end(), smtp_only_keys.begin(), smtp_only_keys.end());
-    known.insert(known.end(), imap_only_keys.begin(), imap_only_keys.end());
-    known.insert(known.end(), ldap_only_keys.begin(), ldap_only_keys.end());
-    known.insert(known.end(), ldap_search_keys.begin(), ldap_search_keys.end());
-    known.insert(known.end(), replication_only_keys.begin(), replication_only_keys.end());
+    known.insert(known.end(), ldap_settings_keys().begin(), ldap_settings_keys().end());
     known.insert(known.end(), roundtrip_only_keys.begin(), roundtrip_only_keys.end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
-    if (!is_mail_protocol(check.protocol)) {
-        s.reject_keys_for(mail_only_keys, "mail protocols (smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s)",
-                          check.protocol);
-    }
+    reject_foreign_mail_keys(s, check.protocol);
     if (!supports_starttls(check.protocol)) {
         s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication",
-                          check.protocol);
-    }
-    if (!is_smtp_family(check.protocol)) {
-        s.reject_keys_for(smtp_only_keys, "protocols smtp, smtps, submission, lmtp", check.protocol);
-    }
-    if (!is_imap(check.protocol)) {
-        s.reject_keys_for(imap_only_keys, "protocols imap, imaps", check.protocol);
+                          to_string(check.protocol));
     }
     if (is_mail_protocol(check.protocol)) {
-        check.mail = read_mail(s, check.protocol);
+        check.mail = read_mail_settings(s, check.protocol);
     }
-    if (!is_ldap_family(check.protocol)) {
-        s.reject_keys_for(ldap_only_keys, "protocols ldap, ldaps, ldap_replication", check.protocol);
-    }
-    if (check.protocol != Protocol::ldap && check.protocol != Protocol::ldaps) {
-        s.reject_keys_for(ldap_search_keys, "protocols ldap, ldaps", check.protocol);
-    }
-    if (check.protocol != Protocol::ldap_replication) {
-        s.reject_keys_for(replication_only_keys, "protocol ldap_replication", check.protocol);
-    } else if (s.has("nlbs")) {
+    reject_foreign_ldap_keys(s, check.protocol);
+    if (check.protocol == Protocol::ldap_replication && s.has("nlbs")) {
         // Replication is a property of each server; through an NLB the "node" would change per connection.
         s.fail("nlbs", "\"nlbs\" does not apply to protocol \"ldap_replication\": it compares the nodes of \"roles\"");
     }
     if (is_ldap_family(check.protocol)) {
-        check.ldap = read_ldap(s, check.protocol);
+        check.ldap = read_ldap_settings(s, check.protocol);
     }
     if (check.protocol != Protocol::roundtrip) {
-        s.reject_keys_for(roundtrip_only_keys, "protocol roundtrip", check.protocol);
+        s.reject_keys_for(roundtrip_only_keys, "protocol roundtrip", to_string(check.protocol));
     } else {
         if (s.has("port")) {
             s.fail("port", "\"port\" does not apply to protocol \"roundtrip\": the ports are those of \"submit\" "
@@ -1165,13 +637,13 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (!check.uses_tls()) {
         s.reject_keys_for(tls_only_keys,
                           "protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks with starttls = true",
-                          check.protocol);
+                          to_string(check.protocol));
     }
     if (!is_http) {
-        s.reject_keys_for(http_only_keys, "protocols http, https", check.protocol);
+        s.reject_keys_for(http_only_keys, "protocols http, https", to_string(check.protocol));
     }
     if (check.protocol != Protocol::tcp && check.protocol != Protocol::tls) {
-        s.reject_keys_for(tcp_only_keys, "protocols tcp, tls", check.protocol);
+        s.reject_keys_for(tcp_only_keys, "protocols tcp, tls", to_string(check.protocol));
     }
 
     const auto port = s.integer("port", 1, 65535);
@@ -1256,7 +728,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     return check;
 }
 
-Config read_config(const toml::table& root, const Context& context) {
+Config read_config(const toml::table& root, const ConfigContext& context) {
     const Section top(context, root, "the top-level table");
     top.reject_unknown_keys(top_level_keys);
 
@@ -1332,61 +804,8 @@ std::optional<Shard> parse_shard(std::string_view text) {
     return shard;
 }
 
-std::optional<Duration> parse_duration(std::string_view text) {
-    if (text.empty()) {
-        return std::nullopt;
-    }
-    std::int64_t total = 0;
-    std::size_t next_unit = 0;  // each unit at most once, largest first
-    while (!text.empty()) {
-        // Unsigned parsing refuses a sign, so "-5s" and "+5s" fail here.
-        std::uint64_t amount = 0;
-        const auto [digits_end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
-        if (ec != std::errc{}) {
-            return std::nullopt;
-        }
-        text.remove_prefix(static_cast<std::size_t>(digits_end - text.data()));
-        const std::size_t letters = std::min(text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"), text.size());
-        const std::string_view suffix = text.substr(0, letters);
-        text.remove_prefix(letters);
-        const auto unit = std::find_if(duration_units.begin() + static_cast<std::ptrdiff_t>(next_unit),
-                                       duration_units.end(), [&](const DurationUnit& u) { return u.suffix == suffix; });
-        if (unit == duration_units.end()) {
-            return std::nullopt;
-        }
-        next_unit = static_cast<std::size_t>(unit - duration_units.begin()) + 1;
-        const auto room = static_cast<std::uint64_t>((std::numeric_limits<std::int64_t>::max() - total) / unit->millis);
-        if (amount > room) {
-            return std::nullopt;
-        }
-        total += static_cast<std::int64_t>(amount) * unit->millis;
-    }
-    return Duration(total);
-}
-
-std::string format_duration(Duration d) {
-    if (d == Duration::zero()) {
-        return "0s";
-    }
-    std::string out = d < Duration::zero() ? "-" : "";
-    // Unsigned negation keeps the most negative value representable.
-    std::uint64_t rest = d < Duration::zero() ? 0 - static_cast<std::uint64_t>(d.count())
-                                              : static_cast<std::uint64_t>(d.count());
-    for (const DurationUnit& unit : duration_units) {
-        const auto millis = static_cast<std::uint64_t>(unit.millis);
-        if (rest >= millis) {
-            out += std::to_string(rest / millis);
-            out += unit.suffix;
-            rest %= millis;
-        }
-    }
-    return out;
-}
-
 Config parse_config(std::string_view text, const std::filesystem::path& file) {
-    const std::filesystem::path absolute = file.empty() ? std::filesystem::current_path() / "config.toml"
-                                                        : std::filesystem::absolute(file);
-    const Context context{file.string(), absolute.lexically_normal().parent_path()};
+    const ConfigContext context = ConfigContext::of(file);
     toml::table root;
     try {
         root = toml::parse(text, std::string_view(context.file));

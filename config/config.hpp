@@ -13,31 +13,12 @@
 #include <string_view>
 #include <vector>
 
-#include "config/protocols.hpp"
-#include "probes/wire/ldap_codec.hpp"
+#include "config/protocol/protocols.hpp"
+#include "config/toml/location.hpp"
+#include "probes/ldap/settings/ldap_settings.hpp"
+#include "probes/mail/settings/mail_settings.hpp"
 
 namespace tierwatch {
-
-using Duration = std::chrono::milliseconds;
-
-struct SourceLocation {
-    std::string file;
-    std::uint32_t line = 0;
-    std::uint32_t column = 0;
-    std::string to_string() const;  // "file:line:column"
-};
-
-// Thrown at load time only; what() is "file:line:column: message".
-class ConfigError : public std::runtime_error {
-public:
-    ConfigError(SourceLocation where, const std::string& message);
-    const SourceLocation& where() const noexcept { return where_; }
-    const std::string& message() const noexcept { return message_; }
-
-private:
-    SourceLocation where_;
-    std::string message_;
-};
 
 // A secret read from a file. Its value never leaves through formatting or logging helpers.
 class Secret {
@@ -50,11 +31,6 @@ public:
 private:
     std::string value_;
 };
-
-// "500ms", "15s", "5m", "2h", "21d" (and combinations like "1m30s").
-// Returns nullopt on a malformed value; the caller reports where.
-std::optional<Duration> parse_duration(std::string_view text);
-std::string format_duration(Duration d);
 
 // --shard I/N: this instance probes the targets whose stable hash is I modulo N (like Prometheus'
 // hashmod), so N instances split a fleet with no coordination and no overlap.
@@ -130,48 +106,6 @@ struct HttpSettings {
     std::size_t body_limit = 1 << 20;      // bytes read at most
     bool follow_redirects = false;
     std::uint32_t max_redirects = 5;
-};
-
-// How a mail check logs in. `login` is the protocol's own plain-text login where it has one
-// (IMAP LOGIN, POP3 USER/PASS) and SASL LOGIN for SMTP; `plain` is SASL PLAIN everywhere.
-enum class MailAuth : std::uint8_t { plain, login };
-
-// SMTP / LMTP / IMAP / POP3 dialogue settings.
-struct MailSettings {
-    bool starttls = false;  // upgrade the plain dialogue; the capabilities after TLS are checked
-    // Each entry is a capability keyword, optionally followed by parameters it must list
-    // ("AUTH PLAIN", "SASL PLAIN"); IMAP atoms such as "AUTH=PLAIN" are matched whole.
-    std::vector<std::string> expect_capabilities;
-    std::string mailbox = "INBOX";  // IMAP: examined after login
-    MailAuth auth = MailAuth::plain;
-    // EHLO/LHLO argument: syntactically a domain (postscreen and reject_non_fqdn_helo_hostname
-    // accept it), and reserved by RFC 2606, so it never names anybody's host.
-    std::string helo_name = "tierwatch.invalid";
-};
-
-// A node an ldap_replication check compares, copied from [[node]] at load so the probe of one
-// node can reach its peers without the daemon's target table.
-struct ReplicationMember {
-    std::string name;
-    std::string address;  // IP literal or host name, as [[node]] has it
-    std::string fqdn;     // SNI and certificate name; empty: none
-};
-
-// ldap / ldaps dialogue, and what ldap_replication reads.
-struct LdapSettings {
-    bool starttls = false;  // StartTLS extended operation, then TLS on the same connection
-    std::string bind_dn;    // simple bind with the check's password; empty: anonymous
-    std::string search_base;
-    LdapScope search_scope = LdapScope::base;
-    std::string search_filter = "(objectClass=*)";
-    std::string search_filter_ber;  // compiled at load
-    std::vector<std::string> search_attributes;  // empty: all user attributes
-    std::int32_t size_limit = 0;                 // 0: none asked for
-    std::uint32_t min_entries = 0;               // fewer entries found is a protocol failure
-    // ldap_replication: every node of the check's roles, and the lag grades.
-    std::vector<ReplicationMember> members;
-    std::optional<Duration> lag_warning;
-    std::optional<Duration> lag_critical;
 };
 
 // One leg of a mail round trip, from a `submit` or `fetch` URL such as

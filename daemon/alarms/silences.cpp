@@ -10,7 +10,7 @@
 #include <charconv>
 #include <set>
 
-#include "config/config_text.hpp"
+#include "config/toml/text.hpp"
 #include "config/time_range.hpp"
 #include "daemon/storage/durable_file.hpp"
 #include "daemon/clock/rfc3339.hpp"

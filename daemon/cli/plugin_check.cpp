@@ -12,12 +12,13 @@
 #include <exception>
 #include <ostream>
 
-#include "config/config_text.hpp"
+#include "config/toml/text.hpp"
 #include "daemon/scheduling/dns_resolver.hpp"
 #include "daemon/scheduling/probe_target.hpp"
 #include "daemon/scheduling/targets.hpp"
 #include "probes/net/probe.hpp"
 #include "probes/net/tls_context.hpp"
+#include "probes/wire/url.hpp"
 
 namespace tierwatch {
 
@@ -392,13 +393,14 @@ CheckUrl parse_check_url(std::string_view url) {
     if (std::any_of(url.begin(), url.end(), [](char c) { return is_control(c) || c == ' '; })) {
         throw PluginUsageError("the URL must not contain spaces or control characters");
     }
-    const std::size_t separator = url.find("://");
-    if (separator == std::string_view::npos) {
+    const UrlSplit split = split_url(url);
+    const UrlParts& parts = split.parts;
+    if (split.error == UrlError::no_scheme) {
         throw PluginUsageError("URL " + in_quotes(url) +
                                " has no scheme (expected e.g. smtp://host:25)");
     }
     CheckUrl parsed;
-    const std::string scheme = lower(url.substr(0, separator));
+    const std::string scheme = lower(parts.scheme);
     const ProtocolTraits* protocol = find_protocol(scheme);
     if (protocol == nullptr || !protocol->single_server) {
         std::vector<std::string_view> schemes;
@@ -411,59 +413,43 @@ CheckUrl parse_check_url(std::string_view url) {
     }
     parsed.protocol = protocol->protocol;
 
-    std::string_view rest = url.substr(separator + 3);
-    if (const std::size_t fragment = rest.find('#'); fragment != std::string_view::npos) {
-        rest = rest.substr(0, fragment);  // never sent to a server
-    }
-    const std::size_t authority_end = rest.find_first_of("/?");
-    std::string_view authority = rest.substr(0, authority_end);
-    const std::string_view path =
-        authority_end == std::string_view::npos ? "" : rest.substr(authority_end);
+    // The path and query as written (the fragment is never sent to a server).
+    std::string path(parts.path);
+    if (parts.query) path += "?" + std::string(*parts.query);
     // The URL is not echoed here: what precedes '@' may be a password.
-    if (authority.find('@') != std::string_view::npos) {
+    if (parts.has_userinfo) {
         throw PluginUsageError(
             "credentials in the URL are not supported: use --username (or --bind-dn) and "
             "--password-file");
     }
 
-    std::optional<std::string_view> port_text;  // set when a ':' follows the host
-    if (authority.starts_with('[')) {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos)
-            throw PluginUsageError("URL " + in_quotes(url) + ": unclosed '['");
-        parsed.host = authority.substr(1, close - 1);
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty() && !after.starts_with(':')) {
-            throw PluginUsageError("URL " + in_quotes(url) + ": unexpected " + in_quotes(after) +
-                                   " after ']'");
-        }
-        if (!after.empty()) port_text = after.substr(1);
+    parsed.host = parts.host;
+    if (split.error == UrlError::unclosed_bracket)
+        throw PluginUsageError("URL " + in_quotes(url) + ": unclosed '['");
+    if (split.error == UrlError::after_bracket) {
+        const std::string_view after = url.substr(url.find(']') + 1);
+        throw PluginUsageError("URL " + in_quotes(url) + ": unexpected " +
+                               in_quotes(after.substr(0, after.find_first_of("/?#"))) + " after ']'");
+    }
+    if (parts.bracketed) {
         boost::system::error_code error;
         asio::ip::make_address_v6(parsed.host, error);
         if (error) {
             throw PluginUsageError("URL " + in_quotes(url) + ": " + in_quotes(parsed.host) +
                                    " in brackets is not an IPv6 address");
         }
-    } else {
-        const std::size_t colon = authority.find(':');
-        parsed.host = authority.substr(0, colon);
-        if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-        if (!is_host_name(parsed.host)) {
-            throw PluginUsageError(
-                "URL " + in_quotes(url) + ": " +
-                (parsed.host.empty() ? std::string("no host")
-                                     : in_quotes(parsed.host) + " is not a host name or address") +
-                " (IPv6 addresses go in brackets: [::1])");
-        }
+    } else if (!is_host_name(parsed.host)) {
+        throw PluginUsageError(
+            "URL " + in_quotes(url) + ": " +
+            (parsed.host.empty() ? std::string("no host")
+                                 : in_quotes(parsed.host) + " is not a host name or address") +
+            " (IPv6 addresses go in brackets: [::1])");
     }
-    if (port_text) {
-        const auto port = parse_integer<std::uint32_t>(*port_text);
-        if (!port || *port < 1 || *port > 65535) {
-            throw PluginUsageError("URL " + in_quotes(url) + ": port " + in_quotes(*port_text) +
-                                   " is not a number from 1 to 65535");
-        }
-        parsed.port = static_cast<std::uint16_t>(*port);
+    if (split.error == UrlError::bad_port) {
+        throw PluginUsageError("URL " + in_quotes(url) + ": port " + in_quotes(*parts.port_text) +
+                               " is not a number from 1 to 65535");
     }
+    parsed.port = parts.port;
     if (!parsed.port && !protocol->default_port) {
         throw PluginUsageError("URL " + in_quotes(url) + ": " + scheme +
                                ":// has no default port, give one (" + scheme + "://host:PORT)");

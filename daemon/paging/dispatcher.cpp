@@ -28,12 +28,8 @@ std::chrono::milliseconds Backoff::delay(unsigned attempt, double u) const noexc
 
 Backoff pager_backoff(const PagerConfig& config, Backoff fallback) {
     // The configuration loader has checked both are positive durations, initial <= max.
-    if (const auto text = config.table["retry_initial"].value<std::string>()) {
-        if (const auto parsed = parse_duration(*text)) fallback.initial = *parsed;
-    }
-    if (const auto text = config.table["retry_max"].value<std::string>()) {
-        if (const auto parsed = parse_duration(*text)) fallback.max = *parsed;
-    }
+    fallback.initial = config.retry_initial.value_or(fallback.initial);
+    fallback.max = config.retry_max.value_or(fallback.max);
     fallback.initial = std::min(fallback.initial, fallback.max);
     return fallback;
 }
@@ -97,10 +93,6 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, const AlertingConfig& ale
         auto receiver = std::make_unique<Receiver>(executor_, config.name);
         receiver->pager = make_pager(config, options_.pager);
         receiver->backoff = pager_backoff(config, options_.backoff);
-        if (!receiver->pager) {
-            spdlog::error("pager {}: kind {} is not supported yet; its pages are dropped",
-                          config.name, to_string(config.kind));
-        }
         receiver->sent = &sent_.with({config.name});
         receiver->queued = &queued_.with({config.name});
         for (std::size_t i = 1; i < send_failure_count; ++i) {
@@ -122,22 +114,19 @@ void Dispatcher::start() {
     // Pages replayed for receivers that left the configuration can never be delivered.
     for (const std::string& name : outbox_.queue().receivers()) {
         Receiver* receiver = find(name);
-        if (receiver != nullptr && receiver->pager) continue;
+        if (receiver != nullptr) continue;
         std::size_t dropped = 0;
         while (OutboxEntry* entry = outbox_.queue().front(name)) {
             outbox_.remove(name, entry->id);
             ++dropped;
         }
         if (dropped == 0) continue;
-        spdlog::error("outbox: {} page(s) for receiver {} dropped: {}", dropped, name,
-                      receiver ? "its kind is not supported yet" : "no [[pager]] has that name");
-        failed_
-            .with({name, std::string(to_string(receiver ? SendFailure::unsupported
-                                                        : SendFailure::unknown_receiver))})
+        spdlog::error("outbox: {} page(s) for receiver {} dropped: no [[pager]] has that name", dropped,
+                      name);
+        failed_.with({name, std::string(to_string(SendFailure::unknown_receiver))})
             .inc(static_cast<double>(dropped));
     }
     for (auto& [name, receiver] : receivers_) {
-        if (!receiver->pager) continue;
         update_queued(*receiver);
         asio::co_spawn(executor_, run_sender(*receiver), asio::detached);
         if (receiver->pager->repost().count() > 0)
@@ -155,7 +144,7 @@ void Dispatcher::stop() {
 std::vector<std::string> Dispatcher::receivers() const {
     std::vector<std::string> names;
     for (const auto& [name, receiver] : receivers_) {
-        if (receiver->pager) names.push_back(name);
+        names.push_back(name);
     }
     return names;
 }
@@ -176,9 +165,8 @@ void Dispatcher::submit(std::vector<PageEvent> events) {
     std::vector<Receiver*> woken;
     for (PageEvent& event : events) {
         Receiver* receiver = find(event.receiver);
-        if (receiver == nullptr || !receiver->pager) {
-            const auto failure =
-                receiver ? SendFailure::unsupported : SendFailure::unknown_receiver;
+        if (receiver == nullptr) {
+            const auto failure = SendFailure::unknown_receiver;
             spdlog::error("page {} {} for receiver {} dropped: {}", to_string(event.action),
                           event.dedup_key, event.receiver, to_string(failure));
             failed_.with({event.receiver, std::string(to_string(failure))}).inc();

@@ -101,17 +101,12 @@ class EmailPager final : public Pager {
 public:
     EmailPager(const PagerConfig& config, const PagerOptions& options)
         : Pager(config, options, "") {
-        from_ = config.table["from"].value<std::string>().value_or("");
-        if (from_.empty()) from_ = "tierwatch@tierwatch.invalid";
-        if (const auto* list = config.table["to"].as_array()) {
-            for (const auto& item : *list) {
-                if (const auto address = item.value<std::string>()) to_.push_back(*address);
-            }
-        }
+        from_ = config.email.from;
+        to_ = config.email.to;
         if (to_.empty()) throw std::runtime_error("pager " + name_ + ": \"to\" lists no recipient");
-        starttls_ = !url_.tls && config.table["starttls"].value<bool>().value_or(true);
-        helo_ = config.table["helo_name"].value<std::string>().value_or("tierwatch.invalid");
-        username_ = config.table["username"].value<std::string>().value_or("");
+        starttls_ = !url_.tls && config.email.starttls;
+        helo_ = config.email.helo_name;
+        username_ = config.email.username;
         if (!username_.empty()) {
             password_ = read_secret_file(config.secret_file, "SMTP password");
             secrets_.push_back(password_.reveal());

@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -26,6 +27,7 @@
 
 #include "daemon/paging/pager_email.hpp"
 #include "probes/net/connection.hpp"
+#include "probes/wire/url.hpp"
 
 #ifndef TIERWATCH_VERSION
 #define TIERWATCH_VERSION "dev"
@@ -77,52 +79,20 @@ std::string_view to_string(SendFailure failure) noexcept {
 }
 
 std::optional<HttpUrl> HttpUrl::parse(std::string_view text) {
+    // The schemes a pager can post to, each a protocol whose default port is the protocol table's.
+    static constexpr std::array<std::pair<std::string_view, Protocol>, 4> schemes{{
+        {"http", Protocol::http}, {"https", Protocol::https}, {"smtp", Protocol::smtp}, {"smtps", Protocol::smtps}}};
+    const UrlSplit split = split_url(text);
+    const UrlParts& parts = split.parts;
+    const auto scheme = std::find_if(schemes.begin(), schemes.end(),
+                                     [&](const auto& entry) { return entry.first == parts.scheme; });
+    if (!split.ok() || scheme == schemes.end() || parts.host.empty() || parts.has_userinfo) return std::nullopt;
     HttpUrl url;
-    std::uint16_t default_port = 80;
-    if (text.starts_with("https://")) {
-        url.tls = true;
-        default_port = 443;
-        text.remove_prefix(8);
-    } else if (text.starts_with("http://")) {
-        text.remove_prefix(7);
-    } else if (text.starts_with("smtps://")) {
-        url.tls = true;
-        default_port = 465;
-        text.remove_prefix(8);
-    } else if (text.starts_with("smtp://")) {
-        default_port = 25;
-        text.remove_prefix(7);
-    } else {
-        return std::nullopt;
-    }
-    const auto slash = text.find('/');
-    std::string_view authority = text.substr(0, slash);
-    url.path = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
-    std::string_view port_text;
-    if (authority.starts_with('[')) {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        url.host = std::string(authority.substr(1, close - 1));
-        const auto rest = authority.substr(close + 1);
-        if (!rest.empty() && !rest.starts_with(':')) return std::nullopt;
-        if (!rest.empty()) port_text = rest.substr(1);
-    } else {
-        const auto colon = authority.find(':');
-        url.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    }
-    if (url.host.empty() || url.host.find('@') != std::string::npos) return std::nullopt;
-    url.port = default_port;
-    if (!port_text.empty()) {
-        unsigned port = 0;
-        const auto [end, error] =
-            std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-        if (error != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
-            port > 65535) {
-            return std::nullopt;
-        }
-        url.port = static_cast<std::uint16_t>(port);
-    }
+    url.tls = uses_implicit_tls(scheme->second);
+    url.host = std::string(parts.host);
+    url.port = parts.port.value_or(*traits(scheme->second).default_port);
+    url.path = parts.path.empty() ? "/" : std::string(parts.path);
+    if (parts.query) url.path += "?" + std::string(*parts.query);
     return url;
 }
 
@@ -220,12 +190,8 @@ class AlertmanagerPager final : public Pager {
 public:
     AlertmanagerPager(const PagerConfig& config, const PagerOptions& options)
         : Pager(config, options, ""), generator_url_(options.generator_url) {
-        repost_ = options.alertmanager_repost;
-        if (const auto text = config.table["repost"].value<std::string>()) {
-            if (const auto parsed = parse_duration(*text)) repost_ = *parsed;
-        }
-        if (const auto url = config.table["generator_url"].value<std::string>())
-            generator_url_ = *url;
+        repost_ = config.alertmanager.repost.value_or(options.alertmanager_repost);
+        if (!config.alertmanager.generator_url.empty()) generator_url_ = config.alertmanager.generator_url;
     }
 
     PagerRequest request(const PageEvent& event) const override {
@@ -383,9 +349,8 @@ Pager::Pager(const PagerConfig& config, const PagerOptions& options, std::string
     const auto url = HttpUrl::parse(text);
     if (!url) throw std::runtime_error("pager " + name_ + ": cannot use url \"" + text + "\"");
     url_ = *url;
-    tls_.ca_file =
-        config.table["ca_file"].value<std::string>().value_or("/etc/ssl/certs/ca-certificates.crt");
-    tls_.verify = config.table["tls_verify"].value<bool>().value_or(true);
+    tls_.ca_file = config.ca_file;
+    tls_.verify = config.tls_verify;
     tls_.verify_hostname = tls_.verify;
     transport_.name = name_;
     transport_.protocol = url_.tls ? Protocol::https : Protocol::http;
@@ -414,7 +379,8 @@ std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions&
         case PagerKind::email:
             return make_email_pager(config, options);
     }
-    return nullptr;
+    // Every kind has a pager; a value outside the enum is a programming error.
+    throw std::logic_error("pager " + config.name + ": unknown kind");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,7 +484,8 @@ asio::awaitable<SendResult> Pager::converse(ProbeSession& session, const PageEve
 
     const PagerRequest page = request(event);
     http::request<http::string_body> message(http::verb::post, page.target, 11);
-    const bool default_port = url_.port == (url_.tls ? 443 : 80);
+    const bool default_port =
+        url_.port == *traits(url_.tls ? Protocol::https : Protocol::http).default_port;
     const std::string host =
         url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
     message.set(http::field::host, default_port ? host : host + ":" + std::to_string(url_.port));

@@ -86,7 +86,7 @@ enum class SendFailure : std::uint8_t {
     http_5xx,           // retried
     http_4xx,           // dropped: the receiver will never accept this request
     unexpected_status,  // 1xx/3xx: dropped (a redirect means a wrong url)
-    unsupported,        // a pager kind not built yet (email)
+    unsupported,        // never set now that every kind has a pager; kept for the metric's label set
     unknown_receiver,   // a page for a receiver with no [[pager]]
     auth,               // SMTP AUTH refused: retried, so a password fix loses no page
     smtp_transient,     // SMTP 4xx: retried
@@ -167,10 +167,9 @@ protected:
 // contents. Throws std::runtime_error.
 Secret read_secret_file(const std::filesystem::path& path, std::string_view what);
 
-// Builds the pager for one [[pager]] entry, reading its secret files. Kind-specific keys:
-// ca_file, tls_verify (all), repost (alertmanager), generator_url (alertmanager). Throws
-// std::runtime_error naming the file (never its contents) if a secret cannot be read. E-mail
-// keys are listed in pager_email.hpp.
+// Builds the pager for one [[pager]] entry (typed and checked at load, config/alerting.hpp),
+// reading its secret files. Throws std::runtime_error naming the file (never its contents) if a
+// secret cannot be read.
 std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions& options);
 
 }  // namespace tierwatch

@@ -14,7 +14,7 @@ ROOT = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.dirname(os.path.dirname
 # Bottom first. A folder not listed inherits the layer of its closest listed parent.
 LAYERS = [
     ("wire", ["probes/wire"]),                       # sans-io codecs: no Asio, no configuration
-    ("config", ["config"]),                          # TOML toolkit and validated settings
+    ("config", ["config"]),                          # TOML toolkit, protocol table, validated settings
     ("net", ["probes/net"]),                         # connect, TLS, bounded reads, probe shapes
     ("protocols", ["probes"]),                       # one folder per protocol
     ("registry", ["probes/registry"]),               # protocol name -> prober
@@ -22,13 +22,22 @@ LAYERS = [
     ("cli", ["daemon/cli"]),                         # entry points and command-line tools
     ("tests", ["tests", "bench"]),
 ]
+# A protocol's typed settings and their reader (probes/<protocol>/settings) are configuration:
+# plain values the loader fills, below the network layer whatever folder holds them.
+SETTINGS_FOLDER = re.compile(r"^probes/[^/]+/settings(/|$)")
+
 # Third-party headers a layer must not see (the wire layer is sans-io).
-FORBIDDEN_SYSTEM = {"wire": re.compile(r"^(boost/asio|boost/beast|openssl/|spdlog/|toml\+\+)")}
+FORBIDDEN_SYSTEM = {"wire": re.compile(r"^(boost/asio|boost/beast|openssl/|spdlog/|toml\+\+)"),
+                    # Configuration, protocols' settings included, is plain values: no network code.
+                    "config": re.compile(r"^(boost/asio|boost/beast|openssl/|spdlog/)")}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
 
 def layer_of(folder):
+    if SETTINGS_FOLDER.match(folder):
+        rank = [name for name, _ in LAYERS].index("config")
+        return (rank, "config", len(folder))
     best = None
     for rank, (name, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:

@@ -151,8 +151,11 @@ max_changes = 8
     ASSERT_EQ(config.pagers.size(), 3u);
     EXPECT_EQ(config.pagers[0].kind, PagerKind::pagerduty);
     EXPECT_EQ(config.pagers[0].routing_key_file, "/etc/tierwatch/pagerduty.key");
-    EXPECT_EQ(config.pagers[0].table["retry_max"].value_or(std::string()), "3s")
-        << "kind-specific keys kept";
+    EXPECT_EQ(config.pagers[0].retry_max, 3s) << "kind-specific keys kept, typed";
+    EXPECT_EQ(config.pagers[0].retry_initial, 10ms);
+    EXPECT_EQ(config.pagers[2].email.to, std::vector<std::string>{"engineering@example.com"});
+    EXPECT_EQ(config.pagers[2].email.username, "tierwatch");
+    EXPECT_TRUE(config.pagers[2].email.starttls);
     EXPECT_EQ(config.pagers[1].timeout, 10s);
     EXPECT_EQ(config.pagers[2].secret_file, "/run/credentials/relay");
     EXPECT_EQ(config.pager("alertmanager"), &config.pagers[1]);
@@ -549,6 +552,57 @@ TEST_F(AlertingConfigTest, PagerRequiredKeysAndValuesAreCheckedAtLoad) {
                     "url = \"http://127.0.0.1:9/hook\"\n"
                     "tls_verify = \"no\"\n"),
               "9:14: expected true or false for \"tls_verify\"");
+}
+
+TEST_F(AlertingConfigTest, PagerCaFileIsResolvedAgainstTheConfigFolderAndCheckedReadable) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("tierwatch-pager-ca-" + std::to_string(::getpid()));
+    fs::create_directories(dir / "pki");
+    std::ofstream(dir / "pki" / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
+    const fs::path file = dir / "tierwatch.toml";
+    const auto load = [&](std::string_view text) {
+        return parse_alerting(toml::parse(text, std::string_view(file.string())), file, base_);
+    };
+    const std::string hook = "[[pager]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/x\"\n";
+
+    const AlertingConfig relative = load(hook + "ca_file = \"pki/ca.pem\"\n");
+    EXPECT_EQ(relative.pagers[0].ca_file, dir / "pki" / "ca.pem");
+    EXPECT_TRUE(relative.pagers[0].tls_verify);
+
+    // A missing CA file fails the load at its value, naming the resolved path and the reason.
+    try {
+        load(hook + "ca_file = \"pki/missing.pem\"\n");
+        ADD_FAILURE() << "a missing ca_file loaded";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.where().line, 5u);
+        EXPECT_EQ(e.where().column, 11u);
+        EXPECT_EQ(e.message(), "cannot read ca_file \"" + (dir / "pki" / "missing.pem").string() +
+                                   "\": No such file or directory");
+    }
+    // Not verifying, or not speaking TLS at all, the file is never opened: no check.
+    EXPECT_NO_THROW(load(hook + "ca_file = \"pki/missing.pem\"\ntls_verify = false\n"));
+    EXPECT_NO_THROW(load("[[pager]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\n"
+                         "ca_file = \"pki/missing.pem\"\n"));
+    // An e-mail relay upgraded with STARTTLS verifies too.
+    EXPECT_THROW(load("[[pager]]\nname = \"mail\"\nkind = \"email\"\nurl = \"smtp://relay:587\"\n"
+                      "to = [\"oncall@example.com\"]\nca_file = \"pki/missing.pem\"\n"),
+                 ConfigError);
+    fs::remove_all(dir);
+}
+
+TEST_F(AlertingConfigTest, PagerCaFileMustBeAPath) {
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"hook\"\n"
+                    "kind = \"webhook\"\n"
+                    "url = \"https://127.0.0.1:9/hook\"\n"
+                    "ca_file = 7\n"),
+              "9:11: expected a file path for \"ca_file\"");
+    EXPECT_EQ(error("[[pager]]\n"
+                    "name = \"hook\"\n"
+                    "kind = \"webhook\"\n"
+                    "url = \"https://127.0.0.1:9/hook\"\n"
+                    "ca_file = \"\"\n"),
+              "9:11: \"ca_file\" must not be empty");
 }
 
 TEST(TimeZone, RefusesWhatIsNotAZoneName) {

@@ -102,15 +102,15 @@ TEST(Backoff, DoublesUpToTheCapAndJitterOnlyShortens) {
 TEST(Backoff, PagerRetryKeysReplaceTheDefaultsAndKeepInitialUnderTheCap) {
     const Backoff defaults;
     PagerConfig scaled;
-    scaled.table.insert("retry_initial", "10ms");
-    scaled.table.insert("retry_max", "3s");
+    scaled.retry_initial = 10ms;
+    scaled.retry_max = 3s;
     const Backoff fast = pager_backoff(scaled, defaults);
     EXPECT_EQ(fast.initial, 10ms);
     EXPECT_EQ(fast.max, 3000ms);
     EXPECT_EQ(fast.delay(20, 0.0), 3000ms);
 
     PagerConfig capped;
-    capped.table.insert("retry_max", "500ms");
+    capped.retry_max = 500ms;
     const Backoff low = pager_backoff(capped, defaults);
     EXPECT_EQ(low.max, 500ms);
     EXPECT_EQ(low.initial, 500ms) << "the default 1s start would exceed the cap";
@@ -664,10 +664,10 @@ TEST(Dispatcher, HttpsReceiverIsVerifiedBeforeThePageGoesOut) {
         {.behaviour = test::Behaviour::https, .certificate = pki.expired, .http = {.status = 200}});
     auto trusted = pager_config("good", PagerKind::webhook,
                                 "https://127.0.0.1:" + std::to_string(good.port()) + "/hook");
-    trusted.table.insert("ca_file", pki.root_ca.string());
+    trusted.ca_file = pki.root_ca;
     auto stale = pager_config("stale", PagerKind::webhook,
                               "https://127.0.0.1:" + std::to_string(expired.port()) + "/hook");
-    stale.table.insert("ca_file", pki.root_ca.string());
+    stale.ca_file = pki.root_ca;
     Harness h({trusted, stale});
     h.dispatcher->submit({make_event(PageAction::trigger, "good", "a"),
                           make_event(PageAction::trigger, "stale", "a")});
@@ -699,7 +699,7 @@ TEST(Dispatcher, AlertmanagerFiringAlarmsArePostedAgainUntilResolved) {
         return std::pair<unsigned, std::string>{200, ""};
     });
     auto config = pager_config("am", PagerKind::alertmanager, am.url());
-    config.table.insert("repost", "30s");
+    config.alertmanager.repost = 30s;
     Harness h({config});
     h.dispatcher->submit(make_event(PageAction::trigger, "am", "zone_down/zone-a"));
     ASSERT_TRUE(h.run([&] { return posts == 3; }));
@@ -866,13 +866,10 @@ struct EmailFixture {
     PagerConfig config(std::uint16_t port) const {
         auto config =
             pager_config("mail", PagerKind::email, "smtp://127.0.0.1:" + std::to_string(port));
-        config.table.insert("from", "tierwatch@example.com");
-        toml::array to;
-        to.push_back("oncall@example.com");
-        to.push_back("noc@example.com");
-        config.table.insert("to", std::move(to));
-        config.table.insert("username", "pager");
-        config.table.insert("ca_file", pki.root_ca.string());
+        config.email.from = "tierwatch@example.com";
+        config.email.to = {"oncall@example.com", "noc@example.com"};
+        config.email.username = "pager";
+        config.ca_file = pki.root_ca;
         config.secret_file = temp_file("smtp.password", "pa55word\n");
         return config;
     }

@@ -1,5 +1,5 @@
 // What tierwatch knows about each protocol, in one table.
-#include "config/protocols.hpp"
+#include "config/protocol/protocols.hpp"
 
 #include <array>
 

@@ -1,5 +1,5 @@
-// Wording helpers for configuration errors (see config_text.hpp).
-#include "config/config_text.hpp"
+// Wording helpers for configuration errors (see text.hpp).
+#include "config/toml/text.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -1,10 +1,10 @@
 // "credential:NAME" and plain paths for the *_file secrets of every configuration section.
-#include "config/secret_path.hpp"
+#include "config/toml/secret_path.hpp"
 
 #include <cstdlib>
 #include <string>
 
-#include "config/config_text.hpp"
+#include "config/toml/text.hpp"
 
 namespace tierwatch {
 
