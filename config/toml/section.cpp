@@ -60,7 +60,7 @@ bool earlier(const toml::node& a, const toml::node& b) {
 // `path` as read, or an error at `where` naming the path and the system's reason.
 FileRead read_readable(const SourceLocation& where, std::string_view key, const std::filesystem::path& path,
                        std::size_t limit) {
-    FileRead read = read_file(path, limit);
+    FileRead read = read_bounded(path, limit);
     if (read.error != 0) {
         throw ConfigError(where, "cannot read " + std::string(key) + " " + in_quotes(path.string()) + ": " +
                                      std::strerror(read.error));
@@ -101,14 +101,14 @@ ConfigContext ConfigContext::of(const std::filesystem::path& file) {
 }
 
 // Reads at most `limit` bytes (plus one, so the caller can tell "too large"); errno on failure.
-FileRead read_file(const std::filesystem::path& path, std::size_t limit) {
+FileRead read_bounded(const std::filesystem::path& path, std::size_t limit) {
     FileRead out;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         out.error = errno;
         return out;
     }
-    char buffer[4096];
+    char buffer[64 * 1024];
     while (out.content.size() <= limit) {
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) {

@@ -59,7 +59,8 @@ struct FileRead {
     int error = 0;  // errno of the failed call; 0: read
 };
 // Reads at most `limit` bytes (plus one, so the caller can tell "too large"); errno on failure.
-FileRead read_file(const std::filesystem::path& path, std::size_t limit);
+// The one bounded file reader: the configuration's files and the daemon's state files use it.
+FileRead read_bounded(const std::filesystem::path& path, std::size_t limit);
 // Proves `path` readable now, so a typo fails the load instead of every use; its user reads it
 // whole later. Throws at `where` naming `key`, the path and the system's reason.
 void require_readable(const SourceLocation& where, std::string_view key, const std::filesystem::path& path);

@@ -1,5 +1,7 @@
-// Durable write-then-rename, directory fsync and whole-file reads, with errno named in every error.
+// Durable write-then-rename, directory fsync and bounded whole-file reads, with errno named in every error.
 #include "daemon/storage/durable_file.hpp"
+
+#include "config/toml/section.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -31,30 +33,14 @@ Expected<> sync_directory(const std::filesystem::path& dir) {
 
 Expected<std::string, ReadError> read_file(const std::filesystem::path& path,
                                            std::size_t max_bytes) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Unexpected<ReadError>{{errno_text("open", errno)}};
-    char buffer[64 * 1024];
-    std::string out;
-    while (true) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int read_errno = errno;
-            ::close(fd);
-            return Unexpected<ReadError>{{errno_text("read", read_errno)}};
-        }
-        if (n == 0) break;
-        // Checked as it grows: the size a stat reports can change while we read.
-        if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
-            ::close(fd);
-            return Unexpected<ReadError>{
-                {"larger than " + std::to_string(max_bytes) + " bytes, the most a state file may hold",
-                 true}};
-        }
-        out.append(buffer, static_cast<std::size_t>(n));
+    FileRead read = read_bounded(path, max_bytes);
+    if (read.error != 0) return Unexpected<ReadError>{{errno_text("read", read.error)}};
+    if (read.content.size() > max_bytes) {
+        return Unexpected<ReadError>{
+            {"larger than " + std::to_string(max_bytes) + " bytes, the most a state file may hold",
+             true}};
     }
-    ::close(fd);
-    return out;
+    return std::move(read.content);
 }
 
 std::string set_aside(const std::filesystem::path& path) {
