@@ -266,7 +266,12 @@ std::shared_ptr<const TimeZone> TimeZone::from_tzif(std::string name, std::strin
         if (type >= counts.typecnt) {
             throw std::runtime_error("corrupt TZif transition type");
         }
-        return static_cast<std::int32_t>(read_be(bytes, types_at + type * 6, 4));
+        const auto offset = static_cast<std::int32_t>(read_be(bytes, types_at + type * 6, 4));
+        // RFC 8536's bounds (-25 h to +26 h); a wild offset would push local times off the clock.
+        if (offset < -89999 || offset > 93599) {
+            throw std::runtime_error("corrupt TZif UTC offset");
+        }
+        return offset;
     };
     zone->initial_offset_ = type_offset(0);
     for (std::size_t i = 0; i < counts.timecnt; ++i) {

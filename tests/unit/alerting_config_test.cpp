@@ -633,6 +633,10 @@ TEST(TimeZone, TruncatedOrCorruptFilesAreErrorsNotOverReads) {
                      std::runtime_error)
             << cut;
     }
+    // A UTC offset of 68 years (0x7fffffff s) is no offset RFC 8536 allows.
+    std::string wild = whole.substr(0, 11);
+    wild.replace(5, 4, "\x7f\xff\xff\xff");
+    EXPECT_THROW(TimeZone::from_tzif("wild", tzif_v1(1, 1, wild)), std::runtime_error);
     // Counts near 2^32 must not wrap the size check.
     EXPECT_THROW(TimeZone::from_tzif("huge", tzif_v1(0xffffffffu, 1, whole)), std::runtime_error);
     // A version 2 file whose second header is missing.
