@@ -766,7 +766,6 @@ private:
     PagerConfig pager(const toml::table& table) {
         PagerConfig out;
         out.where = at(table);
-        out.table = table;
         out.name = required_text(table, "name", "[[pager]]");
         if (!names_.pagers.insert(out.name).second) {
             fail(*table.get("name"),

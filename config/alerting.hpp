@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "config/config.hpp"
@@ -122,6 +123,7 @@ std::string_view to_string(PagerKind kind) noexcept;
 struct AlertmanagerPagerConfig {
     std::optional<Duration> repost;  // re-post firing alerts this often; none: the daemon's default
     std::string generator_url;       // empty: the daemon's /status
+    bool operator==(const AlertmanagerPagerConfig&) const = default;
 };
 
 // [[pager]] kind "email"'s own keys.
@@ -131,6 +133,7 @@ struct EmailPagerConfig {
     bool starttls = true;         // smtp:// only; smtps:// is TLS from the start
     std::string helo_name = "tierwatch.invalid";
     std::string username;  // empty: no AUTH; set: secret_file holds the password
+    bool operator==(const EmailPagerConfig&) const = default;
 };
 
 // One [[pager]], read and checked at load: the paging layer never reads TOML.
@@ -148,10 +151,16 @@ struct PagerConfig {
     std::optional<Duration> retry_max;      // at least retry_initial
     AlertmanagerPagerConfig alertmanager;   // kind alertmanager
     EmailPagerConfig email;                 // kind email
-    // The entry as written, compared whole by the engine's reload (same_pagers) and read by
-    // nothing else; goes when that comparison moves to the typed fields with the Engine split.
-    toml::table table;
     SourceLocation where;
+
+    // Same settings (where they are written does not matter): a reload keeps the running pager.
+    bool same_settings(const PagerConfig& other) const {
+        return std::tie(name, kind, url, routing_key_file, secret_file, timeout, ca_file,
+                        tls_verify, retry_initial, retry_max, alertmanager, email) ==
+               std::tie(other.name, other.kind, other.url, other.routing_key_file,
+                        other.secret_file, other.timeout, other.ca_file, other.tls_verify,
+                        other.retry_initial, other.retry_max, other.alertmanager, other.email);
+    }
 };
 
 // Planned downtime from the configuration; silences (from state_dir) have the same shape.

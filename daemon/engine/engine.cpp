@@ -119,7 +119,7 @@ std::vector<std::string> restart_only_changes(const Config& before, const Config
 bool same_pagers(const AlertingConfig& a, const AlertingConfig& b) {
     if (a.pagers.size() != b.pagers.size()) return false;
     for (std::size_t i = 0; i < a.pagers.size(); ++i) {
-        if (a.pagers[i].table != b.pagers[i].table) return false;
+        if (!a.pagers[i].same_settings(b.pagers[i])) return false;
     }
     return true;
 }

@@ -256,6 +256,17 @@ TEST_F(AlertingConfigTest, MatchersAndExplicitGroups) {
 }
 
 // Pager secrets go through the same resolver as password_file: paths, or systemd credentials.
+// A reload keeps the running pagers when their settings are the same, wherever they are written.
+TEST_F(AlertingConfigTest, PagerSettingsCompareByValueNotPosition) {
+    const AlertingConfig first = parse(std::string(kPager) + "timeout = \"5s\"\n");
+    const AlertingConfig moved = parse("\n\n" + std::string(kPager) + "timeout = \"5s\"\n");
+    const AlertingConfig longer = parse(std::string(kPager) + "timeout = \"6s\"\n");
+    ASSERT_EQ(first.pagers.size(), 1u);
+    EXPECT_NE(first.pagers[0].where.line, moved.pagers[0].where.line);
+    EXPECT_TRUE(first.pagers[0].same_settings(moved.pagers[0]));
+    EXPECT_FALSE(first.pagers[0].same_settings(longer.pagers[0]));
+}
+
 TEST_F(AlertingConfigTest, PagerSecretsFromSystemdCredentials) {
     const std::string pagers = "[[pager]]\n"
                                "name = \"oncall\"\n"

@@ -338,7 +338,7 @@ url = "http://127.0.0.1:9/hook"
     // saw the alarm start at the same moment send byte-identical Alertmanager posts, whatever
     // their listen addresses and start times.
     AlertingConfig shared = alerting;
-    shared.pagers[0].table.insert("generator_url", "https://tierwatch.example/status");
+    shared.pagers[0].alertmanager.generator_url = "https://tierwatch.example/status";
     Instance one(shared, "127.0.0.1:9105");
     Instance two(shared, "127.0.0.2:9205");
     for (const TimePoint at : {start, start + 1min}) {
