@@ -3,6 +3,7 @@
 
 #include "config/alerting.hpp"
 #include "config/toml/section.hpp"
+#include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
 #include "probes/wire/url.hpp"
@@ -50,9 +51,6 @@ constexpr std::array<std::string_view, 8> tls_only_keys{
     "ca_file", "tls_verify", "tls_verify_hostname", "tls_server_name",
     "tls_resume", "cert_refresh", "cert_warning", "cert_critical",
 };
-constexpr std::array<std::string_view, 8> http_only_keys{
-    "method", "path", "host", "expected_status", "body_regex", "body_limit", "follow_redirects", "max_redirects",
-};
 constexpr std::array<std::string_view, 2> tcp_only_keys{"banner_regex", "dialogue"};
 constexpr std::array<std::string_view, 2> roundtrip_only_keys{"submit", "fetch"};
 constexpr std::array<std::string_view, 3> dialogue_step_keys{"expect", "send", "starttls"};
@@ -68,8 +66,6 @@ constexpr std::array<std::string_view, 13> check_common_keys{
 constexpr std::array<std::string_view, 7> log_levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 constexpr std::size_t max_password_bytes = 64 * 1024;
-constexpr std::int64_t max_body_limit = std::int64_t{1} << 30;
-constexpr std::int64_t max_redirects_limit = 100;
 
 using detail::did_you_mean;
 using detail::in_quotes;
@@ -357,36 +353,6 @@ std::vector<std::string> read_references(const Section& s, std::string_view key,
             }).value_or(std::vector<std::string>{});
 }
 
-HttpSettings read_http(const Section& s) {
-    HttpSettings http;
-    http.method = s.get<std::string>("method", [](const std::string& value) {
-                       const bool token = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-                           return c >= 'A' && c <= 'Z';
-                       });
-                       return token ? std::string() : "invalid HTTP method " + in_quotes(value) + " (expected e.g. GET)";
-                   }).value_or(http.method);
-    http.path = s.get<std::string>("path", [](const std::string& value) {
-                     return value.starts_with('/') ? std::string()
-                                                   : "\"path\" must start with \"/\", got " + in_quotes(value);
-                 }).value_or(http.path);
-    http.host = s.text("host").value_or("");
-    const auto statuses = s.get_list<std::int64_t>("expected_status", [](std::int64_t status) {
-        return status >= 100 && status <= 599
-                   ? std::string()
-                   : "invalid HTTP status " + std::to_string(status) + " in \"expected_status\" (expected 100-599)";
-    });
-    for (std::int64_t status : statuses.value_or(std::vector<std::int64_t>{})) {
-        http.expected_statuses.push_back(static_cast<int>(status));
-    }
-    http.body_regex = s.regex("body_regex", http.body_regex_text);
-    http.body_limit = static_cast<std::size_t>(s.integer("body_limit", 1, max_body_limit).value_or(
-        static_cast<std::int64_t>(http.body_limit)));
-    http.follow_redirects = s.flag("follow_redirects").value_or(http.follow_redirects);
-    http.max_redirects = static_cast<std::uint32_t>(s.integer("max_redirects", 0, max_redirects_limit).value_or(
-        http.max_redirects));
-    return http;
-}
-
 // A round trip's deadline (submit to found in INBOX). A delivery takes far longer than a greeting,
 // so [defaults]' timeout is not inherited: the check's own `timeout` when it sets one, else
 // latency_critical plus a margin (so a slow delivery is graded critical, not cut off as a
@@ -593,7 +559,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
 
     std::vector<std::string_view> known(check_common_keys.begin(), check_common_keys.end());
     known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
-    known.insert(known.end(), http_only_keys.begin(), http_only_keys.end());
+    known.insert(known.end(), http_settings_keys().begin(), http_settings_keys().end());
     known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
     known.insert(known.end(), mail_settings_keys().begin(), mail_settings_keys().end());
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
@@ -639,9 +605,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
                           "protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks with starttls = true",
                           to_string(check.protocol));
     }
-    if (!is_http) {
-        s.reject_keys_for(http_only_keys, "protocols http, https", to_string(check.protocol));
-    }
+    reject_foreign_http_keys(s, check.protocol);
     if (check.protocol != Protocol::tcp && check.protocol != Protocol::tls) {
         s.reject_keys_for(tcp_only_keys, "protocols tcp, tls", to_string(check.protocol));
     }
@@ -689,7 +653,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
 
     check.banner_regex = s.regex("banner_regex", check.banner_regex_text);
     if (is_http) {
-        check.http = read_http(s);
+        check.http = read_http_settings(s);
     }
 
     check.username = s.text("username").value_or("");

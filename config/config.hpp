@@ -15,6 +15,7 @@
 
 #include "config/protocol/protocols.hpp"
 #include "config/toml/location.hpp"
+#include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
 
@@ -94,18 +95,6 @@ struct TlsSettings {
     std::string server_name;      // overrides SNI and the checked name; empty: node fqdn / NLB fqdn
     bool resume = false;
     Duration cert_refresh = std::chrono::hours(1);
-};
-
-struct HttpSettings {
-    std::string method = "GET";
-    std::string path = "/";
-    std::string host;                      // Host header; empty: fqdn, else address
-    std::vector<int> expected_statuses;    // empty: any 2xx
-    std::optional<boost::regex> body_regex;
-    std::string body_regex_text;
-    std::size_t body_limit = 1 << 20;      // bytes read at most
-    bool follow_redirects = false;
-    std::uint32_t max_redirects = 5;
 };
 
 // One leg of a mail round trip, from a `submit` or `fetch` URL such as
