@@ -3,9 +3,10 @@
 
 #include "config/alerting.hpp"
 #include "config/toml/section.hpp"
+#include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
-#include "probes/wire/url.hpp"
+#include "probes/roundtrip/settings/roundtrip_settings.hpp"
 
 
 
@@ -50,11 +51,7 @@ constexpr std::array<std::string_view, 8> tls_only_keys{
     "ca_file", "tls_verify", "tls_verify_hostname", "tls_server_name",
     "tls_resume", "cert_refresh", "cert_warning", "cert_critical",
 };
-constexpr std::array<std::string_view, 8> http_only_keys{
-    "method", "path", "host", "expected_status", "body_regex", "body_limit", "follow_redirects", "max_redirects",
-};
 constexpr std::array<std::string_view, 2> tcp_only_keys{"banner_regex", "dialogue"};
-constexpr std::array<std::string_view, 2> roundtrip_only_keys{"submit", "fetch"};
 constexpr std::array<std::string_view, 3> dialogue_step_keys{"expect", "send", "starttls"};
 // Bounds a dialogue so a config cannot make one probe run unbounded work.
 constexpr std::size_t max_dialogue_steps = 64;
@@ -68,8 +65,6 @@ constexpr std::array<std::string_view, 13> check_common_keys{
 constexpr std::array<std::string_view, 7> log_levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 constexpr std::size_t max_password_bytes = 64 * 1024;
-constexpr std::int64_t max_body_limit = std::int64_t{1} << 30;
-constexpr std::int64_t max_redirects_limit = 100;
 
 using detail::did_you_mean;
 using detail::in_quotes;
@@ -357,36 +352,6 @@ std::vector<std::string> read_references(const Section& s, std::string_view key,
             }).value_or(std::vector<std::string>{});
 }
 
-HttpSettings read_http(const Section& s) {
-    HttpSettings http;
-    http.method = s.get<std::string>("method", [](const std::string& value) {
-                       const bool token = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-                           return c >= 'A' && c <= 'Z';
-                       });
-                       return token ? std::string() : "invalid HTTP method " + in_quotes(value) + " (expected e.g. GET)";
-                   }).value_or(http.method);
-    http.path = s.get<std::string>("path", [](const std::string& value) {
-                     return value.starts_with('/') ? std::string()
-                                                   : "\"path\" must start with \"/\", got " + in_quotes(value);
-                 }).value_or(http.path);
-    http.host = s.text("host").value_or("");
-    const auto statuses = s.get_list<std::int64_t>("expected_status", [](std::int64_t status) {
-        return status >= 100 && status <= 599
-                   ? std::string()
-                   : "invalid HTTP status " + std::to_string(status) + " in \"expected_status\" (expected 100-599)";
-    });
-    for (std::int64_t status : statuses.value_or(std::vector<std::int64_t>{})) {
-        http.expected_statuses.push_back(static_cast<int>(status));
-    }
-    http.body_regex = s.regex("body_regex", http.body_regex_text);
-    http.body_limit = static_cast<std::size_t>(s.integer("body_limit", 1, max_body_limit).value_or(
-        static_cast<std::int64_t>(http.body_limit)));
-    http.follow_redirects = s.flag("follow_redirects").value_or(http.follow_redirects);
-    http.max_redirects = static_cast<std::uint32_t>(s.integer("max_redirects", 0, max_redirects_limit).value_or(
-        http.max_redirects));
-    return http;
-}
-
 // A round trip's deadline (submit to found in INBOX). A delivery takes far longer than a greeting,
 // so [defaults]' timeout is not inherited: the check's own `timeout` when it sets one, else
 // latency_critical plus a margin (so a slow delivery is graded critical, not cut off as a
@@ -407,86 +372,6 @@ Duration roundtrip_timeout(const Section& s, const Inherited& in) {
     // timeout: critical either way.
     const Duration wanted = critical ? *critical + margin : without_latency;
     return std::min(wanted, in.interval.value);
-}
-
-// A roundtrip leg from its URL: "smtp://host:587?starttls=true", "smtps://host:465",
-// "imap://host:143?starttls=true", "imaps://host:993". The host is resolved later, once the
-// nodes and NLBs are known (resolve_roundtrip_leg).
-RoundtripLeg read_mail_url(const Section& s, std::string_view key, bool submit) {
-    const std::string url = s.required_text(key);
-    // The scheme names the protocol; its default port is the protocol table's.
-    struct Scheme {
-        std::string_view name;
-        Protocol protocol;
-    };
-    constexpr std::array<Scheme, 2> submit_schemes{{{"smtp", Protocol::submission}, {"smtps", Protocol::smtps}}};
-    constexpr std::array<Scheme, 2> fetch_schemes{{{"imap", Protocol::imap}, {"imaps", Protocol::imaps}}};
-    const std::span<const Scheme> schemes = submit ? std::span<const Scheme>(submit_schemes)
-                                                   : std::span<const Scheme>(fetch_schemes);
-    const std::string expected = submit ? "smtp://host[:port][?starttls=true] or smtps://host[:port]"
-                                        : "imap://host[:port][?starttls=true] or imaps://host[:port]";
-    const auto bad = [&](const std::string& why) {
-        s.fail(key, "invalid " + std::string(key) + " URL " + in_quotes(url) + ": " + why + " (expected " +
-                        expected + ")");
-    };
-    const UrlSplit split = split_url(url);
-    const UrlParts& parts = split.parts;
-    if (split.error == UrlError::no_scheme) {
-        bad("no scheme");
-    }
-    const std::string_view scheme_name = parts.scheme;
-    const auto scheme = std::find_if(schemes.begin(), schemes.end(),
-                                     [&](const Scheme& candidate) { return candidate.name == scheme_name; });
-    if (scheme == schemes.end()) {
-        std::vector<std::string_view> names;
-        for (const Scheme& candidate : schemes) {
-            names.push_back(candidate.name);
-        }
-        bad("unknown scheme " + in_quotes(scheme_name) + did_you_mean(scheme_name, names));
-    }
-    RoundtripLeg leg;
-    leg.protocol = scheme->protocol;
-    leg.port = *traits(scheme->protocol).default_port;
-    const auto has_space = [](std::optional<std::string_view> text) {
-        return text && text->find(' ') != std::string_view::npos;
-    };
-    // "imaps://host:993/" is the same server; anything else besides host, port and ?starttls is not.
-    if (parts.has_userinfo || (!parts.path.empty() && parts.path != "/") || parts.fragment ||
-        has_space(parts.host) || has_space(parts.port_text)) {
-        bad("only host and port may follow the scheme (credentials come from password_file)");
-    }
-    if (split.error == UrlError::unclosed_bracket) {
-        bad("unclosed \"[\"");
-    }
-    if (split.error == UrlError::after_bracket) {
-        bad("unexpected text after \"]\"");
-    }
-    if (parts.host.empty()) {
-        bad("no host");
-    }
-    if (split.error == UrlError::bad_port) {
-        bad("invalid port " + in_quotes(*parts.port_text) + " (expected 1-65535)");
-    }
-    leg.port = parts.port.value_or(leg.port);
-    const std::string_view host = parts.host;
-    std::string_view query = parts.query.value_or(std::string_view());
-    leg.host.assign(host);
-    while (!query.empty()) {
-        const std::size_t amp = std::min(query.find('&'), query.size());
-        const std::string_view pair = query.substr(0, amp);
-        query.remove_prefix(std::min(amp + 1, query.size()));
-        if (pair == "starttls=true" || pair == "starttls=false") {
-            leg.starttls = pair == "starttls=true";
-        } else if (pair.starts_with("starttls=")) {
-            bad("starttls must be true or false");
-        } else {
-            bad("unknown parameter " + in_quotes(pair.substr(0, pair.find('='))) + " (only starttls)");
-        }
-    }
-    if (leg.starttls && uses_implicit_tls(leg.protocol)) {
-        bad(std::string(scheme_name) + " is already TLS; starttls applies to " + (submit ? "smtp" : "imap"));
-    }
-    return leg;
 }
 
 // Where a leg's host leads, now that nodes and NLBs are known: the check's own NLB or one of its
@@ -593,12 +478,12 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
 
     std::vector<std::string_view> known(check_common_keys.begin(), check_common_keys.end());
     known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
-    known.insert(known.end(), http_only_keys.begin(), http_only_keys.end());
+    known.insert(known.end(), http_settings_keys().begin(), http_settings_keys().end());
     known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
     known.insert(known.end(), mail_settings_keys().begin(), mail_settings_keys().end());
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
     known.insert(known.end(), ldap_settings_keys().begin(), ldap_settings_keys().end());
-    known.insert(known.end(), roundtrip_only_keys.begin(), roundtrip_only_keys.end());
+    known.insert(known.end(), roundtrip_settings_keys().begin(), roundtrip_settings_keys().end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
     reject_foreign_mail_keys(s, check.protocol);
@@ -617,15 +502,13 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (is_ldap_family(check.protocol)) {
         check.ldap = read_ldap_settings(s, check.protocol);
     }
-    if (check.protocol != Protocol::roundtrip) {
-        s.reject_keys_for(roundtrip_only_keys, "protocol roundtrip", to_string(check.protocol));
-    } else {
+    reject_foreign_roundtrip_keys(s, check.protocol);
+    if (check.protocol == Protocol::roundtrip) {
         if (s.has("port")) {
             s.fail("port", "\"port\" does not apply to protocol \"roundtrip\": the ports are those of \"submit\" "
                            "and \"fetch\"");
         }
-        check.roundtrip.submit = read_mail_url(s, "submit", true);
-        check.roundtrip.fetch = read_mail_url(s, "fetch", false);
+        check.roundtrip = read_roundtrip_settings(s);
     }
     if (check.protocol == Protocol::tcp || check.protocol == Protocol::tls) {
         check.dialogue = read_dialogue(s, check.protocol);
@@ -639,9 +522,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
                           "protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks with starttls = true",
                           to_string(check.protocol));
     }
-    if (!is_http) {
-        s.reject_keys_for(http_only_keys, "protocols http, https", to_string(check.protocol));
-    }
+    reject_foreign_http_keys(s, check.protocol);
     if (check.protocol != Protocol::tcp && check.protocol != Protocol::tls) {
         s.reject_keys_for(tcp_only_keys, "protocols tcp, tls", to_string(check.protocol));
     }
@@ -689,7 +570,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
 
     check.banner_regex = s.regex("banner_regex", check.banner_regex_text);
     if (is_http) {
-        check.http = read_http(s);
+        check.http = read_http_settings(s);
     }
 
     check.username = s.text("username").value_or("");

@@ -15,8 +15,10 @@
 
 #include "config/protocol/protocols.hpp"
 #include "config/toml/location.hpp"
+#include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
+#include "probes/roundtrip/settings/roundtrip_settings.hpp"
 
 namespace tierwatch {
 
@@ -94,36 +96,6 @@ struct TlsSettings {
     std::string server_name;      // overrides SNI and the checked name; empty: node fqdn / NLB fqdn
     bool resume = false;
     Duration cert_refresh = std::chrono::hours(1);
-};
-
-struct HttpSettings {
-    std::string method = "GET";
-    std::string path = "/";
-    std::string host;                      // Host header; empty: fqdn, else address
-    std::vector<int> expected_statuses;    // empty: any 2xx
-    std::optional<boost::regex> body_regex;
-    std::string body_regex_text;
-    std::size_t body_limit = 1 << 20;      // bytes read at most
-    bool follow_redirects = false;
-    std::uint32_t max_redirects = 5;
-};
-
-// One leg of a mail round trip, from a `submit` or `fetch` URL such as
-// "smtp://mail.example.com:587?starttls=true" or "imaps://mail.example.com:993".
-struct RoundtripLeg {
-    Protocol protocol = Protocol::submission;  // submission or smtps; imap or imaps
-    std::uint16_t port = 0;
-    bool starttls = false;
-    // The URL named the check's own NLB or one of its nodes: the leg goes through the target
-    // being probed. Otherwise it goes to `host` for every target.
-    bool via_target = true;
-    std::string host;  // as written: IP literal or host name (SNI and certificate name)
-    std::string address;  // fixed legs: the [[node]] address `host` names, else `host` itself
-};
-
-struct RoundtripSettings {
-    RoundtripLeg submit;
-    RoundtripLeg fetch;
 };
 
 // One step of a tcp check's line dialogue, like blackbox_exporter's query_response.
