@@ -2,7 +2,7 @@
 #include "config/config.hpp"
 #include "config/alerting.hpp"
 
-#include "config/secret_path.hpp"
+#include "config/toml/secret_path.hpp"
 #include "probes/wire/ldap_filter.hpp"
 #include "tests/support/scoped_env.hpp"
 
