@@ -39,6 +39,8 @@ HOOK_IP = "127.0.61.3"
 DNS_IP, DNS_PORT = "127.0.61.53", 20053
 FAULT_OK, FAULT_BAD = "127.0.61.20", "127.0.61.21"
 TOKEN = "tw-soak-token-61"
+FLAP_WINDOW_SECONDS = 60
+SETTLE_SECONDS = 300
 FLEET_SERVERS = ["mta1", "mta2", "mailbox1", "proxy1", "proxy2", "ldap1", "ldap2"]
 FAULTSERVER = "faultserver"
 NLB_NAME = "mail.example.test"
@@ -171,7 +173,9 @@ class Soak:
         # The reload alternates one limit, so every reload swaps a configuration that really differs.
         if self.reload_flip:
             text = text.replace('latency_warning = "1500ms"', 'latency_warning = "1600ms"', 1)
-        return text + FAULT_CONFIG + f'\n[[pager]]\nname = "hook"\nkind = "webhook"\nurl = "{self.hook.url}"\n'
+        # Flapping lasts a window past the last grade change: a short one keeps the final settle short.
+        return (text + FAULT_CONFIG + f'\n[flapping]\nwindow = "{FLAP_WINDOW_SECONDS}s"\n'
+                f'\n[[pager]]\nname = "hook"\nkind = "webhook"\nurl = "{self.hook.url}"\n')
 
     def write_config(self):
         with open(self.config_path, "w") as f:
@@ -379,7 +383,8 @@ class Soak:
         settled = None
         if self.daemon_alive():
             try:
-                wait_for(lambda: self.everything_ok() and not self.open_triggers(), 300, "the fleet to settle")
+                wait_for(lambda: self.everything_ok() and not self.open_triggers(), SETTLE_SECONDS,
+                         "the fleet to settle")
                 settled = round(time.monotonic() - churn_end, 1)
             except AssertionError as error:
                 self.fail(f"{error}: alarms {self.paging_alarms()}, unresolved {sorted(self.open_triggers())}")
