@@ -12,9 +12,10 @@ Pass: the daemon never dies; after the warm-up (the first sixth of the run, at l
 the least-squares slope of RSS stays under 10 % of the warm-up RSS per hour; the descriptors do
 not grow: once settled at the end the daemon holds no more than before the churn (both with every
 server healthy), and their slope stays under 5 per hour (the per-minute counts include the sockets
-of probes in flight to frozen servers, so a slope alone would be noise); the receiver never sees a second trigger for one
-dedup key and identity (severity, tier, labels) without a resolve in between, nor one page twice;
-and once everything is revived every trigger it saw is followed by a resolve within the settle.
+of probes in flight to frozen servers, so a slope alone would be noise); the receiver never sees a
+second trigger for one dedup key and identity (severity, tier, labels) without a resolve in
+between, nor one page twice; and once everything is revived every trigger it saw is followed by
+a resolve within the settle.
 
 Addresses: the fleet on 127.61, the daemon, dnsmasq, receiver and fault server on 127.0.61.x
 above .1 (test_once_faults uses 127.0.61.1). Needs root, like the fleet.
@@ -481,7 +482,8 @@ def main():
             "warmup_seconds": warmup, "counts": soak.counts.snapshot(), "pages": len(pages), "page_actions": actions,
             "dedup_keys": len({p["dedup_key"] for p in pages}), "settle_seconds": settled,
             "samples": soak.samples,
-            "healthy_before": soak.healthy_before, "healthy_after": soak.healthy_after, "rss_slope_kib_per_hour": rss_slope, "fd_slope_per_hour": fd_slope,
+            "healthy_before": soak.healthy_before, "healthy_after": soak.healthy_after,
+            "rss_slope_kib_per_hour": rss_slope, "fd_slope_per_hour": fd_slope,
             "errors": soak.errors, "verdict": "fail" if soak.errors else "pass",
         }
         text = json.dumps(results, indent=1)
