@@ -5,6 +5,7 @@ Every server a test starts binds an explicit 127.x.y.z address; nothing leaves l
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +21,7 @@ BUILD = os.environ.get("TIERWATCH_BUILD_DIR") or os.path.join(os.path.dirname(__
 SOURCE = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "../..")
 TIERWATCHD = os.path.join(BUILD, "tierwatchd")
 FAULTSERVER = os.path.join(BUILD, "tests", "tierwatch-faultserver")
+FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
 
@@ -274,6 +276,37 @@ def metric(listen, name, **labels):
     """The sum of `name`'s samples whose labels include `labels`, from the daemon's /metrics."""
     samples = parse_metrics(http_get(f"http://{listen}/metrics")[1])
     return sum(value for n, l, value in samples if n == name and all(l.get(k) == v for k, v in labels.items()))
+
+
+def fleet_config_text(subnet, listen, nameserver):
+    """config/examples/fleet.toml moved to a test's fleet subnet, listener and DNS (address:port),
+    with timings short enough to converge in seconds (one result grades, alarms settle after a
+    second). Its relative paths name the fleet's pki/ and secrets/: write it into the fleet's dir."""
+    text = read(os.path.join(SOURCE, "config", "examples", "fleet.toml"))
+    text = text.replace('"127.0.10.', f'"{subnet}.10.').replace('"127.0.20.', f'"{subnet}.20.')
+    replacements = [
+        (r'^listen = .*$', f'listen = "{listen}"'),
+        (r'^nameservers = .*$', f'nameservers = ["{nameserver}"]'),
+        (r'^dns_refresh = .*$', 'dns_refresh = "2s"'),
+        # Latency limits far above a loopback probe's, so a busy CI machine does not grade warnings.
+        (r'^interval = .*$', 'interval = "2s"\nrise = 1\nfall = 1'),
+        (r'^timeout = .*$', 'timeout = "2s"'),
+        (r'^latency_warning = .*$', 'latency_warning = "1500ms"'),
+        (r'^latency_critical = .*$', 'latency_critical = "2s"'),
+        (r'^settle = .*$', 'settle = "1s"'),
+    ]
+    for pattern, replacement in replacements:
+        text, n = re.subn(pattern, replacement, text, count=1, flags=re.M)
+        check(n == 1, f"fleet.toml has no line matching {pattern!r}: the test's derivation needs updating")
+    return text.replace('interval = "30s"', 'interval = "5s"')  # the round trips
+
+
+def fleet_config(fleet_dir, subnet, listen, nameserver):
+    """fleet_config_text written into the fleet's dir; returns its path."""
+    path = os.path.join(fleet_dir, "status-test.toml")
+    with open(path, "w") as f:
+        f.write(fleet_config_text(subnet, listen, nameserver))
+    return path
 
 
 BANNER_PORT = 25025

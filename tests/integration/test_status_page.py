@@ -19,10 +19,9 @@ import subprocess
 import sys
 import urllib.error
 
-from harness import BUILD, SOURCE, TIERWATCHD, Fleet, check, http_get, read, wait_for
+from harness import BUILD, FLEET, TIERWATCHD, Fleet, check, fleet_config, http_get, read, wait_for
 
 SUBNET = os.environ.get("FLEET_STATUS_TEST_SUBNET", "127.52")
-FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
 LISTEN = "127.0.95.1:29469"
 DNS_IP, DNS_PORT = "127.0.95.53", 20053
 HOSTILE_LISTEN, HOSTILE_SERVER = "127.0.95.4:29471", "127.0.95.5"
@@ -58,32 +57,6 @@ banner_regex = "^220 "
 """
 ARTIFACTS = os.path.join(BUILD, "test-artifacts")
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-def fleet_config(fleet_dir):
-    """config/examples/fleet.toml moved to this test's subnet, listener and DNS, with timings short
-    enough to converge in seconds (one result grades, alarms settle after a second)."""
-    text = read(os.path.join(SOURCE, "config", "examples", "fleet.toml"))
-    text = text.replace('"127.0.10.', f'"{SUBNET}.10.').replace('"127.0.20.', f'"{SUBNET}.20.')
-    replacements = [
-        (r'^listen = .*$', f'listen = "{LISTEN}"'),
-        (r'^nameservers = .*$', f'nameservers = ["{DNS_IP}:{DNS_PORT}"]'),
-        (r'^dns_refresh = .*$', 'dns_refresh = "2s"'),
-        # Latency limits far above a loopback probe's, so a busy CI machine does not grade warnings.
-        (r'^interval = .*$', 'interval = "2s"\nrise = 1\nfall = 1'),
-        (r'^timeout = .*$', 'timeout = "2s"'),
-        (r'^latency_warning = .*$', 'latency_warning = "1500ms"'),
-        (r'^latency_critical = .*$', 'latency_critical = "2s"'),
-        (r'^settle = .*$', 'settle = "1s"'),
-    ]
-    for pattern, replacement in replacements:
-        text, n = re.subn(pattern, replacement, text, count=1, flags=re.M)
-        check(n == 1, f"fleet.toml has no line matching {pattern!r}: the test's derivation needs updating")
-    text = text.replace('interval = "30s"', 'interval = "5s"')  # the round trips
-    path = os.path.join(fleet_dir, "status-test.toml")  # beside the fleet's pki/ and secrets/
-    with open(path, "w") as f:
-        f.write(text)
-    return path
 
 
 def get_json(path):
@@ -237,7 +210,7 @@ def run_with_fleet(fleet, fleet_dir, env):
         f.write(f"{SUBNET}.10.2 mail.example.test\n{SUBNET}.20.2 mail.example.test\n")
     fleet.dnsmasq(DNS_IP, DNS_PORT, hosts)
     # The config lives in the fleet's dir: its relative paths name the fleet's pki/ and secrets/.
-    fleet.start([TIERWATCHD, "--config", fleet_config(fleet_dir)], "tierwatchd.log")
+    fleet.start([TIERWATCHD, "--config", fleet_config(fleet_dir, SUBNET, LISTEN, f"{DNS_IP}:{DNS_PORT}")], "tierwatchd.log")
     wait_for(lambda: http_get(f"http://{LISTEN}/-/ready")[0] == 200, 20, "/-/ready")
 
     def graded():
