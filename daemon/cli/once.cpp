@@ -97,13 +97,7 @@ void print_json(const std::vector<OnceRow>& rows, Grade worst) {
             {"why", row.graded.why},
         };
         append_result_json(entry, result);
-        if (target.spec.node) {
-            entry["node"] = target.spec.node->name;
-            entry["role"] = target.spec.node->role;
-            entry["zone"] = target.spec.node->zone;
-        } else {
-            entry["nlb"] = target.spec.nlb->name;
-        }
+        append_placement_json(entry, target.spec);
         targets.emplace_back(std::move(entry));
     }
     boost::json::object document{{"grade", to_string(worst)}, {"targets", std::move(targets)}};

@@ -6,6 +6,16 @@
 
 namespace tierwatch {
 
+void append_placement_json(boost::json::object& out, const TargetSpec& spec) {
+    if (spec.node) {
+        out["node"] = spec.node->name;
+        out["role"] = spec.node->role;
+        out["zone"] = spec.node->zone;
+    } else {
+        out["nlb"] = spec.nlb->name;
+    }
+}
+
 void append_result_json(boost::json::object& out, const ProbeResult& result) {
     using seconds = std::chrono::duration<double>;
     out["success"] = result.ok();

@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "daemon/scheduling/targets.hpp"
 #include "probes/net/result.hpp"
 
 namespace tierwatch {
@@ -11,5 +12,8 @@ namespace tierwatch {
 // Adds success, reason, detail, duration_seconds, phases, and when they apply tls,
 // http_status and replication_lag_seconds.
 void append_result_json(boost::json::object& out, const ProbeResult& result);
+
+// Adds where the target is: node, role and zone for a node's target, nlb for a load balancer's.
+void append_placement_json(boost::json::object& out, const TargetSpec& spec);
 
 }  // namespace tierwatch

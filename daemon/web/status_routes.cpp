@@ -281,12 +281,8 @@ json::object target_json(const Target& target, const TargetGrader* grader, TimeP
                      {"check", check.name},
                      {"protocol", to_string(check.protocol)},
                      {"target", target.label}};
-    if (target.spec.node) {
-        out["node"] = target.spec.node->name;
-        out["role"] = target.spec.node->role;
-        out["zone"] = target.spec.node->zone;
-    } else {
-        out["nlb"] = target.spec.nlb->name;
+    append_placement_json(out, target.spec);
+    if (!target.spec.node) {
         if (target.spec.dns_error.empty()) {
             out["address"] = target.spec.address.to_string();
         } else {
