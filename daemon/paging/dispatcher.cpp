@@ -235,7 +235,8 @@ asio::awaitable<void> Dispatcher::run_sender(Receiver& receiver) {
                 receiver.failing = true;
             }
             update_queued(receiver);
-            if (!co_await clock_.sleep(delay) || !*alive) co_return;
+            const bool slept = co_await clock_.sleep(delay);  // named: the GCC 12 coroutine rule
+            if (!slept || !*alive) co_return;
             continue;
         }
         if (delivery == Delivery::drop) {
@@ -264,7 +265,8 @@ asio::awaitable<void> Dispatcher::run_sender(Receiver& receiver) {
 asio::awaitable<void> Dispatcher::run_reposts(Receiver& receiver) {
     const auto alive = alive_;
     while (*alive && !stopping_) {
-        if (!co_await clock_.sleep(receiver.pager->repost()) || !*alive || stopping_) co_return;
+        const bool slept = co_await clock_.sleep(receiver.pager->repost());
+        if (!slept || !*alive || stopping_) co_return;
         // Re-posts are derived from live state, so they are not written to disk.
         std::vector<PageEvent> due;
         for (const auto& [key, event] : receiver.firing) {
