@@ -10,14 +10,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace tierwatch;
     const auto file = fuzz::scratch_file("alarms.json", fuzz::text(data, size));
-    std::string error;
-    const auto alarms = load_alarm_state(file, error);
-    if (!error.empty()) {
-        fuzz::require(alarms.empty(), "a refused file loads nothing");
+    const auto alarms = load_alarm_state(file);
+    if (!alarms) {
+        fuzz::require(!alarms.error().empty(), "a refusal says why");
         fuzz::require(!std::filesystem::exists(file), "a refused file is set aside");
         return 0;
     }
-    for (const Alarm& alarm : alarms) {
+    for (const Alarm& alarm : *alarms) {
         // Every time that loaded is one the clock holds: formatting it must not overflow.
         fuzz::require(!format_rfc3339(alarm.started).empty(), "the start time formats");
         if (alarm.critical_since) fuzz::require(!format_rfc3339(*alarm.critical_since).empty(), "formats");
