@@ -312,6 +312,49 @@ def fleet_config(fleet_dir, subnet, listen, nameserver):
 BANNER_PORT = 25025
 
 
+def pair_fleet(mta1, mta2, proxy1, proxy2):
+    """[defaults] probing once a second (rise = fall = 1) and two zones of one MTA and one proxy
+    each, their port 25025 checked for an SMTP banner: the fleet of the tests that page a
+    redundant MTA pair. Configuration text, for a test to place between its own sections."""
+    return f"""[defaults]
+interval = "1s"
+timeout = "500ms"
+rise = 1
+fall = 1
+
+[[node]]
+name = "mta1"
+role = "mta"
+zone = "zone-a"
+address = "{mta1}"
+
+[[node]]
+name = "mta2"
+role = "mta"
+zone = "zone-b"
+address = "{mta2}"
+
+[[node]]
+name = "proxy1"
+role = "proxy"
+zone = "zone-a"
+address = "{proxy1}"
+
+[[node]]
+name = "proxy2"
+role = "proxy"
+zone = "zone-b"
+address = "{proxy2}"
+
+[[check]]
+name = "smtp-banner"
+protocol = "tcp"
+port = 25025
+roles = ["mta", "proxy"]
+banner_regex = "^220 "
+"""
+
+
 def banner_config(listen, state_dir, nodes, alerting):
     """A tierwatchd configuration for the paging tests: each (name, address) of `nodes` is an
     "mta" node in zone-a whose port BANNER_PORT is checked for an SMTP banner five times a

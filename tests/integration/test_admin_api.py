@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from harness import Fleet, PageRecorder, check, http_get, parse_metrics, wait_for
+from harness import Fleet, PageRecorder, pair_fleet, check, http_get, parse_metrics, wait_for
 
 HOST, PORT = "127.0.100.1", 29481
 LISTEN = f"{HOST}:{PORT}"
@@ -28,43 +28,7 @@ state_dir = "state"
 api_token_file = "api.token"
 {tls}
 
-[defaults]
-interval = "1s"
-timeout = "500ms"
-rise = 1
-fall = 1
-
-[[node]]
-name = "mta1"
-role = "mta"
-zone = "zone-a"
-address = "{mta1}"
-
-[[node]]
-name = "mta2"
-role = "mta"
-zone = "zone-b"
-address = "{mta2}"
-
-[[node]]
-name = "proxy1"
-role = "proxy"
-zone = "zone-a"
-address = "{proxy1}"
-
-[[node]]
-name = "proxy2"
-role = "proxy"
-zone = "zone-b"
-address = "{proxy2}"
-
-[[check]]
-name = "smtp-banner"
-protocol = "tcp"
-port = 25025
-roles = ["mta", "proxy"]
-banner_regex = "^220 "
-{extra}
+{fleet}{extra}
 
 [[group]]
 name = "mta-pool"
@@ -94,8 +58,8 @@ roles = ["proxy"]
 
 
 def config(tls="", extra=""):
-    return BASE.format(listen=LISTEN, tls=tls, extra=extra, mta1=MTA1, mta2=MTA2, proxy1=PROXY1,
-                       proxy2=PROXY2, hook_host=HOOK[0], hook_port=HOOK[1])
+    return BASE.format(listen=LISTEN, tls=tls, extra=extra, fleet=pair_fleet(MTA1, MTA2, PROXY1, PROXY2),
+                       hook_host=HOOK[0], hook_port=HOOK[1])
 
 
 class Api:

@@ -12,15 +12,22 @@ import signal
 import sys
 import time
 
-from harness import ALERTMANAGER, Fleet, PageRecorder, check, free_port, http_get, metric, wait_for
+from harness import ALERTMANAGER, Fleet, PageRecorder, pair_fleet, check, free_port, http_get, metric, wait_for
 
 AM1, AM2, HOOK = "127.0.67.1", "127.0.67.2", "127.0.67.3"
 DAEMONS = {"tierwatchd-a": "127.0.67.4", "tierwatchd-b": "127.0.67.5"}
 MTA1, MTA2, PROXY1, PROXY2 = "127.0.67.11", "127.0.67.21", "127.0.67.12", "127.0.67.22"
 POOL = "tierwatch/group/mta-pool"
-GROUP_INTERVAL = 2  # seconds, as in AM_CONFIG
+# Alertmanager's HA is at-least-once. The second node waits PEER_TIMEOUT for the first one's
+# notification log before it sends. Too short, and gossip on a loaded machine arrives late: both
+# nodes send the resolve (seen with 2 s). Too long against GROUP_INTERVAL, and the second node
+# sends a stale "firing" snapshot after the first one's resolve (seen with 10 s against 2 s).
+# Both nodes' groups start within milliseconds of each other (each instance posts to both), so
+# their flushes are in phase; with PEER_TIMEOUT well under GROUP_INTERVAL a stale snapshot can
+# only come from a flush a few milliseconds before the resolve, and well over gossip's delay.
+GROUP_INTERVAL = 8  # seconds, as in AM_CONFIG
 RESOLVE_TIMEOUT = 10
-PEER_TIMEOUT = 2
+PEER_TIMEOUT = 4
 
 AM_CONFIG = f"""
 global:
@@ -44,43 +51,7 @@ CONFIG = """
 listen = "{listen}"
 state_dir = "{state_dir}"
 
-[defaults]
-interval = "1s"
-timeout = "500ms"
-rise = 1
-fall = 1
-
-[[node]]
-name = "mta1"
-role = "mta"
-zone = "zone-a"
-address = "{mta1}"
-
-[[node]]
-name = "mta2"
-role = "mta"
-zone = "zone-b"
-address = "{mta2}"
-
-[[node]]
-name = "proxy1"
-role = "proxy"
-zone = "zone-a"
-address = "{proxy1}"
-
-[[node]]
-name = "proxy2"
-role = "proxy"
-zone = "zone-b"
-address = "{proxy2}"
-
-[[check]]
-name = "smtp-banner"
-protocol = "tcp"
-port = 25025
-roles = ["mta", "proxy"]
-banner_regex = "^220 "
-
+{fleet}
 [[group]]
 name = "mta-pool"
 roles = ["mta"]
@@ -159,8 +130,8 @@ def main():
         for name, address in DAEMONS.items():
             listen = f"{address}:{free_port(address)}"
             daemons[name] = (listen, fleet.tierwatchd(CONFIG.format(
-                listen=listen, state_dir=fleet.path(f"{name}-state"), mta1=MTA1, mta2=MTA2,
-                proxy1=PROXY1, proxy2=PROXY2, am1=am1, am2=am2), name=name))
+                listen=listen, state_dir=fleet.path(f"{name}-state"),
+                fleet=pair_fleet(MTA1, MTA2, PROXY1, PROXY2), am1=am1, am2=am2), name=name))
 
         def green(listen):
             targets = json.loads(http_get(f"http://{listen}/api/v1/targets")[1])["targets"]
