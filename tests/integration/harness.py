@@ -227,6 +227,7 @@ class PageRecorder:
 
     def __init__(self, address, port=0):
         self.pages = []
+        self.arrivals = []  # time.monotonic() of each kept page, for timelines in failure messages
         self.refused = 0
         self.status = 200
         self.delay = 0.0
@@ -242,6 +243,7 @@ class PageRecorder:
                     status = outer.status
                     if status == 200:
                         outer.pages.append(json.loads(body))
+                        outer.arrivals.append(time.monotonic())
                     else:
                         outer.refused += 1
                 self.send_response(status)
