@@ -26,6 +26,7 @@
 #include <stdexcept>
 
 #include "daemon/paging/pager_email.hpp"
+#include "probes/http/http_response.hpp"
 #include "probes/net/connection.hpp"
 #include "probes/wire/url.hpp"
 
@@ -501,20 +502,20 @@ asio::awaitable<SendResult> Pager::converse(ProbeSession& session, const PageEve
     }
 
     beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(16 * 1024);
-    parser.body_limit(64 * 1024);
-    auto [read_error, read] = co_await http::async_read(session.stream(), buffer, parser, use_tuple);
-    if (read_error && read_error != http::error::end_of_stream) {
-        const bool not_http =
-            read_error.category() == http::make_error_code(http::error::bad_version).category();
-        if (not_http && !session.deadline_expired())
-            co_return SendResult{SendFailure::bad_response, 0, "read reply: " + read_error.message(),
-                                 {}};
-        session.fail_io(read_error);
+    auto read = co_await read_http_response(session.stream(), buffer, HttpLimits{});
+    // A receiver that closes before answering is judged by the empty response's status, as before.
+    const bool silent_close = read.code == http::error::end_of_stream;
+    if (read.error == HttpReadError::io) {
+        session.fail_io(read.code);
         co_return session_failure(session);
     }
-    const auto& response = parser.get();
+    if (read.error != HttpReadError::none && !silent_close) {
+        if (!session.deadline_expired())
+            co_return SendResult{SendFailure::bad_response, 0, "read reply: " + read.code.message(), {}};
+        session.fail_io(read.code);
+        co_return session_failure(session);
+    }
+    const auto& response = read.response;
     SendResult result;
     result.status = response.result_int();
     result.failure = status_failure(result.status);

@@ -6,12 +6,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <algorithm>
 
+#include "probes/http/http_response.hpp"
 #include "probes/net/connection.hpp"
 
 namespace tierwatch {
@@ -20,7 +18,7 @@ namespace {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::size_t header_limit = HttpLimits{}.header;
 
 std::string host_header(const ProbeRequest& target) {
     const auto& settings = target.check->http;
@@ -82,31 +80,28 @@ asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext
             co_return session.finish();
         }
 
-        http::response_parser<http::string_body> parser;
-        parser.header_limit(header_limit);
-        parser.body_limit(settings.body_limit);
-        auto [read_error, read] = co_await http::async_read(session.stream(), buffer, parser, use_tuple);
-        if (read_error == http::error::header_limit || read_error == http::error::buffer_overflow) {
-            session.fail(FailureReason::protocol, "response header larger than " +
-                                                      std::to_string(header_limit) + " bytes");
-            co_return session.finish();
-        }
-        if (read_error == http::error::body_limit) {
-            session.fail(FailureReason::protocol, "response body larger than body_limit (" +
-                                                      std::to_string(settings.body_limit) + " bytes)");
-            co_return session.finish();
-        }
-        if (read_error) {
-            const boost::system::error_code beast_parse_error = http::error::bad_version;
-            if (read_error.category() == beast_parse_error.category()) {
-                session.fail(FailureReason::protocol, "malformed HTTP response: " + read_error.message());
-            } else {
-                session.fail_io(read_error);
-            }
-            co_return session.finish();
+        auto read = co_await read_http_response(session.stream(), buffer,
+                                                HttpLimits{header_limit, settings.body_limit});
+        switch (read.error) {
+            case HttpReadError::none:
+                break;
+            case HttpReadError::header_too_large:
+                session.fail(FailureReason::protocol, "response header larger than " +
+                                                          std::to_string(header_limit) + " bytes");
+                co_return session.finish();
+            case HttpReadError::body_too_large:
+                session.fail(FailureReason::protocol, "response body larger than body_limit (" +
+                                                          std::to_string(settings.body_limit) + " bytes)");
+                co_return session.finish();
+            case HttpReadError::malformed:
+                session.fail(FailureReason::protocol, "malformed HTTP response: " + read.code.message());
+                co_return session.finish();
+            case HttpReadError::io:
+                session.fail_io(read.code);
+                co_return session.finish();
         }
 
-        auto& response = parser.get();
+        auto& response = read.response;
         const int status = static_cast<int>(response.result_int());
         session.result().set(http_status_measurement, status);
         const bool redirect = status >= 300 && status < 400 && status != 304;
