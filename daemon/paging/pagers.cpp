@@ -13,7 +13,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -501,8 +500,7 @@ asio::awaitable<SendResult> Pager::converse(ProbeSession& session, const PageEve
         co_return session_failure(session);
     }
 
-    beast::flat_buffer buffer;
-    auto read = co_await read_http_response(session.stream(), buffer, HttpLimits{});
+    auto read = co_await read_http_response(session.stream(), HttpLimits{});
     // A receiver that closes before answering is judged by the empty response's status, as before.
     const bool silent_close = read.code == http::error::end_of_stream;
     if (read.error == HttpReadError::io) {

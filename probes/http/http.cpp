@@ -4,7 +4,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <algorithm>
@@ -66,7 +65,6 @@ asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext
     if (!ready) co_return session.finish();
     const std::string host = host_header(target);
     std::string path = settings.path;
-    boost::beast::flat_buffer buffer(header_limit + 64 * 1024);
 
     for (std::uint32_t hop = 0;; ++hop) {
         session.begin(Phase::command);
@@ -80,8 +78,7 @@ asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext
             co_return session.finish();
         }
 
-        auto read = co_await read_http_response(session.stream(), buffer,
-                                                HttpLimits{header_limit, settings.body_limit});
+        auto read = co_await read_http_response(session.stream(), HttpLimits{header_limit, settings.body_limit});
         switch (read.error) {
             case HttpReadError::none:
                 break;
@@ -109,7 +106,6 @@ asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext
             const auto location = response[http::field::location];
             if (auto next = same_host_path(location, https ? "https" : "http", host)) {
                 path = std::move(*next);
-                buffer.clear();
                 const bool reconnected = co_await session.reconnect();
                 if (!reconnected) co_return session.finish();
                 continue;

@@ -5,7 +5,7 @@ namespace tierwatch {
 HttpReadError classify_http_read_error(const boost::system::error_code& code) {
     namespace http = boost::beast::http;
     if (!code) return HttpReadError::none;
-    // A bounded flat_buffer overflows when the header outgrows it before the parser's own limit.
+    // A chunk header that outgrows the bounded buffer overflows it.
     if (code == http::error::header_limit || code == http::error::buffer_overflow)
         return HttpReadError::header_too_large;
     if (code == http::error::body_limit) return HttpReadError::body_too_large;

@@ -13,7 +13,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <algorithm>
+#include <boost/asio/error.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 
 namespace tierwatch {
 
@@ -24,7 +28,7 @@ struct HttpLimits {
 
 enum class HttpReadError {
     none,
-    header_too_large,  // the header passed HttpLimits::header
+    header_too_large,  // the header, blank line included, passed HttpLimits::header
     body_too_large,    // the body passed HttpLimits::body
     malformed,         // not an HTTP/1.x response, or the stream ended before or inside it
     io,                // the stream failed (HttpRead::code says how)
@@ -39,21 +43,55 @@ struct HttpRead {
 // Sorts a read's error; Beast's parse errors share one category with its limit errors.
 HttpReadError classify_http_read_error(const boost::system::error_code& code);
 
-// Reads one response from `stream` into a fresh parser; `buffer` keeps bytes past it.
+// Reads one response from `stream` (a connection that carries no more than this response).
 template <class Stream>
-boost::asio::awaitable<HttpRead> read_http_response(Stream& stream, boost::beast::flat_buffer& buffer,
-                                                    HttpLimits limits) {
+boost::asio::awaitable<HttpRead> read_http_response(Stream& stream, HttpLimits limits) {
+    namespace asio = boost::asio;
     namespace http = boost::beast::http;
+    constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
     http::response_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.header));
+    // The header's size is counted here, not by Beast's header_limit: that one applies to the
+    // start line and the fields apart, and only to bytes that arrive in pieces, so the same
+    // header was refused or accepted by how it was split (tests/fuzz/fuzz_http_response.cpp).
+    parser.header_limit(std::numeric_limits<std::uint32_t>::max());
     parser.body_limit(limits.body);
-    auto [code, read] = co_await http::async_read(stream, buffer, parser,
-                                                  boost::asio::as_tuple(boost::asio::use_awaitable));
+    boost::beast::flat_buffer buffer(limits.header + 64 * 1024);
     HttpRead result;
-    result.code = code;
-    result.error = classify_http_read_error(code);
-    result.response = parser.release();  // what was read, for a caller that reads on after EOF
-    co_return result;
+    const auto finish = [&](boost::system::error_code code) {
+        result.code = code;
+        result.error = classify_http_read_error(code);
+        result.response = parser.release();  // what was read, for a caller that reads on after EOF
+        return std::move(result);
+    };
+
+    std::size_t header_bytes = 0;  // taken by the parser, which returns once the header is done
+    while (!parser.is_header_done()) {
+        boost::system::error_code code;
+        if (buffer.size() > 0) {
+            const std::size_t used = parser.put(buffer.data(), code);
+            header_bytes += used;
+            buffer.consume(used);
+            if (code && code != http::error::need_more) co_return finish(code);
+            if (parser.is_header_done()) break;
+        }
+        if (header_bytes + buffer.size() > limits.header) co_return finish(http::error::header_limit);
+        const std::size_t room = std::min<std::size_t>(buffer.max_size() - buffer.size(), 64 * 1024);
+        auto [read_error, read] = co_await stream.async_read_some(buffer.prepare(room), use_tuple);
+        buffer.commit(read);
+        if (read_error == asio::error::eof) {
+            // As Beast's own read: silence is end_of_stream, a cut header partial_message.
+            if (parser.got_some()) {
+                parser.put_eof(code);
+            } else {
+                code = http::error::end_of_stream;
+            }
+            co_return finish(code);
+        }
+        if (read_error) co_return finish(read_error);
+    }
+    if (header_bytes > limits.header) co_return finish(http::error::header_limit);
+    auto [code, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    co_return finish(code);
 }
 
 }  // namespace tierwatch

@@ -13,18 +13,16 @@
 
 namespace tierwatch::testing {
 
-inline HttpRead read_http_bytes(std::string_view bytes, std::size_t read_size, HttpLimits limits,
-                                std::size_t buffer_size) {
+inline HttpRead read_http_bytes(std::string_view bytes, std::size_t read_size, HttpLimits limits) {
     boost::asio::io_context io;
     boost::beast::test::stream stream(io, bytes);
     stream.close_remote();  // the server closes after its bytes: a read past them sees EOF
     stream.read_size(read_size);
-    boost::beast::flat_buffer buffer(buffer_size);
     HttpRead read;
     boost::asio::co_spawn(
         io,
         [&]() -> boost::asio::awaitable<void> {
-            auto result = co_await read_http_response(stream, buffer, limits);
+            auto result = co_await read_http_response(stream, limits);
             read = std::move(result);
         },
         boost::asio::detached);
