@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/fake_spf_dns.hpp"
+#include "tests/support/fake_mail_dns.hpp"
 
 namespace tierwatch {
 namespace {
 
-using test::FakeSpfDns;
+using test::FakeMailDns;
 
 SpfRecord parsed(std::string_view text) {
     Parsed<SpfRecord> result = parse_spf(text);
@@ -148,7 +148,7 @@ TEST(SpfParse, DomainSpecCheck) {
 // --- evaluation ------------------------------------------------------------------------------
 
 TEST(SpfEvaluate, Ip4MatchNamesTheTermAndDomain) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 ip4:198.51.100.0/24 ip4:192.0.2.0/24 -all");
     const SpfResult result = dns.check("example.com", "192.0.2.77");
     EXPECT_EQ(result.verdict, SpfVerdict::pass);
@@ -157,11 +157,11 @@ TEST(SpfEvaluate, Ip4MatchNamesTheTermAndDomain) {
     EXPECT_EQ(result.detail, "ip4:192.0.2.0/24 in example.com matched");
     EXPECT_EQ(result.lookups, 0u);
     ASSERT_EQ(dns.asked.size(), 1u);
-    EXPECT_EQ(dns.asked[0], (SpfQuery{"example.com", SpfQueryType::txt}));
+    EXPECT_EQ(dns.asked[0], (MailDnsQuery{"example.com", MailDnsType::txt}));
 }
 
 TEST(SpfEvaluate, NotCoveredSaysWhichTermDecided) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all");
     SpfResult result = dns.check("example.com", "192.0.3.1");
     EXPECT_EQ(result.verdict, SpfVerdict::fail);
@@ -180,14 +180,14 @@ TEST(SpfEvaluate, NotCoveredSaysWhichTermDecided) {
 }
 
 TEST(SpfEvaluate, TxtStringsAreJoinedAndOtherTxtIgnored) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.txt("example.com", {"google-site-verification=abc"})
         .txt("example.com", {"v=spf1 ip4:192.0.2.0", "/24 -all"});
     EXPECT_EQ(dns.check("example.com", "192.0.2.9").verdict, SpfVerdict::pass);
 }
 
 TEST(SpfEvaluate, NoRecordMultipleRecordsAndSyntax) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.txt("none.example", {"hello"});
     SpfResult result = dns.check("none.example", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::none);
@@ -210,7 +210,7 @@ TEST(SpfEvaluate, NoRecordMultipleRecordsAndSyntax) {
 }
 
 TEST(SpfEvaluate, IncludeMatchAndFallThrough) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 include:_a.example.com include:_b.example.com -all")
         .spf("_a.example.com", "v=spf1 ip4:198.51.100.1 -all")
         .spf("_b.example.com", "v=spf1 ip4:192.0.2.0/25 ?all");
@@ -220,9 +220,9 @@ TEST(SpfEvaluate, IncludeMatchAndFallThrough) {
     EXPECT_EQ(result.detail,
               "include:_b.example.com in example.com matched (ip4:192.0.2.0/25 in _b.example.com matched)");
     EXPECT_EQ(result.lookups, 2u);
-    const std::vector<SpfQuery> expected{{"example.com", SpfQueryType::txt},
-                                         {"_a.example.com", SpfQueryType::txt},
-                                         {"_b.example.com", SpfQueryType::txt}};
+    const std::vector<MailDnsQuery> expected{{"example.com", MailDnsType::txt},
+                                         {"_a.example.com", MailDnsType::txt},
+                                         {"_b.example.com", MailDnsType::txt}};
     EXPECT_EQ(dns.asked, expected);
     // Neither include passes ("?all" in _b is neutral): the outer -all decides.
     result = dns.check("example.com", "192.0.2.200");
@@ -231,7 +231,7 @@ TEST(SpfEvaluate, IncludeMatchAndFallThrough) {
 }
 
 TEST(SpfEvaluate, MissingIncludeIsPermerrorNamingIt) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 include:_spf.gone.example -all");
     SpfResult result = dns.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::permerror);
@@ -243,7 +243,7 @@ TEST(SpfEvaluate, MissingIncludeIsPermerrorNamingIt) {
 }
 
 TEST(SpfEvaluate, ElevenLookupsArePermerror) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     std::string record = "v=spf1";
     for (int i = 1; i <= 11; ++i) {
         const std::string name = "i" + std::to_string(i) + ".example.com";
@@ -265,7 +265,7 @@ TEST(SpfEvaluate, ElevenLookupsArePermerror) {
 }
 
 TEST(SpfEvaluate, IncludeLoopStopsAtTheLimit) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("a.example", "v=spf1 include:b.example").spf("b.example", "v=spf1 include:a.example");
     const SpfResult result = dns.check("a.example", "192.0.2.1");
     EXPECT_EQ(result.problem, SpfProblem::too_many_lookups);
@@ -273,7 +273,7 @@ TEST(SpfEvaluate, IncludeLoopStopsAtTheLimit) {
 }
 
 TEST(SpfEvaluate, VoidLookups) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 a:v1.example.com a:v2.example.com mx:v3.example.com -all")
         .txt("v2.example.com", {"exists, but no A"});
     SpfResult result = dns.check("example.com", "192.0.2.1");
@@ -284,20 +284,20 @@ TEST(SpfEvaluate, VoidLookups) {
 }
 
 TEST(SpfEvaluate, AWithCidrAndFamily) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 a/24//64 -all")
         .address("example.com", "192.0.2.10")
         .address("example.com", "2001:db8:1:2::10");
     EXPECT_EQ(dns.check("example.com", "192.0.2.200").verdict, SpfVerdict::pass);
-    EXPECT_EQ(dns.asked.back(), (SpfQuery{"example.com", SpfQueryType::a}));
+    EXPECT_EQ(dns.asked.back(), (MailDnsQuery{"example.com", MailDnsType::a}));
     EXPECT_EQ(dns.check("example.com", "192.0.3.10").verdict, SpfVerdict::fail);
     EXPECT_EQ(dns.check("example.com", "2001:db8:1:2:ffff::1").verdict, SpfVerdict::pass);
-    EXPECT_EQ(dns.asked.back(), (SpfQuery{"example.com", SpfQueryType::aaaa}));
+    EXPECT_EQ(dns.asked.back(), (MailDnsQuery{"example.com", MailDnsType::aaaa}));
     EXPECT_EQ(dns.check("example.com", "2001:db8:1:3::10").verdict, SpfVerdict::fail);
 }
 
 TEST(SpfEvaluate, MxResolvesEachHost) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 mx -all")
         .mx("example.com", 10, "mx1.example.com")
         .mx("example.com", 20, "mx2.example.com")
@@ -306,17 +306,17 @@ TEST(SpfEvaluate, MxResolvesEachHost) {
     const SpfResult result = dns.check("example.com", "192.0.2.25");
     EXPECT_EQ(result.verdict, SpfVerdict::pass);
     EXPECT_EQ(result.detail, "mx in example.com matched (MX host mx2.example.com)");
-    const std::vector<SpfQuery> expected{{"example.com", SpfQueryType::txt},
-                                         {"example.com", SpfQueryType::mx},
-                                         {"mx1.example.com", SpfQueryType::a},
-                                         {"mx2.example.com", SpfQueryType::a}};
+    const std::vector<MailDnsQuery> expected{{"example.com", MailDnsType::txt},
+                                         {"example.com", MailDnsType::mx},
+                                         {"mx1.example.com", MailDnsType::a},
+                                         {"mx2.example.com", MailDnsType::a}};
     EXPECT_EQ(dns.asked, expected);
     EXPECT_EQ(result.lookups, 1u);  // the address lookups of MX hosts are not DNS-querying terms
     EXPECT_EQ(dns.check("example.com", "192.0.2.26").verdict, SpfVerdict::fail);
 }
 
 TEST(SpfEvaluate, MoreThanTenMxHostsIsPermerror) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 mx -all");
     for (int i = 0; i < 11; ++i) dns.mx("example.com", 10, "mx" + std::to_string(i) + ".example.com");
     const SpfResult result = dns.check("example.com", "192.0.2.1");
@@ -325,16 +325,16 @@ TEST(SpfEvaluate, MoreThanTenMxHostsIsPermerror) {
 }
 
 TEST(SpfEvaluate, PtrIsValidatedForward) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 ptr -all")
         .ptr("1.2.0.192.in-addr.arpa", "liar.other.example")
         .ptr("1.2.0.192.in-addr.arpa", "mta.example.com.")
         .address("liar.other.example", "192.0.2.1")
         .address("mta.example.com", "192.0.2.1");
     EXPECT_EQ(dns.check("example.com", "192.0.2.1").verdict, SpfVerdict::pass);
-    EXPECT_EQ(dns.asked[1], (SpfQuery{"1.2.0.192.in-addr.arpa", SpfQueryType::ptr}));
+    EXPECT_EQ(dns.asked[1], (MailDnsQuery{"1.2.0.192.in-addr.arpa", MailDnsType::ptr}));
     // A PTR name whose forward lookup does not give the address back does not count.
-    FakeSpfDns forged;
+    FakeMailDns forged;
     forged.spf("example.com", "v=spf1 ptr -all")
         .ptr("1.2.0.192.in-addr.arpa", "mta.example.com")
         .address("mta.example.com", "192.0.2.99");
@@ -342,12 +342,12 @@ TEST(SpfEvaluate, PtrIsValidatedForward) {
 }
 
 TEST(SpfEvaluate, ExistsExpandsMacros) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 exists:%{ir}.%{l}._spf.%{d2} exists:%{i}.%{v}.%{O}.x.example -all")
         .address("1.2.0.192.postmaster._spf.example.com", "127.0.0.2");
     SpfResult result = dns.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::pass);
-    EXPECT_EQ(dns.asked[1], (SpfQuery{"1.2.0.192.postmaster._spf.example.com", SpfQueryType::a}));
+    EXPECT_EQ(dns.asked[1], (MailDnsQuery{"1.2.0.192.postmaster._spf.example.com", MailDnsType::a}));
     dns.check("example.com", "192.0.2.2");
     ASSERT_EQ(dns.asked.size(), 3u);
     EXPECT_EQ(dns.asked[2].name, "192.0.2.2.in-addr.example.com.x.example");
@@ -355,11 +355,11 @@ TEST(SpfEvaluate, ExistsExpandsMacros) {
     dns.check("example.com", "2001:db8::1");
     EXPECT_EQ(dns.asked[1].name,
               "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.postmaster._spf.example.com");
-    EXPECT_EQ(dns.asked[1].type, SpfQueryType::a);
+    EXPECT_EQ(dns.asked[1].type, MailDnsType::a);
 }
 
 TEST(SpfEvaluate, MacroTransformersAndEscaping) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("a.b.example.com", "v=spf1 exists:%{d1r}.%{d3}.%{S}.%{l-}.%%.%_.%-.x.example -all");
     dns.check("a.b.example.com", "192.0.2.1");
     ASSERT_EQ(dns.asked.size(), 2u);
@@ -367,7 +367,7 @@ TEST(SpfEvaluate, MacroTransformersAndEscaping) {
 }
 
 TEST(SpfEvaluate, RedirectTakesOverAndMissingTargetIsPermerror) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com", "v=spf1 ip4:198.51.100.1 redirect=_spf.example.net")
         .spf("_spf.example.net", "v=spf1 ip4:192.0.2.0/24 -all");
     SpfResult result = dns.check("example.com", "192.0.2.3");
@@ -377,7 +377,7 @@ TEST(SpfEvaluate, RedirectTakesOverAndMissingTargetIsPermerror) {
     EXPECT_EQ(dns.check("example.com", "203.0.113.1").verdict, SpfVerdict::fail);
     EXPECT_EQ(dns.check("example.com", "198.51.100.1").verdict, SpfVerdict::pass);
 
-    FakeSpfDns broken;
+    FakeMailDns broken;
     broken.spf("example.com", "v=spf1 redirect=_spf.gone.example");
     result = broken.check("example.com", "192.0.2.3");
     EXPECT_EQ(result.verdict, SpfVerdict::permerror);
@@ -386,14 +386,14 @@ TEST(SpfEvaluate, RedirectTakesOverAndMissingTargetIsPermerror) {
 }
 
 TEST(SpfEvaluate, DnsFailureIsTemperror) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.fail("example.com");
     SpfResult result = dns.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::temperror);
     EXPECT_EQ(result.problem, SpfProblem::dns_error);
     EXPECT_EQ(result.detail, "TXT lookup of example.com failed: SERVFAIL");
 
-    FakeSpfDns inner;
+    FakeMailDns inner;
     inner.spf("example.com", "v=spf1 a:mail.example.org -all").fail("mail.example.org");
     result = inner.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::temperror);
@@ -401,15 +401,15 @@ TEST(SpfEvaluate, DnsFailureIsTemperror) {
 }
 
 TEST(SpfEvaluate, FeedingAfterTheEndChangesNothing) {
-    FakeSpfDns dns;
+    FakeMailDns dns;
     dns.spf("example.com.", "v=spf1 -all");
     SpfEvaluator evaluator("example.com.", parse_ip("192.0.2.1").value());
     EXPECT_EQ(evaluator.query().name, "example.com");  // the trailing dot is dropped
-    SpfAnswer answer;
+    MailDnsAnswer answer;
     answer.txt.push_back({"v=spf1 -all"});
     evaluator.feed(answer);
     ASSERT_TRUE(evaluator.done());
-    evaluator.feed(SpfAnswer{});
+    evaluator.feed(MailDnsAnswer{});
     EXPECT_EQ(evaluator.result().verdict, SpfVerdict::fail);
     EXPECT_EQ(evaluator.result().queries, 1u);
 }

@@ -276,17 +276,6 @@ std::string to_string(const SpfRecord& record) {
     return out;
 }
 
-std::string_view to_string(SpfQueryType type) noexcept {
-    switch (type) {
-        case SpfQueryType::txt: return "TXT";
-        case SpfQueryType::a: return "A";
-        case SpfQueryType::aaaa: return "AAAA";
-        case SpfQueryType::mx: return "MX";
-        case SpfQueryType::ptr: return "PTR";
-    }
-    return "?";
-}
-
 std::string_view to_string(SpfVerdict verdict) noexcept {
     switch (verdict) {
         case SpfVerdict::none: return "none";
@@ -306,13 +295,13 @@ SpfEvaluator::SpfEvaluator(std::string domain, IpAddress address, SpfLimits limi
     : domain_(std::move(domain)), address_(address), limits_(limits) {
     while (domain_.ends_with('.')) domain_.pop_back();
     stack_.push_back(Frame{domain_, Frame::Role::top, {}, 0, false});
-    ask(domain_, SpfQueryType::txt);
+    ask(domain_, MailDnsType::txt);
     wait_ = Wait::txt;
 }
 
-void SpfEvaluator::ask(std::string name, SpfQueryType type) {
+void SpfEvaluator::ask(std::string name, MailDnsType type) {
     while (name.ends_with('.')) name.pop_back();
-    query_ = SpfQuery{std::move(name), type};
+    query_ = MailDnsQuery{std::move(name), type};
     ++result_.queries;
     asked_ = true;
 }
@@ -340,9 +329,9 @@ bool SpfEvaluator::count_lookup() {
     return true;
 }
 
-bool SpfEvaluator::count_void(const SpfAnswer& answer) {
+bool SpfEvaluator::count_void(const MailDnsAnswer& answer) {
     const bool empty = answer.txt.empty() && answer.addresses.empty() && answer.mx.empty() && answer.names.empty();
-    if (answer.status != SpfAnswer::Status::nxdomain && !empty) return true;
+    if (answer.status != MailDnsAnswer::Status::nxdomain && !empty) return true;
     if (++result_.void_lookups > limits_.void_lookups) {
         finish(SpfVerdict::permerror, SpfProblem::too_many_void_lookups,
                "more than " + std::to_string(limits_.void_lookups) + " void lookups (the last: " +
@@ -446,15 +435,15 @@ std::optional<std::string> SpfEvaluator::target(const std::string& spec) {
     return expanded;
 }
 
-bool SpfEvaluator::load_record(const SpfAnswer& answer) {
+bool SpfEvaluator::load_record(const MailDnsAnswer& answer) {
     Frame& frame = stack_.back();
     result_.domain = frame.domain;
-    if (answer.status == SpfAnswer::Status::error) {
+    if (answer.status == MailDnsAnswer::Status::error) {
         finish(SpfVerdict::temperror, SpfProblem::dns_error,
                "TXT lookup of " + frame.domain + " failed" + (answer.error_detail.empty() ? "" : ": " + answer.error_detail));
         return false;
     }
-    const bool missing = answer.status == SpfAnswer::Status::nxdomain;
+    const bool missing = answer.status == MailDnsAnswer::Status::nxdomain;
     const std::vector<std::string> records =
         missing ? std::vector<std::string>() : records_with_version(answer.txt, "v=spf1");
     if (records.empty()) {
@@ -532,12 +521,12 @@ void SpfEvaluator::evaluate_term() {
         case SpfMechanismKind::include:
             stack_.push_back(Frame{target_, Frame::Role::include, {}, 0, false});
             wait_ = Wait::txt;
-            ask(target_, SpfQueryType::txt);
+            ask(target_, MailDnsType::txt);
             return;
-        case SpfMechanismKind::a: ask(target_, address_.v6 ? SpfQueryType::aaaa : SpfQueryType::a); return;
-        case SpfMechanismKind::mx: ask(target_, SpfQueryType::mx); return;
-        case SpfMechanismKind::ptr: ask(reverse_name(address_), SpfQueryType::ptr); return;
-        case SpfMechanismKind::exists: ask(target_, SpfQueryType::a); return;  // A even for IPv6 (§5.7)
+        case SpfMechanismKind::a: ask(target_, address_.v6 ? MailDnsType::aaaa : MailDnsType::a); return;
+        case SpfMechanismKind::mx: ask(target_, MailDnsType::mx); return;
+        case SpfMechanismKind::ptr: ask(reverse_name(address_), MailDnsType::ptr); return;
+        case SpfMechanismKind::exists: ask(target_, MailDnsType::a); return;  // A even for IPv6 (§5.7)
         default: return;
     }
 }
@@ -562,10 +551,10 @@ void SpfEvaluator::next_name() {
     }
     std::string name = std::move(pending_names_.front());
     pending_names_.erase(pending_names_.begin());
-    ask(std::move(name), address_.v6 ? SpfQueryType::aaaa : SpfQueryType::a);
+    ask(std::move(name), address_.v6 ? MailDnsType::aaaa : MailDnsType::a);
 }
 
-bool SpfEvaluator::covers(const SpfAnswer& answer, bool exact) const {
+bool SpfEvaluator::covers(const MailDnsAnswer& answer, bool exact) const {
     const SpfMechanism& m = term();
     const unsigned prefix = address_.v6 ? m.cidr6.value_or(128) : m.cidr4.value_or(32);
     return std::any_of(answer.addresses.begin(), answer.addresses.end(), [&](const IpAddress& candidate) {
@@ -573,7 +562,7 @@ bool SpfEvaluator::covers(const SpfAnswer& answer, bool exact) const {
     });
 }
 
-void SpfEvaluator::feed(const SpfAnswer& answer) {
+void SpfEvaluator::feed(const MailDnsAnswer& answer) {
     if (done_) return;
     asked_ = false;
     switch (wait_) {
@@ -582,14 +571,14 @@ void SpfEvaluator::feed(const SpfAnswer& answer) {
             break;
         case Wait::term: {
             const SpfMechanismKind kind = term().kind;
-            if (answer.status == SpfAnswer::Status::error && kind != SpfMechanismKind::ptr) {
+            if (answer.status == MailDnsAnswer::Status::error && kind != SpfMechanismKind::ptr) {
                 finish(SpfVerdict::temperror, SpfProblem::dns_error,
                        std::string(to_string(query_.type)) + " lookup of " + query_.name + " for " +
                            to_string(term()) + " in " + stack_.back().domain + " failed" +
                            (answer.error_detail.empty() ? "" : ": " + answer.error_detail));
                 return;
             }
-            if (answer.status != SpfAnswer::Status::error && !count_void(answer)) return;
+            if (answer.status != MailDnsAnswer::Status::error && !count_void(answer)) return;
             if (kind == SpfMechanismKind::a) {
                 term_matched(covers(answer, false));
             } else if (kind == SpfMechanismKind::exists) {
@@ -619,7 +608,7 @@ void SpfEvaluator::feed(const SpfAnswer& answer) {
             break;
         }
         case Wait::term_addresses:
-            if (answer.status == SpfAnswer::Status::error) {
+            if (answer.status == MailDnsAnswer::Status::error) {
                 finish(SpfVerdict::temperror, SpfProblem::dns_error,
                        std::string(to_string(query_.type)) + " lookup of MX host " + query_.name + " failed" +
                            (answer.error_detail.empty() ? "" : ": " + answer.error_detail));
@@ -634,7 +623,7 @@ void SpfEvaluator::feed(const SpfAnswer& answer) {
             break;
         case Wait::term_names:
             // A name whose address lookup fails is skipped (§5.5).
-            if (answer.status == SpfAnswer::Status::ok && covers(answer, true)) ptr_validated_.push_back(query_.name);
+            if (answer.status == MailDnsAnswer::Status::ok && covers(answer, true)) ptr_validated_.push_back(query_.name);
             next_name();
             break;
     }
@@ -657,7 +646,7 @@ void SpfEvaluator::run() {
             // The redirect's record takes this one's place: its result is this record's result.
             frame = Frame{*name, Frame::Role::redirect, {}, 0, false};
             wait_ = Wait::txt;
-            ask(*name, SpfQueryType::txt);
+            ask(*name, MailDnsType::txt);
             return;
         }
         if (stack_.size() == 1) result_.domain = frame.domain;

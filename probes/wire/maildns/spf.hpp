@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "probes/wire/maildns/address.hpp"
+#include "probes/wire/maildns/lookup.hpp"
 #include "probes/wire/maildns/text.hpp"
 
 namespace tierwatch {
@@ -60,32 +61,6 @@ std::string check_domain_spec(std::string_view spec);
 
 // --- evaluation ---------------------------------------------------------------------------
 
-enum class SpfQueryType : std::uint8_t { txt, a, aaaa, mx, ptr };
-std::string_view to_string(SpfQueryType type) noexcept;  // "TXT", "A", ...
-
-struct SpfQuery {
-    std::string name;  // no trailing dot
-    SpfQueryType type = SpfQueryType::txt;
-    bool operator==(const SpfQuery&) const = default;
-};
-
-struct MxHost {
-    std::uint16_t preference = 0;
-    std::string exchange;  // no trailing dot
-    bool operator==(const MxHost&) const = default;
-};
-
-// The caller's answer to one SpfQuery. No data is status ok with empty lists.
-struct SpfAnswer {
-    enum class Status : std::uint8_t { ok, nxdomain, error };  // error: SERVFAIL, timeout, refused
-    Status status = Status::ok;
-    std::vector<TxtStrings> txt;        // TXT
-    std::vector<IpAddress> addresses;   // A / AAAA
-    std::vector<MxHost> mx;             // MX
-    std::vector<std::string> names;     // PTR
-    std::string error_detail;           // what failed, for temperror's detail
-};
-
 enum class SpfVerdict : std::uint8_t { none, neutral, pass, fail, softfail, temperror, permerror };
 std::string_view to_string(SpfVerdict verdict) noexcept;
 
@@ -130,8 +105,8 @@ public:
     SpfEvaluator(std::string domain, IpAddress address, SpfLimits limits = {});
 
     bool done() const noexcept { return done_; }
-    const SpfQuery& query() const noexcept { return query_; }  // while !done()
-    void feed(const SpfAnswer& answer);                          // answers query(); ignored once done
+    const MailDnsQuery& query() const noexcept { return query_; }  // while !done()
+    void feed(const MailDnsAnswer& answer);                          // answers query(); ignored once done
     const SpfResult& result() const noexcept { return result_; } // once done()
 
 private:
@@ -146,16 +121,16 @@ private:
     enum class Wait : std::uint8_t { txt, term, term_names, term_addresses };
 
     void run();                      // advances until a query is needed or the end
-    bool load_record(const SpfAnswer& answer);
+    bool load_record(const MailDnsAnswer& answer);
     void evaluate_term();            // the current frame's next mechanism
     void term_matched(bool matched, std::string inner = {});
     void next_name();                // resolves the next mx / ptr name, or decides the term
-    bool covers(const SpfAnswer& answer, bool exact) const;  // an address answer holds ours
+    bool covers(const MailDnsAnswer& answer, bool exact) const;  // an address answer holds ours
     void finish_frame(SpfVerdict verdict, const std::string& detail);
     void finish(SpfVerdict verdict, SpfProblem problem, std::string detail);
     bool count_lookup();             // false (and finished) when over the limit
-    bool count_void(const SpfAnswer& answer);
-    void ask(std::string name, SpfQueryType type);
+    bool count_void(const MailDnsAnswer& answer);
+    void ask(std::string name, MailDnsType type);
     std::optional<std::string> target(const std::string& spec);  // expanded, or finished
     std::string expand(std::string_view spec, const std::string& domain) const;
     const SpfMechanism& term() const { return stack_.back().record.mechanisms[stack_.back().next]; }
@@ -165,7 +140,7 @@ private:
     SpfLimits limits_;
     std::vector<Frame> stack_;
     Wait wait_ = Wait::txt;
-    SpfQuery query_;
+    MailDnsQuery query_;
     std::vector<std::string> pending_names_;  // mx / ptr names still to resolve
     std::vector<std::string> ptr_validated_;  // ptr names whose addresses include ours
     std::string target_;                      // the current term's expanded domain

@@ -1,4 +1,4 @@
-// An in-memory DNS for the SPF evaluator: the unit tests and the fuzz harness publish records,
+// An in-memory DNS for the mail DNS checks: the unit tests and the fuzz harness publish records,
 // drive SpfEvaluator to its result and see every query it asked. A name that holds no record
 // answers NXDOMAIN; a name that holds records of another type answers NODATA.
 #pragma once
@@ -13,42 +13,42 @@
 
 namespace tierwatch::test {
 
-class FakeSpfDns {
+class FakeMailDns {
 public:
     // One TXT record made of the given character-strings.
-    FakeSpfDns& txt(const std::string& name, TxtStrings strings) {
-        entry(name, SpfQueryType::txt).txt.push_back(std::move(strings));
+    FakeMailDns& txt(const std::string& name, TxtStrings strings) {
+        entry(name, MailDnsType::txt).txt.push_back(std::move(strings));
         return *this;
     }
-    FakeSpfDns& spf(const std::string& name, const std::string& record) { return txt(name, {record}); }
-    FakeSpfDns& address(const std::string& name, const std::string& text) {
+    FakeMailDns& spf(const std::string& name, const std::string& record) { return txt(name, {record}); }
+    FakeMailDns& address(const std::string& name, const std::string& text) {
         const std::optional<IpAddress> parsed = parse_ip(text);
-        entry(name, parsed && parsed->v6 ? SpfQueryType::aaaa : SpfQueryType::a).addresses.push_back(parsed.value());
+        entry(name, parsed && parsed->v6 ? MailDnsType::aaaa : MailDnsType::a).addresses.push_back(parsed.value());
         return *this;
     }
-    FakeSpfDns& mx(const std::string& name, std::uint16_t preference, const std::string& exchange) {
-        entry(name, SpfQueryType::mx).mx.push_back(MxHost{preference, exchange});
+    FakeMailDns& mx(const std::string& name, std::uint16_t preference, const std::string& exchange) {
+        entry(name, MailDnsType::mx).mx.push_back(MxHost{preference, exchange});
         return *this;
     }
-    FakeSpfDns& ptr(const std::string& name, const std::string& target) {
-        entry(name, SpfQueryType::ptr).names.push_back(target);
+    FakeMailDns& ptr(const std::string& name, const std::string& target) {
+        entry(name, MailDnsType::ptr).names.push_back(target);
         return *this;
     }
     // Every query of `name` fails (SERVFAIL, timeout).
-    FakeSpfDns& fail(const std::string& name) {
+    FakeMailDns& fail(const std::string& name) {
         failing_.insert(name);
         return *this;
     }
 
-    SpfAnswer answer(const SpfQuery& query) const {
-        SpfAnswer out;
+    MailDnsAnswer answer(const MailDnsQuery& query) const {
+        MailDnsAnswer out;
         if (failing_.count(query.name)) {
-            out.status = SpfAnswer::Status::error;
+            out.status = MailDnsAnswer::Status::error;
             out.error_detail = "SERVFAIL";
             return out;
         }
         if (!names_.count(query.name)) {
-            out.status = SpfAnswer::Status::nxdomain;
+            out.status = MailDnsAnswer::Status::nxdomain;
             return out;
         }
         const auto found = records_.find({query.name, query.type});
@@ -71,15 +71,15 @@ public:
         return check(domain, parse_ip(address).value(), limits);
     }
 
-    std::vector<SpfQuery> asked;  // by the last check(), in order
+    std::vector<MailDnsQuery> asked;  // by the last check(), in order
 
 private:
-    SpfAnswer& entry(const std::string& name, SpfQueryType type) {
+    MailDnsAnswer& entry(const std::string& name, MailDnsType type) {
         names_.insert(name);
         return records_[{name, type}];
     }
 
-    std::map<std::pair<std::string, SpfQueryType>, SpfAnswer> records_;
+    std::map<std::pair<std::string, MailDnsType>, MailDnsAnswer> records_;
     std::set<std::string> names_;
     std::set<std::string> failing_;
 };
