@@ -116,7 +116,9 @@ DaneCheck check_dane(std::span<const TlsaRecord> records, std::span<const DerCer
         check.seconds_to_expiry = static_cast<std::int64_t>(days) * 86400 + seconds;
     }
 
-    bool unmatched_ee = false;  // a usable DANE-EE record for some other key: the next one, presumably
+    // A usable DANE-EE record for some other key is taken for the next one; a stale record for an
+    // old key looks the same from here, which is why the zone's history is the operator's to keep.
+    bool unmatched_ee = false;
     bool matched_ta = false;    // a DANE-TA match survives a renewal under the same CA
     for (std::size_t r = 0; r < records.size(); ++r) {
         const TlsaRecord& record = records[r];
@@ -130,7 +132,8 @@ DaneCheck check_dane(std::span<const TlsaRecord> records, std::span<const DerCer
             if (record.usage == tlsa::dane_ta && !chains_to(certs, c)) continue;
             check.matches.push_back(TlsaMatch{r, c});
             matched = true;
-            if (record.usage == tlsa::dane_ta) matched_ta = true;
+            // A TA record that matches the server's own certificate dies with it at renewal.
+            if (record.usage == tlsa::dane_ta && c > 0) matched_ta = true;
         }
         if (!matched && record.usage == tlsa::dane_ee) unmatched_ee = true;
     }

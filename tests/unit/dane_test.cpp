@@ -162,6 +162,10 @@ TEST_F(Dane, RenewalWarnsWithoutANextKeyRecord) {
     // A DANE-TA record survives a renewal under the same CA.
     result = at_now({current, record(tlsa::dane_ta, tlsa::spki, tlsa::sha256, soon[1])});
     EXPECT_TRUE(result.ok()) << result.detail;
+    // A DANE-TA record that matches the server's own certificate is replaced with it: no help.
+    result = at_now({current, record(tlsa::dane_ta, tlsa::spki, tlsa::sha256, soon[0])});
+    EXPECT_EQ(result.reason, MailDnsReason::tlsa_next_key_missing);
+    EXPECT_EQ(result.matches.size(), 2u);
     // Outside the window nothing is due.
     result = check_dane(std::vector<TlsaRecord>{current}, soon, now, DaneOptions{std::chrono::days(2)});
     EXPECT_TRUE(result.ok()) << result.detail;
