@@ -74,8 +74,12 @@ TEST(SpfParse, ModifiersKnownAndUnknown) {
     ASSERT_EQ(record.unknown.size(), 1u);
     EXPECT_EQ(record.unknown[0].name, "foo-bar.1");
     EXPECT_EQ(record.unknown[0].value, "%{i}x");
-    // exp= names text whose macros may use the c, r and t letters.
-    EXPECT_EQ(parsed("v=spf1 exp=%{c}.%{r}.%{t}.example.com").exp, "%{c}.%{r}.%{t}.example.com");
+    // c, r and t belong to the explanation text exp= points at, not to the domain it names; an
+    // unknown modifier's macro-string may hold any letter.
+    EXPECT_EQ(error_of("v=spf1 exp=%{c}.example.com"),
+              "term 1 'exp=%{c}.example.com': macro '%{c}' has no valid letter (c, r and t are only for explanation text)");
+    EXPECT_EQ(parsed("v=spf1 x=%{c}.%{r}.%{t}").unknown.at(0).value, "%{c}.%{r}.%{t}");
+    EXPECT_EQ(error_of("v=spf1 x=%{q}"), "term 1 'x=%{q}': macro '%{q}' has no valid letter");
 }
 
 TEST(SpfParse, MacroLiteralsAndDelimiters) {
@@ -108,9 +112,9 @@ TEST(SpfParse, ErrorsNameTheTerm) {
               "term 2 'redirect=b.example': redirect= appears twice");
     EXPECT_EQ(error_of("v=spf1 redirect="), "term 1 'redirect=': an empty domain");
     EXPECT_EQ(error_of("v=spf1 include:%{x}.example.com"),
-              "term 1 'include:%{x}.example.com': include: macro '%{x}' has no valid letter (c, r and t are only for exp=)");
+              "term 1 'include:%{x}.example.com': include: macro '%{x}' has no valid letter (c, r and t are only for explanation text)");
     EXPECT_EQ(error_of("v=spf1 include:%{c}.example.com"),
-              "term 1 'include:%{c}.example.com': include: macro '%{c}' has no valid letter (c, r and t are only for exp=)");
+              "term 1 'include:%{c}.example.com': include: macro '%{c}' has no valid letter (c, r and t are only for explanation text)");
     EXPECT_EQ(error_of("v=spf1 exists:%{d0}.example.com"),
               "term 1 'exists:%{d0}.example.com': exists: macro '%{d0}' keeps zero or too many parts");
     EXPECT_EQ(error_of("v=spf1 exists:%{dx}.example.com"),

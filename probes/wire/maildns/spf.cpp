@@ -47,7 +47,7 @@ bool is_toplabel(std::string_view label) {
     return alpha || hyphen;
 }
 
-// Macro syntax of RFC 7208 §7.1; `explain` admits the c, r and t letters of exp= text.
+// Macro syntax of RFC 7208 §7.1; `explain` admits the c, r and t letters of explanation text.
 std::string check_macro_string(std::string_view spec, bool explain, bool* ends_in_macro) {
     *ends_in_macro = false;
     for (std::size_t i = 0; i < spec.size(); ++i) {
@@ -73,7 +73,7 @@ std::string check_macro_string(std::string_view spec, bool explain, bool* ends_i
         const std::string_view letters = explain ? "slodiphcrtv" : "slodiphv";
         if (!is_alpha(body.front()) || letters.find(letter) == std::string_view::npos) {
             return "macro " + quote(spec.substr(i, close - i + 1)) + " has no valid letter" +
-                   (explain ? "" : " (c, r and t are only for exp=)");
+                   (explain ? "" : " (c, r and t are only for explanation text)");
         }
         std::size_t j = 1;
         std::size_t digits_start = j;
@@ -219,11 +219,9 @@ Parsed<SpfRecord> parse_spf(std::string_view text) {
             SpfModifier mod{to_lower(term.substr(0, mark)), std::string(term.substr(mark + 1))};
             const bool known = mod.name == "redirect" || mod.name == "exp";
             bool ends_in_macro = false;
-            std::string why = known ? (mod.value.empty() ? "an empty domain" : check_domain_spec(mod.value))
-                                    : check_macro_string(mod.value, false, &ends_in_macro);
-            if (mod.name == "exp" && !mod.value.empty() && why.find("c, r and t") != std::string::npos) {
-                why.clear();  // exp= names a TXT record whose macros may use c, r and t
-            }
+            // RFC 7208's grammar lets an unknown modifier's macro-string use every macro letter.
+            const std::string why = known ? (mod.value.empty() ? "an empty domain" : check_domain_spec(mod.value))
+                                          : check_macro_string(mod.value, true, &ends_in_macro);
             if (!why.empty()) {
                 out.error = where + why;
                 return out;
@@ -374,7 +372,7 @@ std::string SpfEvaluator::expand(std::string_view spec, const std::string& domai
                 }
                 break;
             }
-            default: break;  // c, r, t only appear in exp=, which is never expanded here
+            default: break;  // c, r, t: only in explanation text, refused by the parser here
         }
         std::size_t j = 1;
         std::size_t keep = 0;
