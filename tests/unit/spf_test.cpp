@@ -183,6 +183,15 @@ TEST(SpfEvaluate, NotCoveredSaysWhichTermDecided) {
     EXPECT_EQ(result.detail, "no term of open.example matched 192.0.2.2; the default is neutral");
 }
 
+TEST(SpfEvaluate, Ipv4MappedAddressIsCheckedAsIpv4) {
+    FakeMailDns dns;
+    dns.spf("example.com", "v=spf1 a ip4:192.0.2.0/24 -all").address("example.com", "198.51.100.1");
+    const SpfResult result = dns.check("example.com", "::ffff:192.0.2.9");
+    EXPECT_EQ(result.verdict, SpfVerdict::pass);
+    EXPECT_EQ(dns.asked[1], (MailDnsQuery{"example.com", MailDnsType::a}));  // A, not AAAA
+    EXPECT_EQ(result.mechanism, "ip4:192.0.2.0/24");
+}
+
 TEST(SpfEvaluate, TxtStringsAreJoinedAndOtherTxtIgnored) {
     FakeMailDns dns;
     dns.txt("example.com", {"google-site-verification=abc"})

@@ -292,6 +292,13 @@ std::string_view to_string(SpfVerdict verdict) noexcept {
 SpfEvaluator::SpfEvaluator(std::string domain, IpAddress address, SpfLimits limits)
     : domain_(std::move(domain)), address_(address), limits_(limits) {
     while (domain_.ends_with('.')) domain_.pop_back();
+    // RFC 7208 §5: an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is checked as the IPv4 address.
+    static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (address_.v6 && std::equal(std::begin(mapped), std::end(mapped), address_.bytes.begin())) {
+        IpAddress v4;
+        std::copy(address_.bytes.begin() + 12, address_.bytes.end(), v4.bytes.begin());
+        address_ = v4;
+    }
     stack_.push_back(Frame{domain_, Frame::Role::top, {}, 0, false});
     ask(domain_, MailDnsType::txt);
     wait_ = Wait::txt;
