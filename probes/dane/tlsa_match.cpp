@@ -26,15 +26,18 @@ Certificate decode(const DerCertificate& der) {
     return cert;
 }
 
-std::optional<std::vector<std::uint8_t>> digest(const std::vector<std::uint8_t>& bytes, const EVP_MD* md) {
+std::optional<std::vector<std::uint8_t>> digest(const std::vector<std::uint8_t>& bytes,
+                                                const EVP_MD* md) {
     std::vector<std::uint8_t> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
     unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &length, md, nullptr) != 1) return std::nullopt;
+    if (EVP_Digest(bytes.data(), bytes.size(), out.data(), &length, md, nullptr) != 1)
+        return std::nullopt;
     out.resize(length);
     return out;
 }
 
-std::optional<std::vector<std::uint8_t>> association(X509* cert, const DerCertificate& der, std::uint8_t selector,
+std::optional<std::vector<std::uint8_t>> association(X509* cert, const DerCertificate& der,
+                                                     std::uint8_t selector,
                                                      std::uint8_t matching_type) {
     std::vector<std::uint8_t> selected;
     if (selector == tlsa::cert) {
@@ -49,10 +52,14 @@ std::optional<std::vector<std::uint8_t>> association(X509* cert, const DerCertif
         return std::nullopt;
     }
     switch (matching_type) {
-        case tlsa::full: return selected;
-        case tlsa::sha256: return digest(selected, EVP_sha256());
-        case tlsa::sha512: return digest(selected, EVP_sha512());
-        default: return std::nullopt;
+        case tlsa::full:
+            return selected;
+        case tlsa::sha256:
+            return digest(selected, EVP_sha256());
+        case tlsa::sha512:
+            return digest(selected, EVP_sha512());
+        default:
+            return std::nullopt;
     }
 }
 
@@ -82,7 +89,8 @@ DaneCheck result(DaneCheck check, MailDnsReason reason, std::string detail, Reco
 
 }  // namespace
 
-std::optional<std::vector<std::uint8_t>> tlsa_association(const DerCertificate& certificate, std::uint8_t selector,
+std::optional<std::vector<std::uint8_t>> tlsa_association(const DerCertificate& certificate,
+                                                          std::uint8_t selector,
                                                           std::uint8_t matching_type) {
     const Certificate cert = decode(certificate);
     if (!cert) return std::nullopt;
@@ -98,19 +106,22 @@ DaneCheck check_dane(std::span<const TlsaRecord> records, std::span<const DerCer
     }
     const RecordState mismatch = default_state(MailDnsReason::tlsa_mismatch);
     if (chain.empty()) {
-        return result(std::move(check), MailDnsReason::tlsa_mismatch, "the server presented no certificate", mismatch);
+        return result(std::move(check), MailDnsReason::tlsa_mismatch,
+                      "the server presented no certificate", mismatch);
     }
     std::vector<Certificate> certs;
     for (std::size_t i = 0; i < chain.size(); ++i) {
         certs.push_back(decode(chain[i]));
         if (!certs.back()) {
             return result(std::move(check), MailDnsReason::tlsa_mismatch,
-                          "certificate " + std::to_string(i) + " of the chain is not DER X.509", mismatch);
+                          "certificate " + std::to_string(i) + " of the chain is not DER X.509",
+                          mismatch);
         }
     }
     const ASN1_TIME* not_after = X509_get0_notAfter(certs.front().get());
     const std::time_t now_seconds = std::chrono::system_clock::to_time_t(now);
-    std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> then(ASN1_TIME_set(nullptr, now_seconds), ASN1_TIME_free);
+    std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> then(ASN1_TIME_set(nullptr, now_seconds),
+                                                               ASN1_TIME_free);
     int days = 0, seconds = 0;
     if (then && ASN1_TIME_diff(&days, &seconds, then.get(), not_after) == 1) {
         check.seconds_to_expiry = static_cast<std::int64_t>(days) * 86400 + seconds;
@@ -119,7 +130,7 @@ DaneCheck check_dane(std::span<const TlsaRecord> records, std::span<const DerCer
     // A usable DANE-EE record for some other key is taken for the next one; a stale record for an
     // old key looks the same from here, which is why the zone's history is the operator's to keep.
     bool unmatched_ee = false;
-    bool matched_ta = false;    // a DANE-TA match survives a renewal under the same CA
+    bool matched_ta = false;  // a DANE-TA match survives a renewal under the same CA
     for (std::size_t r = 0; r < records.size(); ++r) {
         const TlsaRecord& record = records[r];
         if (!dane_usable(record)) continue;
@@ -127,7 +138,8 @@ DaneCheck check_dane(std::span<const TlsaRecord> records, std::span<const DerCer
         bool matched = false;
         const std::size_t last = record.usage == tlsa::dane_ee ? 1 : certs.size();
         for (std::size_t c = 0; c < last; ++c) {
-            const auto data = association(certs[c].get(), chain[c], record.selector, record.matching_type);
+            const auto data =
+                association(certs[c].get(), chain[c], record.selector, record.matching_type);
             if (!data || *data != record.data) continue;
             if (record.usage == tlsa::dane_ta && !chains_to(certs, c)) continue;
             check.matches.push_back(TlsaMatch{r, c});
@@ -140,26 +152,34 @@ DaneCheck check_dane(std::span<const TlsaRecord> records, std::span<const DerCer
     if (check.usable_records == 0) {
         return result(std::move(check), MailDnsReason::tlsa_mismatch,
                       "none of the " + std::to_string(records.size()) +
-                          " TLSA records is usable for SMTP (usage 2 or 3, selector 0 or 1, matching type 0, 1 or 2)",
+                          " TLSA records is usable for SMTP (usage 2 or 3, selector 0 or 1, "
+                          "matching type 0, 1 or 2)",
                       mismatch);
     }
     if (check.matches.empty()) {
         // Say what the server's key would need, so the operator can compare with the zone.
-        const auto current = association(certs.front().get(), chain.front(), tlsa::spki, tlsa::sha256);
+        const auto current =
+            association(certs.front().get(), chain.front(), tlsa::spki, tlsa::sha256);
         return result(std::move(check), MailDnsReason::tlsa_mismatch,
-                      "no TLSA record matches the presented chain (" + std::to_string(check.usable_records) +
-                          " usable records; the server's key is \"3 1 1 " + (current ? hex_encode(*current) : "?") + "\")",
+                      "no TLSA record matches the presented chain (" +
+                          std::to_string(check.usable_records) +
+                          " usable records; the server's key is \"3 1 1 " +
+                          (current ? hex_encode(*current) : "?") + "\")",
                       mismatch);
     }
     const TlsaMatch& first = check.matches.front();
-    std::string matched_text = "TLSA " + to_string(records[first.record]).substr(0, 6) + "... matches " +
-                               (first.certificate == 0 ? std::string("the server's certificate")
-                                                       : "chain certificate " + std::to_string(first.certificate));
-    if (check.seconds_to_expiry && *check.seconds_to_expiry <= std::chrono::seconds(options.renewal_window).count() &&
+    std::string matched_text =
+        "TLSA " + to_string(records[first.record]).substr(0, 6) + "... matches " +
+        (first.certificate == 0 ? std::string("the server's certificate")
+                                : "chain certificate " + std::to_string(first.certificate));
+    if (check.seconds_to_expiry &&
+        *check.seconds_to_expiry <= std::chrono::seconds(options.renewal_window).count() &&
         !unmatched_ee && !matched_ta) {
         return result(std::move(check), MailDnsReason::tlsa_next_key_missing,
-                      "the certificate expires in " + days_text(std::max<std::int64_t>(*check.seconds_to_expiry, 0)) +
-                          " and every TLSA record matches only the current one: publish a record for the next key "
+                      "the certificate expires in " +
+                          days_text(std::max<std::int64_t>(*check.seconds_to_expiry, 0)) +
+                          " and every TLSA record matches only the current one: publish a record "
+                          "for the next key "
                           "before renewing",
                       default_state(MailDnsReason::tlsa_next_key_missing));
     }

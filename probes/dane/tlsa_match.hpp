@@ -20,7 +20,8 @@ using DerCertificate = std::vector<std::uint8_t>;
 // What a TLSA record with this selector and matching type holds for `certificate`: the DER itself
 // or its SubjectPublicKeyInfo, as is or hashed. nullopt when the DER does not parse or a field is
 // a number DANE does not define.
-std::optional<std::vector<std::uint8_t>> tlsa_association(const DerCertificate& certificate, std::uint8_t selector,
+std::optional<std::vector<std::uint8_t>> tlsa_association(const DerCertificate& certificate,
+                                                          std::uint8_t selector,
                                                           std::uint8_t matching_type);
 
 struct TlsaMatch {

@@ -13,8 +13,8 @@ enum class DkimKeyStrength : std::uint8_t { ok, weak, revoked, unparsable };
 
 struct DkimKeyCheck {
     DkimKeyStrength strength = DkimKeyStrength::unparsable;
-    int bits = 0;          // the key size OpenSSL reports; 0 when unknown
-    std::string detail;    // "rsa 2048 bits", "rsa 512 bits, under 1024", "p= is not ..."
+    int bits = 0;        // the key size OpenSSL reports; 0 when unknown
+    std::string detail;  // "rsa 2048 bits", "rsa 512 bits, under 1024", "p= is not ..."
 };
 
 inline constexpr int dkim_min_rsa_bits = 1024;

@@ -6,12 +6,29 @@ namespace tierwatch {
 namespace {
 
 constexpr std::array<std::string_view, mail_dns_reason_count> reason_names{
-    "dns_error",       "no_mx",           "mx_unexpected",     "spf_missing",
-    "spf_invalid",     "spf_too_many_lookups", "spf_not_covered", "dmarc_missing",
-    "dmarc_invalid",   "dkim_missing",    "dkim_invalid",      "dkim_revoked",
-    "dkim_weak_key",   "mta_sts_missing", "mta_sts_invalid",   "mta_sts_fetch",
-    "mta_sts_mx_mismatch", "tlsrpt_missing", "tlsrpt_invalid", "tlsa_missing",
-    "tlsa_mismatch",   "tlsa_next_key_missing", "dnssec",
+    "dns_error",
+    "no_mx",
+    "mx_unexpected",
+    "spf_missing",
+    "spf_invalid",
+    "spf_too_many_lookups",
+    "spf_not_covered",
+    "dmarc_missing",
+    "dmarc_invalid",
+    "dkim_missing",
+    "dkim_invalid",
+    "dkim_revoked",
+    "dkim_weak_key",
+    "mta_sts_missing",
+    "mta_sts_invalid",
+    "mta_sts_fetch",
+    "mta_sts_mx_mismatch",
+    "tlsrpt_missing",
+    "tlsrpt_invalid",
+    "tlsa_missing",
+    "tlsa_mismatch",
+    "tlsa_next_key_missing",
+    "dnssec",
 };
 
 constexpr std::array<MailDnsReason, mail_dns_reason_count> make_all() {
@@ -24,9 +41,12 @@ constexpr std::array<MailDnsReason, mail_dns_reason_count> make_all() {
 
 std::string_view to_string(RecordState state) noexcept {
     switch (state) {
-        case RecordState::ok: return "ok";
-        case RecordState::warning: return "warning";
-        case RecordState::critical: return "critical";
+        case RecordState::ok:
+            return "ok";
+        case RecordState::warning:
+            return "warning";
+        case RecordState::critical:
+            return "critical";
     }
     return "?";
 }

@@ -16,9 +16,9 @@ enum class RecordState : std::uint8_t { ok, warning, critical };
 std::string_view to_string(RecordState state) noexcept;
 
 enum class MailDnsReason : std::uint8_t {
-    dns_error,             // the lookup failed (SERVFAIL, timeout): nothing is known
-    no_mx,                 // no MX record, or a null MX
-    mx_unexpected,         // an MX host outside the configured names
+    dns_error,      // the lookup failed (SERVFAIL, timeout): nothing is known
+    no_mx,          // no MX record, or a null MX
+    mx_unexpected,  // an MX host outside the configured names
     spf_missing,
     spf_invalid,           // syntax, several records, missing include or redirect target
     spf_too_many_lookups,  // more than 10 DNS-querying terms (or 2 void lookups)
@@ -26,19 +26,19 @@ enum class MailDnsReason : std::uint8_t {
     dmarc_missing,
     dmarc_invalid,
     dkim_missing,
-    dkim_invalid,          // the record or its key does not parse
-    dkim_revoked,          // empty p=
-    dkim_weak_key,         // RSA under 1024 bits
-    mta_sts_missing,       // no _mta-sts TXT record
-    mta_sts_invalid,       // the TXT record or the policy file does not parse
-    mta_sts_fetch,         // the policy could not be fetched over verified HTTPS
-    mta_sts_mx_mismatch,   // an MX host matches no mx: pattern of the policy
+    dkim_invalid,         // the record or its key does not parse
+    dkim_revoked,         // empty p=
+    dkim_weak_key,        // RSA under 1024 bits
+    mta_sts_missing,      // no _mta-sts TXT record
+    mta_sts_invalid,      // the TXT record or the policy file does not parse
+    mta_sts_fetch,        // the policy could not be fetched over verified HTTPS
+    mta_sts_mx_mismatch,  // an MX host matches no mx: pattern of the policy
     tlsrpt_missing,
     tlsrpt_invalid,
-    tlsa_missing,          // no TLSA record at _port._tcp.host
-    tlsa_mismatch,         // no usable TLSA record matches the presented chain
-    tlsa_next_key_missing, // matches now, but the certificate is due and no record for a next key
-    dnssec,                // require_dnssec and the answer lacks the AD bit
+    tlsa_missing,           // no TLSA record at _port._tcp.host
+    tlsa_mismatch,          // no usable TLSA record matches the presented chain
+    tlsa_next_key_missing,  // matches now, but the certificate is due and no record for a next key
+    dnssec,                 // require_dnssec and the answer lacks the AD bit
 };
 inline constexpr std::size_t mail_dns_reason_count = 23;
 

@@ -22,7 +22,8 @@ RecordVerdict failed(RecordKind kind, MailDnsReason reason, std::string detail) 
 }
 
 std::string failure_text(const MailDnsAnswer& answer) {
-    return answer.error_detail.empty() ? std::string("the lookup failed") : "the lookup failed: " + answer.error_detail;
+    return answer.error_detail.empty() ? std::string("the lookup failed")
+                                       : "the lookup failed: " + answer.error_detail;
 }
 
 std::string_view strip_dot(std::string_view name) {
@@ -33,21 +34,24 @@ std::string_view strip_dot(std::string_view name) {
 // The one record of a tag-list TXT set that starts with `version`, parsed; a verdict instead when
 // the lookup failed, none is published, several are, or it does not parse.
 template <class Record, class Parse>
-std::optional<RecordVerdict> single_record(RecordKind kind, const MailDnsAnswer& txt, std::string_view version,
-                                           MailDnsReason missing, MailDnsReason invalid, Parse parse,
-                                           Record& record) {
-    if (txt.status == MailDnsAnswer::Status::error) return failed(kind, MailDnsReason::dns_error, failure_text(txt));
+std::optional<RecordVerdict> single_record(RecordKind kind, const MailDnsAnswer& txt,
+                                           std::string_view version, MailDnsReason missing,
+                                           MailDnsReason invalid, Parse parse, Record& record) {
+    if (txt.status == MailDnsAnswer::Status::error)
+        return failed(kind, MailDnsReason::dns_error, failure_text(txt));
     const std::vector<std::string> records = txt.status == MailDnsAnswer::Status::nxdomain
                                                  ? std::vector<std::string>()
                                                  : records_with_version(txt.txt, version);
     if (records.empty()) {
         return failed(kind, missing,
-                      txt.status == MailDnsAnswer::Status::nxdomain ? "the name does not exist"
-                                                                    : "no TXT record starts with " + std::string(version));
+                      txt.status == MailDnsAnswer::Status::nxdomain
+                          ? "the name does not exist"
+                          : "no TXT record starts with " + std::string(version));
     }
     if (records.size() > 1) {
-        return failed(kind, invalid, std::to_string(records.size()) + " records start with " + std::string(version) +
-                                         "; there must be one");
+        return failed(kind, invalid,
+                      std::to_string(records.size()) + " records start with " +
+                          std::string(version) + "; there must be one");
     }
     Parsed<Record> parsed = parse(records.front());
     if (!parsed.ok()) return failed(kind, invalid, parsed.error);
@@ -59,12 +63,18 @@ std::optional<RecordVerdict> single_record(RecordKind kind, const MailDnsAnswer&
 
 std::string_view to_string(RecordKind kind) noexcept {
     switch (kind) {
-        case RecordKind::mx: return "mx";
-        case RecordKind::spf: return "spf";
-        case RecordKind::dmarc: return "dmarc";
-        case RecordKind::dkim: return "dkim";
-        case RecordKind::mta_sts: return "mta_sts";
-        case RecordKind::tls_rpt: return "tls_rpt";
+        case RecordKind::mx:
+            return "mx";
+        case RecordKind::spf:
+            return "spf";
+        case RecordKind::dmarc:
+            return "dmarc";
+        case RecordKind::dkim:
+            return "dkim";
+        case RecordKind::mta_sts:
+            return "mta_sts";
+        case RecordKind::tls_rpt:
+            return "tls_rpt";
     }
     return "?";
 }
@@ -82,8 +92,10 @@ RecordState DomainVerdict::worst() const noexcept {
 }
 
 RecordVerdict judge_mx(const MailDnsAnswer& mx, std::span<const std::string> expected) {
-    if (mx.status == MailDnsAnswer::Status::error) return failed(RecordKind::mx, MailDnsReason::dns_error, failure_text(mx));
-    if (mx.status == MailDnsAnswer::Status::nxdomain) return failed(RecordKind::mx, MailDnsReason::no_mx, "the domain does not exist");
+    if (mx.status == MailDnsAnswer::Status::error)
+        return failed(RecordKind::mx, MailDnsReason::dns_error, failure_text(mx));
+    if (mx.status == MailDnsAnswer::Status::nxdomain)
+        return failed(RecordKind::mx, MailDnsReason::no_mx, "the domain does not exist");
     if (mx.mx.empty()) return failed(RecordKind::mx, MailDnsReason::no_mx, "no MX record");
     std::vector<MxHost> hosts = mx.mx;
     std::sort(hosts.begin(), hosts.end(), [](const MxHost& a, const MxHost& b) {
@@ -92,16 +104,20 @@ RecordVerdict judge_mx(const MailDnsAnswer& mx, std::span<const std::string> exp
     std::string listed;
     for (const MxHost& host : hosts) {
         if (strip_dot(host.exchange).empty()) {
-            return failed(RecordKind::mx, MailDnsReason::no_mx, "a null MX (RFC 7505): the domain accepts no mail");
+            return failed(RecordKind::mx, MailDnsReason::no_mx,
+                          "a null MX (RFC 7505): the domain accepts no mail");
         }
         if (!listed.empty()) listed += ", ";
         listed += std::to_string(host.preference) + ' ' + std::string(strip_dot(host.exchange));
-        const bool known = expected.empty() || std::any_of(expected.begin(), expected.end(), [&](const std::string& name) {
-                               return iequals(strip_dot(name), strip_dot(host.exchange));
-                           });
+        const bool known =
+            expected.empty() ||
+            std::any_of(expected.begin(), expected.end(), [&](const std::string& name) {
+                return iequals(strip_dot(name), strip_dot(host.exchange));
+            });
         if (!known) {
             return failed(RecordKind::mx, MailDnsReason::mx_unexpected,
-                          std::string(strip_dot(host.exchange)) + " (preference " + std::to_string(host.preference) +
+                          std::string(strip_dot(host.exchange)) + " (preference " +
+                              std::to_string(host.preference) +
                               ") is not one of the expected MX hosts");
         }
     }
@@ -115,17 +131,22 @@ RecordVerdict judge_spf(std::span<const SpfCoverage> coverage, bool coverage_req
         const SpfResult& r = entry.result;
         const std::string address = to_string(entry.address);
         switch (r.problem) {
-            case SpfProblem::none: break;
-            case SpfProblem::no_record: return failed(RecordKind::spf, MailDnsReason::spf_missing, r.detail);
-            case SpfProblem::dns_error: return failed(RecordKind::spf, MailDnsReason::dns_error, r.detail);
+            case SpfProblem::none:
+                break;
+            case SpfProblem::no_record:
+                return failed(RecordKind::spf, MailDnsReason::spf_missing, r.detail);
+            case SpfProblem::dns_error:
+                return failed(RecordKind::spf, MailDnsReason::dns_error, r.detail);
             case SpfProblem::too_many_lookups:
             case SpfProblem::too_many_void_lookups:
                 return failed(RecordKind::spf, MailDnsReason::spf_too_many_lookups, r.detail);
-            default: return failed(RecordKind::spf, MailDnsReason::spf_invalid, r.detail);
+            default:
+                return failed(RecordKind::spf, MailDnsReason::spf_invalid, r.detail);
         }
         if (coverage_required && r.verdict != SpfVerdict::pass) {
             return failed(RecordKind::spf, MailDnsReason::spf_not_covered,
-                          address + " is not covered (" + std::string(to_string(r.verdict)) + "): " + r.detail);
+                          address + " is not covered (" + std::string(to_string(r.verdict)) +
+                              "): " + r.detail);
         }
         if (!covered.empty()) covered += "; ";
         covered += coverage_required ? address + " by " + r.mechanism + " in " + r.domain
@@ -136,12 +157,14 @@ RecordVerdict judge_spf(std::span<const SpfCoverage> coverage, bool coverage_req
 
 RecordVerdict judge_dmarc(const MailDnsAnswer& txt) {
     DmarcRecord record;
-    if (auto verdict = single_record(RecordKind::dmarc, txt, "v=DMARC1", MailDnsReason::dmarc_missing,
-                                     MailDnsReason::dmarc_invalid, parse_dmarc, record)) {
+    if (auto verdict =
+            single_record(RecordKind::dmarc, txt, "v=DMARC1", MailDnsReason::dmarc_missing,
+                          MailDnsReason::dmarc_invalid, parse_dmarc, record)) {
         return *verdict;
     }
     std::string detail = "p=" + std::string(to_string(record.policy));
-    if (record.subdomain_policy) detail += " sp=" + std::string(to_string(*record.subdomain_policy));
+    if (record.subdomain_policy)
+        detail += " sp=" + std::string(to_string(*record.subdomain_policy));
     if (record.percent != 100) detail += " pct=" + std::to_string(record.percent);
     return ok(RecordKind::dmarc, detail);
 }
@@ -159,20 +182,27 @@ RecordVerdict judge_dkim(std::string_view selector, const MailDnsAnswer& txt) {
                                     "no key record at " + std::string(selector) + "._domainkey"));
     }
     if (txt.txt.size() > 1) {
-        return with_selector(failed(RecordKind::dkim, MailDnsReason::dkim_invalid,
-                                    std::to_string(txt.txt.size()) + " TXT records; there must be one"));
+        return with_selector(
+            failed(RecordKind::dkim, MailDnsReason::dkim_invalid,
+                   std::to_string(txt.txt.size()) + " TXT records; there must be one"));
     }
     const Parsed<DkimKeyRecord> parsed = parse_dkim_key(join_txt(txt.txt.front()));
-    if (!parsed.ok()) return with_selector(failed(RecordKind::dkim, MailDnsReason::dkim_invalid, parsed.error));
+    if (!parsed.ok())
+        return with_selector(failed(RecordKind::dkim, MailDnsReason::dkim_invalid, parsed.error));
     const DkimKeyCheck check = check_dkim_key(parsed.value);
     switch (check.strength) {
         case DkimKeyStrength::ok:
-            return with_selector(ok(RecordKind::dkim, check.detail + (parsed.value.testing() ? ", testing (t=y)" : "")));
+            return with_selector(
+                ok(RecordKind::dkim,
+                   check.detail + (parsed.value.testing() ? ", testing (t=y)" : "")));
         case DkimKeyStrength::weak:
-            return with_selector(failed(RecordKind::dkim, MailDnsReason::dkim_weak_key, check.detail));
+            return with_selector(
+                failed(RecordKind::dkim, MailDnsReason::dkim_weak_key, check.detail));
         case DkimKeyStrength::revoked:
-            return with_selector(failed(RecordKind::dkim, MailDnsReason::dkim_revoked, check.detail));
-        case DkimKeyStrength::unparsable: break;
+            return with_selector(
+                failed(RecordKind::dkim, MailDnsReason::dkim_revoked, check.detail));
+        case DkimKeyStrength::unparsable:
+            break;
     }
     return with_selector(failed(RecordKind::dkim, MailDnsReason::dkim_invalid, check.detail));
 }
@@ -180,25 +210,33 @@ RecordVerdict judge_dkim(std::string_view selector, const MailDnsAnswer& txt) {
 RecordVerdict judge_mta_sts(const MailDnsAnswer& txt, const std::optional<MtaStsFetch>& policy,
                             std::span<const MxHost> mx) {
     MtaStsTxt record;
-    if (auto verdict = single_record(RecordKind::mta_sts, txt, "v=STSv1", MailDnsReason::mta_sts_missing,
-                                     MailDnsReason::mta_sts_invalid, parse_mta_sts_txt, record)) {
+    if (auto verdict =
+            single_record(RecordKind::mta_sts, txt, "v=STSv1", MailDnsReason::mta_sts_missing,
+                          MailDnsReason::mta_sts_invalid, parse_mta_sts_txt, record)) {
         return *verdict;
     }
-    if (!policy) return failed(RecordKind::mta_sts, MailDnsReason::mta_sts_fetch, "the policy was not fetched");
-    if (!policy->fetched) return failed(RecordKind::mta_sts, MailDnsReason::mta_sts_fetch, policy->error);
+    if (!policy)
+        return failed(RecordKind::mta_sts, MailDnsReason::mta_sts_fetch,
+                      "the policy was not fetched");
+    if (!policy->fetched)
+        return failed(RecordKind::mta_sts, MailDnsReason::mta_sts_fetch, policy->error);
     const Parsed<MtaStsPolicy> parsed = parse_mta_sts_policy(policy->body);
-    if (!parsed.ok()) return failed(RecordKind::mta_sts, MailDnsReason::mta_sts_invalid, "policy: " + parsed.error);
+    if (!parsed.ok())
+        return failed(RecordKind::mta_sts, MailDnsReason::mta_sts_invalid,
+                      "policy: " + parsed.error);
     const MtaStsPolicy& p = parsed.value;
-    const std::string summary = "id " + record.id + ", mode " + std::string(to_string(p.mode)) + ", max_age " +
-                                std::to_string(p.max_age);
+    const std::string summary = "id " + record.id + ", mode " + std::string(to_string(p.mode)) +
+                                ", max_age " + std::to_string(p.max_age);
     if (p.mode != MtaStsMode::none) {
         for (const MxHost& host : mx) {
-            const bool matched = std::any_of(p.mx.begin(), p.mx.end(),
-                                             [&](const std::string& pattern) { return mx_matches(pattern, host.exchange); });
+            const bool matched = std::any_of(
+                p.mx.begin(), p.mx.end(),
+                [&](const std::string& pattern) { return mx_matches(pattern, host.exchange); });
             if (matched) continue;
-            RecordVerdict verdict = failed(RecordKind::mta_sts, MailDnsReason::mta_sts_mx_mismatch,
-                                           "MX " + std::string(strip_dot(host.exchange)) +
-                                               " matches no mx: pattern of the policy (" + summary + ")");
+            RecordVerdict verdict =
+                failed(RecordKind::mta_sts, MailDnsReason::mta_sts_mx_mismatch,
+                       "MX " + std::string(strip_dot(host.exchange)) +
+                           " matches no mx: pattern of the policy (" + summary + ")");
             // Only an enforced policy makes senders refuse the MX; testing only reports it.
             if (p.mode == MtaStsMode::testing) verdict.state = RecordState::warning;
             return verdict;
@@ -209,8 +247,9 @@ RecordVerdict judge_mta_sts(const MailDnsAnswer& txt, const std::optional<MtaSts
 
 RecordVerdict judge_tls_rpt(const MailDnsAnswer& txt) {
     TlsRptRecord record;
-    if (auto verdict = single_record(RecordKind::tls_rpt, txt, "v=TLSRPTv1", MailDnsReason::tlsrpt_missing,
-                                     MailDnsReason::tlsrpt_invalid, parse_tlsrpt, record)) {
+    if (auto verdict =
+            single_record(RecordKind::tls_rpt, txt, "v=TLSRPTv1", MailDnsReason::tlsrpt_missing,
+                          MailDnsReason::tlsrpt_invalid, parse_tlsrpt, record)) {
         return *verdict;
     }
     std::string detail = "rua=";

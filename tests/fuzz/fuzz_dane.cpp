@@ -20,20 +20,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     const auto now = std::chrono::system_clock::time_point{};  // fixed: the input alone decides
-    const TlsaRecord other{tlsa::dane_ee, tlsa::spki, tlsa::sha256, std::vector<std::uint8_t>(32, 0xa5)};
+    const TlsaRecord other{tlsa::dane_ee, tlsa::spki, tlsa::sha256,
+                           std::vector<std::uint8_t>(32, 0xa5)};
     if (!records.empty()) {
         fuzz::require(records.size() == 6, "a certificate that parses yields every association");
         const DaneCheck all = check_dane(records, chain, now);
-        fuzz::require(all.matches.size() == records.size(), "each record made from the certificate matches it");
+        fuzz::require(all.matches.size() == records.size(),
+                      "each record made from the certificate matches it");
         fuzz::require(all.usable_records == records.size(), "and each is usable");
     }
     records.push_back(other);
     const DaneCheck check = check_dane(records, chain, now);
     for (const TlsaMatch& match : check.matches) {
-        fuzz::require(match.record < records.size() && match.certificate < chain.size(), "matches point inside");
+        fuzz::require(match.record < records.size() && match.certificate < chain.size(),
+                      "matches point inside");
         fuzz::require(match.record != records.size() - 1, "a record of other data matches nothing");
     }
-    fuzz::require(check.ok() == !check.reason.has_value(), "a verdict has a reason exactly when it is not ok");
+    fuzz::require(check.ok() == !check.reason.has_value(),
+                  "a verdict has a reason exactly when it is not ok");
     fuzz::require(!check.detail.empty(), "the verdict says why");
     return 0;
 }

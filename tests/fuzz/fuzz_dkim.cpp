@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (check.strength == DkimKeyStrength::ok && parsed.value.key_type == DkimKeyType::rsa) {
         fuzz::require(check.bits >= dkim_min_rsa_bits, "a sound RSA key has at least 1024 bits");
     }
-    fuzz::require((check.strength == DkimKeyStrength::revoked) == parsed.value.revoked, "only revoked keys are revoked");
+    fuzz::require((check.strength == DkimKeyStrength::revoked) == parsed.value.revoked,
+                  "only revoked keys are revoked");
     return 0;
 }

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     fuzz::require(parsed.value.percent <= 100, "pct is a percentage");
     for (const auto* uris : {&parsed.value.rua, &parsed.value.ruf}) {
-        for (const std::string& uri : *uris) fuzz::require(istarts_with(uri, "mailto:"), "report URIs are mailto:");
+        for (const std::string& uri : *uris)
+            fuzz::require(istarts_with(uri, "mailto:"), "report URIs are mailto:");
     }
     return 0;
 }

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (const auto address = parse_ip(text)) {
         const auto again = parse_ip(to_string(*address));
         fuzz::require(again && *again == *address, "an address prints in a form that parses back");
-        fuzz::require(in_network(*address, *address, address->v6 ? 128 : 32), "an address is in its own /32 or /128");
+        fuzz::require(in_network(*address, *address, address->v6 ? 128 : 32),
+                      "an address is in its own /32 or /128");
     }
     if (const auto bytes = base64_decode(text)) {
         const auto again = base64_decode(base64_encode(std::string(bytes->begin(), bytes->end())));
@@ -28,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (tags.ok()) {
         std::set<std::string> names;
         for (const Tag& tag : tags.value) {
-            fuzz::require(!tag.name.empty() && names.insert(tag.name).second, "tag names are present and unique");
+            fuzz::require(!tag.name.empty() && names.insert(tag.name).second,
+                          "tag names are present and unique");
         }
     }
     return 0;

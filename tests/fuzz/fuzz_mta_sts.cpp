@@ -8,8 +8,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace tierwatch;
     const std::string_view text = fuzz::text(data, size);
     const Parsed<MtaStsTxt> txt = parse_mta_sts_txt(text);
-    fuzz::require(txt.ok() ? !txt.value.id.empty() && txt.value.id.size() <= 32 : !txt.error.empty(),
-                  "an id is 1 to 32 characters, a refusal says why");
+    fuzz::require(
+        txt.ok() ? !txt.value.id.empty() && txt.value.id.size() <= 32 : !txt.error.empty(),
+        "an id is 1 to 32 characters, a refusal says why");
     const Parsed<MtaStsPolicy> parsed = parse_mta_sts_policy(text);
     if (!parsed.ok()) {
         fuzz::require(!parsed.error.empty(), "a refusal says why");
@@ -17,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const MtaStsPolicy& policy = parsed.value;
     fuzz::require(policy.max_age <= mta_sts_max_age_limit, "max_age is at most a year");
-    fuzz::require(policy.mode == MtaStsMode::none || !policy.mx.empty(), "an active policy names an MX");
+    fuzz::require(policy.mode == MtaStsMode::none || !policy.mx.empty(),
+                  "an active policy names an MX");
     const Parsed<MtaStsPolicy> again = parse_mta_sts_policy(to_string(policy));
     fuzz::require(again.ok() && again.value == policy, "the canonical text is the same policy");
     for (const std::string& pattern : policy.mx) {

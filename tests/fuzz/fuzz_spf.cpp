@@ -16,18 +16,32 @@ MailDnsAnswer answer(const MailDnsQuery& query, const std::string& record) {
     MailDnsAnswer out;
     const std::size_t hash = std::hash<std::string>{}(query.name);
     switch (hash % 7) {
-        case 0: out.status = MailDnsAnswer::Status::nxdomain; return out;
-        case 1: out.status = MailDnsAnswer::Status::error; return out;
-        default: break;
+        case 0:
+            out.status = MailDnsAnswer::Status::nxdomain;
+            return out;
+        case 1:
+            out.status = MailDnsAnswer::Status::error;
+            return out;
+        default:
+            break;
     }
     switch (query.type) {
-        case MailDnsType::txt: out.txt.push_back({record}); break;
-        case MailDnsType::a: out.addresses.push_back(IpAddress{false, {192, 0, 2, static_cast<std::uint8_t>(hash)}}); break;
-        case MailDnsType::aaaa: out.addresses.push_back(IpAddress{true, {0x20, 0x01, 0x0d, 0xb8}}); break;
-        case MailDnsType::mx:
-            for (std::size_t i = 0; i < hash % 12; ++i) out.mx.push_back({10, "mx" + std::to_string(i) + "." + query.name});
+        case MailDnsType::txt:
+            out.txt.push_back({record});
             break;
-        case MailDnsType::ptr: out.names = {"a.example.com", "b." + query.name}; break;
+        case MailDnsType::a:
+            out.addresses.push_back(IpAddress{false, {192, 0, 2, static_cast<std::uint8_t>(hash)}});
+            break;
+        case MailDnsType::aaaa:
+            out.addresses.push_back(IpAddress{true, {0x20, 0x01, 0x0d, 0xb8}});
+            break;
+        case MailDnsType::mx:
+            for (std::size_t i = 0; i < hash % 12; ++i)
+                out.mx.push_back({10, "mx" + std::to_string(i) + "." + query.name});
+            break;
+        case MailDnsType::ptr:
+            out.names = {"a.example.com", "b." + query.name};
+            break;
     }
     return out;
 }
@@ -47,20 +61,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fuzz::require(again.value == parsed.value, "the canonical text is the same record");
         fuzz::require(to_string(again.value) == canonical, "the canonical text is a fixed point");
     }
-    for (const IpAddress& address : {IpAddress{false, {192, 0, 2, 1}}, IpAddress{true, {0x20, 0x01, 0x0d, 0xb8}}}) {
+    for (const IpAddress& address :
+         {IpAddress{false, {192, 0, 2, 1}}, IpAddress{true, {0x20, 0x01, 0x0d, 0xb8}}}) {
         SpfEvaluator evaluator("example.com", address);
         std::size_t asked = 0;
         while (!evaluator.done()) {
-            fuzz::require(++asked <= 1 + 11 * SpfLimits{}.dns_lookups, "the evaluator stays within its query bound");
+            fuzz::require(++asked <= 1 + 11 * SpfLimits{}.dns_lookups,
+                          "the evaluator stays within its query bound");
             evaluator.feed(answer(evaluator.query(), record));
         }
         const SpfResult& result = evaluator.result();
-        fuzz::require(result.lookups <= SpfLimits{}.dns_lookups, "never more DNS-querying terms than the limit");
+        fuzz::require(result.lookups <= SpfLimits{}.dns_lookups,
+                      "never more DNS-querying terms than the limit");
         fuzz::require(result.queries == asked, "the result counts the queries asked");
         fuzz::require(!result.detail.empty(), "every result says why");
-        fuzz::require((result.verdict == SpfVerdict::permerror || result.verdict == SpfVerdict::temperror ||
-                       result.verdict == SpfVerdict::none) == (result.problem != SpfProblem::none),
-                      "errors and only errors name a problem");
+        fuzz::require(
+            (result.verdict == SpfVerdict::permerror || result.verdict == SpfVerdict::temperror ||
+             result.verdict == SpfVerdict::none) == (result.problem != SpfProblem::none),
+            "errors and only errors name a problem");
     }
     return 0;
 }

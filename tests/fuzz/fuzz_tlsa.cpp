@@ -9,9 +9,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace tierwatch;
     const Parsed<TlsaRecord> wire = parse_tlsa_rdata({data, size});
     if (wire.ok()) {
-        fuzz::require(to_rdata(wire.value) == std::vector<std::uint8_t>(data, data + size), "RDATA encodes back");
+        fuzz::require(to_rdata(wire.value) == std::vector<std::uint8_t>(data, data + size),
+                      "RDATA encodes back");
         const Parsed<TlsaRecord> text = parse_tlsa_text(to_string(wire.value));
-        fuzz::require(text.ok() && text.value == wire.value, "the presentation form is the same record");
+        fuzz::require(text.ok() && text.value == wire.value,
+                      "the presentation form is the same record");
     } else {
         fuzz::require(!wire.error.empty(), "a refusal says why");
     }

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     fuzz::require(!parsed.value.rua.empty(), "a record says where reports go");
     for (const std::string& uri : parsed.value.rua) {
-        fuzz::require(istarts_with(uri, "mailto:") || istarts_with(uri, "https://"), "reports go to mailto: or https:");
+        fuzz::require(istarts_with(uri, "mailto:") || istarts_with(uri, "https://"),
+                      "reports go to mailto: or https:");
     }
     return 0;
 }

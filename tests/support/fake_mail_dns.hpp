@@ -20,13 +20,17 @@ public:
         entry(name, MailDnsType::txt).txt.push_back(std::move(strings));
         return *this;
     }
-    FakeMailDns& spf(const std::string& name, const std::string& record) { return txt(name, {record}); }
+    FakeMailDns& spf(const std::string& name, const std::string& record) {
+        return txt(name, {record});
+    }
     FakeMailDns& address(const std::string& name, const std::string& text) {
         const std::optional<IpAddress> parsed = parse_ip(text);
-        entry(name, parsed && parsed->v6 ? MailDnsType::aaaa : MailDnsType::a).addresses.push_back(parsed.value());
+        entry(name, parsed && parsed->v6 ? MailDnsType::aaaa : MailDnsType::a)
+            .addresses.push_back(parsed.value());
         return *this;
     }
-    FakeMailDns& mx(const std::string& name, std::uint16_t preference, const std::string& exchange) {
+    FakeMailDns& mx(const std::string& name, std::uint16_t preference,
+                    const std::string& exchange) {
         entry(name, MailDnsType::mx).mx.push_back(MxHost{preference, exchange});
         return *this;
     }

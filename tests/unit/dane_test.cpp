@@ -1,17 +1,15 @@
 // DANE matching (probes/dane/tlsa_match): usages 2 and 3, selectors 0 and 1, matching types 0/1/2
 // against real chains minted by the test PKI, chain linkage for DANE-TA, mismatches with the key
 // the zone needs, and the renewal warning when no record for a next key is published.
-#include "probes/dane/tlsa_match.hpp"
-
+#include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 
+#include "probes/dane/tlsa_match.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace tierwatch {
@@ -51,9 +49,11 @@ protected:
     }
     static TlsaRecord record(std::uint8_t usage, std::uint8_t selector, std::uint8_t matching,
                              const DerCertificate& cert) {
-        return TlsaRecord{usage, selector, matching, tlsa_association(cert, selector, matching).value()};
+        return TlsaRecord{usage, selector, matching,
+                          tlsa_association(cert, selector, matching).value()};
     }
-    static DaneCheck check(const std::vector<TlsaRecord>& records, const std::vector<DerCertificate>& presented) {
+    static DaneCheck check(const std::vector<TlsaRecord>& records,
+                           const std::vector<DerCertificate>& presented) {
         return check_dane(records, presented, std::chrono::system_clock::now());
     }
 
@@ -67,7 +67,8 @@ TEST_F(Dane, AssociationDataHasTheRightShape) {
     EXPECT_EQ(tlsa_association(good[0], tlsa::cert, tlsa::full).value(), good[0]);
     EXPECT_EQ(tlsa_association(good[0], tlsa::spki, tlsa::sha256)->size(), 32u);
     EXPECT_EQ(tlsa_association(good[0], tlsa::spki, tlsa::sha512)->size(), 64u);
-    EXPECT_NE(tlsa_association(good[0], tlsa::cert, tlsa::sha256), tlsa_association(good[0], tlsa::spki, tlsa::sha256));
+    EXPECT_NE(tlsa_association(good[0], tlsa::cert, tlsa::sha256),
+              tlsa_association(good[0], tlsa::spki, tlsa::sha256));
     EXPECT_FALSE(tlsa_association(good[0], 2, tlsa::sha256));
     EXPECT_FALSE(tlsa_association(good[0], tlsa::spki, 3));
     EXPECT_FALSE(tlsa_association(DerCertificate{0x30, 0x00}, tlsa::spki, tlsa::sha256));
@@ -80,15 +81,19 @@ TEST_F(Dane, DaneEeMatchesTheServerCertificateInEveryForm) {
     const auto good = chain(test::CertVariant::good);
     for (std::uint8_t selector : {tlsa::cert, tlsa::spki}) {
         for (std::uint8_t matching : {tlsa::full, tlsa::sha256, tlsa::sha512}) {
-            const DaneCheck result = check({record(tlsa::dane_ee, selector, matching, good[0])}, good);
-            EXPECT_TRUE(result.ok()) << int(selector) << ' ' << int(matching) << ": " << result.detail;
+            const DaneCheck result =
+                check({record(tlsa::dane_ee, selector, matching, good[0])}, good);
+            EXPECT_TRUE(result.ok())
+                << int(selector) << ' ' << int(matching) << ": " << result.detail;
             EXPECT_EQ(result.matches, (std::vector<TlsaMatch>{{0, 0}}));
-            EXPECT_EQ(result.detail, "TLSA 3 " + std::to_string(selector) + " " + std::to_string(matching) +
+            EXPECT_EQ(result.detail, "TLSA 3 " + std::to_string(selector) + " " +
+                                         std::to_string(matching) +
                                          " ... matches the server's certificate");
         }
     }
     // DANE-EE never matches another certificate of the chain.
-    const DaneCheck result = check({record(tlsa::dane_ee, tlsa::spki, tlsa::sha256, good[1])}, good);
+    const DaneCheck result =
+        check({record(tlsa::dane_ee, tlsa::spki, tlsa::sha256, good[1])}, good);
     EXPECT_EQ(result.reason, MailDnsReason::tlsa_mismatch);
 }
 
@@ -110,14 +115,17 @@ TEST_F(Dane, DaneTaMatchesAnIssuerTheLeafChainsTo) {
 TEST_F(Dane, MismatchNamesTheKeyTheZoneNeeds) {
     const auto good = chain(test::CertVariant::good);
     const auto other = chain(test::CertVariant::wrong_host);
-    const DaneCheck result = check({record(tlsa::dane_ee, tlsa::spki, tlsa::sha256, other[0]),
-                                    TlsaRecord{tlsa::pkix_ee, tlsa::spki, tlsa::sha256, std::vector<std::uint8_t>(32)}},
-                                   good);
+    const DaneCheck result =
+        check({record(tlsa::dane_ee, tlsa::spki, tlsa::sha256, other[0]),
+               TlsaRecord{tlsa::pkix_ee, tlsa::spki, tlsa::sha256, std::vector<std::uint8_t>(32)}},
+              good);
     EXPECT_EQ(result.reason, MailDnsReason::tlsa_mismatch);
     EXPECT_EQ(result.usable_records, 1u);
     const std::string key = hex_encode(tlsa_association(good[0], tlsa::spki, tlsa::sha256).value());
-    EXPECT_EQ(result.detail, "no TLSA record matches the presented chain (1 usable records; the server's key is \"3 1 1 " +
-                                 key + "\")");
+    EXPECT_EQ(result.detail,
+              "no TLSA record matches the presented chain (1 usable records; the server's key is "
+              "\"3 1 1 " +
+                  key + "\")");
     EXPECT_TRUE(result.matches.empty());
 }
 
@@ -129,10 +137,12 @@ TEST_F(Dane, NoRecordsUnusableRecordsAndBadChains) {
     result = check({record(tlsa::pkix_ee, tlsa::spki, tlsa::sha256, good[0])}, good);
     EXPECT_EQ(result.reason, MailDnsReason::tlsa_mismatch);
     EXPECT_EQ(result.detail,
-              "none of the 1 TLSA records is usable for SMTP (usage 2 or 3, selector 0 or 1, matching type 0, 1 or 2)");
+              "none of the 1 TLSA records is usable for SMTP (usage 2 or 3, selector 0 or 1, "
+              "matching type 0, 1 or 2)");
     const std::vector<TlsaRecord> records{record(tlsa::dane_ee, tlsa::spki, tlsa::sha256, good[0])};
     EXPECT_EQ(check(records, {}).detail, "the server presented no certificate");
-    EXPECT_EQ(check(records, {good[0], DerCertificate{1, 2, 3}}).detail, "certificate 1 of the chain is not DER X.509");
+    EXPECT_EQ(check(records, {good[0], DerCertificate{1, 2, 3}}).detail,
+              "certificate 1 of the chain is not DER X.509");
 }
 
 TEST_F(Dane, RenewalWarnsWithoutANextKeyRecord) {
@@ -144,17 +154,21 @@ TEST_F(Dane, RenewalWarnsWithoutANextKeyRecord) {
     ASSERT_TRUE(result.seconds_to_expiry);
     EXPECT_GT(*result.seconds_to_expiry, 3 * 86400 - 60);
     EXPECT_LE(*result.seconds_to_expiry, 3 * 86400);
-    // From here on the clock is fixed relative to notAfter, so no second boundary can move a figure.
+    // From here on the clock is fixed relative to notAfter, so no second boundary can move a
+    // figure.
     const auto not_after = minted + std::chrono::seconds(*result.seconds_to_expiry);
     const auto now = not_after - std::chrono::hours(60);
-    auto at_now = [&](const std::vector<TlsaRecord>& records) { return check_dane(records, soon, now); };
+    auto at_now = [&](const std::vector<TlsaRecord>& records) {
+        return check_dane(records, soon, now);
+    };
     result = at_now({current});
     EXPECT_EQ(result.reason, MailDnsReason::tlsa_next_key_missing);
     EXPECT_EQ(result.state, RecordState::warning);
     EXPECT_EQ(result.matches.size(), 1u);
     EXPECT_EQ(result.seconds_to_expiry, 60 * 3600);
     EXPECT_EQ(result.detail,
-              "the certificate expires in 2 days and every TLSA record matches only the current one: publish a "
+              "the certificate expires in 2 days and every TLSA record matches only the current "
+              "one: publish a "
               "record for the next key before renewing");
     // A record for the next key is published: the rollover is ready.
     result = at_now({current, record(tlsa::dane_ee, tlsa::spki, tlsa::sha256, next[0])});
@@ -167,12 +181,14 @@ TEST_F(Dane, RenewalWarnsWithoutANextKeyRecord) {
     EXPECT_EQ(result.reason, MailDnsReason::tlsa_next_key_missing);
     EXPECT_EQ(result.matches.size(), 2u);
     // Outside the window nothing is due.
-    result = check_dane(std::vector<TlsaRecord>{current}, soon, now, DaneOptions{std::chrono::days(2)});
+    result =
+        check_dane(std::vector<TlsaRecord>{current}, soon, now, DaneOptions{std::chrono::days(2)});
     EXPECT_TRUE(result.ok()) << result.detail;
     // The clock is the caller's: a year later the good certificate is due as well.
     const TlsaRecord good_record = record(tlsa::dane_ee, tlsa::cert, tlsa::sha256, next[0]);
     EXPECT_TRUE(check({good_record}, next).ok());
-    result = check_dane(std::vector<TlsaRecord>{good_record}, next, std::chrono::system_clock::now() + std::chrono::days(350));
+    result = check_dane(std::vector<TlsaRecord>{good_record}, next,
+                        std::chrono::system_clock::now() + std::chrono::days(350));
     EXPECT_EQ(result.reason, MailDnsReason::tlsa_next_key_missing);
 }
 

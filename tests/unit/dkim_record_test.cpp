@@ -1,14 +1,14 @@
 // DKIM key records (probes/wire/maildns/dkim): tags, base64 key bytes, revocation, errors by tag.
-#include "probes/wire/maildns/dkim.hpp"
-
 #include <gtest/gtest.h>
+
+#include "probes/wire/maildns/dkim.hpp"
 
 namespace tierwatch {
 namespace {
 
 TEST(DkimKeyRecord, ParsesTagsAndDecodesTheKey) {
-    const Parsed<DkimKeyRecord> parsed =
-        parse_dkim_key("v=DKIM1; k=rsa; h=sha256:sha1; s=email:*; t=y:s; n=notes here; p=AAEC AwQ=");
+    const Parsed<DkimKeyRecord> parsed = parse_dkim_key(
+        "v=DKIM1; k=rsa; h=sha256:sha1; s=email:*; t=y:s; n=notes here; p=AAEC AwQ=");
     ASSERT_TRUE(parsed.ok()) << parsed.error;
     const DkimKeyRecord& r = parsed.value;
     EXPECT_EQ(r.key_type, DkimKeyType::rsa);
@@ -46,7 +46,8 @@ TEST(DkimKeyRecord, ErrorsNameTheTag) {
         {"v=DKIM1; p=AA=", "tag p: the key is not valid base64"},
         {"v=DKIM1; p=AA==x", "tag p: the key is not valid base64"},
         {"v=DKIM1; p=A", "tag p: the key is not valid base64"},
-        {"v=DKIM1; h=sha256::sha1; p=AA==", "tag h: 'sha256::sha1' is not a colon-separated list of names"},
+        {"v=DKIM1; h=sha256::sha1; p=AA==",
+         "tag h: 'sha256::sha1' is not a colon-separated list of names"},
         {"v=DKIM1; t=y,s; p=AA==", "tag t: 'y,s' is not a colon-separated list of names"},
         {"v=DKIM1; p=AA==; p=", "tag p appears twice"},
         {"v=DKIM1; p=AA==; x", "tag 3 'x' has no '='"},

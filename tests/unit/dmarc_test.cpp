@@ -8,14 +8,16 @@ namespace {
 
 TEST(Dmarc, ParsesEveryTag) {
     const Parsed<DmarcRecord> parsed = parse_dmarc(
-        "v=DMARC1; p=reject; sp=quarantine; pct=25; rua=mailto:agg@example.com, mailto:x@y.example!10m; "
+        "v=DMARC1; p=reject; sp=quarantine; pct=25; rua=mailto:agg@example.com, "
+        "mailto:x@y.example!10m; "
         "ruf=mailto:forensic@example.com; adkim=s; aspf=r; fo=1; ri=86400; rf=afrf; future=1");
     ASSERT_TRUE(parsed.ok()) << parsed.error;
     const DmarcRecord& r = parsed.value;
     EXPECT_EQ(r.policy, DmarcPolicy::reject);
     EXPECT_EQ(r.subdomain_policy, DmarcPolicy::quarantine);
     EXPECT_EQ(r.percent, 25u);
-    EXPECT_EQ(r.rua, (std::vector<std::string>{"mailto:agg@example.com", "mailto:x@y.example!10m"}));
+    EXPECT_EQ(r.rua,
+              (std::vector<std::string>{"mailto:agg@example.com", "mailto:x@y.example!10m"}));
     EXPECT_EQ(r.ruf, (std::vector<std::string>{"mailto:forensic@example.com"}));
     EXPECT_EQ(r.adkim, DmarcAlignment::strict);
     EXPECT_EQ(r.aspf, DmarcAlignment::relaxed);
@@ -40,13 +42,19 @@ TEST(Dmarc, ErrorsNameTheTag) {
         {"v=DMARC1; p=none; sp=", "tag sp: '' is not none, quarantine or reject"},
         {"v=DMARC1; p=none; pct=101", "tag pct: '101' is not a percentage from 0 to 100"},
         {"v=DMARC1; p=none; pct=-1", "tag pct: '-1' is not a percentage from 0 to 100"},
-        {"v=DMARC1; p=none; pct=99999999999", "tag pct: '99999999999' is not a percentage from 0 to 100"},
-        {"v=DMARC1; p=none; rua=agg@example.com", "tag rua: 'agg@example.com' is not a mailto: URI"},
-        {"v=DMARC1; p=none; rua=https://example.com/r", "tag rua: 'https://example.com/r' is not a mailto: URI"},
-        {"v=DMARC1; p=none; ruf=mailto:@example.com", "tag ruf: 'mailto:@example.com' has no local@domain address"},
+        {"v=DMARC1; p=none; pct=99999999999",
+         "tag pct: '99999999999' is not a percentage from 0 to 100"},
+        {"v=DMARC1; p=none; rua=agg@example.com",
+         "tag rua: 'agg@example.com' is not a mailto: URI"},
+        {"v=DMARC1; p=none; rua=https://example.com/r",
+         "tag rua: 'https://example.com/r' is not a mailto: URI"},
+        {"v=DMARC1; p=none; ruf=mailto:@example.com",
+         "tag ruf: 'mailto:@example.com' has no local@domain address"},
         {"v=DMARC1; p=none; rua=mailto:a@b,", "tag rua: '' is not a mailto: URI"},
-        {"v=DMARC1; p=none; rua=mailto:a@b!x", "tag rua: 'mailto:a@b!x' has a bad size limit after '!'"},
-        {"v=DMARC1; p=none; adkim=relaxed", "tag adkim: 'relaxed' is not r (relaxed) or s (strict)"},
+        {"v=DMARC1; p=none; rua=mailto:a@b!x",
+         "tag rua: 'mailto:a@b!x' has a bad size limit after '!'"},
+        {"v=DMARC1; p=none; adkim=relaxed",
+         "tag adkim: 'relaxed' is not r (relaxed) or s (strict)"},
         {"v=DMARC1; p=none; aspf=", "tag aspf: '' is not r (relaxed) or s (strict)"},
         {"v=DMARC1; p=none; ri=1d", "tag ri: '1d' is not a number of seconds"},
         {"v=DMARC1; p=none; p=reject", "tag p appears twice"},

@@ -1,9 +1,8 @@
 // The mail_domain verdict model (probes/mail_domain): failure reason names and default states, the
 // DKIM key size check on real OpenSSL keys, and each record's judge from DNS answers as values.
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
-
-#include <gtest/gtest.h>
 
 #include <memory>
 #include <set>
@@ -18,8 +17,12 @@ namespace {
 
 using Pkey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
-Pkey rsa_key(unsigned bits) { return Pkey(EVP_RSA_gen(bits), EVP_PKEY_free); }
-Pkey ed25519_key() { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free); }
+Pkey rsa_key(unsigned bits) {
+    return Pkey(EVP_RSA_gen(bits), EVP_PKEY_free);
+}
+Pkey ed25519_key() {
+    return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free);
+}
 
 std::string spki_base64(EVP_PKEY* key) {
     unsigned char* der = nullptr;
@@ -109,7 +112,8 @@ TEST(DkimKey, Ed25519RawAndSpki) {
     DkimKeyCheck result = check("v=DKIM1; k=ed25519; p=" + raw_base64(key.get()));
     EXPECT_EQ(result.strength, DkimKeyStrength::ok);
     EXPECT_EQ(result.detail, "ed25519");
-    EXPECT_EQ(check("v=DKIM1; k=ed25519; p=" + spki_base64(key.get())).strength, DkimKeyStrength::ok);
+    EXPECT_EQ(check("v=DKIM1; k=ed25519; p=" + spki_base64(key.get())).strength,
+              DkimKeyStrength::ok);
 }
 
 TEST(DkimKey, RevokedAndUnparsable) {
@@ -120,7 +124,8 @@ TEST(DkimKey, RevokedAndUnparsable) {
     const Pkey ed = ed25519_key();
     result = check("v=DKIM1; k=rsa; p=" + spki_base64(ed.get()));  // k= says rsa, p= holds Ed25519
     EXPECT_EQ(result.strength, DkimKeyStrength::unparsable);
-    EXPECT_EQ(result.detail, "p= is not an RSA public key (SubjectPublicKeyInfo): it holds a key of another type");
+    EXPECT_EQ(result.detail,
+              "p= is not an RSA public key (SubjectPublicKeyInfo): it holds a key of another type");
     EXPECT_EQ(check("v=DKIM1; k=ed25519; p=" + base64_encode(std::string(31, 'x'))).detail,
               "p= is not an Ed25519 public key (32 bytes)");
     // Trailing bytes after a good key are not the key.
@@ -144,11 +149,13 @@ TEST(JudgeMx, PresentExpectedAndNull) {
     verdict = judge_mx(answer, std::vector<std::string>{"mx1.example.com"});
     EXPECT_EQ(verdict.reason, MailDnsReason::mx_unexpected);
     EXPECT_EQ(verdict.state, RecordState::warning);
-    EXPECT_EQ(verdict.detail, "mx2.example.com (preference 20) is not one of the expected MX hosts");
+    EXPECT_EQ(verdict.detail,
+              "mx2.example.com (preference 20) is not one of the expected MX hosts");
 
     EXPECT_EQ(judge_mx(MailDnsAnswer{}).detail, "no MX record");
     EXPECT_EQ(judge_mx(MailDnsAnswer{}).state, RecordState::critical);
-    EXPECT_EQ(judge_mx(status(MailDnsAnswer::Status::nxdomain)).detail, "the domain does not exist");
+    EXPECT_EQ(judge_mx(status(MailDnsAnswer::Status::nxdomain)).detail,
+              "the domain does not exist");
     verdict = judge_mx(status(MailDnsAnswer::Status::error));
     EXPECT_EQ(verdict.reason, MailDnsReason::dns_error);
     EXPECT_EQ(verdict.detail, "the lookup failed: SERVFAIL");
@@ -172,7 +179,8 @@ TEST(JudgeSpf, CoverageOfEveryMta) {
     RecordVerdict verdict = judge_spf(coverage({"192.0.2.1", "198.51.100.7"}));
     EXPECT_TRUE(verdict.ok()) << verdict.detail;
     EXPECT_EQ(verdict.detail,
-              "covers 192.0.2.1 by ip4:192.0.2.0/28 in example.com; 198.51.100.7 by include:_spf.example.net in example.com");
+              "covers 192.0.2.1 by ip4:192.0.2.0/28 in example.com; 198.51.100.7 by "
+              "include:_spf.example.net in example.com");
     verdict = judge_spf(coverage({"192.0.2.1", "192.0.2.16"}));
     EXPECT_EQ(verdict.reason, MailDnsReason::spf_not_covered);
     EXPECT_EQ(verdict.state, RecordState::critical);
@@ -199,12 +207,14 @@ TEST(JudgeSpf, ProblemsMapToReasons) {
         return judge_spf(std::span(&entry, 1));
     };
     EXPECT_EQ(judge("broken.example").reason, MailDnsReason::spf_invalid);
-    EXPECT_EQ(judge("broken.example").detail, "include:_spf.gone.example: _spf.gone.example does not exist");
+    EXPECT_EQ(judge("broken.example").detail,
+              "include:_spf.gone.example: _spf.gone.example does not exist");
     EXPECT_EQ(judge("syntax.example").reason, MailDnsReason::spf_invalid);
     EXPECT_EQ(judge("none.example").reason, MailDnsReason::spf_missing);
     EXPECT_EQ(judge("down.example").reason, MailDnsReason::dns_error);
     EXPECT_EQ(judge("loop.example").reason, MailDnsReason::spf_too_many_lookups);
-    EXPECT_EQ(judge("loop.example").detail, "more than 10 DNS lookups (the next is a:a10.example in loop.example)");
+    EXPECT_EQ(judge("loop.example").detail,
+              "more than 10 DNS lookups (the next is a:a10.example in loop.example)");
 }
 
 TEST(JudgeDmarc, MissingInvalidAndPolicy) {
@@ -215,7 +225,8 @@ TEST(JudgeDmarc, MissingInvalidAndPolicy) {
     verdict = judge_dmarc(txt_answer({{"hello"}}));
     EXPECT_EQ(verdict.reason, MailDnsReason::dmarc_missing);
     EXPECT_EQ(verdict.detail, "no TXT record starts with v=DMARC1");
-    EXPECT_EQ(judge_dmarc(status(MailDnsAnswer::Status::nxdomain)).detail, "the name does not exist");
+    EXPECT_EQ(judge_dmarc(status(MailDnsAnswer::Status::nxdomain)).detail,
+              "the name does not exist");
     verdict = judge_dmarc(txt_answer({{"v=DMARC1; p=maybe"}}));
     EXPECT_EQ(verdict.reason, MailDnsReason::dmarc_invalid);
     EXPECT_EQ(verdict.detail, "tag p: 'maybe' is not none, quarantine or reject");
@@ -228,7 +239,8 @@ TEST(JudgeDkim, EachStateNamesTheSelector) {
     const Pkey good = rsa_key(2048);
     const std::string p = spki_base64(good.get());
     // A 2048-bit key does not fit one 255-byte character-string: zones split it.
-    RecordVerdict verdict = judge_dkim("s1", txt_answer({{"v=DKIM1; k=rsa; t=y; p=" + p.substr(0, 200), p.substr(200)}}));
+    RecordVerdict verdict = judge_dkim(
+        "s1", txt_answer({{"v=DKIM1; k=rsa; t=y; p=" + p.substr(0, 200), p.substr(200)}}));
     EXPECT_TRUE(verdict.ok()) << verdict.detail;
     EXPECT_EQ(verdict.name(), "dkim:s1");
     EXPECT_EQ(verdict.detail, "rsa 2048 bits, testing (t=y)");
@@ -236,7 +248,8 @@ TEST(JudgeDkim, EachStateNamesTheSelector) {
     verdict = judge_dkim("old", txt_answer({{"v=DKIM1; p=" + spki_base64(weak.get())}}));
     EXPECT_EQ(verdict.reason, MailDnsReason::dkim_weak_key);
     EXPECT_EQ(verdict.name(), "dkim:old");
-    EXPECT_EQ(judge_dkim("gone", txt_answer({{"v=DKIM1; p="}})).reason, MailDnsReason::dkim_revoked);
+    EXPECT_EQ(judge_dkim("gone", txt_answer({{"v=DKIM1; p="}})).reason,
+              MailDnsReason::dkim_revoked);
     verdict = judge_dkim("none", status(MailDnsAnswer::Status::nxdomain));
     EXPECT_EQ(verdict.reason, MailDnsReason::dkim_missing);
     EXPECT_EQ(verdict.detail, "no key record at none._domainkey");
@@ -249,7 +262,8 @@ TEST(JudgeDkim, EachStateNamesTheSelector) {
 TEST(JudgeMtaSts, PolicyAndMxAgree) {
     const MailDnsAnswer txt = txt_answer({{"v=STSv1; id=20240101"}});
     const std::vector<MxHost> mx{{10, "mx1.example.com"}, {20, "mx2.example.com."}};
-    MtaStsFetch fetch{true, "version: STSv1\r\nmode: enforce\r\nmx: *.example.com\r\nmax_age: 604800\r\n", {}};
+    MtaStsFetch fetch{
+        true, "version: STSv1\r\nmode: enforce\r\nmx: *.example.com\r\nmax_age: 604800\r\n", {}};
     RecordVerdict verdict = judge_mta_sts(txt, fetch, mx);
     EXPECT_TRUE(verdict.ok()) << verdict.detail;
     EXPECT_EQ(verdict.detail, "id 20240101, mode enforce, max_age 604800");
@@ -259,7 +273,8 @@ TEST(JudgeMtaSts, PolicyAndMxAgree) {
     EXPECT_EQ(verdict.reason, MailDnsReason::mta_sts_mx_mismatch);
     EXPECT_EQ(verdict.state, RecordState::critical);
     EXPECT_EQ(verdict.detail,
-              "MX mx2.example.com matches no mx: pattern of the policy (id 20240101, mode enforce, max_age 604800)");
+              "MX mx2.example.com matches no mx: pattern of the policy (id 20240101, mode enforce, "
+              "max_age 604800)");
     fetch.body = "version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n";
     EXPECT_EQ(judge_mta_sts(txt, fetch, mx).state, RecordState::warning);
     fetch.body = "version: STSv1\nmode: none\nmax_age: 0\n";
@@ -274,16 +289,19 @@ TEST(JudgeMtaSts, PolicyAndMxAgree) {
     EXPECT_EQ(verdict.detail, "certificate verify failed");
     EXPECT_EQ(judge_mta_sts(txt, std::nullopt, mx).reason, MailDnsReason::mta_sts_fetch);
     EXPECT_EQ(judge_mta_sts(txt_answer({}), fetch, mx).reason, MailDnsReason::mta_sts_missing);
-    EXPECT_EQ(judge_mta_sts(txt_answer({{"v=STSv1"}}), fetch, mx).detail, "tag id: missing (the policy id is required)");
+    EXPECT_EQ(judge_mta_sts(txt_answer({{"v=STSv1"}}), fetch, mx).detail,
+              "tag id: missing (the policy id is required)");
 }
 
 TEST(JudgeTlsRpt, MissingInvalidOk) {
-    RecordVerdict verdict = judge_tls_rpt(txt_answer({{"v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example/x"}}));
+    RecordVerdict verdict =
+        judge_tls_rpt(txt_answer({{"v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example/x"}}));
     EXPECT_TRUE(verdict.ok());
     EXPECT_EQ(verdict.name(), "tls_rpt");
     EXPECT_EQ(verdict.detail, "rua=mailto:tls@example.com,https://r.example/x");
     EXPECT_EQ(judge_tls_rpt(txt_answer({{"v=spf1 -all"}})).reason, MailDnsReason::tlsrpt_missing);
-    EXPECT_EQ(judge_tls_rpt(txt_answer({{"v=TLSRPTv1; rua=ftp://x"}})).reason, MailDnsReason::tlsrpt_invalid);
+    EXPECT_EQ(judge_tls_rpt(txt_answer({{"v=TLSRPTv1; rua=ftp://x"}})).reason,
+              MailDnsReason::tlsrpt_invalid);
 }
 
 TEST(DomainVerdict, WorstStateRollsUp) {

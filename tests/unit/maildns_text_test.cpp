@@ -15,11 +15,12 @@ TEST(MailDnsTxt, JoinsStringsWithNothingBetween) {
 }
 
 TEST(MailDnsTxt, SelectsRecordsByVersion) {
-    const std::vector<TxtStrings> records{{"v=spf1 -all"}, {"V=SPF1"}, {"v=spf10 a"}, {"x v=spf1"},
-                                          {"v=DMARC1;p=none"}, {"v=spf1;"}};
+    const std::vector<TxtStrings> records{{"v=spf1 -all"}, {"V=SPF1"},          {"v=spf10 a"},
+                                          {"x v=spf1"},    {"v=DMARC1;p=none"}, {"v=spf1;"}};
     EXPECT_EQ(records_with_version(records, "v=spf1"),
               (std::vector<std::string>{"v=spf1 -all", "V=SPF1", "v=spf1;"}));
-    EXPECT_EQ(records_with_version(records, "v=DMARC1"), (std::vector<std::string>{"v=DMARC1;p=none"}));
+    EXPECT_EQ(records_with_version(records, "v=DMARC1"),
+              (std::vector<std::string>{"v=DMARC1;p=none"}));
     EXPECT_TRUE(records_with_version(records, "v=STSv1").empty());
 }
 
@@ -49,7 +50,8 @@ TEST(TagList, ErrorsNameTheTag) {
     EXPECT_EQ(parse_tag_list("a-b=x").error, "tag 1: 'a-b' is not a tag name");
     EXPECT_EQ(parse_tag_list("=x").error, "tag 1: '' is not a tag name");
     EXPECT_EQ(parse_tag_list("a=1; a=2").error, "tag a appears twice");
-    EXPECT_EQ(parse_tag_list("a=\x80").error, "tag a: the value holds a byte outside printable ASCII");
+    EXPECT_EQ(parse_tag_list("a=\x80").error,
+              "tag a: the value holds a byte outside printable ASCII");
 }
 
 TEST(Base64, DecodesWhatEncodeWrites) {
@@ -64,11 +66,11 @@ TEST(Base64, DecodesWhatEncodeWrites) {
 }
 
 TEST(Base64, RefusesBadInput) {
-    EXPECT_FALSE(base64_decode("Zm9"));     // no padding
-    EXPECT_FALSE(base64_decode("Zg="));     // short padding
-    EXPECT_FALSE(base64_decode("Zg==="));   // too much padding
+    EXPECT_FALSE(base64_decode("Zm9"));    // no padding
+    EXPECT_FALSE(base64_decode("Zg="));    // short padding
+    EXPECT_FALSE(base64_decode("Zg==="));  // too much padding
     EXPECT_FALSE(base64_decode("="));
-    EXPECT_FALSE(base64_decode("Zh=="));    // non-zero pad bits
+    EXPECT_FALSE(base64_decode("Zh=="));  // non-zero pad bits
     EXPECT_FALSE(base64_decode("Zm9=="));
     EXPECT_FALSE(base64_decode("Zm9vYm=Fy"));  // data after padding
     EXPECT_FALSE(base64_decode("Zm9v!"));
@@ -92,8 +94,8 @@ TEST(IpAddress, ParsesIpv4Strictly) {
     EXPECT_FALSE(address->v6);
     EXPECT_EQ(address->bytes[0], 192);
     EXPECT_EQ(address->bytes[3], 255);
-    for (std::string_view bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4 ", "1..3.4",
-                                 "1.2.3.", "a.b.c.d", "1234.1.1.1", "-1.2.3.4"}) {
+    for (std::string_view bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4 ",
+                                 "1..3.4", "1.2.3.", "a.b.c.d", "1234.1.1.1", "-1.2.3.4"}) {
         EXPECT_FALSE(parse_ipv4(bad)) << bad;
     }
 }
@@ -104,11 +106,13 @@ TEST(IpAddress, ParsesIpv6Forms) {
     EXPECT_EQ(to_string(parse_ipv6("::1").value()), "::1");
     EXPECT_EQ(to_string(parse_ipv6("1::").value()), "1::");
     EXPECT_EQ(to_string(parse_ipv6("1:0:0:2:0:0:0:3").value()), "1:0:0:2::3");
-    EXPECT_EQ(to_string(parse_ipv6("1:0:2:3:4:5:6:7").value()), "1:0:2:3:4:5:6:7");  // one zero: no "::"
+    EXPECT_EQ(to_string(parse_ipv6("1:0:2:3:4:5:6:7").value()),
+              "1:0:2:3:4:5:6:7");  // one zero: no "::"
     EXPECT_EQ(to_string(parse_ipv6("::ffff:192.0.2.1").value()), "::ffff:c000:201");
     EXPECT_EQ(to_string(parse_ipv6("1:2:3:4:5:6:1.2.3.4").value()), "1:2:3:4:5:6:102:304");
-    for (std::string_view bad : {"", ":", ":1", "1:", "1:2", "1::2::3", ":::", "12345::", "g::",
-                                 "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::8", "1.2.3.4::", "::1.2.3", "1:2:3:4:5:6:7:1.2.3.4"}) {
+    for (std::string_view bad :
+         {"", ":", ":1", "1:", "1:2", "1::2::3", ":::", "12345::", "g::", "1:2:3:4:5:6:7:8:9",
+          "1:2:3:4:5:6:7::8", "1.2.3.4::", "::1.2.3", "1:2:3:4:5:6:7:1.2.3.4"}) {
         EXPECT_FALSE(parse_ipv6(bad)) << bad;
     }
     EXPECT_TRUE(parse_ip("2001:db8::1")->v6);
@@ -120,7 +124,7 @@ TEST(IpAddress, PrefixMatching) {
     EXPECT_TRUE(in_network(a, parse_ip("192.0.2.128").value(), 25));
     EXPECT_FALSE(in_network(a, parse_ip("192.0.2.0").value(), 25));
     EXPECT_TRUE(in_network(a, parse_ip("10.0.0.0").value(), 0));
-    EXPECT_TRUE(in_network(a, a, 99));  // capped at 32
+    EXPECT_TRUE(in_network(a, a, 99));                       // capped at 32
     EXPECT_FALSE(in_network(a, parse_ip("::").value(), 0));  // never across families
     const IpAddress b = parse_ip("2001:db8:abcd::1").value();
     EXPECT_TRUE(in_network(b, parse_ip("2001:db8:ab00::").value(), 40));

@@ -15,11 +15,15 @@ TEST(MtaStsTxt, ParsesTheId) {
 }
 
 TEST(MtaStsTxt, ErrorsNameTheTag) {
-    EXPECT_EQ(parse_mta_sts_txt("id=1; v=STSv1").error, "tag v: the record must start with v=STSv1");
-    EXPECT_EQ(parse_mta_sts_txt("v=STSv2; id=1").error, "tag v: the record must start with v=STSv1");
+    EXPECT_EQ(parse_mta_sts_txt("id=1; v=STSv1").error,
+              "tag v: the record must start with v=STSv1");
+    EXPECT_EQ(parse_mta_sts_txt("v=STSv2; id=1").error,
+              "tag v: the record must start with v=STSv1");
     EXPECT_EQ(parse_mta_sts_txt("v=STSv1").error, "tag id: missing (the policy id is required)");
-    EXPECT_EQ(parse_mta_sts_txt("v=STSv1; id=").error, "tag id: '' is not 1 to 32 letters and digits");
-    EXPECT_EQ(parse_mta_sts_txt("v=STSv1; id=2024-01").error, "tag id: '2024-01' is not 1 to 32 letters and digits");
+    EXPECT_EQ(parse_mta_sts_txt("v=STSv1; id=").error,
+              "tag id: '' is not 1 to 32 letters and digits");
+    EXPECT_EQ(parse_mta_sts_txt("v=STSv1; id=2024-01").error,
+              "tag id: '2024-01' is not 1 to 32 letters and digits");
     EXPECT_EQ(parse_mta_sts_txt("v=STSv1; id=" + std::string(33, 'a')).error,
               "tag id: '" + std::string(33, 'a') + "' is not 1 to 32 letters and digits");
 }
@@ -27,7 +31,8 @@ TEST(MtaStsTxt, ErrorsNameTheTag) {
 TEST(MtaStsPolicy, ParsesCrlfAndLfLines) {
     const MtaStsPolicy expected{MtaStsMode::enforce, 604800, {"mail.example.com", "*.example.net"}};
     for (std::string_view body :
-         {"version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\nmax_age: 604800\r\n",
+         {"version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: "
+          "*.example.net\r\nmax_age: 604800\r\n",
           "version: STSv1\nmode: enforce\nmx: Mail.Example.COM.\nmx:*.example.net\nmax_age:604800",
           "version: STSv1\r\nmode: enforce\r\nfuture: x\r\nmx: mail.example.com\r\nmode: none\r\n"
           "mx: *.example.net\r\nmax_age: 604800\r\n\r\n"}) {
@@ -35,11 +40,14 @@ TEST(MtaStsPolicy, ParsesCrlfAndLfLines) {
         ASSERT_TRUE(parsed.ok()) << parsed.error;
         EXPECT_EQ(parsed.value, expected);
     }
-    const Parsed<MtaStsPolicy> none = parse_mta_sts_policy("version: STSv1\nmode: none\nmax_age: 0\n");
+    const Parsed<MtaStsPolicy> none =
+        parse_mta_sts_policy("version: STSv1\nmode: none\nmax_age: 0\n");
     ASSERT_TRUE(none.ok()) << none.error;
     EXPECT_EQ(none.value.mode, MtaStsMode::none);
-    EXPECT_EQ(parse_mta_sts_policy("version: STSv1\nmode: testing\nmx: a.example\nmax_age: 31557600\n").value.max_age,
-              31557600u);
+    EXPECT_EQ(
+        parse_mta_sts_policy("version: STSv1\nmode: testing\nmx: a.example\nmax_age: 31557600\n")
+            .value.max_age,
+        31557600u);
 }
 
 TEST(MtaStsPolicy, CanonicalTextRoundTrips) {
@@ -52,26 +60,34 @@ TEST(MtaStsPolicy, CanonicalTextRoundTrips) {
 TEST(MtaStsPolicy, ErrorsNameTheLine) {
     const std::pair<std::string_view, std::string_view> cases[] = {
         {"", "version: missing (the policy must say version: STSv1)"},
-        {"mode: enforce\nmx: a.example\nmax_age: 1\n", "version: missing (the policy must say version: STSv1)"},
+        {"mode: enforce\nmx: a.example\nmax_age: 1\n",
+         "version: missing (the policy must say version: STSv1)"},
         {"version: STSv2\n", "line 1: version: 'STSv2' is not STSv1"},
-        {"version: STSv1\nmode: strict\n", "line 2: mode: 'strict' is not enforce, testing or none"},
+        {"version: STSv1\nmode: strict\n",
+         "line 2: mode: 'strict' is not enforce, testing or none"},
         {"version: STSv1\nmode: enforce\nmax_age: 31557601\n",
          "line 3: max_age: '31557601' is not a number of seconds from 0 to 31557600"},
-        {"version: STSv1\nmax_age: -5\n", "line 2: max_age: '-5' is not a number of seconds from 0 to 31557600"},
+        {"version: STSv1\nmax_age: -5\n",
+         "line 2: max_age: '-5' is not a number of seconds from 0 to 31557600"},
         {"version: STSv1\nmax_age: 99999999999\n",
          "line 2: max_age: '99999999999' is not a number of seconds from 0 to 31557600"},
-        {"version: STSv1\nmx: *.*.example.com\n", "line 2: mx: '*.*.example.com' is not a host name or *.domain pattern"},
-        {"version: STSv1\nmx: mail.*.example\n", "line 2: mx: 'mail.*.example' is not a host name or *.domain pattern"},
+        {"version: STSv1\nmx: *.*.example.com\n",
+         "line 2: mx: '*.*.example.com' is not a host name or *.domain pattern"},
+        {"version: STSv1\nmx: mail.*.example\n",
+         "line 2: mx: 'mail.*.example' is not a host name or *.domain pattern"},
         {"version: STSv1\nmx: \n", "line 2: mx: '' is not a host name or *.domain pattern"},
-        {"version: STSv1\nmx: a..example\n", "line 2: mx: 'a..example' is not a host name or *.domain pattern"},
+        {"version: STSv1\nmx: a..example\n",
+         "line 2: mx: 'a..example' is not a host name or *.domain pattern"},
         {"version: STSv1\nmode enforce\n", "line 2: 'mode enforce' is not \"key: value\""},
         {"version: STSv1\n: x\n", "line 2: ': x' is not \"key: value\""},
         {"version: STSv1\rmode: enforce\n", "line 1: a CR inside the line"},
         {"version: STSv1\nmax_age: 1\n", "mode: missing"},
         {"version: STSv1\nmode: none\n", "max_age: missing"},
-        {"version: STSv1\nmode: enforce\nmax_age: 1\n", "mx: missing (mode enforce needs at least one)"},
+        {"version: STSv1\nmode: enforce\nmax_age: 1\n",
+         "mx: missing (mode enforce needs at least one)"},
     };
-    for (const auto& [body, error] : cases) EXPECT_EQ(parse_mta_sts_policy(body).error, error) << body;
+    for (const auto& [body, error] : cases)
+        EXPECT_EQ(parse_mta_sts_policy(body).error, error) << body;
 }
 
 TEST(MtaStsPolicy, OversizedBodyIsRefusedUnread) {

@@ -25,7 +25,8 @@ std::string error_of(std::string_view text) {
 
 TEST(SpfParse, EveryMechanismWithQualifiersAndLengths) {
     const SpfRecord record = parsed(
-        "v=spf1 +all -include:_spf.example.com ~a ?a:mail.example.com/24//64 mx/28 mx:example.org//48 "
+        "v=spf1 +all -include:_spf.example.com ~a ?a:mail.example.com/24//64 mx/28 "
+        "mx:example.org//48 "
         "ptr ptr:example.net ip4:192.0.2.0/24 ip6:2001:DB8::/32 exists:%{ir}.%{l1r+-}._spf.%{d}");
     ASSERT_EQ(record.mechanisms.size(), 11u);
     const auto& m = record.mechanisms;
@@ -68,7 +69,8 @@ TEST(SpfParse, VersionAndNamesIgnoreCaseAndSpacesRepeat) {
 }
 
 TEST(SpfParse, ModifiersKnownAndUnknown) {
-    const SpfRecord record = parsed("v=spf1 mx redirect=_spf.example.com exp=explain.%{d} foo-bar.1=%{i}x");
+    const SpfRecord record =
+        parsed("v=spf1 mx redirect=_spf.example.com exp=explain.%{d} foo-bar.1=%{i}x");
     EXPECT_EQ(record.redirect, "_spf.example.com");
     EXPECT_EQ(record.exp, "explain.%{d}");
     ASSERT_EQ(record.unknown.size(), 1u);
@@ -77,13 +79,15 @@ TEST(SpfParse, ModifiersKnownAndUnknown) {
     // c, r and t belong to the explanation text exp= points at, not to the domain it names; an
     // unknown modifier's macro-string may hold any letter.
     EXPECT_EQ(error_of("v=spf1 exp=%{c}.example.com"),
-              "term 1 'exp=%{c}.example.com': macro '%{c}' has no valid letter (c, r and t are only for explanation text)");
+              "term 1 'exp=%{c}.example.com': macro '%{c}' has no valid letter (c, r and t are "
+              "only for explanation text)");
     EXPECT_EQ(parsed("v=spf1 x=%{c}.%{r}.%{t}").unknown.at(0).value, "%{c}.%{r}.%{t}");
     EXPECT_EQ(error_of("v=spf1 x=%{q}"), "term 1 'x=%{q}': macro '%{q}' has no valid letter");
 }
 
 TEST(SpfParse, MacroLiteralsAndDelimiters) {
-    EXPECT_EQ(parsed("v=spf1 exists:%%%_%-.%{D2R.-+,/_=}").mechanisms[0].domain, "%%%_%-.%{D2R.-+,/_=}");
+    EXPECT_EQ(parsed("v=spf1 exists:%%%_%-.%{D2R.-+,/_=}").mechanisms[0].domain,
+              "%%%_%-.%{D2R.-+,/_=}");
     EXPECT_TRUE(parse_spf("v=spf1 include:%{v}.%{h}.%{o}.%{s}.%{p}.example.com").ok());
 }
 
@@ -93,43 +97,60 @@ TEST(SpfParse, ErrorsNameTheTerm) {
     EXPECT_EQ(error_of("spf1 -all"), "the record does not start with \"v=spf1 \"");
     EXPECT_EQ(error_of("v=spf1 mx foo:bar.com"), "term 2 'foo:bar.com': unknown mechanism 'foo'");
     EXPECT_EQ(error_of("v=spf1 *all"), "term 1 '*all': unknown mechanism '*all'");
-    EXPECT_EQ(error_of("v=spf1 ip4:192.0.2.256"), "term 1 'ip4:192.0.2.256': ip4: '192.0.2.256' is not an IPv4 address");
-    EXPECT_EQ(error_of("v=spf1 ip4:192.0.2.0/33"), "term 1 'ip4:192.0.2.0/33': ip4: '/33' is not a CIDR length (0-32)");
-    EXPECT_EQ(error_of("v=spf1 ip4:192.0.2.0/024"), "term 1 'ip4:192.0.2.0/024': ip4: '/024' is not a CIDR length (0-32)");
-    EXPECT_EQ(error_of("v=spf1 ip4:010.0.0.1"), "term 1 'ip4:010.0.0.1': ip4: '010.0.0.1' is not an IPv4 address");
-    EXPECT_EQ(error_of("v=spf1 ip6:2001:db8::/129"), "term 1 'ip6:2001:db8::/129': ip6: '/129' is not a CIDR length (0-128)");
-    EXPECT_EQ(error_of("v=spf1 ip6:192.0.2.1"), "term 1 'ip6:192.0.2.1': ip6: '192.0.2.1' is not an IPv6 address");
+    EXPECT_EQ(error_of("v=spf1 ip4:192.0.2.256"),
+              "term 1 'ip4:192.0.2.256': ip4: '192.0.2.256' is not an IPv4 address");
+    EXPECT_EQ(error_of("v=spf1 ip4:192.0.2.0/33"),
+              "term 1 'ip4:192.0.2.0/33': ip4: '/33' is not a CIDR length (0-32)");
+    EXPECT_EQ(error_of("v=spf1 ip4:192.0.2.0/024"),
+              "term 1 'ip4:192.0.2.0/024': ip4: '/024' is not a CIDR length (0-32)");
+    EXPECT_EQ(error_of("v=spf1 ip4:010.0.0.1"),
+              "term 1 'ip4:010.0.0.1': ip4: '010.0.0.1' is not an IPv4 address");
+    EXPECT_EQ(error_of("v=spf1 ip6:2001:db8::/129"),
+              "term 1 'ip6:2001:db8::/129': ip6: '/129' is not a CIDR length (0-128)");
+    EXPECT_EQ(error_of("v=spf1 ip6:192.0.2.1"),
+              "term 1 'ip6:192.0.2.1': ip6: '192.0.2.1' is not an IPv6 address");
     EXPECT_EQ(error_of("v=spf1 ip4"), "term 1 'ip4': ip4 needs ':address'");
     EXPECT_EQ(error_of("v=spf1 include"), "term 1 'include': include needs ':domain'");
     EXPECT_EQ(error_of("v=spf1 include:"), "term 1 'include:': include: an empty domain after ':'");
-    EXPECT_EQ(error_of("v=spf1 include:localhost"), "term 1 'include:localhost': include: 'localhost' is not a domain: it has no '.'");
-    EXPECT_EQ(error_of("v=spf1 a:example.123"), "term 1 'a:example.123': a: 'example.123' does not end in a top-level label");
+    EXPECT_EQ(error_of("v=spf1 include:localhost"),
+              "term 1 'include:localhost': include: 'localhost' is not a domain: it has no '.'");
+    EXPECT_EQ(error_of("v=spf1 a:example.123"),
+              "term 1 'a:example.123': a: 'example.123' does not end in a top-level label");
     EXPECT_EQ(error_of("v=spf1 all:x"), "term 1 'all:x': all takes no argument");
     EXPECT_EQ(error_of("v=spf1 ptr/24"), "term 1 'ptr/24': ptr takes no CIDR length");
     EXPECT_EQ(error_of("v=spf1 mx/"), "term 1 'mx/': mx: '/' is not an IPv4 CIDR length (0-32)");
-    EXPECT_EQ(error_of("v=spf1 a//129"), "term 1 'a//129': a: '//129' is not an IPv6 CIDR length (//0-128)");
+    EXPECT_EQ(error_of("v=spf1 a//129"),
+              "term 1 'a//129': a: '//129' is not an IPv6 CIDR length (//0-128)");
     EXPECT_EQ(error_of("v=spf1 redirect=a.example redirect=b.example"),
               "term 2 'redirect=b.example': redirect= appears twice");
     EXPECT_EQ(error_of("v=spf1 redirect="), "term 1 'redirect=': an empty domain");
     EXPECT_EQ(error_of("v=spf1 include:%{x}.example.com"),
-              "term 1 'include:%{x}.example.com': include: macro '%{x}' has no valid letter (c, r and t are only for explanation text)");
+              "term 1 'include:%{x}.example.com': include: macro '%{x}' has no valid letter (c, r "
+              "and t are only for explanation text)");
     EXPECT_EQ(error_of("v=spf1 include:%{c}.example.com"),
-              "term 1 'include:%{c}.example.com': include: macro '%{c}' has no valid letter (c, r and t are only for explanation text)");
-    EXPECT_EQ(error_of("v=spf1 exists:%{d0}.example.com"),
-              "term 1 'exists:%{d0}.example.com': exists: macro '%{d0}' keeps zero or too many parts");
+              "term 1 'include:%{c}.example.com': include: macro '%{c}' has no valid letter (c, r "
+              "and t are only for explanation text)");
+    EXPECT_EQ(
+        error_of("v=spf1 exists:%{d0}.example.com"),
+        "term 1 'exists:%{d0}.example.com': exists: macro '%{d0}' keeps zero or too many parts");
     EXPECT_EQ(error_of("v=spf1 exists:%{dx}.example.com"),
               "term 1 'exists:%{dx}.example.com': exists: macro '%{dx}' has a bad transformer");
-    EXPECT_EQ(error_of("v=spf1 exists:%{d.example.com"), "term 1 'exists:%{d.example.com': exists: a macro '%{' without '}'");
+    EXPECT_EQ(error_of("v=spf1 exists:%{d.example.com"),
+              "term 1 'exists:%{d.example.com': exists: a macro '%{' without '}'");
     EXPECT_EQ(error_of("v=spf1 exists:50%.example.com"),
               "term 1 'exists:50%.example.com': exists: '%.' is not a macro (write %% for '%')");
-    EXPECT_EQ(error_of("v=spf1 exists:x.example.com%"), "term 1 'exists:x.example.com%': exists: a '%' that starts no macro");
-    EXPECT_EQ(error_of("v=spf1 exists:%{}.example.com"), "term 1 'exists:%{}.example.com': exists: an empty macro '%{}'");
-    EXPECT_EQ(error_of(std::string("v=spf1 a:ex\x01mple.com")), "term 1 'a:ex\\x01mple.com': a: a byte outside printable ASCII");
+    EXPECT_EQ(error_of("v=spf1 exists:x.example.com%"),
+              "term 1 'exists:x.example.com%': exists: a '%' that starts no macro");
+    EXPECT_EQ(error_of("v=spf1 exists:%{}.example.com"),
+              "term 1 'exists:%{}.example.com': exists: an empty macro '%{}'");
+    EXPECT_EQ(error_of(std::string("v=spf1 a:ex\x01mple.com")),
+              "term 1 'a:ex\\x01mple.com': a: a byte outside printable ASCII");
 }
 
 TEST(SpfParse, CanonicalTextParsesToTheSameRecord) {
     for (std::string_view text :
-         {"v=spf1 +all", "V=SPF1 ?A:Mail.Example.com/24//64 ~MX//0 PTR ip6:2001:0db8:0:0:0:0:0:1/128 -all",
+         {"v=spf1 +all",
+          "V=SPF1 ?A:Mail.Example.com/24//64 ~MX//0 PTR ip6:2001:0db8:0:0:0:0:0:1/128 -all",
           "v=spf1 ip4:192.0.2.1 exists:%{i}.x.example redirect=a.example exp=b.example z=1 z=2"}) {
         const SpfRecord once = parsed(text);
         const std::string canonical = to_string(once);
@@ -143,8 +164,8 @@ TEST(SpfParse, CanonicalTextParsesToTheSameRecord) {
 TEST(SpfParse, DomainSpecCheck) {
     EXPECT_EQ(check_domain_spec("example.com"), "");
     EXPECT_EQ(check_domain_spec("example.com."), "");
-    EXPECT_EQ(check_domain_spec("a.x-1"), "");          // a hyphen makes a numeric label a top label
-    EXPECT_EQ(check_domain_spec("%{d}"), "");            // ends in a macro: checked once expanded
+    EXPECT_EQ(check_domain_spec("a.x-1"), "");  // a hyphen makes a numeric label a top label
+    EXPECT_EQ(check_domain_spec("%{d}"), "");   // ends in a macro: checked once expanded
     EXPECT_EQ(check_domain_spec("a.-x"), "'a.-x' does not end in a top-level label");
     EXPECT_EQ(check_domain_spec("."), "'.' is not a domain: it has no '.'");
 }
@@ -219,7 +240,8 @@ TEST(SpfEvaluate, NoRecordMultipleRecordsAndSyntax) {
     dns.spf("bad.example", "v=spf1 ip4:1.2.3 -all");
     result = dns.check("bad.example", "192.0.2.1");
     EXPECT_EQ(result.problem, SpfProblem::syntax);
-    EXPECT_EQ(result.detail, "SPF record of bad.example: term 1 'ip4:1.2.3': ip4: '1.2.3' is not an IPv4 address");
+    EXPECT_EQ(result.detail,
+              "SPF record of bad.example: term 1 'ip4:1.2.3': ip4: '1.2.3' is not an IPv4 address");
 }
 
 TEST(SpfEvaluate, IncludeMatchAndFallThrough) {
@@ -231,11 +253,12 @@ TEST(SpfEvaluate, IncludeMatchAndFallThrough) {
     EXPECT_EQ(result.verdict, SpfVerdict::pass);
     EXPECT_EQ(result.mechanism, "include:_b.example.com");
     EXPECT_EQ(result.detail,
-              "include:_b.example.com in example.com matched (ip4:192.0.2.0/25 in _b.example.com matched)");
+              "include:_b.example.com in example.com matched (ip4:192.0.2.0/25 in _b.example.com "
+              "matched)");
     EXPECT_EQ(result.lookups, 2u);
     const std::vector<MailDnsQuery> expected{{"example.com", MailDnsType::txt},
-                                         {"_a.example.com", MailDnsType::txt},
-                                         {"_b.example.com", MailDnsType::txt}};
+                                             {"_a.example.com", MailDnsType::txt},
+                                             {"_b.example.com", MailDnsType::txt}};
     EXPECT_EQ(dns.asked, expected);
     // Neither include passes ("?all" in _b is neutral): the outer -all decides.
     result = dns.check("example.com", "192.0.2.200");
@@ -252,7 +275,8 @@ TEST(SpfEvaluate, MissingIncludeIsPermerrorNamingIt) {
     EXPECT_EQ(result.detail, "include:_spf.gone.example: _spf.gone.example does not exist");
     dns.txt("_spf.gone.example", {"v=spf2 nothing"});
     result = dns.check("example.com", "192.0.2.1");
-    EXPECT_EQ(result.detail, "include:_spf.gone.example: _spf.gone.example publishes no SPF record");
+    EXPECT_EQ(result.detail,
+              "include:_spf.gone.example: _spf.gone.example publishes no SPF record");
 }
 
 TEST(SpfEvaluate, ElevenLookupsArePermerror) {
@@ -267,14 +291,16 @@ TEST(SpfEvaluate, ElevenLookupsArePermerror) {
     SpfResult result = dns.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::permerror);
     EXPECT_EQ(result.problem, SpfProblem::too_many_lookups);
-    EXPECT_EQ(result.detail, "more than 10 DNS lookups (the next is include:i11.example.com in example.com)");
+    EXPECT_EQ(result.detail,
+              "more than 10 DNS lookups (the next is include:i11.example.com in example.com)");
     EXPECT_EQ(result.lookups, 10u);
     EXPECT_EQ(dns.asked.size(), 11u);  // the record and ten includes; the eleventh is never asked
     // A match before the eleventh lookup is a pass: the limit counts what evaluation reaches.
     EXPECT_EQ(dns.check("example.com", "203.0.113.10").verdict, SpfVerdict::pass);
     SpfLimits strict;
     strict.dns_lookups = 3;
-    EXPECT_EQ(dns.check("example.com", "203.0.113.10", strict).problem, SpfProblem::too_many_lookups);
+    EXPECT_EQ(dns.check("example.com", "203.0.113.10", strict).problem,
+              SpfProblem::too_many_lookups);
 }
 
 TEST(SpfEvaluate, IncludeLoopStopsAtTheLimit) {
@@ -320,9 +346,9 @@ TEST(SpfEvaluate, MxResolvesEachHost) {
     EXPECT_EQ(result.verdict, SpfVerdict::pass);
     EXPECT_EQ(result.detail, "mx in example.com matched (MX host mx2.example.com)");
     const std::vector<MailDnsQuery> expected{{"example.com", MailDnsType::txt},
-                                         {"example.com", MailDnsType::mx},
-                                         {"mx1.example.com", MailDnsType::a},
-                                         {"mx2.example.com", MailDnsType::a}};
+                                             {"example.com", MailDnsType::mx},
+                                             {"mx1.example.com", MailDnsType::a},
+                                             {"mx2.example.com", MailDnsType::a}};
     EXPECT_EQ(dns.asked, expected);
     EXPECT_EQ(result.lookups, 1u);  // the address lookups of MX hosts are not DNS-querying terms
     EXPECT_EQ(dns.check("example.com", "192.0.2.26").verdict, SpfVerdict::fail);
@@ -331,7 +357,8 @@ TEST(SpfEvaluate, MxResolvesEachHost) {
 TEST(SpfEvaluate, MoreThanTenMxHostsIsPermerror) {
     FakeMailDns dns;
     dns.spf("example.com", "v=spf1 mx -all");
-    for (int i = 0; i < 11; ++i) dns.mx("example.com", 10, "mx" + std::to_string(i) + ".example.com");
+    for (int i = 0; i < 11; ++i)
+        dns.mx("example.com", 10, "mx" + std::to_string(i) + ".example.com");
     const SpfResult result = dns.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.problem, SpfProblem::too_many_mx);
     EXPECT_EQ(result.detail, "mx in example.com: example.com has 11 MX records, more than 10");
@@ -356,18 +383,21 @@ TEST(SpfEvaluate, PtrIsValidatedForward) {
 
 TEST(SpfEvaluate, ExistsExpandsMacros) {
     FakeMailDns dns;
-    dns.spf("example.com", "v=spf1 exists:%{ir}.%{l}._spf.%{d2} exists:%{i}.%{v}.%{O}.x.example -all")
+    dns.spf("example.com",
+            "v=spf1 exists:%{ir}.%{l}._spf.%{d2} exists:%{i}.%{v}.%{O}.x.example -all")
         .address("1.2.0.192.postmaster._spf.example.com", "127.0.0.2");
     SpfResult result = dns.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::pass);
-    EXPECT_EQ(dns.asked[1], (MailDnsQuery{"1.2.0.192.postmaster._spf.example.com", MailDnsType::a}));
+    EXPECT_EQ(dns.asked[1],
+              (MailDnsQuery{"1.2.0.192.postmaster._spf.example.com", MailDnsType::a}));
     dns.check("example.com", "192.0.2.2");
     ASSERT_EQ(dns.asked.size(), 3u);
     EXPECT_EQ(dns.asked[2].name, "192.0.2.2.in-addr.example.com.x.example");
     // IPv6 %{i} is dotted nibbles; exists asks for A whatever the family.
     dns.check("example.com", "2001:db8::1");
     EXPECT_EQ(dns.asked[1].name,
-              "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.postmaster._spf.example.com");
+              "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.postmaster._spf."
+              "example.com");
     EXPECT_EQ(dns.asked[1].type, MailDnsType::a);
 }
 
@@ -376,7 +406,8 @@ TEST(SpfEvaluate, MacroTransformersAndEscaping) {
     dns.spf("a.b.example.com", "v=spf1 exists:%{d1r}.%{d3}.%{S}.%{l-}.%%.%_.%-.x.example -all");
     dns.check("a.b.example.com", "192.0.2.1");
     ASSERT_EQ(dns.asked.size(), 2u);
-    EXPECT_EQ(dns.asked[1].name, "a.b.example.com.postmaster%40a.b.example.com.postmaster.%. .%20.x.example");
+    EXPECT_EQ(dns.asked[1].name,
+              "a.b.example.com.postmaster%40a.b.example.com.postmaster.%. .%20.x.example");
 }
 
 TEST(SpfEvaluate, RedirectTakesOverAndMissingTargetIsPermerror) {
@@ -410,7 +441,9 @@ TEST(SpfEvaluate, DnsFailureIsTemperror) {
     inner.spf("example.com", "v=spf1 a:mail.example.org -all").fail("mail.example.org");
     result = inner.check("example.com", "192.0.2.1");
     EXPECT_EQ(result.verdict, SpfVerdict::temperror);
-    EXPECT_EQ(result.detail, "A lookup of mail.example.org for a:mail.example.org in example.com failed: SERVFAIL");
+    EXPECT_EQ(
+        result.detail,
+        "A lookup of mail.example.org for a:mail.example.org in example.com failed: SERVFAIL");
 }
 
 TEST(SpfEvaluate, FeedingAfterTheEndChangesNothing) {

@@ -28,13 +28,17 @@ TEST(Tlsa, RdataFieldsByteByByte) {
 }
 
 TEST(Tlsa, RdataErrors) {
-    EXPECT_EQ(parse_tlsa_rdata(bytes({})).error, "the RDATA is 0 bytes, shorter than its three fields");
-    EXPECT_EQ(parse_tlsa_rdata(bytes({3, 1})).error, "the RDATA is 2 bytes, shorter than its three fields");
+    EXPECT_EQ(parse_tlsa_rdata(bytes({})).error,
+              "the RDATA is 0 bytes, shorter than its three fields");
+    EXPECT_EQ(parse_tlsa_rdata(bytes({3, 1})).error,
+              "the RDATA is 2 bytes, shorter than its three fields");
     EXPECT_EQ(parse_tlsa_rdata(bytes({3, 1, 1})).error, "no certificate association data");
-    EXPECT_EQ(parse_tlsa_rdata(bytes({3, 1, 1, 0xab})).error, "matching type 1 needs 32 bytes of data, not 1");
+    EXPECT_EQ(parse_tlsa_rdata(bytes({3, 1, 1, 0xab})).error,
+              "matching type 1 needs 32 bytes of data, not 1");
     std::vector<std::uint8_t> long_sha512 = bytes({2, 0, 2});
     long_sha512.resize(3 + 65);
-    EXPECT_EQ(parse_tlsa_rdata(long_sha512).error, "matching type 2 needs 64 bytes of data, not 65");
+    EXPECT_EQ(parse_tlsa_rdata(long_sha512).error,
+              "matching type 2 needs 64 bytes of data, not 65");
     // Numbers DANE does not use are still a record: the matcher skips them.
     const Parsed<TlsaRecord> odd = parse_tlsa_rdata(bytes({255, 9, 7, 1}));
     ASSERT_TRUE(odd.ok()) << odd.error;
@@ -43,7 +47,8 @@ TEST(Tlsa, RdataErrors) {
 
 TEST(Tlsa, PresentationAgreesWithRdata) {
     const std::string digest = "0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6";
-    const Parsed<TlsaRecord> text = parse_tlsa_text(" 3 1 1 " + digest.substr(0, 20) + " " + digest.substr(20) + "\n");
+    const Parsed<TlsaRecord> text =
+        parse_tlsa_text(" 3 1 1 " + digest.substr(0, 20) + " " + digest.substr(20) + "\n");
     ASSERT_TRUE(text.ok()) << text.error;
     EXPECT_EQ(to_string(text.value), "3 1 1 " + digest);
     const Parsed<TlsaRecord> wire = parse_tlsa_rdata(to_rdata(text.value));

@@ -120,7 +120,8 @@ std::string to_string(const IpAddress& address) {
     }
     std::uint16_t groups[8];
     for (std::size_t i = 0; i < 8; ++i) {
-        groups[i] = static_cast<std::uint16_t>(address.bytes[2 * i] << 8 | address.bytes[2 * i + 1]);
+        groups[i] =
+            static_cast<std::uint16_t>(address.bytes[2 * i] << 8 | address.bytes[2 * i + 1]);
     }
     // RFC 5952 §4.2: the longest run of two or more zero groups, the first of equal runs.
     int best = -1, best_length = 1;

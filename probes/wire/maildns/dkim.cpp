@@ -13,8 +13,8 @@ std::optional<std::vector<std::string>> name_list(std::string_view value) {
     for (std::string_view piece : split(value, ':')) {
         piece = trim_wsp(piece);
         const bool good = !piece.empty() && std::all_of(piece.begin(), piece.end(), [](char c) {
-            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                   c == '*';
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '*';
         });
         if (!good) return std::nullopt;
         names.emplace_back(piece);
@@ -24,9 +24,13 @@ std::optional<std::vector<std::string>> name_list(std::string_view value) {
 
 }  // namespace
 
-std::string_view to_string(DkimKeyType type) noexcept { return type == DkimKeyType::rsa ? "rsa" : "ed25519"; }
+std::string_view to_string(DkimKeyType type) noexcept {
+    return type == DkimKeyType::rsa ? "rsa" : "ed25519";
+}
 
-bool DkimKeyRecord::testing() const { return std::find(flags.begin(), flags.end(), "y") != flags.end(); }
+bool DkimKeyRecord::testing() const {
+    return std::find(flags.begin(), flags.end(), "y") != flags.end();
+}
 
 std::string dkim_key_name(std::string_view selector, std::string_view domain) {
     return std::string(selector) + "._domainkey." + std::string(domain);
@@ -72,8 +76,9 @@ Parsed<DkimKeyRecord> parse_dkim_key(std::string_view text) {
                 out.error = where + quote(tag.value) + " is not a colon-separated list of names";
                 return out;
             }
-            (tag.name == "h" ? out.value.hash_algorithms : tag.name == "s" ? out.value.service_types
-                                                                           : out.value.flags) = std::move(*names);
+            (tag.name == "h"   ? out.value.hash_algorithms
+             : tag.name == "s" ? out.value.service_types
+                               : out.value.flags) = std::move(*names);
         }
     }
     if (!has_key) out.error = "tag p: missing (the public key is required)";

@@ -24,7 +24,8 @@ std::string check_report_uri(std::string_view uri) {
     std::string_view address = uri;
     if (const std::size_t bang = uri.rfind('!'); bang != std::string_view::npos) {
         std::string_view size = uri.substr(bang + 1);
-        if (!size.empty() && std::string_view("kmgtKMGT").find(size.back()) != std::string_view::npos) {
+        if (!size.empty() &&
+            std::string_view("kmgtKMGT").find(size.back()) != std::string_view::npos) {
             size.remove_suffix(1);
         }
         if (!all_digits(size)) return quote(uri) + " has a bad size limit after '!'";
@@ -43,9 +44,12 @@ std::string check_report_uri(std::string_view uri) {
 
 std::string_view to_string(DmarcPolicy policy) noexcept {
     switch (policy) {
-        case DmarcPolicy::none: return "none";
-        case DmarcPolicy::quarantine: return "quarantine";
-        case DmarcPolicy::reject: return "reject";
+        case DmarcPolicy::none:
+            return "none";
+        case DmarcPolicy::quarantine:
+            return "quarantine";
+        case DmarcPolicy::reject:
+            return "reject";
     }
     return "?";
 }

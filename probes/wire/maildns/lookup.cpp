@@ -5,11 +5,16 @@ namespace tierwatch {
 
 std::string_view to_string(MailDnsType type) noexcept {
     switch (type) {
-        case MailDnsType::txt: return "TXT";
-        case MailDnsType::a: return "A";
-        case MailDnsType::aaaa: return "AAAA";
-        case MailDnsType::mx: return "MX";
-        case MailDnsType::ptr: return "PTR";
+        case MailDnsType::txt:
+            return "TXT";
+        case MailDnsType::a:
+            return "A";
+        case MailDnsType::aaaa:
+            return "AAAA";
+        case MailDnsType::mx:
+            return "MX";
+        case MailDnsType::ptr:
+            return "PTR";
     }
     return "?";
 }

@@ -31,11 +31,11 @@ struct MxHost {
 struct MailDnsAnswer {
     enum class Status : std::uint8_t { ok, nxdomain, error };  // error: SERVFAIL, timeout, refused
     Status status = Status::ok;
-    std::vector<TxtStrings> txt;        // TXT
-    std::vector<IpAddress> addresses;   // A / AAAA
-    std::vector<MxHost> mx;             // MX
-    std::vector<std::string> names;     // PTR
-    std::string error_detail;           // what failed ("SERVFAIL", "timeout"), for details
+    std::vector<TxtStrings> txt;       // TXT
+    std::vector<IpAddress> addresses;  // A / AAAA
+    std::vector<MxHost> mx;            // MX
+    std::vector<std::string> names;    // PTR
+    std::string error_detail;          // what failed ("SERVFAIL", "timeout"), for details
 };
 
 }  // namespace tierwatch

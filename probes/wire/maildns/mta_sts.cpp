@@ -15,8 +15,10 @@ bool is_alnum(char c) noexcept {
 bool is_host_name(std::string_view name) {
     if (name.empty() || name.size() > 253) return false;
     for (std::string_view label : split(name, '.')) {
-        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-        if (!std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-' || c == '_'; })) {
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+            return false;
+        if (!std::all_of(label.begin(), label.end(),
+                         [](char c) { return is_alnum(c) || c == '-' || c == '_'; })) {
             return false;
         }
     }
@@ -57,9 +59,12 @@ Parsed<MtaStsTxt> parse_mta_sts_txt(std::string_view text) {
 
 std::string_view to_string(MtaStsMode mode) noexcept {
     switch (mode) {
-        case MtaStsMode::enforce: return "enforce";
-        case MtaStsMode::testing: return "testing";
-        case MtaStsMode::none: return "none";
+        case MtaStsMode::enforce:
+            return "enforce";
+        case MtaStsMode::testing:
+            return "testing";
+        case MtaStsMode::none:
+            return "none";
     }
     return "?";
 }
@@ -115,8 +120,10 @@ Parsed<MtaStsPolicy> parse_mta_sts_policy(std::string_view body) {
             if (has_max_age) continue;
             std::uint64_t seconds = 0;
             const bool digits = !value.empty() && value.size() <= 10 &&
-                                std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-            for (char c : digits ? value : std::string_view()) seconds = seconds * 10 + static_cast<unsigned>(c - '0');
+                                std::all_of(value.begin(), value.end(),
+                                            [](char c) { return c >= '0' && c <= '9'; });
+            for (char c : digits ? value : std::string_view())
+                seconds = seconds * 10 + static_cast<unsigned>(c - '0');
             if (!digits || seconds > mta_sts_max_age_limit) {
                 out.error = field + quote(value) + " is not a number of seconds from 0 to 31557600";
                 return out;
@@ -139,7 +146,8 @@ Parsed<MtaStsPolicy> parse_mta_sts_policy(std::string_view body) {
     } else if (!has_max_age) {
         out.error = "max_age: missing";
     } else if (out.value.mx.empty() && out.value.mode != MtaStsMode::none) {
-        out.error = "mx: missing (mode " + std::string(to_string(out.value.mode)) + " needs at least one)";
+        out.error =
+            "mx: missing (mode " + std::string(to_string(out.value.mode)) + " needs at least one)";
     }
     return out;
 }

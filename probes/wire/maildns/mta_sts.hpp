@@ -25,8 +25,8 @@ std::string_view to_string(MtaStsMode mode) noexcept;
 
 struct MtaStsPolicy {
     MtaStsMode mode = MtaStsMode::none;
-    std::uint32_t max_age = 0;     // seconds
-    std::vector<std::string> mx;   // patterns, lower case: "mx.example.com" or "*.example.com"
+    std::uint32_t max_age = 0;    // seconds
+    std::vector<std::string> mx;  // patterns, lower case: "mx.example.com" or "*.example.com"
     bool operator==(const MtaStsPolicy&) const = default;
 };
 

@@ -13,16 +13,27 @@ namespace {
 constexpr std::string_view mechanism_names[] = {"all", "include", "a",   "mx",
                                                 "ptr", "ip4",     "ip6", "exists"};
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) noexcept { return is_alpha(c) || is_digit(c); }
-bool is_delimiter(char c) noexcept { return std::string_view(".-+,/_=").find(c) != std::string_view::npos; }
+bool is_alpha(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+bool is_alnum(char c) noexcept {
+    return is_alpha(c) || is_digit(c);
+}
+bool is_delimiter(char c) noexcept {
+    return std::string_view(".-+,/_=").find(c) != std::string_view::npos;
+}
 
-std::string_view name_of(SpfMechanismKind kind) { return mechanism_names[static_cast<std::size_t>(kind)]; }
+std::string_view name_of(SpfMechanismKind kind) {
+    return mechanism_names[static_cast<std::size_t>(kind)];
+}
 
 // RFC 7208's ip4-cidr-length / ip6-cidr-length digits: "0" or no leading zero, at most `max`.
 std::optional<unsigned> parse_cidr(std::string_view digits, unsigned max) {
-    if (digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits.front() == '0')) return std::nullopt;
+    if (digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits.front() == '0'))
+        return std::nullopt;
     unsigned value = 0;
     for (char c : digits) {
         if (!is_digit(c)) return std::nullopt;
@@ -80,13 +91,16 @@ std::string check_macro_string(std::string_view spec, bool explain, bool* ends_i
         while (j < body.size() && is_digit(body[j])) ++j;
         if (j > digits_start) {
             const std::string_view digits = body.substr(digits_start, j - digits_start);
-            if (digits.size() > 3 || std::all_of(digits.begin(), digits.end(), [](char c) { return c == '0'; })) {
-                return "macro " + quote(spec.substr(i, close - i + 1)) + " keeps zero or too many parts";
+            if (digits.size() > 3 ||
+                std::all_of(digits.begin(), digits.end(), [](char c) { return c == '0'; })) {
+                return "macro " + quote(spec.substr(i, close - i + 1)) +
+                       " keeps zero or too many parts";
             }
         }
         if (j < body.size() && (body[j] == 'r' || body[j] == 'R')) ++j;
         while (j < body.size() && is_delimiter(body[j])) ++j;
-        if (j != body.size()) return "macro " + quote(spec.substr(i, close - i + 1)) + " has a bad transformer";
+        if (j != body.size())
+            return "macro " + quote(spec.substr(i, close - i + 1)) + " has a bad transformer";
         i = close;
         *ends_in_macro = true;
     }
@@ -95,10 +109,14 @@ std::string check_macro_string(std::string_view spec, bool explain, bool* ends_i
 
 SpfVerdict verdict_of(SpfQualifier qualifier) noexcept {
     switch (qualifier) {
-        case SpfQualifier::pass: return SpfVerdict::pass;
-        case SpfQualifier::fail: return SpfVerdict::fail;
-        case SpfQualifier::softfail: return SpfVerdict::softfail;
-        case SpfQualifier::neutral: return SpfVerdict::neutral;
+        case SpfQualifier::pass:
+            return SpfVerdict::pass;
+        case SpfQualifier::fail:
+            return SpfVerdict::fail;
+        case SpfQualifier::softfail:
+            return SpfVerdict::softfail;
+        case SpfQualifier::neutral:
+            return SpfVerdict::neutral;
     }
     return SpfVerdict::neutral;
 }
@@ -111,7 +129,8 @@ std::string parse_directive(std::string_view term, SpfMechanism& out) {
     }
     const std::size_t name_end = std::min(term.find(':'), term.find('/'));
     const std::string_view name = term.substr(0, name_end);
-    std::string_view rest = name_end == std::string_view::npos ? std::string_view() : term.substr(name_end);
+    std::string_view rest =
+        name_end == std::string_view::npos ? std::string_view() : term.substr(name_end);
     std::size_t kind = 0;
     while (kind < std::size(mechanism_names) && !iequals(name, mechanism_names[kind])) ++kind;
     if (kind == std::size(mechanism_names)) return "unknown mechanism " + quote(name);
@@ -139,7 +158,8 @@ std::string parse_directive(std::string_view term, SpfMechanism& out) {
         case SpfMechanismKind::mx: {
             if (rest.starts_with(':')) {
                 const std::size_t slash = rest.find('/');
-                if (std::string why = domain_spec(rest.substr(1, slash == std::string_view::npos ? slash : slash - 1));
+                if (std::string why = domain_spec(
+                        rest.substr(1, slash == std::string_view::npos ? slash : slash - 1));
                     !why.empty()) {
                     return why;
                 }
@@ -151,11 +171,14 @@ std::string parse_directive(std::string_view term, SpfMechanism& out) {
             const std::string_view four = rest.substr(0, dual);
             if (!four.empty()) {
                 out.cidr4 = parse_cidr(four.substr(1), 32);
-                if (!out.cidr4) return mech + ": " + quote(four) + " is not an IPv4 CIDR length (0-32)";
+                if (!out.cidr4)
+                    return mech + ": " + quote(four) + " is not an IPv4 CIDR length (0-32)";
             }
             if (dual != std::string_view::npos) {
                 out.cidr6 = parse_cidr(rest.substr(dual + 2), 128);
-                if (!out.cidr6) return mech + ": " + quote(rest.substr(dual)) + " is not an IPv6 CIDR length (//0-128)";
+                if (!out.cidr6)
+                    return mech + ": " + quote(rest.substr(dual)) +
+                           " is not an IPv6 CIDR length (//0-128)";
             }
             return {};
         }
@@ -167,7 +190,9 @@ std::string parse_directive(std::string_view term, SpfMechanism& out) {
             const std::size_t slash = value.find('/');
             const std::string_view address = value.substr(0, slash);
             const auto parsed = v6 ? parse_ipv6(address) : parse_ipv4(address);
-            if (!parsed) return mech + ": " + quote(address) + " is not an " + (v6 ? "IPv6" : "IPv4") + " address";
+            if (!parsed)
+                return mech + ": " + quote(address) + " is not an " + (v6 ? "IPv6" : "IPv4") +
+                       " address";
             out.network = *parsed;
             if (slash != std::string_view::npos) {
                 auto& cidr = v6 ? out.cidr6 : out.cidr4;
@@ -193,14 +218,16 @@ std::string check_domain_spec(std::string_view spec) {
     if (name.ends_with('.')) name.remove_suffix(1);
     const std::size_t dot = name.rfind('.');
     if (dot == std::string_view::npos) return quote(spec) + " is not a domain: it has no '.'";
-    if (!is_toplabel(name.substr(dot + 1))) return quote(spec) + " does not end in a top-level label";
+    if (!is_toplabel(name.substr(dot + 1)))
+        return quote(spec) + " does not end in a top-level label";
     return {};
 }
 
 Parsed<SpfRecord> parse_spf(std::string_view text) {
     Parsed<SpfRecord> out;
     constexpr std::string_view version = "v=spf1";
-    if (!istarts_with(text, version) || (text.size() > version.size() && text[version.size()] != ' ')) {
+    if (!istarts_with(text, version) ||
+        (text.size() > version.size() && text[version.size()] != ' ')) {
         out.error = "the record does not start with \"v=spf1 \"";
         return out;
     }
@@ -210,18 +237,19 @@ Parsed<SpfRecord> parse_spf(std::string_view text) {
         ++position;
         const std::string where = "term " + std::to_string(position) + " " + quote(term) + ": ";
         const std::size_t mark = term.find_first_of(":/=");
-        const bool modifier = mark != std::string_view::npos && term[mark] == '=' && mark > 0 &&
-                              is_alpha(term.front()) &&
-                              std::all_of(term.begin(), term.begin() + static_cast<std::ptrdiff_t>(mark), [](char c) {
-                                  return is_alnum(c) || c == '-' || c == '_' || c == '.';
-                              });
+        const bool modifier =
+            mark != std::string_view::npos && term[mark] == '=' && mark > 0 &&
+            is_alpha(term.front()) &&
+            std::all_of(term.begin(), term.begin() + static_cast<std::ptrdiff_t>(mark),
+                        [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
         if (modifier) {
             SpfModifier mod{to_lower(term.substr(0, mark)), std::string(term.substr(mark + 1))};
             const bool known = mod.name == "redirect" || mod.name == "exp";
             bool ends_in_macro = false;
             // RFC 7208's grammar lets an unknown modifier's macro-string use every macro letter.
-            const std::string why = known ? (mod.value.empty() ? "an empty domain" : check_domain_spec(mod.value))
-                                          : check_macro_string(mod.value, true, &ends_in_macro);
+            const std::string why =
+                known ? (mod.value.empty() ? "an empty domain" : check_domain_spec(mod.value))
+                      : check_macro_string(mod.value, true, &ends_in_macro);
             if (!why.empty()) {
                 out.error = where + why;
                 return out;
@@ -276,13 +304,20 @@ std::string to_string(const SpfRecord& record) {
 
 std::string_view to_string(SpfVerdict verdict) noexcept {
     switch (verdict) {
-        case SpfVerdict::none: return "none";
-        case SpfVerdict::neutral: return "neutral";
-        case SpfVerdict::pass: return "pass";
-        case SpfVerdict::fail: return "fail";
-        case SpfVerdict::softfail: return "softfail";
-        case SpfVerdict::temperror: return "temperror";
-        case SpfVerdict::permerror: return "permerror";
+        case SpfVerdict::none:
+            return "none";
+        case SpfVerdict::neutral:
+            return "neutral";
+        case SpfVerdict::pass:
+            return "pass";
+        case SpfVerdict::fail:
+            return "fail";
+        case SpfVerdict::softfail:
+            return "softfail";
+        case SpfVerdict::temperror:
+            return "temperror";
+        case SpfVerdict::permerror:
+            return "permerror";
     }
     return "?";
 }
@@ -325,8 +360,8 @@ bool SpfEvaluator::count_lookup() {
                                  : "redirect=" + frame.record.redirect.value_or("");
     if (result_.lookups >= limits_.dns_lookups) {
         finish(SpfVerdict::permerror, SpfProblem::too_many_lookups,
-               "more than " + std::to_string(limits_.dns_lookups) + " DNS lookups (the next is " + what +
-                   " in " + frame.domain + ")");
+               "more than " + std::to_string(limits_.dns_lookups) + " DNS lookups (the next is " +
+                   what + " in " + frame.domain + ")");
         result_.domain = frame.domain;
         return false;
     }
@@ -335,7 +370,8 @@ bool SpfEvaluator::count_lookup() {
 }
 
 bool SpfEvaluator::count_void(const MailDnsAnswer& answer) {
-    const bool empty = answer.txt.empty() && answer.addresses.empty() && answer.mx.empty() && answer.names.empty();
+    const bool empty =
+        answer.txt.empty() && answer.addresses.empty() && answer.mx.empty() && answer.names.empty();
     if (answer.status != MailDnsAnswer::Status::nxdomain && !empty) return true;
     if (++result_.void_lookups > limits_.void_lookups) {
         finish(SpfVerdict::permerror, SpfProblem::too_many_void_lookups,
@@ -355,21 +391,43 @@ std::string SpfEvaluator::expand(std::string_view spec, const std::string& domai
             continue;
         }
         const char next = spec[++i];
-        if (next == '%') { out += '%'; continue; }
-        if (next == '_') { out += ' '; continue; }
-        if (next == '-') { out += "%20"; continue; }
+        if (next == '%') {
+            out += '%';
+            continue;
+        }
+        if (next == '_') {
+            out += ' ';
+            continue;
+        }
+        if (next == '-') {
+            out += "%20";
+            continue;
+        }
         const std::size_t close = spec.find('}', i);
         const std::string_view body = spec.substr(i + 1, close - i - 1);
         i = close;
         const char letter = static_cast<char>(body.front() | 0x20);
         std::string value;
         switch (letter) {
-            case 's': value = "postmaster@" + domain_; break;
-            case 'l': value = "postmaster"; break;
-            case 'o': case 'h': value = domain_; break;
-            case 'd': value = domain; break;
-            case 'v': value = address_.v6 ? "ip6" : "in-addr"; break;
-            case 'p': value = "unknown"; break;  // RFC 7208 §7.3: what a lookup-free checker writes
+            case 's':
+                value = "postmaster@" + domain_;
+                break;
+            case 'l':
+                value = "postmaster";
+                break;
+            case 'o':
+            case 'h':
+                value = domain_;
+                break;
+            case 'd':
+                value = domain;
+                break;
+            case 'v':
+                value = address_.v6 ? "ip6" : "in-addr";
+                break;
+            case 'p':
+                value = "unknown";
+                break;  // RFC 7208 §7.3: what a lookup-free checker writes
             case 'i': {
                 if (!address_.v6) {
                     value = to_string(address_);
@@ -379,14 +437,20 @@ std::string SpfEvaluator::expand(std::string_view spec, const std::string& domai
                 }
                 break;
             }
-            default: break;  // c, r, t: only in explanation text, refused by the parser here
+            default:
+                break;  // c, r, t: only in explanation text, refused by the parser here
         }
         std::size_t j = 1;
         std::size_t keep = 0;
-        while (j < body.size() && body[j] >= '0' && body[j] <= '9') keep = keep * 10 + static_cast<std::size_t>(body[j++] - '0');
+        while (j < body.size() && body[j] >= '0' && body[j] <= '9')
+            keep = keep * 10 + static_cast<std::size_t>(body[j++] - '0');
         bool reverse = false;
-        if (j < body.size() && (body[j] | 0x20) == 'r') { reverse = true; ++j; }
-        const std::string_view delimiters = j < body.size() ? body.substr(j) : std::string_view(".");
+        if (j < body.size() && (body[j] | 0x20) == 'r') {
+            reverse = true;
+            ++j;
+        }
+        const std::string_view delimiters =
+            j < body.size() ? body.substr(j) : std::string_view(".");
         std::vector<std::string> parts(1);
         for (char c : value) {
             if (delimiters.find(c) != std::string_view::npos) {
@@ -396,14 +460,16 @@ std::string SpfEvaluator::expand(std::string_view spec, const std::string& domai
             }
         }
         if (reverse) std::reverse(parts.begin(), parts.end());
-        if (keep > 0 && keep < parts.size()) parts.erase(parts.begin(), parts.end() - static_cast<std::ptrdiff_t>(keep));
+        if (keep > 0 && keep < parts.size())
+            parts.erase(parts.begin(), parts.end() - static_cast<std::ptrdiff_t>(keep));
         std::string joined;
         for (std::size_t p = 0; p < parts.size(); ++p) joined += (p ? "." : "") + parts[p];
         if (body.front() >= 'A' && body.front() <= 'Z') {  // upper-case letter: URL-escaped
             std::string escaped;
             static constexpr char hex[] = "0123456789ABCDEF";
             for (unsigned char c : joined) {
-                if (std::isalnum(c) || std::string_view("-._~").find(static_cast<char>(c)) != std::string_view::npos) {
+                if (std::isalnum(c) ||
+                    std::string_view("-._~").find(static_cast<char>(c)) != std::string_view::npos) {
                     escaped += static_cast<char>(c);
                 } else {
                     escaped += '%';
@@ -433,7 +499,8 @@ std::optional<std::string> SpfEvaluator::target(const std::string& spec) {
     std::string expanded = expand(spec, domain);
     while (expanded.ends_with('.')) expanded.pop_back();
     if (expanded.empty()) {
-        finish(SpfVerdict::permerror, SpfProblem::syntax, quote(spec) + " in " + domain + " expands to nothing");
+        finish(SpfVerdict::permerror, SpfProblem::syntax,
+               quote(spec) + " in " + domain + " expands to nothing");
         result_.domain = domain;
         return std::nullopt;
     }
@@ -445,21 +512,27 @@ bool SpfEvaluator::load_record(const MailDnsAnswer& answer) {
     result_.domain = frame.domain;
     if (answer.status == MailDnsAnswer::Status::error) {
         finish(SpfVerdict::temperror, SpfProblem::dns_error,
-               "TXT lookup of " + frame.domain + " failed" + (answer.error_detail.empty() ? "" : ": " + answer.error_detail));
+               "TXT lookup of " + frame.domain + " failed" +
+                   (answer.error_detail.empty() ? "" : ": " + answer.error_detail));
         return false;
     }
     const bool missing = answer.status == MailDnsAnswer::Status::nxdomain;
     const std::vector<std::string> records =
         missing ? std::vector<std::string>() : records_with_version(answer.txt, "v=spf1");
     if (records.empty()) {
-        const std::string why = frame.domain + (missing ? " does not exist" : " publishes no SPF record");
+        const std::string why =
+            frame.domain + (missing ? " does not exist" : " publishes no SPF record");
         switch (frame.role) {
-            case Frame::Role::top: finish(SpfVerdict::none, SpfProblem::no_record, why); break;
+            case Frame::Role::top:
+                finish(SpfVerdict::none, SpfProblem::no_record, why);
+                break;
             case Frame::Role::include:
-                finish(SpfVerdict::permerror, SpfProblem::missing_include, "include:" + frame.domain + ": " + why);
+                finish(SpfVerdict::permerror, SpfProblem::missing_include,
+                       "include:" + frame.domain + ": " + why);
                 break;
             case Frame::Role::redirect:
-                finish(SpfVerdict::permerror, SpfProblem::no_record, "redirect=" + frame.domain + ": " + why);
+                finish(SpfVerdict::permerror, SpfProblem::no_record,
+                       "redirect=" + frame.domain + ": " + why);
                 break;
         }
         return false;
@@ -471,7 +544,8 @@ bool SpfEvaluator::load_record(const MailDnsAnswer& answer) {
     }
     Parsed<SpfRecord> parsed = parse_spf(records.front());
     if (!parsed.ok()) {
-        finish(SpfVerdict::permerror, SpfProblem::syntax, "SPF record of " + frame.domain + ": " + parsed.error);
+        finish(SpfVerdict::permerror, SpfProblem::syntax,
+               "SPF record of " + frame.domain + ": " + parsed.error);
         return false;
     }
     frame.record = std::move(parsed.value);
@@ -502,20 +576,25 @@ void SpfEvaluator::term_matched(bool matched, std::string inner) {
         result_.mechanism = text;
         result_.domain = frame.domain;
     }
-    finish_frame(verdict, text + " in " + frame.domain + " matched" + (inner.empty() ? "" : " (" + inner + ")"));
+    finish_frame(verdict, text + " in " + frame.domain + " matched" +
+                              (inner.empty() ? "" : " (" + inner + ")"));
 }
 
 void SpfEvaluator::evaluate_term() {
     const SpfMechanism m = term();
     switch (m.kind) {
-        case SpfMechanismKind::all: term_matched(true); return;
+        case SpfMechanismKind::all:
+            term_matched(true);
+            return;
         case SpfMechanismKind::ip4:
         case SpfMechanismKind::ip6: {
             const bool v6 = m.kind == SpfMechanismKind::ip6;
-            term_matched(address_.v6 == v6 && in_network(address_, m.network, (v6 ? m.cidr6 : m.cidr4).value_or(128)));
+            term_matched(address_.v6 == v6 &&
+                         in_network(address_, m.network, (v6 ? m.cidr6 : m.cidr4).value_or(128)));
             return;
         }
-        default: break;
+        default:
+            break;
     }
     if (!count_lookup()) return;
     std::optional<std::string> name = target(m.domain);
@@ -528,11 +607,20 @@ void SpfEvaluator::evaluate_term() {
             wait_ = Wait::txt;
             ask(target_, MailDnsType::txt);
             return;
-        case SpfMechanismKind::a: ask(target_, address_.v6 ? MailDnsType::aaaa : MailDnsType::a); return;
-        case SpfMechanismKind::mx: ask(target_, MailDnsType::mx); return;
-        case SpfMechanismKind::ptr: ask(reverse_name(address_), MailDnsType::ptr); return;
-        case SpfMechanismKind::exists: ask(target_, MailDnsType::a); return;  // A even for IPv6 (§5.7)
-        default: return;
+        case SpfMechanismKind::a:
+            ask(target_, address_.v6 ? MailDnsType::aaaa : MailDnsType::a);
+            return;
+        case SpfMechanismKind::mx:
+            ask(target_, MailDnsType::mx);
+            return;
+        case SpfMechanismKind::ptr:
+            ask(reverse_name(address_), MailDnsType::ptr);
+            return;
+        case SpfMechanismKind::exists:
+            ask(target_, MailDnsType::a);
+            return;  // A even for IPv6 (§5.7)
+        default:
+            return;
     }
 }
 
@@ -562,9 +650,10 @@ void SpfEvaluator::next_name() {
 bool SpfEvaluator::covers(const MailDnsAnswer& answer, bool exact) const {
     const SpfMechanism& m = term();
     const unsigned prefix = address_.v6 ? m.cidr6.value_or(128) : m.cidr4.value_or(32);
-    return std::any_of(answer.addresses.begin(), answer.addresses.end(), [&](const IpAddress& candidate) {
-        return exact ? candidate == address_ : in_network(address_, candidate, prefix);
-    });
+    return std::any_of(
+        answer.addresses.begin(), answer.addresses.end(), [&](const IpAddress& candidate) {
+            return exact ? candidate == address_ : in_network(address_, candidate, prefix);
+        });
 }
 
 void SpfEvaluator::feed(const MailDnsAnswer& answer) {
@@ -591,21 +680,23 @@ void SpfEvaluator::feed(const MailDnsAnswer& answer) {
             } else if (kind == SpfMechanismKind::mx) {
                 if (answer.mx.size() > limits_.mx_or_ptr_names) {
                     finish(SpfVerdict::permerror, SpfProblem::too_many_mx,
-                           to_string(term()) + " in " + stack_.back().domain + ": " + query_.name + " has " +
-                               std::to_string(answer.mx.size()) + " MX records, more than " +
-                               std::to_string(limits_.mx_or_ptr_names));
+                           to_string(term()) + " in " + stack_.back().domain + ": " + query_.name +
+                               " has " + std::to_string(answer.mx.size()) +
+                               " MX records, more than " + std::to_string(limits_.mx_or_ptr_names));
                     return;
                 }
                 pending_names_.clear();
                 for (const MxHost& host : answer.mx) {
-                    if (!host.exchange.empty() && host.exchange != ".") pending_names_.push_back(host.exchange);
+                    if (!host.exchange.empty() && host.exchange != ".")
+                        pending_names_.push_back(host.exchange);
                 }
                 wait_ = Wait::term_addresses;
                 next_name();
             } else {  // ptr: a failed PTR lookup is no match (§5.5)
-                pending_names_.assign(answer.names.begin(),
-                                      answer.names.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                                 answer.names.size(), limits_.mx_or_ptr_names)));
+                pending_names_.assign(
+                    answer.names.begin(),
+                    answer.names.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                               answer.names.size(), limits_.mx_or_ptr_names)));
                 ptr_validated_.clear();
                 wait_ = Wait::term_names;
                 next_name();
@@ -615,7 +706,8 @@ void SpfEvaluator::feed(const MailDnsAnswer& answer) {
         case Wait::term_addresses:
             if (answer.status == MailDnsAnswer::Status::error) {
                 finish(SpfVerdict::temperror, SpfProblem::dns_error,
-                       std::string(to_string(query_.type)) + " lookup of MX host " + query_.name + " failed" +
+                       std::string(to_string(query_.type)) + " lookup of MX host " + query_.name +
+                           " failed" +
                            (answer.error_detail.empty() ? "" : ": " + answer.error_detail));
                 return;
             }
@@ -628,7 +720,8 @@ void SpfEvaluator::feed(const MailDnsAnswer& answer) {
             break;
         case Wait::term_names:
             // A name whose address lookup fails is skipped (§5.5).
-            if (answer.status == MailDnsAnswer::Status::ok && covers(answer, true)) ptr_validated_.push_back(query_.name);
+            if (answer.status == MailDnsAnswer::Status::ok && covers(answer, true))
+                ptr_validated_.push_back(query_.name);
             next_name();
             break;
     }
@@ -655,8 +748,8 @@ void SpfEvaluator::run() {
             return;
         }
         if (stack_.size() == 1) result_.domain = frame.domain;
-        finish_frame(SpfVerdict::neutral,
-                     "no term of " + frame.domain + " matched " + to_string(address_) + "; the default is neutral");
+        finish_frame(SpfVerdict::neutral, "no term of " + frame.domain + " matched " +
+                                              to_string(address_) + "; the default is neutral");
     }
 }
 

@@ -23,8 +23,8 @@ enum class SpfMechanismKind : std::uint8_t { all, include, a, mx, ptr, ip4, ip6,
 struct SpfMechanism {
     SpfQualifier qualifier = SpfQualifier::pass;
     SpfMechanismKind kind = SpfMechanismKind::all;
-    std::string domain;        // the domain-spec as written (macros unexpanded); empty = current domain
-    IpAddress network;         // ip4 / ip6
+    std::string domain;  // the domain-spec as written (macros unexpanded); empty = current domain
+    IpAddress network;   // ip4 / ip6
     std::optional<unsigned> cidr4;  // ip4, a, mx: "/n"
     std::optional<unsigned> cidr6;  // ip6: "/n"; a, mx: "//n"
     bool operator==(const SpfMechanism&) const = default;
@@ -67,20 +67,20 @@ std::string_view to_string(SpfVerdict verdict) noexcept;
 // Why a permerror or none, so the caller can name a failure reason without reading the sentence.
 enum class SpfProblem : std::uint8_t {
     none,
-    no_record,           // the domain (or a redirect target) publishes no SPF record
-    multiple_records,    // more than one "v=spf1" record
-    syntax,              // a record does not parse
-    too_many_lookups,    // more than the limit of DNS-querying terms
+    no_record,         // the domain (or a redirect target) publishes no SPF record
+    multiple_records,  // more than one "v=spf1" record
+    syntax,            // a record does not parse
+    too_many_lookups,  // more than the limit of DNS-querying terms
     too_many_void_lookups,
-    missing_include,     // include: target has no SPF record or does not exist
-    too_many_mx,         // an mx term's host has more than 10 MX records
-    dns_error,           // temperror
+    missing_include,  // include: target has no SPF record or does not exist
+    too_many_mx,      // an mx term's host has more than 10 MX records
+    dns_error,        // temperror
 };
 
 struct SpfLimits {
-    std::size_t dns_lookups = 10;       // RFC 7208 §4.6.4
+    std::size_t dns_lookups = 10;  // RFC 7208 §4.6.4
     std::size_t void_lookups = 2;
-    std::size_t mx_or_ptr_names = 10;   // address lookups per mx / ptr term
+    std::size_t mx_or_ptr_names = 10;  // address lookups per mx / ptr term
 };
 
 struct SpfResult {
@@ -89,9 +89,9 @@ struct SpfResult {
     std::string detail;     // which term of which domain matched, or why nothing did, or the error
     std::string mechanism;  // the matching term as to_string(SpfMechanism) writes it; empty if none
     std::string domain;     // the domain whose record holds that term (or the failing record)
-    std::size_t lookups = 0;       // DNS-querying terms evaluated
+    std::size_t lookups = 0;  // DNS-querying terms evaluated
     std::size_t void_lookups = 0;
-    std::size_t queries = 0;       // every query asked, TXT and address lookups included
+    std::size_t queries = 0;  // every query asked, TXT and address lookups included
 };
 
 // Evaluates check_host(address, domain) of RFC 7208 §4. Usage:
@@ -106,8 +106,8 @@ public:
 
     bool done() const noexcept { return done_; }
     const MailDnsQuery& query() const noexcept { return query_; }  // while !done()
-    void feed(const MailDnsAnswer& answer);                          // answers query(); ignored once done
-    const SpfResult& result() const noexcept { return result_; } // once done()
+    void feed(const MailDnsAnswer& answer);  // answers query(); ignored once done
+    const SpfResult& result() const noexcept { return result_; }  // once done()
 
 private:
     struct Frame {
@@ -120,15 +120,15 @@ private:
     };
     enum class Wait : std::uint8_t { txt, term, term_names, term_addresses };
 
-    void run();                      // advances until a query is needed or the end
+    void run();  // advances until a query is needed or the end
     bool load_record(const MailDnsAnswer& answer);
-    void evaluate_term();            // the current frame's next mechanism
+    void evaluate_term();  // the current frame's next mechanism
     void term_matched(bool matched, std::string inner = {});
-    void next_name();                // resolves the next mx / ptr name, or decides the term
+    void next_name();  // resolves the next mx / ptr name, or decides the term
     bool covers(const MailDnsAnswer& answer, bool exact) const;  // an address answer holds ours
     void finish_frame(SpfVerdict verdict, const std::string& detail);
     void finish(SpfVerdict verdict, SpfProblem problem, std::string detail);
-    bool count_lookup();             // false (and finished) when over the limit
+    bool count_lookup();  // false (and finished) when over the limit
     bool count_void(const MailDnsAnswer& answer);
     void ask(std::string name, MailDnsType type);
     std::optional<std::string> target(const std::string& spec);  // expanded, or finished

@@ -8,10 +8,16 @@ namespace tierwatch {
 
 namespace {
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
 
 int base64_value(char c) noexcept {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -52,8 +58,8 @@ std::vector<std::string> records_with_version(const std::vector<TxtStrings>& rec
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
@@ -66,7 +72,9 @@ std::string to_lower(std::string_view text) {
     return out;
 }
 
-bool is_wsp(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_wsp(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view trim_wsp(std::string_view text) noexcept {
     while (!text.empty() && is_wsp(text.front())) text.remove_prefix(1);
@@ -120,7 +128,8 @@ Parsed<std::vector<Tag>> parse_tag_list(std::string_view text) {
         for (char c : value) {
             const auto byte = static_cast<unsigned char>(c);
             if (!is_wsp(c) && (byte < 0x21 || byte > 0x7e)) {
-                out.error = "tag " + std::string(name) + ": the value holds a byte outside printable ASCII";
+                out.error =
+                    "tag " + std::string(name) + ": the value holds a byte outside printable ASCII";
                 return out;
             }
         }
@@ -143,7 +152,7 @@ const Tag* find_tag(const std::vector<Tag>& tags, std::string_view name) noexcep
 std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
     std::vector<std::uint8_t> out;
     std::uint32_t bits = 0;
-    int count = 0;     // sextets in the current quantum
+    int count = 0;  // sextets in the current quantum
     int padding = 0;
     for (char c : text) {
         if (is_wsp(c)) continue;

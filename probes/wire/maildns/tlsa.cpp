@@ -16,8 +16,9 @@ std::string check_data(const TlsaRecord& record) {
     if (record.data.empty()) return "no certificate association data";
     const std::size_t expected = digest_length(record.matching_type);
     if (expected != 0 && record.data.size() != expected) {
-        return "matching type " + std::to_string(record.matching_type) + " needs " + std::to_string(expected) +
-               " bytes of data, not " + std::to_string(record.data.size());
+        return "matching type " + std::to_string(record.matching_type) + " needs " +
+               std::to_string(expected) + " bytes of data, not " +
+               std::to_string(record.data.size());
     }
     return {};
 }
@@ -27,7 +28,8 @@ std::string check_data(const TlsaRecord& record) {
 Parsed<TlsaRecord> parse_tlsa_rdata(std::span<const std::uint8_t> rdata) {
     Parsed<TlsaRecord> out;
     if (rdata.size() < 3) {
-        out.error = "the RDATA is " + std::to_string(rdata.size()) + " bytes, shorter than its three fields";
+        out.error = "the RDATA is " + std::to_string(rdata.size()) +
+                    " bytes, shorter than its three fields";
         return out;
     }
     out.value.usage = rdata[0];
@@ -84,8 +86,8 @@ std::string to_string(const TlsaRecord& record) {
 }
 
 bool dane_usable(const TlsaRecord& record) noexcept {
-    return (record.usage == tlsa::dane_ta || record.usage == tlsa::dane_ee) && record.selector <= tlsa::spki &&
-           record.matching_type <= tlsa::sha512;
+    return (record.usage == tlsa::dane_ta || record.usage == tlsa::dane_ee) &&
+           record.selector <= tlsa::spki && record.matching_type <= tlsa::sha512;
 }
 
 }  // namespace tierwatch

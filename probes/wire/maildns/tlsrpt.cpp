@@ -21,8 +21,9 @@ Parsed<TlsRptRecord> parse_tlsrpt(std::string_view text) {
     }
     for (std::string_view uri : split(rua->value, ',')) {
         uri = trim_wsp(uri);
-        const bool mailto = istarts_with(uri, "mailto:") && uri.find('@') != std::string_view::npos &&
-                            uri.find('@') > 7 && !uri.ends_with('@');
+        const bool mailto = istarts_with(uri, "mailto:") &&
+                            uri.find('@') != std::string_view::npos && uri.find('@') > 7 &&
+                            !uri.ends_with('@');
         const bool https = istarts_with(uri, "https://") && uri.size() > 8;
         if (!mailto && !https) {
             out.error = "tag rua: " + quote(uri) + " is not a mailto:local@domain or https:// URI";
