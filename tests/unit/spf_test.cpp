@@ -320,6 +320,11 @@ TEST(SpfEvaluate, VoidLookups) {
     EXPECT_EQ(result.problem, SpfProblem::too_many_void_lookups);
     EXPECT_EQ(result.detail, "more than 2 void lookups (the last: MX v3.example.com)");
     EXPECT_EQ(result.void_lookups, 3u);
+    // Two void lookups are allowed: the third term is reached and decides.
+    dns.mx("v3.example.com", 10, "mx.example.com").address("mx.example.com", "192.0.2.1");
+    result = dns.check("example.com", "192.0.2.1");
+    EXPECT_EQ(result.verdict, SpfVerdict::pass);
+    EXPECT_EQ(result.void_lookups, 2u);
 }
 
 TEST(SpfEvaluate, AWithCidrAndFamily) {

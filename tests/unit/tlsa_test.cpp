@@ -27,6 +27,17 @@ TEST(Tlsa, RdataFieldsByteByByte) {
     EXPECT_TRUE(dane_usable(parsed.value));
 }
 
+TEST(Tlsa, EveryTruncationOfADigestRecordIsRefused) {
+    std::vector<std::uint8_t> rdata = bytes({3, 1, 2});
+    rdata.resize(3 + 64, 0x5a);
+    for (std::size_t length = 0; length < rdata.size(); ++length) {
+        const Parsed<TlsaRecord> parsed = parse_tlsa_rdata(std::span(rdata.data(), length));
+        EXPECT_FALSE(parsed.ok()) << length;
+        EXPECT_FALSE(parsed.error.empty()) << length;
+    }
+    EXPECT_TRUE(parse_tlsa_rdata(rdata).ok());
+}
+
 TEST(Tlsa, RdataErrors) {
     EXPECT_EQ(parse_tlsa_rdata(bytes({})).error,
               "the RDATA is 0 bytes, shorter than its three fields");
