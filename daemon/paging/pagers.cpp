@@ -451,7 +451,7 @@ asio::awaitable<SendResult> Pager::deliver(asio::any_io_executor executor, const
         co_return SendResult{
             SendFailure::resolve, 0, "resolve " + url_.host + ": " + resolve_error.message(), {}};
 
-    ProbeContext context{executor, &tls_contexts};
+    ProbeContext context{executor, &tls_contexts, {}};
     SendResult result{SendFailure::timeout, 0, "connect " + url_.host + ": deadline expired", {}};
     for (const auto& entry : endpoints) {
         const auto left = deadline - std::chrono::steady_clock::now();
