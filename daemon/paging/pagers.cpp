@@ -414,7 +414,13 @@ SendFailure send_failure_of(FailureReason reason) noexcept {
         case FailureReason::bad_greeting:
         case FailureReason::protocol:
         case FailureReason::unexpected_status:
-        case FailureReason::body_mismatch: return SendFailure::bad_response;
+        case FailureReason::body_mismatch:
+        // Only the DNS reputation probes record these; a pager never does.
+        case FailureReason::listed:
+        case FailureReason::dnsbl_error:
+        case FailureReason::no_ptr:
+        case FailureReason::ptr_mismatch:
+        case FailureReason::hostname_mismatch: return SendFailure::bad_response;
     }
     return SendFailure::io;
 }

@@ -421,6 +421,31 @@ std::string reverse_lookup_name(std::span<const std::uint8_t> address, std::stri
     return name + std::string(without_trailing_dot(suffix));
 }
 
+std::string dns_name_problem(std::string_view name, std::size_t prefix_length) {
+    std::string_view rest = without_trailing_dot(name);
+    if (rest.empty()) return "not a DNS name";
+    // Wire form: each label's length byte and bytes plus the root's zero byte, under the prefix.
+    if (prefix_length + rest.size() + 2 > max_name_length) {
+        return "too long to look names up under (at most " + std::to_string(max_name_length - 2 - prefix_length) +
+               " characters)";
+    }
+    while (!rest.empty()) {
+        const auto dot = rest.find('.');
+        const std::string_view label = rest.substr(0, dot);
+        const bool valid = !label.empty() && label.size() <= max_label_length &&
+                           std::all_of(label.begin(), label.end(), [](char c) {
+                               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                                      c == '-' || c == '_';
+                           });
+        if (!valid) {
+            return "invalid label \"" + std::string(label) + "\" (1 to 63 letters, digits, '-' or '_')";
+        }
+        if (dot == std::string_view::npos) break;
+        rest.remove_prefix(dot + 1);
+    }
+    return {};
+}
+
 bool same_dns_name(std::string_view a, std::string_view b) noexcept {
     a = without_trailing_dot(a);
     b = without_trailing_dot(b);

@@ -107,6 +107,11 @@ DnsParseResult parse_dns_message(std::span<const std::uint8_t> bytes);
 // suffix is "in-addr.arpa", "ip6.arpa" or a DNSBL zone.
 std::string reverse_lookup_name(std::span<const std::uint8_t> address, std::string_view suffix);
 
+// Why `name` (a trailing dot allowed) cannot be a host or zone name with `prefix_length` more
+// bytes of labels put in front of it (a DNSBL zone under a reversed address); empty when it can.
+// Labels are letters, digits, '-' and '_' (as in _dmarc), 1 to 63 of them.
+std::string dns_name_problem(std::string_view name, std::size_t prefix_length = 0);
+
 // Case-insensitive DNS name equality, a trailing dot ignored on either side.
 bool same_dns_name(std::string_view a, std::string_view b) noexcept;
 
