@@ -3,12 +3,16 @@
 
 #include "config/alerting.hpp"
 #include "config/toml/section.hpp"
+#include "probes/dnsbl/settings/dnsbl_settings.hpp"
+#include "probes/fcrdns/settings/fcrdns_settings.hpp"
 #include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
 #include "probes/roundtrip/settings/roundtrip_settings.hpp"
 
 
+
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <array>
@@ -43,7 +47,7 @@ constexpr std::array<std::string_view, 11> defaults_keys{
     "interval",  "timeout",    "rise",         "fall",            "ca_file",          "cert_warning",
     "cert_critical", "tls_resume", "cert_refresh", "latency_warning", "latency_critical",
 };
-constexpr std::array<std::string_view, 5> node_keys{"name", "role", "zone", "address", "fqdn"};
+constexpr std::array<std::string_view, 6> node_keys{"name", "role", "zone", "address", "fqdn", "public_address"};
 constexpr std::array<std::string_view, 2> nlb_keys{"name", "fqdn"};
 
 // Keys meaningful only for some protocols; setting one elsewhere would be silently ignored.
@@ -103,6 +107,15 @@ bool is_host_port(std::string_view text) {
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     return ec == std::errc{} && end == port.data() + port.size() && value >= 1 && value <= 65535;
+}
+
+// The least interval of the DNS reputation checks (dnsbl, fcrdns) that do not set their own.
+constexpr Duration slow_dns_interval = std::chrono::minutes(5);
+
+// An IPv4 or IPv6 address, no port, no zone id (the configuration layer has no Asio).
+bool is_ip_literal(const std::string& text) {
+    unsigned char storage[16];
+    return ::inet_pton(AF_INET, text.c_str(), storage) == 1 || ::inet_pton(AF_INET6, text.c_str(), storage) == 1;
 }
 
 // Where a setting's value was written, so a conflict can be reported at the line to change.
@@ -285,6 +298,11 @@ Node read_node(const Section& s) {
     node.zone = s.text("zone").value_or("default");
     node.address = s.required_text("address");
     node.fqdn = s.text("fqdn").value_or("");
+    node.public_address = s.get<std::string>("public_address", [](const std::string& value) {
+                               return is_ip_literal(value) ? std::string()
+                                                           : "invalid \"public_address\" " + in_quotes(value) +
+                                                                 " (expected an IPv4 or IPv6 address, no port, no name)";
+                           }).value_or("");
     node.where = s.where();
     return node;
 }
@@ -484,6 +502,8 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
     known.insert(known.end(), ldap_settings_keys().begin(), ldap_settings_keys().end());
     known.insert(known.end(), roundtrip_settings_keys().begin(), roundtrip_settings_keys().end());
+    known.insert(known.end(), dnsbl_settings_keys().begin(), dnsbl_settings_keys().end());
+    known.insert(known.end(), fcrdns_settings_keys().begin(), fcrdns_settings_keys().end());
     s.reject_unknown_keys(known);
     const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
     reject_foreign_mail_keys(s, check.protocol);
@@ -502,6 +522,10 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (is_ldap_family(check.protocol)) {
         check.ldap = read_ldap_settings(s, check.protocol);
     }
+    reject_foreign_dnsbl_keys(s, check.protocol);
+    if (check.protocol == Protocol::dnsbl) check.dnsbl = read_dnsbl_settings(s);
+    reject_foreign_fcrdns_keys(s, check.protocol);
+    if (check.protocol == Protocol::fcrdns) check.fcrdns = read_fcrdns_settings(s);
     reject_foreign_roundtrip_keys(s, check.protocol);
     if (check.protocol == Protocol::roundtrip) {
         if (s.has("port")) {
@@ -544,7 +568,12 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
         s.fail("[[check]] " + in_quotes(check.name) + " has neither \"roles\" nor \"nlbs\", so it would probe nothing");
     }
 
-    const Inherited in = read_inherited(s, defaults);
+    Inherited in = read_inherited(s, defaults);
+    if (checks_outbound_address(check.protocol) && !in.interval.here) {
+        // Block-list entries and reverse DNS change over hours: unless the check sets its own
+        // interval, looking every few seconds only loads the lists' servers.
+        in.interval.value = std::max<Duration>(in.interval.value, slow_dns_interval);
+    }
     validate_inherited(s, in);
     check.interval = in.interval.value;
     check.timeout = in.timeout.value;

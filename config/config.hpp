@@ -15,6 +15,8 @@
 
 #include "config/protocol/protocols.hpp"
 #include "config/toml/location.hpp"
+#include "probes/dnsbl/settings/dnsbl_settings.hpp"
+#include "probes/fcrdns/settings/fcrdns_settings.hpp"
 #include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
@@ -80,6 +82,9 @@ struct Node {
     std::string zone;
     std::string address;  // IP literal or host name
     std::string fqdn;     // SNI and certificate name; empty: none
+    // The IP address its mail leaves from (NAT, a separate outbound interface), which dnsbl and
+    // fcrdns look up; empty: `address`. Validated as an IP literal at load.
+    std::string public_address;
     SourceLocation where;
 };
 
@@ -129,6 +134,8 @@ struct Check {
     MailSettings mail;
     LdapSettings ldap;
     RoundtripSettings roundtrip;
+    DnsblSettings dnsbl;
+    FcrdnsSettings fcrdns;
     std::vector<DialogueStep> dialogue;  // tcp, tls: expect / send / starttls, in order
 
     std::string username;

@@ -10,7 +10,7 @@ namespace {
 using enum ProtocolFamily;
 
 // In enum order (checked below), so traits() is an index.
-constexpr std::array<ProtocolTraits, 16> protocol_table{{
+constexpr std::array<ProtocolTraits, 18> protocol_table{{
     // protocol                    name                family     port   implicit starttls single
     {Protocol::tcp,              "tcp",              tcp,       {},    false,   false,   true},
     {Protocol::tls,              "tls",              tcp,       {},    true,    false,   true},
@@ -30,6 +30,10 @@ constexpr std::array<ProtocolTraits, 16> protocol_table{{
     {Protocol::ldap_replication, "ldap_replication", ldap,      389,   false,   true,    false},
     // Its ports come from its submit and fetch URLs.
     {Protocol::roundtrip,        "roundtrip",        roundtrip, {},    false,   false,   false},
+    // DNS lookups about a node's outbound address through [daemon] nameservers; 53 only names
+    // the target ("address:53"), nothing connects to the node.
+    {Protocol::dnsbl,            "dnsbl",            dnsbl,     53,    false,   false,   false},
+    {Protocol::fcrdns,           "fcrdns",           fcrdns,    53,    false,   false,   false},
 }};
 
 constexpr bool in_enum_order() {

@@ -27,10 +27,12 @@ enum class Protocol : std::uint8_t {
     ldaps,
     ldap_replication,
     roundtrip,
+    dnsbl,
+    fcrdns,
 };
 
 // Which protocol-specific keys a check may set (config/config.cpp refuses the others).
-enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip };
+enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip, dnsbl, fcrdns };
 
 struct ProtocolTraits {
     Protocol protocol;
@@ -59,5 +61,8 @@ inline bool is_pop3(Protocol p) noexcept { return traits(p).family == ProtocolFa
 inline bool is_ldap_family(Protocol p) noexcept { return traits(p).family == ProtocolFamily::ldap; }
 // SMTP, LMTP, IMAP and POP3: the mail dialogue settings apply.
 inline bool is_mail_protocol(Protocol p) noexcept { return is_smtp_family(p) || is_imap(p) || is_pop3(p); }
+// Checks of a node's reputation in DNS (dnsbl, fcrdns): they look up the address its mail leaves
+// from (a node's `public_address`, else its `address`) and never connect to it.
+inline bool checks_outbound_address(Protocol p) noexcept { return p == Protocol::dnsbl || p == Protocol::fcrdns; }
 
 }  // namespace tierwatch

@@ -110,7 +110,7 @@ int run_once(std::shared_ptr<const Config> config, bool json) {
     raise_file_limit();
     asio::io_context io(1);
     TlsContextCache tls_contexts;
-    ProbeContext context{io.get_executor(), &tls_contexts};
+    ProbeContext context{io.get_executor(), &tls_contexts, config->daemon.nameservers};
     DnsResolver resolver(io.get_executor(), config->daemon.nameservers);
     ResolvedNames resolved;
     asio::co_spawn(io, resolve_names(resolver, *config, resolved), asio::detached);

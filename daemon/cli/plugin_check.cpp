@@ -753,7 +753,7 @@ int run_plugin_check(std::span<const std::string> args, std::ostream& out) {
         asio::io_context io(1);
         DnsResolver resolver(io.get_executor(), config.daemon.nameservers, request.timeout);
         TlsContextCache tls_contexts;
-        ProbeContext context{io.get_executor(), &tls_contexts};
+        ProbeContext context{io.get_executor(), &tls_contexts, config.daemon.nameservers};
         ProbeResult result;
         std::string internal_error;
         asio::co_spawn(

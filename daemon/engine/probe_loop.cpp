@@ -42,7 +42,7 @@ ProbeLoop::ProbeLoop(asio::any_io_executor executor, std::shared_ptr<const Confi
     : executor_(executor),
       config_(std::move(config)),
       rollup_(rollup),
-      probe_context_{executor, &tls_contexts_},
+      probe_context_{executor, &tls_contexts_, config_->daemon.nameservers},
       resolver_(executor, config_->daemon.nameservers),
       scheduler_({config_->daemon.max_in_flight, config_->daemon.per_host_max_in_flight}),
       wake_(executor),

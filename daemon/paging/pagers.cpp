@@ -414,7 +414,13 @@ SendFailure send_failure_of(FailureReason reason) noexcept {
         case FailureReason::bad_greeting:
         case FailureReason::protocol:
         case FailureReason::unexpected_status:
-        case FailureReason::body_mismatch: return SendFailure::bad_response;
+        case FailureReason::body_mismatch:
+        // Only the DNS reputation probes record these; a pager never does.
+        case FailureReason::listed:
+        case FailureReason::dnsbl_error:
+        case FailureReason::no_ptr:
+        case FailureReason::ptr_mismatch:
+        case FailureReason::hostname_mismatch: return SendFailure::bad_response;
     }
     return SendFailure::io;
 }
@@ -451,7 +457,7 @@ asio::awaitable<SendResult> Pager::deliver(asio::any_io_executor executor, const
         co_return SendResult{
             SendFailure::resolve, 0, "resolve " + url_.host + ": " + resolve_error.message(), {}};
 
-    ProbeContext context{executor, &tls_contexts};
+    ProbeContext context{executor, &tls_contexts, {}};
     SendResult result{SendFailure::timeout, 0, "connect " + url_.host + ": deadline expired", {}};
     for (const auto& entry : endpoints) {
         const auto left = deadline - std::chrono::steady_clock::now();

@@ -63,7 +63,9 @@ std::vector<TargetSpec> expand_targets(const Config& config, const ResolvedNames
                 continue;
             }
             TargetSpec spec{&check, &node, nullptr, {}, {}, check.name + "|node:" + node.name};
-            if (auto literal = ip_literal(node.address)) {
+            // The DNS reputation checks look up the address mail leaves from (validated at load).
+            const bool outbound = checks_outbound_address(check.protocol) && !node.public_address.empty();
+            if (auto literal = ip_literal(outbound ? node.public_address : node.address)) {
                 spec.address = *literal;
             } else {
                 const auto* resolution = lookup(node.address);

@@ -4,7 +4,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.hpp"
 #include "probes/net/result.hpp"
@@ -41,6 +43,10 @@ inline ProbeRequest probe_request(const Check& check, const boost::asio::ip::add
 struct ProbeContext {
     boost::asio::any_io_executor executor;
     TlsContextCache* tls_contexts = nullptr;
+    // [daemon] nameservers, for the probes that ask DNS themselves (dnsbl, fcrdns): each probe
+    // opens its own DnsClient on them under its deadline. Empty: the system resolver. A copy:
+    // a reload may replace the configuration it came from (nameservers need a restart).
+    std::vector<std::string> nameservers;
 };
 
 using ProbeFunction = boost::asio::awaitable<ProbeResult> (*)(const ProbeRequest&, ProbeContext&);

@@ -33,6 +33,11 @@ std::string_view to_string(FailureReason reason) noexcept {
         case FailureReason::unexpected_status: return "unexpected_status";
         case FailureReason::body_mismatch: return "body_mismatch";
         case FailureReason::timeout: return "timeout";
+        case FailureReason::listed: return "listed";
+        case FailureReason::dnsbl_error: return "dnsbl_error";
+        case FailureReason::no_ptr: return "no_ptr";
+        case FailureReason::ptr_mismatch: return "ptr_mismatch";
+        case FailureReason::hostname_mismatch: return "hostname_mismatch";
     }
     return "unknown";
 }

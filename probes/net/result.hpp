@@ -33,8 +33,14 @@ enum class FailureReason : std::uint8_t {
     unexpected_status,
     body_mismatch,
     timeout,
+    // DNS reputation (dnsbl, fcrdns): what the lookups found, not how they failed.
+    listed,             // a block list returned 127.0.0.x for the address
+    dnsbl_error,        // a block list answered with an error code (127.255.255.252-255) or no rcode we read
+    no_ptr,             // the address has no PTR record
+    ptr_mismatch,       // no PTR name resolves back to the address
+    hostname_mismatch,  // no PTR name is the expected host name
 };
-inline constexpr std::size_t failure_reason_count = 16;
+inline constexpr std::size_t failure_reason_count = 21;
 
 std::string_view to_string(FailureReason reason) noexcept;
 // Every reason, in enum order (for metrics that must show each label).

@@ -5,6 +5,8 @@
 #include <array>
 #include <vector>
 
+#include "probes/dnsbl/dnsbl.hpp"
+#include "probes/fcrdns/fcrdns.hpp"
 #include "probes/http/http.hpp"
 #include "probes/imap/imap.hpp"
 #include "probes/ldap/ldap.hpp"
@@ -39,6 +41,8 @@ constexpr std::array probers{
     ProberEntry{Protocol::ldaps, &probe_ldap, none},
     ProberEntry{Protocol::ldap_replication, &probe_ldap_replication, ldap_replication_measurements},
     ProberEntry{Protocol::roundtrip, &probe_roundtrip, roundtrip_measurements},
+    ProberEntry{Protocol::dnsbl, &probe_dnsbl, dnsbl_measurements},
+    ProberEntry{Protocol::fcrdns, &probe_fcrdns, none},
 };
 
 constexpr bool in_enum_order() {
@@ -48,7 +52,7 @@ constexpr bool in_enum_order() {
     return true;
 }
 static_assert(in_enum_order(), "one line per Protocol, in enum order");
-static_assert(probers.size() == static_cast<std::size_t>(Protocol::roundtrip) + 1,
+static_assert(probers.size() == static_cast<std::size_t>(Protocol::fcrdns) + 1,
               "every Protocol has a prober");
 
 }  // namespace

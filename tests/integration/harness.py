@@ -22,6 +22,13 @@ SOURCE = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.join(os.path.dirname(
 TIERWATCHD = os.path.join(BUILD, "tierwatchd")
 FAULTSERVER = os.path.join(BUILD, "tests", "tierwatch-faultserver")
 FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
+DNS_ZONES = os.path.join(SOURCE, "tests", "fleet", "dns")  # the zone files Fleet.dns serves
+DNS_QUERY = os.path.join(BUILD, "tests", "tierwatch-dnsquery")
+# Fleet.dns: the authoritative knotd and the validating unbound, both on port 5353 (not 53).
+DNS_AUTHORITATIVE = "127.0.69.1"
+DNS_RESOLVER = "127.0.69.2"
+DNS_PORT = 5353
+DNS_SIGNED_ZONE = "tierwatch.test"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
 
@@ -69,6 +76,86 @@ class Fleet:
         process = self.start(argv, "dnsmasq.log")
         wait_for(lambda: "started" in read(self.path("dnsmasq.log")), 10, "dnsmasq start")
         return process
+
+    def dns(self):
+        """The DNS checks' fleet, everything under the test directory and run as the invoking user:
+        knotd serving every tests/fleet/dns/*.zone on DNS_AUTHORITATIVE:DNS_PORT, signing
+        DNS_SIGNED_ZONE itself, and unbound on DNS_RESOLVER:DNS_PORT validating it with its DNSKEY
+        as trust anchor, stub zones pointing at knotd. Returns the resolver as "ip:port"."""
+        zones = sorted(name[:-len(".zone")] for name in os.listdir(DNS_ZONES) if name.endswith(".zone"))
+        knot_dir = self.path("knot")
+        os.makedirs(os.path.join(knot_dir, "zones"))
+        for zone in zones:
+            shutil.copy(os.path.join(DNS_ZONES, zone + ".zone"), os.path.join(knot_dir, "zones"))
+        zone_lines = "".join(f"  - domain: {zone}\n" + ("    dnssec-signing: on\n    dnssec-policy: test\n"
+                                                          if zone == DNS_SIGNED_ZONE else "") for zone in zones)
+        with open(os.path.join(knot_dir, "knot.conf"), "w") as f:
+            f.write(f"""server:
+  rundir: "{knot_dir}"
+  listen: {DNS_AUTHORITATIVE}@{DNS_PORT}
+database:
+  storage: "{knot_dir}/db"
+  kasp-db: "{knot_dir}/kasp"
+control:
+  listen: "{knot_dir}/knot.sock"
+log:
+  - target: stderr
+    any: info
+policy:
+  - id: test
+    algorithm: ecdsap256sha256
+    single-type-signing: on
+template:
+  - id: default
+    storage: "{knot_dir}/zones"
+    file: "%s.zone"
+    zonefile-sync: -1
+    journal-content: none
+zone:
+{zone_lines}""")
+        self.start(["knotd", "-c", os.path.join(knot_dir, "knot.conf")], "knotd.log")
+        server = [f"@{DNS_AUTHORITATIVE}", "-p", str(DNS_PORT), "+short", "+time=1", "+retry=0"]
+
+        def signed_key():
+            out = subprocess.run(["kdig", *server, DNS_SIGNED_ZONE, "DNSKEY"], capture_output=True, text=True)
+            return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+        wait_for(signed_key, 15, f"knotd serving {DNS_SIGNED_ZONE} signed")
+        anchor = f"{DNS_SIGNED_ZONE}. DNSKEY {signed_key().splitlines()[0]}"
+
+        unbound_dir = self.path("unbound")
+        os.makedirs(unbound_dir)
+        stubs = "".join(f'stub-zone:\n  name: "{zone}"\n  stub-addr: {DNS_AUTHORITATIVE}@{DNS_PORT}\n'
+                        for zone in zones)
+        # unbound's built-in local zones answer for .test and the documentation ranges' reverse
+        # zones; nodefault hands them to the stubs.
+        nodefault = "".join(f'  local-zone: "{zone}." nodefault\n' for zone in
+                            ["test", "100.51.198.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"])
+        with open(os.path.join(unbound_dir, "unbound.conf"), "w") as f:
+            f.write(f"""server:
+  interface: {DNS_RESOLVER}@{DNS_PORT}
+  port: {DNS_PORT}
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  do-ip6: no
+  username: ""
+  chroot: ""
+  directory: "{unbound_dir}"
+  pidfile: "{unbound_dir}/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  verbosity: 1
+  val-log-level: 2
+  module-config: "validator iterator"
+  trust-anchor: "{anchor}"
+{nodefault}remote-control:
+  control-enable: no
+{stubs}""")
+        self.start(["unbound", "-d", "-c", os.path.join(unbound_dir, "unbound.conf")], "unbound.log")
+        resolver = [f"@{DNS_RESOLVER}", "-p", str(DNS_PORT), "+time=1", "+retry=0"]
+        wait_for(lambda: " ad;" in subprocess.run(["kdig", *resolver, f"ns1.{DNS_SIGNED_ZONE}", "A"],
+                                                  capture_output=True, text=True).stdout,
+                 15, f"unbound validating {DNS_SIGNED_ZONE}")
+        return f"{DNS_RESOLVER}:{DNS_PORT}"
 
     def tierwatchd(self, config_text, *extra, name="tierwatchd"):
         """A tierwatchd on `config_text`; `name` names its configuration and log when a test runs

@@ -15,7 +15,7 @@ ROOT = os.environ.get("TIERWATCH_SOURCE_DIR") or os.path.dirname(os.path.dirname
 LAYERS = [
     ("wire", ["probes/wire"]),                       # sans-io codecs: no Asio, no configuration
     ("config", ["config"]),                          # TOML toolkit, protocol table, validated settings
-    ("net", ["probes/net"]),                         # connect, TLS, bounded reads, probe shapes
+    ("net", ["probes/net"]),                         # connect, TLS, bounded reads, probe shapes, DNS client
     ("protocols", ["probes"]),                       # one folder per protocol
     ("registry", ["probes/registry"]),               # protocol name -> prober
     ("daemon", ["daemon"]),                          # scheduling, alarms, paging, web, metrics
@@ -27,9 +27,9 @@ LAYERS = [
 SETTINGS_FOLDER = re.compile(r"^probes/[^/]+/settings(/|$)")
 
 # Third-party headers a layer must not see (the wire layer is sans-io).
-FORBIDDEN_SYSTEM = {"wire": re.compile(r"^(boost/asio|boost/beast|openssl/|spdlog/|toml\+\+)"),
+FORBIDDEN_SYSTEM = {"wire": re.compile(r"^(boost/asio|boost/beast|openssl/|spdlog/|toml\+\+|ares)"),
                     # Configuration, protocols' settings included, is plain values: no network code.
-                    "config": re.compile(r"^(boost/asio|boost/beast|openssl/|spdlog/)")}
+                    "config": re.compile(r"^(boost/asio|boost/beast|openssl/|spdlog/|ares)")}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 

@@ -36,7 +36,7 @@ Check ProbeFixture::make_check(Protocol protocol, Duration timeout) {
 ProbeResult ProbeFixture::probe(const Check& check, const boost::asio::ip::tcp::endpoint& endpoint,
                                 std::string_view server_name, TlsSessionSlot* tls_session) {
     boost::asio::io_context io;
-    ProbeContext context{io.get_executor(), &tls_contexts_};
+    ProbeContext context{io.get_executor(), &tls_contexts_, {}};
     ProbeRequest target = probe_request(check, endpoint.address(), server_name, tls_session);
     target.port = endpoint.port();
     auto future = boost::asio::co_spawn(io, run_probe(target, context), boost::asio::use_future);

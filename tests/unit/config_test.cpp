@@ -287,7 +287,7 @@ TEST_F(ConfigTest, UnsupportedAndUnknownProtocols) {
     };
     const std::string supported =
         "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s, ldap, ldaps, ldap_replication, "
-        "roundtrip";
+        "roundtrip, dnsbl, fcrdns";
     expect_error(check("foo"), "12:12", "unknown protocol \"foo\" (expected one of: " + supported + ")");
     expect_error(check("htps"), "12:12",
                  "unknown protocol \"htps\" (expected one of: " + supported + ") (did you mean \"https\"?)");
@@ -1132,6 +1132,60 @@ TEST_F(ConfigTest, TcpDialogueMistakes) {
     std::string many = "dialogue = [";
     for (int i = 0; i < 65; ++i) many += "{ send = \"x\" },";
     expect_error(with_tcp_check(many + "]\n"), "15:12", "\"dialogue\" has 65 steps, at most 64");
+}
+
+}  // namespace
+}  // namespace tierwatch
+
+namespace tierwatch {
+namespace {
+
+// Lines 10-13 after kBase: a dnsbl check on the mta role; text appended starts on line 14.
+constexpr std::string_view kDnsblCheck =
+    "[[check]]\n"
+    "name = \"bl\"\n"
+    "protocol = \"dnsbl\"\n"
+    "roles = [\"mta\"]\n";
+
+TEST_F(ConfigTest, DnsblReadsItsZonesAndDefaultsToMinutes) {
+    const Config config = parse(with_base(std::string(kDnsblCheck) + "zones = [\"zen.example.\", \"bl.example\"]\n"));
+    const Check& check = config.checks.at(0);
+    EXPECT_EQ(check.protocol, Protocol::dnsbl);
+    EXPECT_EQ(check.dnsbl.zones, (std::vector<std::string>{"zen.example", "bl.example"}));
+    EXPECT_EQ(check.port, 53);
+    EXPECT_EQ(check.interval, std::chrono::minutes(5));
+    // Its own interval is kept, short as it is.
+    const Config fast = parse(with_base(std::string(kDnsblCheck) + "zones = [\"bl.example\"]\ninterval = \"30s\"\n"));
+    EXPECT_EQ(fast.checks.at(0).interval, 30s);
+}
+
+TEST_F(ConfigTest, DnsblZonesAreRequiredAndValid) {
+    expect_error(with_base(kDnsblCheck), "10:1",
+                 "a dnsbl check needs \"zones\": the block lists to look its nodes up in, e.g. [\"zen.spamhaus.org\"]");
+    expect_error(with_base(std::string(kDnsblCheck) + "zones = [\"bl..example\"]\n"), "14:10",
+                 "\"zones\" entry \"bl..example\": invalid label \"\" (1 to 63 letters, digits, '-' or '_')");
+    expect_error(with_base(std::string(kDnsblCheck) + "zones = [\"a.b\", \"a.b\"]\n"), "14:9",
+                 "\"zones\" lists \"a.b\" twice");
+    expect_error(with_tcp_check("zones = [\"bl.example\"]\n"), "15:9",
+                 "\"zones\" applies only to protocol dnsbl, not to protocol \"tcp\"");
+}
+
+TEST_F(ConfigTest, FcrdnsReadsExpectHostname) {
+    const Config config = parse(with_base(
+        "[[check]]\nname = \"rdns\"\nprotocol = \"fcrdns\"\nroles = [\"mta\"]\nexpect_hostname = \"mta1.example.\"\n"));
+    EXPECT_EQ(config.checks.at(0).fcrdns.expect_hostname, "mta1.example");
+    expect_error(with_base("[[check]]\nname = \"rdns\"\nprotocol = \"fcrdns\"\nroles = [\"mta\"]\n"
+                           "expect_hostname = \"mta 1\"\n"),
+                 "14:19", "\"expect_hostname\": invalid label \"mta 1\" (1 to 63 letters, digits, '-' or '_')");
+}
+
+TEST_F(ConfigTest, NodePublicAddressIsAnIpAddress) {
+    const Config config = parse(
+        "[[node]]\nname = \"mta1\"\nrole = \"mta\"\naddress = \"10.0.0.1\"\npublic_address = \"2001:db8::25\"\n");
+    EXPECT_EQ(config.nodes.at(0).public_address, "2001:db8::25");
+    expect_error("[[node]]\nname = \"mta1\"\nrole = \"mta\"\naddress = \"10.0.0.1\"\npublic_address = \"mx.example\"\n",
+                 "5:18",
+                 "invalid \"public_address\" \"mx.example\" (expected an IPv4 or IPv6 address, no port, no name)");
 }
 
 }  // namespace

@@ -266,19 +266,28 @@ class Dnsmasq {
     pid_t pid_ = -1;
 };
 
-// Runs one resolve on io to completion; the test fails loudly instead of hanging.
-DnsResolver::Answer run_resolve(asio::io_context& io, DnsResolver& resolver, std::string name) {
-    std::optional<DnsResolver::Answer> answer;
-    asio::co_spawn(io, resolver.resolve(std::move(name)),
-                   [&](std::exception_ptr error, DnsResolver::Answer result) {
-                       if (error) std::rethrow_exception(error);
-                       answer = std::move(result);
-                   });
+// Runs one coroutine on io to completion; the test fails loudly instead of hanging.
+template <class T>
+T run_to_end(asio::io_context& io, asio::awaitable<T> work) {
+    std::optional<T> answer;
+    asio::co_spawn(io, std::move(work), [&](std::exception_ptr error, T result) {
+        if (error) std::rethrow_exception(error);
+        answer = std::move(result);
+    });
     io.restart();
     while (!answer && io.run_one_for(30s) != 0) {
     }
     if (!answer) throw std::runtime_error("resolve did not complete");
-    return *answer;
+    return std::move(*answer);
+}
+
+DnsResolver::Answer run_resolve(asio::io_context& io, DnsResolver& resolver, std::string name) {
+    return run_to_end(io, resolver.resolve(std::move(name)));
+}
+
+DnsAnswer run_query(asio::io_context& io, DnsClient& client, std::string name, DnsType type,
+                    std::optional<Clock::time_point> deadline = std::nullopt) {
+    return run_to_end(io, client.query(std::move(name), type, {}, deadline));
 }
 
 std::size_t open_fd_count() {
@@ -472,6 +481,69 @@ TEST(DnsResolver, BadNameserverSyntaxThrowsNamingTheEntry) {
 TEST(DnsResolver, NonPositiveTimeoutThrows) {
     asio::io_context io;
     EXPECT_THROW(DnsResolver(io.get_executor(), {"127.0.0.1:53"}, 0ms), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace tierwatch
+
+namespace tierwatch {
+namespace {
+
+// query(): our own bytes out, the parsed message back, rcodes as data.
+TEST_F(DnsResolverTest, QueryReturnsTheParsedAnswer) {
+    const auto a = run_query(io_, *resolver_, "multi.test", DnsType::a);
+    ASSERT_TRUE(a.ok()) << a.error;
+    EXPECT_TRUE(a.message.rcode_is(DnsRcode::noerror));
+    EXPECT_TRUE(a.message.response);
+    ASSERT_EQ(a.message.answers_of(DnsType::a).size(), 2u);
+    EXPECT_EQ(a.message.question_name, "multi.test");
+
+    const auto txt = run_query(io_, *resolver_, "text.test", DnsType::txt);
+    ASSERT_TRUE(txt.ok()) << txt.error;
+    ASSERT_EQ(txt.message.answers_of(DnsType::txt).size(), 1u);
+    EXPECT_EQ(txt.message.answers_of(DnsType::txt)[0]->text(), "only-text");
+
+    // dnsmasq answers PTR for every hosts-file entry.
+    const auto ptr = run_query(io_, *resolver_, "4.0.1.127.in-addr.arpa", DnsType::ptr);
+    ASSERT_TRUE(ptr.ok()) << ptr.error;
+    ASSERT_EQ(ptr.message.answers_of(DnsType::ptr).size(), 1u);
+    EXPECT_EQ(ptr.message.answers_of(DnsType::ptr)[0]->target, "gone.test");
+}
+
+TEST_F(DnsResolverTest, QueryReportsNxdomainAsData) {
+    const auto answer = run_query(io_, *resolver_, "absent.test", DnsType::a);
+    ASSERT_TRUE(answer.ok()) << answer.error;
+    EXPECT_TRUE(answer.message.rcode_is(DnsRcode::nxdomain));
+    EXPECT_TRUE(answer.message.answers.empty());
+}
+
+TEST_F(DnsResolverTest, QueryRefusesANameDnsCannotCarry) {
+    const auto answer = run_query(io_, *resolver_, "a..test", DnsType::a);
+    EXPECT_EQ(answer.error, "empty label in DNS name (\"a..test\")");
+}
+
+// REFUSED (dnsmasq without a local domain and no upstream) comes back as the rcode.
+TEST(DnsClient, QueryReportsRefusedAsData) {
+    Dnsmasq dnsmasq(false);
+    ASSERT_TRUE(dnsmasq.start(initial_hosts));
+    asio::io_context io;
+    DnsClient client(io.get_executor(), {dnsmasq.nameserver()}, 2s);
+    const auto answer = run_query(io, client, "elsewhere.example", DnsType::a);
+    ASSERT_TRUE(answer.ok()) << answer.error;
+    EXPECT_TRUE(answer.message.rcode_is(DnsRcode::refused)) << dns_rcode_name(answer.message.rcode);
+}
+
+// A probe's deadline ends the wait before the client's own timeout.
+TEST(DnsClient, QueryTimesOutAtTheEarlierDeadline) {
+    const SilentServer silent;
+    asio::io_context io;
+    DnsClient client(io.get_executor(), {silent.nameserver()}, 10s);
+    const auto started = Clock::now();
+    const auto answer = run_query(io, client, "multi.test", DnsType::txt, started + 300ms);
+    const auto elapsed = Clock::now() - started;
+    EXPECT_EQ(answer.error, "timeout");
+    EXPECT_GE(elapsed, 290ms);
+    EXPECT_LT(elapsed, 2s);
 }
 
 }  // namespace

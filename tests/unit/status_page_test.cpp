@@ -224,7 +224,7 @@ struct HostileTarget {
         check.protocol = Protocol::imaps;
         check.cert_warning = std::chrono::days(21);
         check.cert_critical = std::chrono::days(7);
-        node = Node{"node" + evil, "role" + evil, "zone" + evil, "10.0.0.1", "", {}};
+        node = Node{"node" + evil, "role" + evil, "zone" + evil, "10.0.0.1", "", "", {}};
         target.id = 7;
         target.spec.check = &check;
         target.spec.node = &node;

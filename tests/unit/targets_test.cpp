@@ -1,6 +1,7 @@
 // Target expansion: shards split the fleet without overlap, and names not looked up yet wait.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "daemon/scheduling/targets.hpp"
@@ -72,6 +73,21 @@ TEST(ExpandTargets, NamesNotLookedUpYetGetNoStandIn) {
                                        [](const TargetSpec& s) { return s.identity == "smtp|nlb:mail|dns"; });
     ASSERT_NE(stand_in, specs.end()) << "a name that fails to resolve is a target that reports it";
     EXPECT_EQ(stand_in->dns_error, "mail.example.test: NXDOMAIN");
+}
+
+// The DNS reputation checks look up a node's public_address; the others still connect to address.
+TEST(ExpandTargets, DnsReputationChecksUseThePublicAddress) {
+    const Config config = parse_config(
+        "[[node]]\nname = \"mta1\"\nrole = \"mta\"\naddress = \"10.0.0.1\"\npublic_address = \"198.51.100.7\"\n"
+        "[[node]]\nname = \"mta2\"\nrole = \"mta\"\naddress = \"10.0.0.2\"\n"
+        "[[check]]\nname = \"bl\"\nprotocol = \"dnsbl\"\nroles = [\"mta\"]\nzones = [\"bl.test\"]\n"
+        "[[check]]\nname = \"smtp\"\nprotocol = \"smtp\"\nroles = [\"mta\"]\n",
+        "fleet.toml");
+    std::map<std::string, std::string> address_of;
+    for (const auto& spec : expand_targets(config, {})) address_of[spec.identity] = spec.address.to_string();
+    EXPECT_EQ(address_of["bl|node:mta1"], "198.51.100.7");
+    EXPECT_EQ(address_of["bl|node:mta2"], "10.0.0.2");
+    EXPECT_EQ(address_of["smtp|node:mta1"], "10.0.0.1");
 }
 
 }  // namespace

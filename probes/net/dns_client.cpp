@@ -1,5 +1,6 @@
 // c-ares on the Asio loop: Asio waits on c-ares' sockets and timer, then runs ares_process_fd.
-#include "daemon/scheduling/dns_resolver.hpp"
+// Address lookups use ares_query; the probes' own queries go out as built with ares_send.
+#include "probes/net/dns_client.hpp"
 
 #include <ares.h>
 #include <arpa/nameser.h>
@@ -149,16 +150,32 @@ struct Lookup {
     int pending = slot_count;
 };
 
+// One query(): the bytes c-ares handed back, or the status that ended it.
+struct RawLookup {
+    explicit RawLookup(const asio::any_io_executor& executor) : wake(executor) {}
+
+    asio::steady_timer wake;  // expires at the deadline; cancelled early once the query ends
+    int status = ARES_ETIMEOUT;
+    std::vector<std::uint8_t> answer;
+    bool done = false;
+};
+
 class DnsChannel : public std::enable_shared_from_this<DnsChannel> {
   public:
+    // raw_answers: every answer reaches the callback whatever its rcode (ARES_FLAG_NOCHECKRESP),
+    // so a probe sees SERVFAIL and REFUSED as data; otherwise c-ares tries the next server.
     DnsChannel(asio::any_io_executor executor, const std::vector<std::string>& nameservers,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout, bool raw_answers = false);
     ~DnsChannel();
     DnsChannel(const DnsChannel&) = delete;
     DnsChannel& operator=(const DnsChannel&) = delete;
 
     // Sends the A and AAAA queries; the lookup's wake timer fires at the deadline or on completion.
     std::shared_ptr<Lookup> start(const std::string& name);
+    // Sends `query` as is; the lookup's wake timer fires at the earlier of the channel's timeout
+    // and `deadline`, or on completion.
+    std::shared_ptr<RawLookup> send(const std::vector<std::uint8_t>& query,
+                                    std::optional<std::chrono::steady_clock::time_point> deadline);
 
   private:
     enum Direction : std::size_t { read, write, direction_count };
@@ -186,6 +203,8 @@ class DnsChannel : public std::enable_shared_from_this<DnsChannel> {
     static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) noexcept;
     static void on_query_done(void* arg, int status, int timeouts, unsigned char* answer,
                               int length) noexcept;
+    static void on_send_done(void* arg, int status, int timeouts, unsigned char* answer,
+                             int length) noexcept;
     static int collect_addresses(QuerySlot slot, const unsigned char* answer, int length,
                                  std::vector<asio::ip::address>& out);
 
@@ -204,7 +223,7 @@ class DnsChannel : public std::enable_shared_from_this<DnsChannel> {
 };
 
 DnsChannel::DnsChannel(asio::any_io_executor executor, const std::vector<std::string>& nameservers,
-                       std::chrono::milliseconds timeout)
+                       std::chrono::milliseconds timeout, bool raw_answers)
     : executor_(std::move(executor)), timeout_(timeout), timer_(executor_) {
     if (timeout.count() <= 0) throw std::runtime_error("DNS timeout must be positive");
     const std::string servers = to_servers_csv(nameservers);
@@ -216,7 +235,9 @@ DnsChannel::DnsChannel(asio::any_io_executor executor, const std::vector<std::st
     options.timeout = static_cast<int>(
         std::max<std::chrono::milliseconds::rep>(1, timeout.count() / per_try_divisor));
     options.tries = tries_per_server;
-    const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    options.flags = raw_answers ? ARES_FLAG_NOCHECKRESP : 0;
+    const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+                     (raw_answers ? ARES_OPT_FLAGS : 0);
     int status = ares_init_options(&channel_, &options, mask);
     if (status != ARES_SUCCESS) {
         throw std::runtime_error(std::string("c-ares init failed: ") + ares_strerror(status));
@@ -251,6 +272,36 @@ std::shared_ptr<Lookup> DnsChannel::start(const std::string& name) {
     }
     arm_timer();
     return lookup;
+}
+
+std::shared_ptr<RawLookup> DnsChannel::send(const std::vector<std::uint8_t>& query,
+                                            std::optional<std::chrono::steady_clock::time_point> deadline) {
+    auto lookup = std::make_shared<RawLookup>(executor_);
+    auto until = std::chrono::steady_clock::now() + timeout_;
+    if (deadline && *deadline < until) until = *deadline;
+    lookup->wake.expires_at(until);
+    // The callback owns a reference; it may run before ares_send returns.
+    auto context = std::make_unique<std::shared_ptr<RawLookup>>(lookup);
+    ares_send(channel_, query.data(), static_cast<int>(query.size()), &DnsChannel::on_send_done,
+              context.release());
+    arm_timer();
+    return lookup;
+}
+
+void DnsChannel::on_send_done(void* arg, int status, int /*timeouts*/, unsigned char* answer,
+                              int length) noexcept {
+    const std::unique_ptr<std::shared_ptr<RawLookup>> context(static_cast<std::shared_ptr<RawLookup>*>(arg));
+    RawLookup& lookup = **context;
+    lookup.status = status;
+    if (status == ARES_SUCCESS && answer != nullptr && length > 0) {
+        try {
+            lookup.answer.assign(answer, answer + length);
+        } catch (const std::bad_alloc&) {
+            lookup.status = ARES_ENOMEM;
+        }
+    }
+    lookup.done = true;
+    lookup.wake.cancel();
 }
 
 void DnsChannel::on_socket_state(void* data, ares_socket_t fd, int readable,
@@ -368,7 +419,7 @@ void DnsChannel::arm_timer() {
 
 namespace {
 
-DnsResolver::Answer make_answer(Lookup& lookup, bool cancelled) {
+DnsClient::Answer make_answer(Lookup& lookup, bool cancelled) {
     auto& addresses = lookup.addresses;
     if (!addresses.empty()) {
         // Whatever arrived counts, even if the other family timed out: a reachable address
@@ -387,18 +438,62 @@ DnsResolver::Answer make_answer(Lookup& lookup, bool cancelled) {
     return {{}, describe(status)};
 }
 
+// A failed ares_send as data where the server answered: c-ares swallows SERVFAIL, REFUSED and
+// NOTIMP answers (it tries the next server) and reports only their status.
+DnsAnswer make_raw_answer(RawLookup& lookup, bool cancelled) {
+    DnsAnswer out;
+    if (cancelled) {
+        out.error = "cancelled";
+        return out;
+    }
+    if (!lookup.done) {
+        out.error = "timeout";
+        return out;
+    }
+    const auto rcode_only = [&](DnsRcode rcode) {
+        out.message.response = true;
+        out.message.rcode = static_cast<std::uint16_t>(rcode);
+        return out;
+    };
+    switch (lookup.status) {
+        case ARES_SUCCESS: {
+            auto parsed = parse_dns_message(lookup.answer);
+            if (!parsed.ok()) {
+                out.error = "malformed DNS response: " + parsed.error;
+                return out;
+            }
+            out.message = std::move(parsed.message);
+            return out;
+        }
+        case ARES_ESERVFAIL:
+            return rcode_only(DnsRcode::servfail);
+        case ARES_EREFUSED:
+            return rcode_only(DnsRcode::refused);
+        case ARES_ENOTIMP:
+            return rcode_only(DnsRcode::notimp);
+        case ARES_EFORMERR:
+            return rcode_only(DnsRcode::formerr);
+        default:
+            out.error = describe(lookup.status);
+            return out;
+    }
+}
+
 }  // namespace
 
 }  // namespace detail
 
-DnsResolver::DnsResolver(asio::any_io_executor executor,
+DnsClient::DnsClient(asio::any_io_executor executor,
                          const std::vector<std::string>& nameservers,
                          std::chrono::milliseconds timeout)
-    : channel_(std::make_shared<detail::DnsChannel>(std::move(executor), nameservers, timeout)) {}
+    : executor_(executor),
+      nameservers_(nameservers),
+      timeout_(timeout),
+      channel_(std::make_shared<detail::DnsChannel>(std::move(executor), nameservers, timeout)) {}
 
-DnsResolver::~DnsResolver() = default;
+DnsClient::~DnsClient() = default;
 
-asio::awaitable<DnsResolver::Answer> DnsResolver::resolve(std::string name) {
+asio::awaitable<DnsClient::Answer> DnsClient::resolve(std::string name) {
     boost::system::error_code not_literal;
     const auto literal = asio::ip::make_address(name, not_literal);
     if (!not_literal) co_return Answer{{literal}, {}};
@@ -413,6 +508,25 @@ asio::awaitable<DnsResolver::Answer> DnsResolver::resolve(std::string name) {
         cancelled = error == asio::error::operation_aborted && !lookup->done();
     }
     co_return detail::make_answer(*lookup, cancelled);
+}
+
+asio::awaitable<DnsAnswer> DnsClient::query(std::string name, DnsType type, DnsQueryOptions options,
+                                            std::optional<std::chrono::steady_clock::time_point> deadline) {
+    std::string error;
+    // c-ares replaces the id with one of its own.
+    const auto bytes = build_dns_query(0, name, type, options, error);
+    if (!error.empty()) co_return DnsAnswer{{}, error + " (\"" + name + "\")"};
+    if (!raw_channel_) {
+        raw_channel_ = std::make_shared<detail::DnsChannel>(executor_, nameservers_, timeout_, true);
+    }
+    // From here on only the lookup is touched: the client may be destroyed while we wait.
+    const auto lookup = raw_channel_->send(bytes, deadline);
+    bool cancelled = false;
+    if (!lookup->done) {
+        const auto [wait_error] = co_await lookup->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        cancelled = wait_error == asio::error::operation_aborted && !lookup->done;
+    }
+    co_return detail::make_raw_answer(*lookup, cancelled);
 }
 
 }  // namespace tierwatch
