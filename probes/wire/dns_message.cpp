@@ -205,7 +205,6 @@ bool decode_rdata(std::span<const std::uint8_t> bytes, std::size_t start, DnsRec
 }
 
 bool read_record(Reader& in, std::span<const std::uint8_t> bytes, DnsRecord& record, std::string& error) {
-    const std::size_t start = in.offset();
     if (!in.name(record.name, error)) return false;
     std::uint16_t rdlength = 0;
     if (!in.u16(record.type, "record type", error) || !in.u16(record.rclass, "record class", error) ||
@@ -219,7 +218,6 @@ bool read_record(Reader& in, std::span<const std::uint8_t> bytes, DnsRecord& rec
         return false;
     }
     if (!in.take(rdlength, record.rdata, "record data", error)) return false;
-    (void)start;
     return decode_rdata(bytes, rdata_start, record, error);
 }
 

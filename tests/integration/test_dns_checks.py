@@ -8,9 +8,10 @@ import socket
 import subprocess
 import sys
 
-from harness import DNS_QUERY, DNS_SIGNED_ZONE, TIERWATCHD, Fleet, check
+from harness import DNS_QUERY, DNS_SIGNED_ZONE, TIERWATCHD, Fleet, check, http_get, parse_metrics, wait_for
 
 SILENT_DNS = "127.0.69.3"
+LISTEN = "127.0.69.9:29469"
 
 # (node, address, public_address, role)
 NODES = [
@@ -33,10 +34,11 @@ EXPECTED = {
 }
 
 
-def config(nameserver):
+def config(nameserver, interval=None):
+    """`interval`: each check's own (the DNS checks default to 5m), for the daemon's run."""
     text = f"""
 [daemon]
-listen = "127.0.69.9:29469"
+listen = "{LISTEN}"
 state_dir = "state"
 nameservers = ["{nameserver}"]
 
@@ -70,6 +72,8 @@ protocol = "fcrdns"
 roles = ["helo"]
 expect_hostname = "mx.tierwatch.test"
 """
+    if interval:
+        text = text.replace("[[check]]\n", f'[[check]]\ninterval = "{interval}"\n')
     return text
 
 
@@ -120,6 +124,31 @@ def main():
         check("mta5.tierwatch.test" in targets[("fcrdns", "mta5")]["detail"] and
               "198.51.100.51" in targets[("fcrdns", "mta5")]["detail"], "the mismatch names the name and its address")
         check("expected mx.tierwatch.test" in targets[("helo-wrong", "helo")]["detail"], "the expected name is named")
+
+        # The daemon shows the same: the API, /metrics (reason and the per-zone family), the page.
+        fleet.tierwatchd(config(resolver, interval="2s"))
+
+        def api_reasons():
+            try:
+                targets = json.loads(http_get(f"http://{LISTEN}/api/v1/targets")[1])["targets"]
+            except OSError:
+                return {}
+            return {(t["check"], t.get("node")): (t["last"] or {}).get("reason") or "none" for t in targets
+                    if t.get("last")}
+        wait_for(lambda: all(api_reasons().get(key) == reason for key, reason in EXPECTED.items()), 30,
+                 "every DNS target probed by the daemon with its expected reason")
+        samples = parse_metrics(http_get(f"http://{LISTEN}/metrics")[1])
+        listed = {(s[1]["node"], s[1]["zone"]): s[2] for s in samples if s[0] == "tierwatch_dnsbl_listed"}
+        check(listed.get(("mta2", "dnsbl.test")) == 1 and listed.get(("mta1", "dnsbl.test")) == 0,
+              f"tierwatch_dnsbl_listed per node and zone: {listed}")
+        failures = {(s[1]["check"], s[1]["node"]): s[1]["reason"] for s in samples if s[0] == "probe_failure_info"}
+        check(failures.get(("fcrdns", "mta4")) == "no_ptr" and failures.get(("dnsbl", "mta2")) == "listed",
+              f"probe_failure_info reasons: {failures}")
+        # On the page once graded (after `fall` failures), with the detail as the reason why.
+        wait_for(lambda: all(text in http_get(f"http://{LISTEN}/status")[1]
+                             for text in ["198.51.100.20 is listed: dnsbl.test returned 127.0.0.2",
+                                          "no PTR record for 198.51.100.40"]),
+                 30, "the status page showing the listing and the missing PTR")
 
         # A nameserver that never answers: every lookup runs into the probe's deadline.
         silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
