@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 
-from harness import Fleet, PageRecorder, check, http_get, parse_metrics, wait_for
+from harness import Fleet, PageRecorder, check, http_get, pair_fleet, parse_metrics, wait_for
 
 LISTEN = "127.0.65.1:29469"
 HOOK = ("127.0.65.1", 29470)
@@ -21,43 +21,7 @@ CONFIG = f"""
 listen = "{LISTEN}"
 state_dir = "state"
 
-[defaults]
-interval = "1s"
-timeout = "500ms"
-rise = 1
-fall = 1
-
-[[node]]
-name = "mta1"
-role = "mta"
-zone = "zone-a"
-address = "{MTA1}"
-
-[[node]]
-name = "mta2"
-role = "mta"
-zone = "zone-b"
-address = "{MTA2}"
-
-[[node]]
-name = "proxy1"
-role = "proxy"
-zone = "zone-a"
-address = "{PROXY1}"
-
-[[node]]
-name = "proxy2"
-role = "proxy"
-zone = "zone-b"
-address = "{PROXY2}"
-
-[[check]]
-name = "smtp-banner"
-protocol = "tcp"
-port = 25025
-roles = ["mta", "proxy"]
-banner_regex = "^220 "
-
+{pair_fleet(MTA1, MTA2, PROXY1, PROXY2)}
 [[group]]
 name = "mta-pool"
 roles = ["mta"]
