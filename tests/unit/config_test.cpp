@@ -1132,6 +1132,8 @@ TEST_F(ConfigTest, TcpDialogueMistakes) {
     std::string many = "dialogue = [";
     for (int i = 0; i < 65; ++i) many += "{ send = \"x\" },";
     expect_error(with_tcp_check(many + "]\n"), "15:12", "\"dialogue\" has 65 steps, at most 64");
+    expect_error(with_tcp_check("dialogue = [{ send = \"" + std::string(4097, 'x') + "\" }]\n"), "15:22",
+                 "\"send\" is longer than 4096 bytes");
 }
 
 }  // namespace
