@@ -436,7 +436,6 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), dnsbl_settings_keys().begin(), dnsbl_settings_keys().end());
     known.insert(known.end(), fcrdns_settings_keys().begin(), fcrdns_settings_keys().end());
     s.reject_unknown_keys(known);
-    const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
     reject_foreign_mail_keys(s, check.protocol);
     if (!supports_starttls(check.protocol)) {
         s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication",
@@ -514,7 +513,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
         require_readable(in.ca_file.set_at.value_or(s.where()), "ca_file", check.tls.ca_file);
     }
 
-    if (is_http) {
+    if (traits(check.protocol).family == ProtocolFamily::web) {
         check.http = read_http_settings(s);
     }
 
