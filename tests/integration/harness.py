@@ -77,16 +77,29 @@ class Fleet:
         wait_for(lambda: "started" in read(self.path("dnsmasq.log")), 10, "dnsmasq start")
         return process
 
-    def dns(self):
+    def dns(self, records=None, zones_text=None):
         """The DNS checks' fleet, everything under the test directory and run as the invoking user:
         knotd serving every tests/fleet/dns/*.zone on DNS_AUTHORITATIVE:DNS_PORT, signing
         DNS_SIGNED_ZONE itself, and unbound on DNS_RESOLVER:DNS_PORT validating it with its DNSKEY
-        as trust anchor, stub zones pointing at knotd. Returns the resolver as "ip:port"."""
-        zones = sorted(name[:-len(".zone")] for name in os.listdir(DNS_ZONES) if name.endswith(".zone"))
+        as trust anchor, stub zones pointing at knotd. Returns the resolver as "ip:port".
+        `records` ({zone: lines}) appends what a test knows only at run time (a TLSA record of a
+        certificate generated per run) to a file's copy; `zones_text` ({zone: text}) adds unsigned
+        zones of the test's own."""
+        zones_text = zones_text or {}
+        zones = sorted([name[:-len(".zone")] for name in os.listdir(DNS_ZONES) if name.endswith(".zone")] +
+                       list(zones_text))
         knot_dir = self.path("knot")
         os.makedirs(os.path.join(knot_dir, "zones"))
         for zone in zones:
-            shutil.copy(os.path.join(DNS_ZONES, zone + ".zone"), os.path.join(knot_dir, "zones"))
+            copy = os.path.join(knot_dir, "zones", zone + ".zone")
+            if zone in zones_text:
+                with open(copy, "w") as f:
+                    f.write(zones_text[zone])
+            else:
+                shutil.copy(os.path.join(DNS_ZONES, zone + ".zone"), copy)
+            if records and zone in records:
+                with open(copy, "a") as f:
+                    f.write("\n" + records[zone] + "\n")
         zone_lines = "".join(f"  - domain: {zone}\n" + ("    dnssec-signing: on\n    dnssec-policy: test\n"
                                                           if zone == DNS_SIGNED_ZONE else "") for zone in zones)
         with open(os.path.join(knot_dir, "knot.conf"), "w") as f:
@@ -128,8 +141,10 @@ zone:
                         for zone in zones)
         # unbound's built-in local zones answer for .test and the documentation ranges' reverse
         # zones; nodefault hands them to the stubs.
-        nodefault = "".join(f'  local-zone: "{zone}." nodefault\n' for zone in
-                            ["test", "100.51.198.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"])
+        # Loopback's reverse zone too when a test serves PTRs of its 127.x servers.
+        local = ["test", "100.51.198.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"] + (
+            ["127.in-addr.arpa"] if any(zone.endswith(".127.in-addr.arpa") for zone in zones) else [])
+        nodefault = "".join(f'  local-zone: "{zone}." nodefault\n' for zone in local)
         with open(os.path.join(unbound_dir, "unbound.conf"), "w") as f:
             f.write(f"""server:
   interface: {DNS_RESOLVER}@{DNS_PORT}

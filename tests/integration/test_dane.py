@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""dane and fcrdns's match_greeting against real servers: the test fleet's Postfix (STARTTLS with
+the certificate the fleet generates per run) and the DNS fleet (knotd signing tierwatch.test,
+unbound validating it). The matching TLSA record is computed from that run's certificate and added
+to the signed zone at start; a record for a retired key (tests/fleet/dns/tierwatch.test.zone)
+gives tlsa_mismatch; the same right record in an unsigned zone gives dnssec with require_dnssec.
+PTRs of the fleet's addresses make one greeting match and one not.
+
+Uses the fleet subnet 127.72 and 127.0.72.9 for tierwatchd; needs root (the fleet's Postfix)."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from harness import SOURCE, TIERWATCHD, Fleet, check, read
+
+FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
+SUBNET = "127.72"
+MTA1, MTA2 = f"{SUBNET}.10.1", f"{SUBNET}.20.1"  # the fleet's address plan
+SMTP_PORT = 10025
+LISTEN = "127.0.72.9:29472"
+
+# (check, node) -> reason
+EXPECTED = {
+    ("dane", "good"): "none", ("dane", "old"): "tlsa_mismatch", ("dane", "unsigned"): "dnssec",
+    ("dane", "absent"): "tlsa_missing", ("dane-unvalidated", "unsigned"): "none",
+    ("greeting", "greet-ok"): "none", ("greeting", "greet-wrong"): "greeting_mismatch",
+}
+
+
+def fleet_env(directory):
+    env = {}
+    for line in read(os.path.join(directory, "fleet.env")).splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            env[key] = value.strip('"')
+    return env
+
+
+def spki_sha256(certificate):
+    """TLSA "3 1 1" data: SHA-256 of the certificate's SubjectPublicKeyInfo (DER)."""
+    pem = subprocess.run(["openssl", "x509", "-in", certificate, "-pubkey", "-noout"], capture_output=True,
+                         check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem, capture_output=True,
+                         check=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def zone(origin, body):
+    return (f"$ORIGIN {origin}.\n$TTL 60\n@ SOA ns1.tierwatch.test. hostmaster.tierwatch.test. 1 3600 600 86400 60\n"
+            f"@ NS ns1.tierwatch.test.\n{body}\n")
+
+
+def config(resolver):
+    text = f"""
+[daemon]
+listen = "{LISTEN}"
+state_dir = "state"
+nameservers = ["{resolver}"]
+
+[defaults]
+timeout = "5s"
+"""
+    nodes = [("good", "dane", MTA1, "mx-good.tierwatch.test"), ("old", "dane", MTA1, "mx-old.tierwatch.test"),
+             ("unsigned", "dane", MTA1, "mx.unsigned.test"), ("absent", "dane", MTA1, "mx-absent.tierwatch.test"),
+             ("greet-ok", "greet", MTA1, None), ("greet-wrong", "greet", MTA2, None)]
+    for name, role, address, fqdn in nodes:
+        text += f'[[node]]\nname = "{name}"\nrole = "{role}"\naddress = "{address}"\n'
+        text += f'fqdn = "{fqdn}"\n' if fqdn else ""
+    text += f"""
+[[node]]
+name = "unsigned-lax"
+role = "dane-lax"
+address = "{MTA1}"
+fqdn = "mx.unsigned.test"
+
+[[check]]
+name = "dane"
+protocol = "dane"
+port = {SMTP_PORT}
+roles = ["dane"]
+
+[[check]]
+name = "dane-unvalidated"
+protocol = "dane"
+port = {SMTP_PORT}
+roles = ["dane-lax"]
+require_dnssec = false
+
+[[check]]
+name = "greeting"
+protocol = "fcrdns"
+roles = ["greet"]
+match_greeting = true
+greeting_port = {SMTP_PORT}
+"""
+    return text
+
+
+def run(fleet, env):
+    digest = spki_sha256(os.path.join(env["FLEET_DIR"], "pki", "nodes", "mta1.pem"))
+    resolver = fleet.dns(
+        records={"tierwatch.test": f"_{SMTP_PORT}._tcp.mx-good TLSA 3 1 1 {digest}\n"
+                                   f"mx2 A {MTA2}  ; mta2's PTR: forward-confirmed, not its greeting's name"},
+        zones_text={
+            "unsigned.test": zone("unsigned.test", f"_{SMTP_PORT}._tcp.mx TLSA 3 1 1 {digest}"),
+            "example.test": zone("example.test", f"mta1 A {MTA1}"),
+            f"{SUBNET.split('.')[1]}.127.in-addr.arpa": zone(
+                f"{SUBNET.split('.')[1]}.127.in-addr.arpa",
+                "1.10 PTR mta1.example.test.\n1.20 PTR mx2.tierwatch.test."),
+        })
+    path = fleet.path("dane.toml")
+    with open(path, "w") as f:
+        f.write(config(resolver))
+    result = subprocess.run([TIERWATCHD, "--config", path, "--once", "--json"], capture_output=True, text=True,
+                            timeout=120)
+    check(result.stdout, f"no JSON from --once (exit {result.returncode}):\n{result.stderr}")
+    targets = {(t["check"], t["node"]): t for t in json.loads(result.stdout)["targets"]}
+    for key, expected in EXPECTED.items():
+        target = targets.get(key)
+        check(target is not None, f"no target for {key}: {sorted(targets)}")
+        got = target["reason"] or "none"
+        check(got == expected, f"{key}: reason {got!r}, expected {expected!r} ({target['detail']})")
+
+    good, old = targets[("dane", "good")], targets[("dane", "old")]
+    check(good.get("dane_tlsa_matched") == 1, f"matched measurement: {good}")
+    check(good.get("dane_renewal_unprepared_seconds") == 0, f"a year-long certificate is not due: {good}")
+    check(old.get("dane_tlsa_matched") == 0, f"mismatch measurement: {old}")
+    check(f"3 1 1 {digest}" in old["detail"].lower() and "_10025._tcp.mx-old.tierwatch.test" in old["detail"],
+          f"the mismatch names the record's name and the key the server has: {old['detail']}")
+    check("not DNSSEC-validated" in targets[("dane", "unsigned")]["detail"],
+          f"dnssec detail: {targets[('dane', 'unsigned')]['detail']}")
+    wrong = targets[("greeting", "greet-wrong")]["detail"]
+    check("mx2.tierwatch.test" in wrong and "mta2.example.test" in wrong,
+          f"the greeting mismatch names the PTR name and the greeting's: {wrong}")
+    check(result.returncode == 2, f"exit {result.returncode} with failures, expected 2")
+
+
+def main():
+    if os.geteuid() != 0 or not shutil.which("postfix"):
+        print("SKIP: the fleet needs root and the packages of scripts/install-deps")
+        return 0
+    work = tempfile.mkdtemp(prefix="tierwatch-dane-fleet-")
+    os.chmod(work, 0o755)
+    directory = os.path.join(work, "fleet")
+    env = dict(os.environ, FLEET_LAST_LINK=os.path.join(work, "last"))  # leave a developer's fleet pointer alone
+    try:
+        started = subprocess.run([FLEET, "start", "--dir", directory, "--subnet", SUBNET], env=env,
+                                 capture_output=True, text=True, timeout=180)
+        check(started.returncode == 0, f"fleet start failed:\n{started.stdout}{started.stderr}")
+        with Fleet("dane") as fleet:
+            run(fleet, fleet_env(directory))
+    finally:
+        if os.path.exists(os.path.join(directory, "fleet.env")):
+            subprocess.run([FLEET, "stop", "--dir", directory], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(work, ignore_errors=True)
+    print("1 passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
