@@ -245,6 +245,41 @@ def tail(path, lines=40):
     return "\n".join(read(path).splitlines()[-lines:])
 
 
+def fleet_env(directory):
+    """The variables of a started tests/fleet/fleet (its DIR/fleet.env) as a dict."""
+    env = {}
+    for line in read(os.path.join(directory, "fleet.env")).splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            env[key] = value.strip('"')
+    return env
+
+
+def on_mail_fleet(name, subnet, run):
+    """Starts the mail fleet (tests/fleet/fleet) on `subnet` in a scratch folder, calls
+    run(fleet, env) with a Fleet called `name` and the fleet's variables, and stops everything,
+    even on failure. Prints SKIP and returns 0 without root or Postfix (the fleet needs both)."""
+    if os.geteuid() != 0 or not shutil.which("postfix"):
+        print("SKIP: the fleet needs root and the packages of scripts/install-deps")
+        return 0
+    work = tempfile.mkdtemp(prefix=f"tierwatch-{name}-fleet-")
+    os.chmod(work, 0o755)
+    directory = os.path.join(work, "fleet")
+    env = dict(os.environ, FLEET_LAST_LINK=os.path.join(work, "last"))  # leave a developer's fleet pointer alone
+    try:
+        started = subprocess.run([FLEET, "start", "--dir", directory, "--subnet", subnet], env=env,
+                                 capture_output=True, text=True, timeout=180)
+        check(started.returncode == 0, f"fleet start failed:\n{started.stdout}{started.stderr}")
+        with Fleet(name) as fleet:
+            run(fleet, fleet_env(directory))
+    finally:
+        if os.path.exists(os.path.join(directory, "fleet.env")):
+            subprocess.run([FLEET, "stop", "--dir", directory], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(work, ignore_errors=True)
+    print("1 passed, 0 failed")
+    return 0
+
+
 def wait_for(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     last_error = None

@@ -10,14 +10,10 @@ Uses the fleet subnet 127.72 and 127.0.72.9 for tierwatchd; needs root (the flee
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
-from harness import SOURCE, TIERWATCHD, Fleet, check, read
-
-FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
+from harness import TIERWATCHD, check, on_mail_fleet
 SUBNET = "127.72"
 MTA1, MTA2 = f"{SUBNET}.10.1", f"{SUBNET}.20.1"  # the fleet's address plan
 SMTP_PORT = 10025
@@ -29,15 +25,6 @@ EXPECTED = {
     ("dane", "absent"): "tlsa_missing", ("dane-unvalidated", "unsigned-lax"): "none",
     ("greeting", "greet-ok"): "none", ("greeting", "greet-wrong"): "greeting_mismatch",
 }
-
-
-def fleet_env(directory):
-    env = {}
-    for line in read(os.path.join(directory, "fleet.env")).splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value.strip('"')
-    return env
 
 
 def spki_sha256(certificate):
@@ -142,25 +129,7 @@ def run(fleet, env):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("postfix"):
-        print("SKIP: the fleet needs root and the packages of scripts/install-deps")
-        return 0
-    work = tempfile.mkdtemp(prefix="tierwatch-dane-fleet-")
-    os.chmod(work, 0o755)
-    directory = os.path.join(work, "fleet")
-    env = dict(os.environ, FLEET_LAST_LINK=os.path.join(work, "last"))  # leave a developer's fleet pointer alone
-    try:
-        started = subprocess.run([FLEET, "start", "--dir", directory, "--subnet", SUBNET], env=env,
-                                 capture_output=True, text=True, timeout=180)
-        check(started.returncode == 0, f"fleet start failed:\n{started.stdout}{started.stderr}")
-        with Fleet("dane") as fleet:
-            run(fleet, fleet_env(directory))
-    finally:
-        if os.path.exists(os.path.join(directory, "fleet.env")):
-            subprocess.run([FLEET, "stop", "--dir", directory], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(work, ignore_errors=True)
-    print("1 passed, 0 failed")
-    return 0
+    return on_mail_fleet("dane", SUBNET, run)
 
 
 if __name__ == "__main__":
