@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from harness import TIERWATCHD, check, on_mail_fleet
+from harness import TIERWATCHD, check, http_get, on_mail_fleet, parse_metrics, wait_for
 SUBNET = "127.72"
 MTA1, MTA2 = f"{SUBNET}.10.1", f"{SUBNET}.20.1"  # the fleet's address plan
 SMTP_PORT = 10025
@@ -41,7 +41,8 @@ def zone(origin, body):
             f"@ NS ns1.tierwatch.test.\n{body}\n")
 
 
-def config(resolver):
+def config(resolver, interval=None):
+    """`interval`: each check's own (dane and fcrdns default to 5m), for the daemon's run."""
     text = f"""
 [daemon]
 listen = "{LISTEN}"
@@ -84,6 +85,8 @@ roles = ["greet"]
 match_greeting = true
 greeting_port = {SMTP_PORT}
 """
+    if interval:
+        text = text.replace("[[check]]\n", f'[[check]]\ninterval = "{interval}"\n')
     return text
 
 
@@ -126,6 +129,33 @@ def run(fleet, env):
     check("mx2.tierwatch.test" in wrong and "mta2.example.test" in wrong,
           f"the greeting mismatch names the PTR name and the greeting's: {wrong}")
     check(result.returncode == 2, f"exit {result.returncode} with failures, expected 2")
+
+    # The daemon shows the same: the API's reasons and the dane families on /metrics.
+    fleet.tierwatchd(config(resolver, interval="6s"))
+
+    seen = {}
+
+    def all_probed():
+        try:
+            listed = json.loads(http_get(f"http://{LISTEN}/api/v1/targets")[1])["targets"]
+        except OSError:
+            return False
+        seen.clear()
+        seen.update({(t["check"], t.get("node")): (t["last"] or {}).get("reason") or "none" for t in listed
+                     if t.get("last")})
+        return all(seen.get(key) == reason for key, reason in EXPECTED.items())
+    try:
+        wait_for(all_probed, 60, "every dane and greeting target probed by the daemon with its expected reason")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the API's last reasons: {seen}") from None
+    samples = parse_metrics(http_get(f"http://{LISTEN}/metrics")[1])
+    matched = {s[1]["node"]: s[2] for s in samples if s[0] == "tierwatch_dane_tlsa_matched"}
+    check(matched.get("good") == 1 and matched.get("old") == 0, f"tierwatch_dane_tlsa_matched per node: {matched}")
+    unprepared = {s[1]["node"]: s[2] for s in samples if s[0] == "tierwatch_dane_renewal_unprepared_seconds"}
+    check(unprepared.get("good") == 0, f"tierwatch_dane_renewal_unprepared_seconds: {unprepared}")
+    failures = {(s[1]["check"], s[1]["node"]): s[1]["reason"] for s in samples if s[0] == "probe_failure_info"}
+    check(failures.get(("dane", "old")) == "tlsa_mismatch" and failures.get(("dane", "unsigned")) == "dnssec",
+          f"probe_failure_info reasons: {failures}")
 
 
 def main():
