@@ -20,12 +20,12 @@ std::vector<TlsaRecord> tlsa_records(const DnsMessage& message) {
     return records;
 }
 
-// The lookup's time is the probe's resolve phase, before the connection's own phases.
-ProbeResult with_lookup(ProbeResult result, std::chrono::steady_clock::duration lookup) {
-    const auto spent = std::chrono::duration_cast<ProbeResult::Duration>(lookup);
-    result.add_phase(Phase::resolve, spent);
-    result.total += spent;
-    return result;
+// The connection's result with the lookup's phase (command, as in every DNS probe) and the
+// probe's whole time.
+ProbeResult with_lookup(ProbeResult connection, DnsProbe& dns) {
+    connection.add_phases(dns.result());
+    connection.total = std::chrono::steady_clock::now() - dns.started;
+    return connection;
 }
 
 }  // namespace
@@ -55,7 +55,6 @@ asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext
         co_return dns.finish(FailureReason::tlsa_missing,
                              "no TLSA record at " + name + " (" + dns_rcode_name(message.rcode) + ")");
     }
-    const auto lookup = std::chrono::steady_clock::now() - dns.started;
 
     // The connection gets what the lookup left of the deadline.
     ProbeRequest smtp = target;
@@ -63,10 +62,10 @@ asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext
     ProbeSession session(smtp, context);
     SmtpClient client(session);
     const bool opened = co_await client.open();
-    if (!opened) co_return with_lookup(session.finish(), lookup);
+    if (!opened) co_return with_lookup(session.finish(), dns);
     const std::vector<DerCertificate> chain = session.presented_chain();
     const bool quit = co_await client.quit();
-    if (!quit) co_return with_lookup(session.finish(), lookup);
+    if (!quit) co_return with_lookup(session.finish(), dns);
 
     const DaneCheck verdict = check_dane(records, chain, std::chrono::system_clock::now(),
                                         DaneOptions{target.check->dane.renewal_window});
@@ -88,7 +87,7 @@ asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext
     } else if (!matched) {
         session.fail(FailureReason::tlsa_mismatch, records_say);
     }
-    ProbeResult result = with_lookup(session.finish(), lookup);
+    ProbeResult result = with_lookup(session.finish(), dns);
     if (result.ok()) result.detail = records_say;
     co_return result;
 }

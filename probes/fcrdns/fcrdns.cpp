@@ -54,10 +54,11 @@ asio::awaitable<Greeting> read_greeting_host(const ProbeRequest& target, ProbeCo
         greeting.host = text.substr(0, text.find(' '));
         if (greeting.host.ends_with('.')) greeting.host.pop_back();
         const std::string quit = "QUIT\r\n";
-        co_await session.write(quit);  // courtesy: the greeting is already read
+        const bool sent = co_await session.write(quit);  // courtesy: the greeting is already read
+        static_cast<void>(sent);
     }
     const ProbeResult connection = session.finish();
-    for (std::size_t i = 0; i < phase_count; ++i) dns.result().add_phase(static_cast<Phase>(i), connection.phase_durations[i]);
+    dns.result().add_phases(connection);
     if (!read || greeting.host.empty()) {
         greeting.reason = connection.ok() ? FailureReason::bad_greeting : connection.reason;
         greeting.detail = "SMTP greeting on port " + std::to_string(smtp.port) + ": " +

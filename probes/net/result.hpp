@@ -100,6 +100,10 @@ struct ProbeResult {
     void add_phase(Phase p, Duration d) noexcept {
         phase_durations[static_cast<std::size_t>(p)] += d;
     }
+    // Another part of the same probe (a connection after DNS lookups): its phase times join these.
+    void add_phases(const ProbeResult& part) noexcept {
+        for (std::size_t i = 0; i < phase_count; ++i) phase_durations[i] += part.phase_durations[i];
+    }
 };
 
 }  // namespace tierwatch

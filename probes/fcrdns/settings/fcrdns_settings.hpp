@@ -1,6 +1,7 @@
 // The fcrdns protocol's typed settings and their reader: the host name a node's reverse DNS must
-// name, when one is expected, and whether it must be the one the MTA's SMTP greeting announces. The configuration core hands an fcrdns check's table to
-// read_fcrdns_settings(); the fcrdns prober reads the result. Plain values, no network code.
+// name, when one is expected, and whether it must be the one the MTA's SMTP greeting announces.
+// The configuration core hands an fcrdns check's table to read_fcrdns_settings(); the fcrdns
+// prober reads the result. Plain values, no network code.
 #pragma once
 
 #include <cstdint>
