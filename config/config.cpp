@@ -3,6 +3,7 @@
 
 #include "config/alerting.hpp"
 #include "config/toml/section.hpp"
+#include "probes/dane/settings/dane_settings.hpp"
 #include "probes/dnsbl/settings/dnsbl_settings.hpp"
 #include "probes/fcrdns/settings/fcrdns_settings.hpp"
 #include "probes/http/settings/http_settings.hpp"
@@ -57,6 +58,10 @@ constexpr std::array<std::string_view, 8> tls_only_keys{
     "tls_resume", "cert_refresh", "cert_warning", "cert_critical",
 };
 constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
+// A dane check judges the chain by its TLSA records, never by a CA (RFC 7672 §3.1.1: DANE-EE
+// ignores names and expiry), and must see the chain on every probe, so nothing is resumed.
+constexpr std::array<std::string_view, 4> dane_decides_keys{"ca_file", "tls_verify", "tls_verify_hostname",
+                                                            "tls_resume"};
 constexpr std::array<std::string_view, 13> check_common_keys{
     "name", "protocol", "port", "roles", "nlbs", "interval", "timeout", "rise", "fall",
     "latency_warning", "latency_critical", "username", "password_file",
@@ -105,7 +110,15 @@ bool is_host_port(std::string_view text) {
     return ec == std::errc{} && end == port.data() + port.size() && value >= 1 && value <= 65535;
 }
 
-// The least interval of the DNS reputation checks (dnsbl, fcrdns) that do not set their own.
+// TLS settings of a dane check: no CA verification, no name check, no resumed session.
+TlsSettings dane_decides(TlsSettings tls) {
+    tls.verify = false;
+    tls.verify_hostname = false;
+    tls.resume = false;
+    return tls;
+}
+
+// The least interval of the DNS checks (dnsbl, fcrdns, dane) that do not set their own.
 constexpr Duration slow_dns_interval = std::chrono::minutes(5);
 
 // An IPv4 or IPv6 address, no port, no zone id (the configuration layer has no Asio).
@@ -435,6 +448,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), roundtrip_settings_keys().begin(), roundtrip_settings_keys().end());
     known.insert(known.end(), dnsbl_settings_keys().begin(), dnsbl_settings_keys().end());
     known.insert(known.end(), fcrdns_settings_keys().begin(), fcrdns_settings_keys().end());
+    known.insert(known.end(), dane_settings_keys().begin(), dane_settings_keys().end());
     s.reject_unknown_keys(known);
     reject_foreign_mail_keys(s, check.protocol);
     if (!supports_starttls(check.protocol)) {
@@ -452,6 +466,13 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (check.protocol == Protocol::dnsbl) check.dnsbl = read_dnsbl_settings(s);
     reject_foreign_fcrdns_keys(s, check.protocol);
     if (check.protocol == Protocol::fcrdns) check.fcrdns = read_fcrdns_settings(s);
+    reject_foreign_dane_keys(s, check.protocol);
+    if (check.protocol == Protocol::dane) {
+        check.dane = read_dane_settings(s);
+        check.mail.starttls = true;  // DANE for SMTP is about the certificate STARTTLS presents
+        s.reject_keys_for(dane_decides_keys, "protocols that trust a CA (a dane check trusts its TLSA records)",
+                          to_string(check.protocol));
+    }
     reject_foreign_roundtrip_keys(s, check.protocol);
     if (check.protocol == Protocol::roundtrip) {
         check.roundtrip = read_roundtrip_settings(s);
@@ -485,9 +506,9 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     }
 
     Inherited in = read_inherited(s, defaults);
-    if (checks_outbound_address(check.protocol) && !in.interval.here) {
-        // Block-list entries and reverse DNS change over hours: unless the check sets its own
-        // interval, looking every few seconds only loads the lists' servers.
+    if (checks_slow_dns_facts(check.protocol) && !in.interval.here) {
+        // Block-list entries, reverse DNS and TLSA records change over hours: unless the check
+        // sets its own interval, looking every few seconds only loads the servers asked.
         in.interval.value = std::max<Duration>(in.interval.value, slow_dns_interval);
     }
     validate_inherited(s, in);
@@ -509,6 +530,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     check.tls.server_name = s.text("tls_server_name").value_or("");
     check.tls.resume = in.tls_resume.value;
     check.tls.cert_refresh = in.cert_refresh.value;
+    if (check.protocol == Protocol::dane) check.tls = dane_decides(check.tls);
     if (check.uses_tls() && check.tls.verify) {
         require_readable(in.ca_file.set_at.value_or(s.where()), "ca_file", check.tls.ca_file);
     }

@@ -15,6 +15,7 @@
 
 #include "config/protocol/protocols.hpp"
 #include "config/toml/location.hpp"
+#include "probes/dane/settings/dane_settings.hpp"
 #include "probes/dnsbl/settings/dnsbl_settings.hpp"
 #include "probes/fcrdns/settings/fcrdns_settings.hpp"
 #include "probes/http/settings/http_settings.hpp"
@@ -128,6 +129,7 @@ struct Check {
     RoundtripSettings roundtrip;
     DnsblSettings dnsbl;
     FcrdnsSettings fcrdns;
+    DaneSettings dane;
 
     std::string username;
     Secret password;  // from password_file

@@ -10,7 +10,7 @@ namespace {
 using enum ProtocolFamily;
 
 // In enum order (checked below), so traits() is an index.
-constexpr std::array<ProtocolTraits, 18> protocol_table{{
+constexpr std::array<ProtocolTraits, 19> protocol_table{{
     // protocol                    name                family     port   implicit starttls single
     {Protocol::tcp,              "tcp",              tcp,       {},    false,   false,   true},
     {Protocol::tls,              "tls",              tcp,       {},    true,    false,   true},
@@ -34,6 +34,9 @@ constexpr std::array<ProtocolTraits, 18> protocol_table{{
     // the target ("address:53"), nothing connects to the node.
     {Protocol::dnsbl,            "dnsbl",            dnsbl,     53,    false,   false,   false},
     {Protocol::fcrdns,           "fcrdns",           fcrdns,    53,    false,   false,   false},
+    // Always STARTTLS over SMTP (the check has no `starttls` key); its TLSA lookup needs
+    // [daemon] nameservers, which `tierwatch check` does not read.
+    {Protocol::dane,             "dane",             dane,      25,    false,   false,   false},
 }};
 
 constexpr bool in_enum_order() {

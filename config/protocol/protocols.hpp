@@ -29,10 +29,11 @@ enum class Protocol : std::uint8_t {
     roundtrip,
     dnsbl,
     fcrdns,
+    dane,
 };
 
 // Which protocol-specific keys a check may set (config/config.cpp refuses the others).
-enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip, dnsbl, fcrdns };
+enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip, dnsbl, fcrdns, dane };
 
 struct ProtocolTraits {
     Protocol protocol;
@@ -64,5 +65,7 @@ inline bool is_mail_protocol(Protocol p) noexcept { return is_smtp_family(p) || 
 // Checks of a node's reputation in DNS (dnsbl, fcrdns): they look up the address its mail leaves
 // from (a node's `public_address`, else its `address`) and never connect to it.
 inline bool checks_outbound_address(Protocol p) noexcept { return p == Protocol::dnsbl || p == Protocol::fcrdns; }
+// Checks of DNS facts that change over hours (dnsbl, fcrdns, dane): probed every few minutes.
+inline bool checks_slow_dns_facts(Protocol p) noexcept { return checks_outbound_address(p) || p == Protocol::dane; }
 
 }  // namespace tierwatch

@@ -415,12 +415,16 @@ SendFailure send_failure_of(FailureReason reason) noexcept {
         case FailureReason::protocol:
         case FailureReason::unexpected_status:
         case FailureReason::body_mismatch:
-        // Only the DNS reputation probes record these; a pager never does.
+        // Only the DNS reputation and DANE probes record these; a pager never does.
         case FailureReason::listed:
         case FailureReason::dnsbl_error:
         case FailureReason::no_ptr:
         case FailureReason::ptr_mismatch:
-        case FailureReason::hostname_mismatch: return SendFailure::bad_response;
+        case FailureReason::hostname_mismatch:
+        case FailureReason::greeting_mismatch:
+        case FailureReason::tlsa_missing:
+        case FailureReason::tlsa_mismatch:
+        case FailureReason::dnssec: return SendFailure::bad_response;
     }
     return SendFailure::io;
 }

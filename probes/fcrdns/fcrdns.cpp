@@ -3,7 +3,11 @@
 
 #include <algorithm>
 
+#include "probes/mail/mail_session.hpp"
+#include "probes/net/connection.hpp"
 #include "probes/net/dns_probe.hpp"
+#include "probes/wire/printable.hpp"
+#include "probes/wire/smtp_parser.hpp"
 
 namespace tierwatch {
 
@@ -24,6 +28,43 @@ std::string joined(const std::vector<std::string>& names) {
     std::string text;
     for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
     return text;
+}
+
+// The host name an MTA's greeting announces: the first word after the code (RFC 5321 §4.2).
+struct Greeting {
+    std::string host;
+    FailureReason reason = FailureReason::none;  // why it could not be read
+    std::string detail;
+};
+
+// Reads the greeting on greeting_port of the target's address within what is left of the
+// deadline; the connection's phases join the probe's.
+asio::awaitable<Greeting> read_greeting_host(const ProbeRequest& target, ProbeContext& context, DnsProbe& dns) {
+    ProbeRequest smtp = target;
+    smtp.port = target.check->fcrdns.greeting_port;
+    smtp.deadline = dns.remaining();
+    ProbeSession session(smtp, context);
+    SmtpReplyParser parser;
+    Greeting greeting;
+    const bool read = co_await read_greeting(session, parser);
+    if (read && parser.reply().code != 220) {
+        session.fail(FailureReason::bad_greeting, "greeting " + parser.reply().summary());
+    } else if (read) {
+        const std::string& text = parser.reply().lines.front();
+        greeting.host = text.substr(0, text.find(' '));
+        if (greeting.host.ends_with('.')) greeting.host.pop_back();
+        const std::string quit = "QUIT\r\n";
+        const bool sent = co_await session.write(quit);  // courtesy: the greeting is already read
+        static_cast<void>(sent);
+    }
+    const ProbeResult connection = session.finish();
+    dns.result().add_phases(connection);
+    if (!read || greeting.host.empty()) {
+        greeting.reason = connection.ok() ? FailureReason::bad_greeting : connection.reason;
+        greeting.detail = "SMTP greeting on port " + std::to_string(smtp.port) + ": " +
+                          (connection.ok() ? "names no host" : connection.detail);
+    }
+    co_return greeting;
 }
 
 }  // namespace
@@ -79,6 +120,17 @@ asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, ProbeConte
                                           [&](const std::string& name) { return same_dns_name(name, expected); })) {
         co_return dns.finish(FailureReason::hostname_mismatch, "PTR of " + address + " names " + joined(confirmed) +
                                                                    ", expected " + expected);
+    }
+    if (target.check->fcrdns.match_greeting) {
+        const Greeting greeting = co_await read_greeting_host(target, context, dns);
+        if (greeting.reason != FailureReason::none) co_return dns.finish(greeting.reason, greeting.detail);
+        if (std::none_of(confirmed.begin(), confirmed.end(),
+                         [&](const std::string& name) { return same_dns_name(name, greeting.host); })) {
+            co_return dns.finish(FailureReason::greeting_mismatch,
+                                 "PTR of " + address + " names " + joined(confirmed) + ", the SMTP greeting on port " +
+                                     std::to_string(target.check->fcrdns.greeting_port) + " announces \"" +
+                                     printable_excerpt(greeting.host) + "\"");
+        }
     }
     co_return dns.finish(FailureReason::none, {});
 }

@@ -166,6 +166,22 @@ asio::awaitable<void> ProbeSession::collect_session_ticket() {
     co_await stream_.tls().async_shutdown(use_tuple);
 }
 
+std::vector<std::vector<std::uint8_t>> ProbeSession::presented_chain() {
+    std::vector<std::vector<std::uint8_t>> chain;
+    if (!stream_.tls_active()) return chain;
+    // On the client side this stack includes the server's own certificate (SSL_get_peer_cert_chain).
+    STACK_OF(X509)* presented = SSL_get_peer_cert_chain(stream_.tls().native_handle());
+    for (int i = 0; presented != nullptr && i < sk_X509_num(presented); ++i) {
+        X509* certificate = sk_X509_value(presented, i);
+        const int length = i2d_X509(certificate, nullptr);
+        if (length <= 0) continue;
+        std::vector<std::uint8_t> der(static_cast<std::size_t>(length));
+        unsigned char* out = der.data();
+        if (i2d_X509(certificate, &out) == length) chain.push_back(std::move(der));
+    }
+    return chain;
+}
+
 asio::awaitable<bool> ProbeSession::read_line(std::string_view& line, std::size_t max_line) {
     if (!lines_ || lines_->max_line() != max_line) lines_.emplace(max_line);
     while (true) {

@@ -8,10 +8,12 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "probes/wire/line_reader.hpp"
 #include "probes/net/probe.hpp"
@@ -89,6 +91,10 @@ public:
     // With tls_resume, after a successful dialogue that read nothing after the handshake: waits
     // for the server's session ticket (TLS 1.3) so the next probe can resume.
     boost::asio::awaitable<void> collect_session_ticket();
+    // The certificates the server presented in this connection's handshake, DER, leaf first, as
+    // it sent them (what DANE judges). Empty before TLS and after a resumed handshake: then no
+    // certificate crossed the wire.
+    std::vector<std::vector<std::uint8_t>> presented_chain();
     boost::asio::awaitable<bool> read_line(std::string_view& line, std::size_t max_line = 8192);
     // At most `max` (and at least one) raw bytes, those already buffered by read_line first.
     // The view is valid until the next read.

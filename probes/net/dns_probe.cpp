@@ -51,6 +51,11 @@ boost::asio::awaitable<DnsAnswer> DnsProbe::query(std::string name, DnsType type
     co_return answer;
 }
 
+Duration DnsProbe::remaining() const {
+    const auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+    return std::max(left, Duration(0));
+}
+
 ProbeResult DnsProbe::finish(FailureReason reason, std::string detail) {
     result_.reason = reason;
     result_.detail = std::move(detail);

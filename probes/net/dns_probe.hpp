@@ -26,6 +26,9 @@ class DnsProbe {
     // One query under the probe's deadline, its time added to the command phase.
     boost::asio::awaitable<DnsAnswer> query(std::string name, DnsType type);
 
+    // What is left of the deadline, for a connection the probe makes after its lookups.
+    Duration remaining() const;
+
     // Sets the reason and detail and the total time; returns the result.
     ProbeResult finish(FailureReason reason, std::string detail);
 

@@ -38,6 +38,10 @@ std::string_view to_string(FailureReason reason) noexcept {
         case FailureReason::no_ptr: return "no_ptr";
         case FailureReason::ptr_mismatch: return "ptr_mismatch";
         case FailureReason::hostname_mismatch: return "hostname_mismatch";
+        case FailureReason::greeting_mismatch: return "greeting_mismatch";
+        case FailureReason::tlsa_missing: return "tlsa_missing";
+        case FailureReason::tlsa_mismatch: return "tlsa_mismatch";
+        case FailureReason::dnssec: return "dnssec";
     }
     return "unknown";
 }

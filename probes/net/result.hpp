@@ -38,9 +38,14 @@ enum class FailureReason : std::uint8_t {
     dnsbl_error,        // a block list answered with an error code (127.255.255.252-255) or no rcode we read
     no_ptr,             // the address has no PTR record
     ptr_mismatch,       // no PTR name resolves back to the address
-    hostname_mismatch,  // no PTR name is the expected host name
+    hostname_mismatch,  // no PTR name is the expected host name (expect_hostname)
+    greeting_mismatch,  // no PTR name is the host name the MTA's SMTP greeting announces
+    // DANE (dane): the TLSA records against the chain presented after STARTTLS.
+    tlsa_missing,   // no TLSA record at _port._tcp.host
+    tlsa_mismatch,  // no usable TLSA record matches the presented chain: DANE senders refuse
+    dnssec,         // require_dnssec and the TLSA answer was not validated (no AD bit)
 };
-inline constexpr std::size_t failure_reason_count = 21;
+inline constexpr std::size_t failure_reason_count = 25;
 
 std::string_view to_string(FailureReason reason) noexcept;
 // Every reason, in enum order (for metrics that must show each label).
@@ -94,6 +99,10 @@ struct ProbeResult {
     Duration phase(Phase p) const noexcept { return phase_durations[static_cast<std::size_t>(p)]; }
     void add_phase(Phase p, Duration d) noexcept {
         phase_durations[static_cast<std::size_t>(p)] += d;
+    }
+    // Another part of the same probe (a connection after DNS lookups): its phase times join these.
+    void add_phases(const ProbeResult& part) noexcept {
+        for (std::size_t i = 0; i < phase_count; ++i) phase_durations[i] += part.phase_durations[i];
     }
 };
 

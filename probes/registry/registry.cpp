@@ -5,6 +5,7 @@
 #include <array>
 #include <vector>
 
+#include "probes/dane/dane.hpp"
 #include "probes/dnsbl/dnsbl.hpp"
 #include "probes/fcrdns/fcrdns.hpp"
 #include "probes/http/http.hpp"
@@ -43,6 +44,7 @@ constexpr std::array probers{
     ProberEntry{Protocol::roundtrip, &probe_roundtrip, roundtrip_measurements},
     ProberEntry{Protocol::dnsbl, &probe_dnsbl, dnsbl_measurements},
     ProberEntry{Protocol::fcrdns, &probe_fcrdns, none},
+    ProberEntry{Protocol::dane, &probe_dane, dane_measurements},
 };
 
 constexpr bool in_enum_order() {
@@ -52,7 +54,7 @@ constexpr bool in_enum_order() {
     return true;
 }
 static_assert(in_enum_order(), "one line per Protocol, in enum order");
-static_assert(probers.size() == static_cast<std::size_t>(Protocol::fcrdns) + 1,
+static_assert(probers.size() == static_cast<std::size_t>(Protocol::dane) + 1,
               "every Protocol has a prober");
 
 }  // namespace

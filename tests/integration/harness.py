@@ -92,16 +92,29 @@ class Fleet:
         wait_for(lambda: "started" in read(self.path("dnsmasq.log")), 10, "dnsmasq start")
         return process
 
-    def dns(self):
+    def dns(self, records=None, zones_text=None):
         """The DNS checks' fleet, everything under the test directory and run as the invoking user:
         knotd serving every tests/fleet/dns/*.zone on DNS_AUTHORITATIVE:DNS_PORT, signing
         DNS_SIGNED_ZONE itself, and unbound on DNS_RESOLVER:DNS_PORT validating it with its DNSKEY
-        as trust anchor, stub zones pointing at knotd. Returns the resolver as "ip:port"."""
-        zones = sorted(name[:-len(".zone")] for name in os.listdir(DNS_ZONES) if name.endswith(".zone"))
+        as trust anchor, stub zones pointing at knotd. Returns the resolver as "ip:port".
+        `records` ({zone: lines}) appends what a test knows only at run time (a TLSA record of a
+        certificate generated per run) to a file's copy; `zones_text` ({zone: text}) adds unsigned
+        zones of the test's own."""
+        zones_text = zones_text or {}
+        zones = sorted([name[:-len(".zone")] for name in os.listdir(DNS_ZONES) if name.endswith(".zone")] +
+                       list(zones_text))
         knot_dir = self.path("knot")
         os.makedirs(os.path.join(knot_dir, "zones"))
         for zone in zones:
-            shutil.copy(os.path.join(DNS_ZONES, zone + ".zone"), os.path.join(knot_dir, "zones"))
+            copy = os.path.join(knot_dir, "zones", zone + ".zone")
+            if zone in zones_text:
+                with open(copy, "w") as f:
+                    f.write(zones_text[zone])
+            else:
+                shutil.copy(os.path.join(DNS_ZONES, zone + ".zone"), copy)
+            if records and zone in records:
+                with open(copy, "a") as f:
+                    f.write("\n" + records[zone] + "\n")
         zone_lines = "".join(f"  - domain: {zone}\n" + ("    dnssec-signing: on\n    dnssec-policy: test\n"
                                                           if zone == DNS_SIGNED_ZONE else "") for zone in zones)
         with open(os.path.join(knot_dir, "knot.conf"), "w") as f:
@@ -143,8 +156,10 @@ zone:
                         for zone in zones)
         # unbound's built-in local zones answer for .test and the documentation ranges' reverse
         # zones; nodefault hands them to the stubs.
-        nodefault = "".join(f'  local-zone: "{zone}." nodefault\n' for zone in
-                            ["test", "100.51.198.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"])
+        # Loopback's reverse zone too when a test serves PTRs of its 127.x servers.
+        local = ["test", "100.51.198.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"] + (
+            ["127.in-addr.arpa"] if any(zone.endswith(".127.in-addr.arpa") for zone in zones) else [])
+        nodefault = "".join(f'  local-zone: "{zone}." nodefault\n' for zone in local)
         with open(os.path.join(unbound_dir, "unbound.conf"), "w") as f:
             f.write(f"""server:
   interface: {DNS_RESOLVER}@{DNS_PORT}
@@ -250,6 +265,41 @@ def read(path):
 
 def tail(path, lines=40):
     return "\n".join(read(path).splitlines()[-lines:])
+
+
+def fleet_env(directory):
+    """The variables of a started tests/fleet/fleet (its DIR/fleet.env) as a dict."""
+    env = {}
+    for line in read(os.path.join(directory, "fleet.env")).splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            env[key] = value.strip('"')
+    return env
+
+
+def on_mail_fleet(name, subnet, run):
+    """Starts the mail fleet (tests/fleet/fleet) on `subnet` in a scratch folder, calls
+    run(fleet, env) with a Fleet called `name` and the fleet's variables, and stops everything,
+    even on failure. Prints SKIP and returns 0 without root or Postfix (the fleet needs both)."""
+    if os.geteuid() != 0 or not shutil.which("postfix"):
+        print("SKIP: the fleet needs root and the packages of scripts/install-deps")
+        return 0
+    work = tempfile.mkdtemp(prefix=f"tierwatch-{name}-fleet-")
+    os.chmod(work, 0o755)
+    directory = os.path.join(work, "fleet")
+    env = dict(os.environ, FLEET_LAST_LINK=os.path.join(work, "last"))  # leave a developer's fleet pointer alone
+    try:
+        started = subprocess.run([FLEET, "start", "--dir", directory, "--subnet", subnet], env=env,
+                                 capture_output=True, text=True, timeout=180)
+        check(started.returncode == 0, f"fleet start failed:\n{started.stdout}{started.stderr}")
+        with Fleet(name) as fleet:
+            run(fleet, fleet_env(directory))
+    finally:
+        if os.path.exists(os.path.join(directory, "fleet.env")):
+            subprocess.run([FLEET, "stop", "--dir", directory], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(work, ignore_errors=True)
+    print("1 passed, 0 failed")
+    return 0
 
 
 def wait_for(predicate, timeout, what):

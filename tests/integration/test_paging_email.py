@@ -10,28 +10,14 @@ import email
 import email.policy
 import imaplib
 import os
-import shutil
 import signal
 import ssl
-import subprocess
 import sys
-import tempfile
 
-from harness import BANNER_PORT, SOURCE, Fleet, banner_config, check, http_get, read, wait_for
-
-FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
+from harness import BANNER_PORT, banner_config, check, http_get, on_mail_fleet, read, wait_for
 SUBNET = "127.50"
 LISTEN = "127.0.85.7:29503"
 ANCHOR, FLAKY = "127.0.85.80", "127.0.85.81"
-
-
-def fleet_env(directory):
-    env = {}
-    for line in read(os.path.join(directory, "fleet.env")).splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value.strip('"')
-    return env
 
 
 def config(env):
@@ -115,25 +101,7 @@ def run(fleet, env):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("postfix"):
-        print("SKIP: the fleet needs root and the packages of scripts/install-deps")
-        return 0
-    work = tempfile.mkdtemp(prefix="tierwatch-email-fleet-")
-    os.chmod(work, 0o755)
-    directory = os.path.join(work, "fleet")
-    env = dict(os.environ, FLEET_LAST_LINK=os.path.join(work, "last"))  # leave a developer's fleet pointer alone
-    try:
-        started = subprocess.run([FLEET, "start", "--dir", directory, "--subnet", SUBNET], env=env,
-                                 capture_output=True, text=True, timeout=180)
-        check(started.returncode == 0, f"fleet start failed:\n{started.stdout}{started.stderr}")
-        with Fleet("paging-email") as fleet:
-            run(fleet, fleet_env(directory))
-    finally:
-        if os.path.exists(os.path.join(directory, "fleet.env")):
-            subprocess.run([FLEET, "stop", "--dir", directory], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(work, ignore_errors=True)
-    print("1 passed, 0 failed")
-    return 0
+    return on_mail_fleet("paging-email", SUBNET, run)
 
 
 if __name__ == "__main__":

@@ -287,7 +287,7 @@ TEST_F(ConfigTest, UnsupportedAndUnknownProtocols) {
     };
     const std::string supported =
         "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s, ldap, ldaps, ldap_replication, "
-        "roundtrip, dnsbl, fcrdns";
+        "roundtrip, dnsbl, fcrdns, dane";
     expect_error(check("foo"), "12:12", "unknown protocol \"foo\" (expected one of: " + supported + ")");
     expect_error(check("htps"), "12:12",
                  "unknown protocol \"htps\" (expected one of: " + supported + ") (did you mean \"https\"?)");
@@ -1179,6 +1179,63 @@ TEST_F(ConfigTest, FcrdnsReadsExpectHostname) {
     expect_error(with_base("[[check]]\nname = \"rdns\"\nprotocol = \"fcrdns\"\nroles = [\"mta\"]\n"
                            "expect_hostname = \"mta 1\"\n"),
                  "14:19", "\"expect_hostname\": invalid label \"mta 1\" (1 to 63 letters, digits, '-' or '_')");
+}
+
+TEST_F(ConfigTest, FcrdnsMatchGreetingReadsItsPort) {
+    const std::string rdns = "[[check]]\nname = \"rdns\"\nprotocol = \"fcrdns\"\nroles = [\"mta\"]\n";
+    const Config plain = parse(with_base(rdns));
+    EXPECT_FALSE(plain.checks.at(0).fcrdns.match_greeting);
+    const Config config = parse(with_base(rdns + "match_greeting = true\n"));
+    EXPECT_TRUE(config.checks.at(0).fcrdns.match_greeting);
+    EXPECT_EQ(config.checks.at(0).fcrdns.greeting_port, 25);
+    const Config other = parse(with_base(rdns + "match_greeting = true\ngreeting_port = 2525\n"));
+    EXPECT_EQ(other.checks.at(0).fcrdns.greeting_port, 2525);
+    expect_error(with_base(rdns + "greeting_port = 2525\n"), "14:17",
+                 "\"greeting_port\" is the SMTP port whose greeting match_greeting reads: set \"match_greeting = "
+                 "true\" or leave it out");
+    expect_error(with_tcp_check("match_greeting = true\n"), "15:18",
+                 "\"match_greeting\" applies only to protocol fcrdns, not to protocol \"tcp\"");
+}
+
+// Lines 10-13 after kBase: a dane check on the mta role; text appended starts on line 14.
+constexpr std::string_view kDaneCheck =
+    "[[check]]\n"
+    "name = \"dane\"\n"
+    "protocol = \"dane\"\n"
+    "roles = [\"mta\"]\n";
+
+TEST_F(ConfigTest, DaneUpgradesWithStarttlsAndLetsItsRecordsDecide) {
+    const Config config = parse(with_base(kDaneCheck));
+    const Check& check = config.checks.at(0);
+    EXPECT_EQ(check.protocol, Protocol::dane);
+    EXPECT_EQ(check.port, 25);
+    EXPECT_TRUE(check.mail.starttls);
+    EXPECT_TRUE(check.uses_tls());
+    EXPECT_FALSE(check.tls.verify);
+    EXPECT_FALSE(check.tls.verify_hostname);
+    EXPECT_FALSE(check.tls.resume);
+    EXPECT_TRUE(check.dane.require_dnssec);
+    EXPECT_EQ(check.dane.renewal_window, std::chrono::days(30));
+    EXPECT_EQ(check.interval, std::chrono::minutes(5));
+    const Config lax =
+        parse(with_base(std::string(kDaneCheck) + "require_dnssec = false\nrenewal_window = \"14d\"\nport = 2525\n"));
+    EXPECT_FALSE(lax.checks.at(0).dane.require_dnssec);
+    EXPECT_EQ(lax.checks.at(0).dane.renewal_window, std::chrono::days(14));
+    EXPECT_EQ(lax.checks.at(0).port, 2525);
+}
+
+TEST_F(ConfigTest, DaneRefusesCaTrustAndForeignKeys) {
+    expect_error(with_base(std::string(kDaneCheck) + "tls_verify = true\n"), "14:14",
+                 "\"tls_verify\" applies only to protocols that trust a CA (a dane check trusts its TLSA records), "
+                 "not to protocol \"dane\"");
+    expect_error(with_base(std::string(kDaneCheck) + "starttls = true\n"), "14:12",
+                 "\"starttls\" applies only to protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication, "
+                 "not to protocol \"dane\"");
+    expect_error(with_base(std::string(kDaneCheck) + "renewal_window = \"12h\"\n"), "14:18",
+                 "\"renewal_window\" is counted in days (like \"30d\"): a certificate's next key must be in DNS at "
+                 "least a TTL before it is used");
+    expect_error(with_tcp_check("require_dnssec = true\n"), "15:18",
+                 "\"require_dnssec\" applies only to protocol dane, not to protocol \"tcp\"");
 }
 
 TEST_F(ConfigTest, NodePublicAddressIsAnIpAddress) {

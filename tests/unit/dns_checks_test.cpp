@@ -1,8 +1,11 @@
-// The dnsbl verdict on real answer shapes: what is a listing, what is a zone's error code.
+// The dnsbl verdict on real answer shapes: what is a listing, what is a zone's error code; how
+// the dane measurements grade.
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/address.hpp>
 
+#include "daemon/alarms/grading.hpp"
+#include "probes/dane/dane.hpp"
 #include "probes/dnsbl/dnsbl.hpp"
 #include "probes/net/dns_probe.hpp"
 
@@ -56,6 +59,21 @@ TEST(DnsProbeAddress, MappedAddressesAreLookedUpAsIpv4) {
     EXPECT_EQ(address_bytes(boost::asio::ip::make_address("2001:db8::1")).size(), 16u);
     EXPECT_EQ(address_text({198, 51, 100, 7}), "198.51.100.7");
     EXPECT_EQ(address_text(address_bytes(boost::asio::ip::make_address("2001:db8::1"))), "2001:db8::1");
+}
+
+TEST(DaneGrading, AnUnpreparedRenewalWarnsAPreparedOneDoesNot) {
+    Check check;
+    check.protocol = Protocol::dane;
+    ProbeResult result;
+    result.total = std::chrono::milliseconds(80);
+    result.measurements.push_back({&dane_tlsa_matched_measurement, 1, {}});
+    result.measurements.push_back({&dane_renewal_unprepared_measurement, 0, {}});
+    const auto now = std::chrono::system_clock::now();
+    EXPECT_EQ(grade_result(result, check, now).grade, Grade::ok);
+    result.measurements[1].value = 3 * 86400;  // three days into the renewal window
+    const Graded graded = grade_result(result, check, now);
+    EXPECT_EQ(graded.grade, Grade::warning);
+    EXPECT_EQ(graded.why, "certificate due without a next-key TLSA record for 3d above 0s");
 }
 
 }  // namespace

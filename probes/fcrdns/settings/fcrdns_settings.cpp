@@ -10,7 +10,7 @@ namespace tierwatch {
 
 namespace {
 
-constexpr std::array<std::string_view, 1> fcrdns_only_keys{"expect_hostname"};
+constexpr std::array<std::string_view, 3> fcrdns_only_keys{"expect_hostname", "match_greeting", "greeting_port"};
 
 }  // namespace
 
@@ -30,6 +30,14 @@ FcrdnsSettings read_fcrdns_settings(const Section& s) {
                            })
             .value_or("");
     if (settings.expect_hostname.ends_with('.')) settings.expect_hostname.pop_back();
+    settings.match_greeting = s.flag("match_greeting").value_or(false);
+    if (const auto port = s.integer("greeting_port", 1, 65535)) {
+        if (!settings.match_greeting) {
+            s.fail("greeting_port", "\"greeting_port\" is the SMTP port whose greeting match_greeting reads: set "
+                                    "\"match_greeting = true\" or leave it out");
+        }
+        settings.greeting_port = static_cast<std::uint16_t>(*port);
+    }
     return settings;
 }
 
