@@ -17,6 +17,7 @@
 #include "config/toml/location.hpp"
 #include "probes/dnsbl/settings/dnsbl_settings.hpp"
 #include "probes/fcrdns/settings/fcrdns_settings.hpp"
+#include "probes/mail_domain/settings/mail_domain_settings.hpp"
 #include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
@@ -83,7 +84,7 @@ struct Node {
     std::string address;  // IP literal or host name
     std::string fqdn;     // SNI and certificate name; empty: none
     // The IP address its mail leaves from (NAT, a separate outbound interface), which dnsbl and
-    // fcrdns look up; empty: `address`. Validated as an IP literal at load.
+    // fcrdns look up and mail_domain's SPF must cover; empty: `address`. Validated as an IP literal at load.
     std::string public_address;
     SourceLocation where;
 };
@@ -136,6 +137,7 @@ struct Check {
     RoundtripSettings roundtrip;
     DnsblSettings dnsbl;
     FcrdnsSettings fcrdns;
+    MailDomainSettings mail_domain;
     std::vector<DialogueStep> dialogue;  // tcp, tls: expect / send / starttls, in order
 
     std::string username;
@@ -145,6 +147,7 @@ struct Check {
     // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
     bool uses_tls() const noexcept {
         return uses_implicit_tls(protocol) || mail.starttls || ldap.starttls ||
+               (checks_a_domain(protocol) && mail_domain.mta_sts) ||  // the MTA-STS policy's HTTPS
                roundtrip.submit.starttls || roundtrip.fetch.starttls ||
                uses_implicit_tls(roundtrip.submit.protocol) || uses_implicit_tls(roundtrip.fetch.protocol) ||
                std::any_of(dialogue.begin(), dialogue.end(),

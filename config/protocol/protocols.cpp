@@ -10,7 +10,7 @@ namespace {
 using enum ProtocolFamily;
 
 // In enum order (checked below), so traits() is an index.
-constexpr std::array<ProtocolTraits, 18> protocol_table{{
+constexpr std::array<ProtocolTraits, 19> protocol_table{{
     // protocol                    name                family     port   implicit starttls single
     {Protocol::tcp,              "tcp",              tcp,       {},    false,   false,   true},
     {Protocol::tls,              "tls",              tcp,       {},    true,    false,   true},
@@ -34,6 +34,9 @@ constexpr std::array<ProtocolTraits, 18> protocol_table{{
     // the target ("address:53"), nothing connects to the node.
     {Protocol::dnsbl,            "dnsbl",            dnsbl,     53,    false,   false,   false},
     {Protocol::fcrdns,           "fcrdns",           fcrdns,    53,    false,   false,   false},
+    // A domain's mail records through [daemon] nameservers; the port is the MTA-STS policy's
+    // HTTPS port on mta-sts.<domain> (RFC 8461 says 443; a test server may use another).
+    {Protocol::mail_domain,      "mail_domain",      mail_domain, 443, false,   false,   false},
 }};
 
 constexpr bool in_enum_order() {

@@ -29,10 +29,11 @@ enum class Protocol : std::uint8_t {
     roundtrip,
     dnsbl,
     fcrdns,
+    mail_domain,
 };
 
 // Which protocol-specific keys a check may set (config/config.cpp refuses the others).
-enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip, dnsbl, fcrdns };
+enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip, dnsbl, fcrdns, mail_domain };
 
 struct ProtocolTraits {
     Protocol protocol;
@@ -64,5 +65,8 @@ inline bool is_mail_protocol(Protocol p) noexcept { return is_smtp_family(p) || 
 // Checks of a node's reputation in DNS (dnsbl, fcrdns): they look up the address its mail leaves
 // from (a node's `public_address`, else its `address`) and never connect to it.
 inline bool checks_outbound_address(Protocol p) noexcept { return p == Protocol::dnsbl || p == Protocol::fcrdns; }
+// Checks of a mail domain's DNS records (mail_domain): one probe per check, not per node; the
+// nodes of its roles are the MTAs whose outbound addresses its SPF record must cover.
+inline bool checks_a_domain(Protocol p) noexcept { return p == Protocol::mail_domain; }
 
 }  // namespace tierwatch

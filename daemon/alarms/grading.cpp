@@ -51,6 +51,20 @@ Graded grade_result(const ProbeResult& result, const Check& check,
     } else {
         against("latency", std::chrono::duration_cast<Duration>(result.total), latency_bounds);
     }
+    // A state measurement (a mail record's) is graded by its value; the first of the worst names
+    // the grade, and the result's detail, which says what is wrong with each, completes the reason.
+    const Measurement* worst_state = nullptr;
+    for (const auto& m : result.measurements) {
+        if (m.kind->unit == MeasurementUnit::state && m.value > 0 && (!worst_state || m.value > worst_state->value)) {
+            worst_state = &m;
+        }
+    }
+    if (worst_state) {
+        const auto& m = *worst_state;
+        raise(m.value > 1 ? Grade::critical : Grade::warning, GradeCause::failure,
+              std::string(m.kind->graded_as) + " " + m.label + " " + std::string(state_word(m.value)) +
+                  (result.detail.empty() ? "" : ": " + result.detail));
+    }
     for (std::size_t i = 0; i < result.measurements.size(); ++i) {
         const MeasurementKind* kind = result.measurements[i].kind;
         if (kind->thresholds == nullptr || kind->replaces_latency) continue;
