@@ -14,6 +14,10 @@ std::string_view to_string(Grade grade) noexcept {
     return "unknown";
 }
 
+Grade grade_of_state(double value) noexcept {
+    return value > 1 ? Grade::critical : value > 0 ? Grade::warning : Grade::ok;
+}
+
 Graded grade_result(const ProbeResult& result, const Check& check,
                     std::chrono::system_clock::time_point now) {
     if (!result.ok()) {
@@ -61,7 +65,7 @@ Graded grade_result(const ProbeResult& result, const Check& check,
     }
     if (worst_state) {
         const auto& m = *worst_state;
-        raise(m.value > 1 ? Grade::critical : Grade::warning, GradeCause::failure,
+        raise(grade_of_state(m.value), GradeCause::failure,
               std::string(m.kind->graded_as) + " " + m.label + " " + std::string(state_word(m.value)) +
                   (result.detail.empty() ? "" : ": " + result.detail));
     }

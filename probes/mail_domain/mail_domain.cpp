@@ -3,14 +3,19 @@
 #include "probes/mail_domain/mail_domain.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "probes/http/http.hpp"
 #include "probes/http/http_response.hpp"
 #include "probes/mail_domain/domain_evaluator.hpp"
 #include "probes/net/connection.hpp"
 #include "probes/net/dns_probe.hpp"
+#include "probes/wire/maildns/dkim.hpp"
 #include "probes/wire/printable.hpp"
 #include "probes/wire/url.hpp"
 
@@ -74,10 +79,7 @@ asio::awaitable<MtaStsFetch> fetch_policy(const std::string& url, const ProbeReq
     if (ready) ready = co_await session.start_tls();
     if (!ready) co_return session_failed(session);
     session.begin(Phase::command);
-    http::request<http::empty_body> get(http::verb::get, path, 11);
-    get.set(http::field::host, host);
-    get.set(http::field::user_agent, "tierwatch/" TIERWATCH_VERSION);
-    get.set(http::field::connection, "close");
+    const auto get = make_http_request(http::verb::get, path, host);
     auto [write_error, written] = co_await http::async_write(session.stream(), get, use_tuple);
     if (write_error) {
         session.fail_io(write_error);
@@ -100,7 +102,53 @@ asio::awaitable<MtaStsFetch> fetch_policy(const std::string& url, const ProbeReq
     co_return MtaStsFetch{true, std::move(read.response.body()), {}};
 }
 
+// The answers of one probe by question: asked once, however many MTAs' SPF evaluations need them.
+class AnswerCache {
+public:
+    const DnsAnswer* find(const MailDnsQuery& query) const {
+        for (const auto& [asked, answer] : answers_) {
+            if (asked == query) return &answer;
+        }
+        return nullptr;
+    }
+    void add(MailDnsQuery query, DnsAnswer answer) { answers_.emplace_back(std::move(query), std::move(answer)); }
+
+private:
+    std::vector<std::pair<MailDnsQuery, DnsAnswer>> answers_;  // a few dozen at most: a list will do
+};
+
+// Every query at once under the probe's deadline; their common wall time is the command phase's.
+asio::awaitable<void> ask_together(const std::vector<MailDnsQuery>& queries, DnsProbe& dns, AnswerCache& cache) {
+    const auto executor = co_await asio::this_coro::executor;
+    const auto sent = std::chrono::steady_clock::now();
+    using Query = decltype(asio::co_spawn(executor, dns.client().query({}, DnsType::a), asio::deferred));
+    std::vector<Query> sending;
+    for (const MailDnsQuery& query : queries) {
+        sending.push_back(asio::co_spawn(
+            executor, dns.client().query(query.name, dns_type(query.type), {}, dns.deadline), asio::deferred));
+    }
+    auto [order, exceptions, answers] = co_await asio::experimental::make_parallel_group(std::move(sending))
+                                            .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    dns.result().add_phase(Phase::command, std::chrono::steady_clock::now() - sent);
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+        if (exceptions[i]) std::rethrow_exception(exceptions[i]);  // probe_target reports it as `protocol`
+        cache.add(queries[i], std::move(answers[i]));
+    }
+}
+
 }  // namespace
+
+std::vector<MailDnsQuery> independent_queries(const MailDomainSettings& settings) {
+    const std::string& domain = settings.domain;
+    std::vector<MailDnsQuery> queries{{domain, MailDnsType::mx}, {domain, MailDnsType::txt},
+                                      {"_dmarc." + domain, MailDnsType::txt}};
+    for (const std::string& selector : settings.dkim_selectors) {
+        queries.push_back({dkim_key_name(selector, domain), MailDnsType::txt});
+    }
+    if (settings.mta_sts) queries.push_back({"_mta-sts." + domain, MailDnsType::txt});
+    if (settings.tls_rpt) queries.push_back({"_smtp._tls." + domain, MailDnsType::txt});
+    return queries;
+}
 
 DnsType dns_type(MailDnsType type) noexcept {
     switch (type) {
@@ -163,7 +211,11 @@ void report_verdict(const DomainVerdict& verdict, ProbeResult& result) {
 
 asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, ProbeContext& context) {
     DnsProbe dns(target, context);
-    MailDomainEvaluator evaluator(target.check->mail_domain);
+    const MailDomainSettings& settings = target.check->mail_domain;
+    AnswerCache cache;
+    const std::vector<MailDnsQuery> ahead = independent_queries(settings);
+    co_await ask_together(ahead, dns, cache);
+    MailDomainEvaluator evaluator(settings);
     while (evaluator.need() != MailDomainEvaluator::Need::done) {
         if (evaluator.need() == MailDomainEvaluator::Need::policy) {
             const std::string url = evaluator.policy_url();
@@ -172,8 +224,13 @@ asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, Probe
             continue;
         }
         const MailDnsQuery query = evaluator.query();
-        const DnsAnswer answer = co_await dns.query(query.name, dns_type(query.type));
+        if (const DnsAnswer* known = cache.find(query)) {
+            evaluator.feed(mail_dns_answer(*known, query.type));
+            continue;
+        }
+        DnsAnswer answer = co_await dns.query(query.name, dns_type(query.type));
         evaluator.feed(mail_dns_answer(answer, query.type));
+        cache.add(query, std::move(answer));
     }
     report_verdict(evaluator.verdict(), dns.result());
     std::string detail = std::move(dns.result().detail);

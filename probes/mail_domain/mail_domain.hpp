@@ -1,6 +1,8 @@
 // The mail_domain prober: drives MailDomainEvaluator (domain_evaluator.hpp) with the c-ares
 // client on [daemon] nameservers and one HTTPS fetch of the MTA-STS policy, all under the
-// probe's one deadline, and reports one state measurement per record.
+// probe's one deadline, and reports one state measurement per record. The lookups whose names
+// the settings fix are asked together; every answer is kept for the probe, so the SPF
+// evaluation of each further MTA costs no query.
 //
 // One probe per domain, not per node: the records belong to the domain, so probing them once per
 // MTA would only repeat the same queries. The target is carried by the first node of the check's
@@ -11,7 +13,9 @@
 
 #include <array>
 #include <boost/asio/awaitable.hpp>
+#include <vector>
 
+#include "probes/mail_domain/settings/mail_domain_settings.hpp"
 #include "probes/mail_domain/verdict.hpp"
 #include "probes/net/dns_client.hpp"
 #include "probes/net/probe.hpp"
@@ -32,6 +36,11 @@ inline constexpr std::array<const MeasurementKind*, 1> mail_domain_measurements{
 boost::asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, ProbeContext& context);
 
 // ---- sans-io -------------------------------------------------------------------------------
+
+// The questions whose names the settings alone fix (MX, the domain's TXT where SPF starts, DMARC,
+// each DKIM key, MTA-STS, TLS-RPT): the prober asks them all at once before the evaluator, whose
+// SPF includes depend on answers, asks for them one by one.
+std::vector<MailDnsQuery> independent_queries(const MailDomainSettings& settings);
 
 // The c-ares client's answer as the evaluator's plain value: a client error (timeout) or an
 // rcode other than NOERROR and NXDOMAIN is `error` with its name; the records of `type`.

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 
-from harness import TIERWATCHD, Fleet, check, http_get, parse_metrics, wait_for
+from harness import TIERWATCHD, Fleet, api_targets, check, http_get, parse_metrics, wait_for
 
 POLICY_ADDRESS = "127.0.71.1"  # mta-sts.<domain> A records in the zone point here
 LISTEN = "127.0.71.9:29471"
@@ -169,11 +169,8 @@ def main():
             fleet.tierwatchd(config(resolver, interval="6s"))
 
             def api_states():
-                try:
-                    listed = json.loads(http_get(f"http://{LISTEN}/api/v1/targets")[1])["targets"]
-                except OSError:
-                    return {}
-                return {t["check"]: ((t.get("last") or {}).get("mail_domain_record"), t["id"]) for t in listed}
+                return {t["check"]: ((t.get("last") or {}).get("mail_domain_record"), t["id"])
+                        for t in api_targets(LISTEN)}
             wait_for(lambda: all((api_states().get(name) or (None,))[0] == states
                                  for name, (states, _) in EXPECTED.items()),
                      60, "every mail_domain target probed by the daemon with its record states")
@@ -187,6 +184,10 @@ def main():
             page = http_get(f"http://{LISTEN}/status/target/{broken_id}")[1]
             for row in ["mail record mta_sts", "mail record dkim:weak", "critical", "mta_sts_mx_mismatch"]:
                 check(row in page, f"the target page shows {row!r}")
+            status = http_get(f"http://{LISTEN}/status")[1]
+            check("<h2>Record states</h2>" in status and f'<a href="/status/target/{broken_id}">broken</a>' in status
+                  and "<code>broken.tierwatch.test</code>" in status,
+                  "the status page's panel of record states lists the domain")
         finally:
             server.shutdown()
             server.server_close()

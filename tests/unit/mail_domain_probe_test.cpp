@@ -65,6 +65,24 @@ TEST(MailDnsAnswer, RecordsOfTheAskedTypeOnly) {
               (std::vector<IpAddress>{parse_ip("2001:db8::1").value()}));
 }
 
+TEST(IndependentQueries, EveryNameTheSettingsFixAndOnlyThoseChecked) {
+    MailDomainSettings settings;
+    settings.domain = "example.com";
+    settings.dkim_selectors = {"s1", "ed"};
+    EXPECT_EQ(independent_queries(settings),
+              (std::vector<MailDnsQuery>{{"example.com", MailDnsType::mx},
+                                         {"example.com", MailDnsType::txt},
+                                         {"_dmarc.example.com", MailDnsType::txt},
+                                         {"s1._domainkey.example.com", MailDnsType::txt},
+                                         {"ed._domainkey.example.com", MailDnsType::txt},
+                                         {"_mta-sts.example.com", MailDnsType::txt},
+                                         {"_smtp._tls.example.com", MailDnsType::txt}}));
+    settings.dkim_selectors.clear();
+    settings.mta_sts = false;
+    settings.tls_rpt = false;
+    EXPECT_EQ(independent_queries(settings).size(), 3u);
+}
+
 DomainVerdict sample_verdict() {
     DomainVerdict verdict;
     verdict.domain = "example.com";
