@@ -144,6 +144,13 @@ struct Check {
     Secret password;  // from password_file
     SourceLocation where;
 
+    // The domain a check of a domain (checks_a_domain) judges: its one target is named by it.
+    // Empty for every other check.
+    const std::string& probed_domain() const noexcept {
+        static const std::string none;
+        return checks_a_domain(protocol) ? mail_domain.domain : none;
+    }
+
     // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
     bool uses_tls() const noexcept {
         return uses_implicit_tls(protocol) || mail.starttls || ldap.starttls ||

@@ -65,7 +65,7 @@ std::vector<TargetSpec> expand_targets(const Config& config, const ResolvedNames
                 return std::find(check.roles.begin(), check.roles.end(), n.role) != check.roles.end();
             });
             if (node != config.nodes.end()) {
-                add({&check, &*node, nullptr, {}, {}, check.name + "|domain:" + check.mail_domain.domain});
+                add({&check, &*node, nullptr, {}, {}, check.name + "|domain:" + check.probed_domain()});
             }
             continue;
         }
@@ -135,13 +135,13 @@ TargetTable::Change TargetTable::sync(std::vector<TargetSpec> specs) {
         const bool unresolved = !spec.dns_error.empty();
         // Assign only on change: a running probe may be reading these strings.
         const bool domain = checks_a_domain(check.protocol);  // named by its domain, connects nowhere
-        auto label = domain       ? check.mail_domain.domain
+        auto label = domain       ? check.probed_domain()
                      : unresolved ? (spec.node ? spec.node->address : spec.nlb->fqdn) + ":" +
                                         std::to_string(check.port)
                                   : endpoint_label(spec.address, check.port);
         if (target->label != label) target->label = std::move(label);
         const std::string& server_name =
-            domain ? check.mail_domain.domain : spec.node ? spec.node->fqdn : spec.nlb->fqdn;
+            domain ? check.probed_domain() : spec.node ? spec.node->fqdn : spec.nlb->fqdn;
         if (target->server_name != server_name) target->server_name = server_name;
         target->host = host_index(unresolved || domain ? target->label : spec.address.to_string());
         // Created, never replaced: a running probe may be using it.
