@@ -11,6 +11,7 @@
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
 #include "probes/roundtrip/settings/roundtrip_settings.hpp"
+#include "probes/tcp/settings/tcp_settings.hpp"
 
 
 
@@ -57,11 +58,6 @@ constexpr std::array<std::string_view, 8> tls_only_keys{
     "ca_file", "tls_verify", "tls_verify_hostname", "tls_server_name",
     "tls_resume", "cert_refresh", "cert_warning", "cert_critical",
 };
-constexpr std::array<std::string_view, 2> tcp_only_keys{"banner_regex", "dialogue"};
-constexpr std::array<std::string_view, 3> dialogue_step_keys{"expect", "send", "starttls"};
-// Bounds a dialogue so a config cannot make one probe run unbounded work.
-constexpr std::size_t max_dialogue_steps = 64;
-constexpr std::size_t max_dialogue_send_bytes = 4096;
 constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
 constexpr std::array<std::string_view, 13> check_common_keys{
     "name", "protocol", "port", "roles", "nlbs", "interval", "timeout", "rise", "fall",
@@ -425,71 +421,6 @@ void resolve_roundtrip_leg(RoundtripLeg& leg, const Check& check, const std::vec
     }
 }
 
-// A tcp dialogue: an array of one-key tables, e.g. [{ expect = "^220 " }, { send = "QUIT" },
-// { starttls = true }], checked and compiled now so a typo stops the load at its line.
-std::vector<DialogueStep> read_dialogue(const Section& s, Protocol protocol) {
-    std::vector<DialogueStep> steps;
-    const toml::node* node = s.table().get("dialogue");
-    if (!node) {
-        return steps;
-    }
-    const auto& array = s.expect<toml::array>(*node, "\"dialogue\"");
-    if (array.empty()) {
-        s.fail(*node, "\"dialogue\" must not be empty (leave it out for a bare connect)");
-    }
-    if (array.size() > max_dialogue_steps) {
-        s.fail(*node, "\"dialogue\" has " + std::to_string(array.size()) + " steps, at most " +
-                          std::to_string(max_dialogue_steps));
-    }
-    const std::string label = "each step of \"dialogue\" (e.g. { expect = \"^220 \" })";
-    for (const toml::node& entry : array) {
-        const auto& table = s.expect<toml::table>(entry, label);
-        if (table.size() != 1) {
-            s.fail(entry, "each step of \"dialogue\" has exactly one of " + detail::quoted_list(dialogue_step_keys) +
-                              ", got " + std::to_string(table.size()) + " keys");
-        }
-        const auto only = *table.begin();  // a proxy holding references into the table
-        const toml::key& key = only.first;
-        const toml::node& value = only.second;
-        DialogueStep step;
-        if (key == "expect") {
-            step.kind = DialogueStep::Kind::expect;
-            step.text = s.expect<std::string>(value, "\"expect\"");
-            if (step.text.empty()) {
-                s.fail(value, "\"expect\" must not be empty");
-            }
-            try {
-                step.regex.emplace(step.text);
-            } catch (const boost::regex_error& e) {
-                s.fail(value, "invalid regex for \"expect\": " + std::string(e.what()));
-            }
-        } else if (key == "send") {
-            step.kind = DialogueStep::Kind::send;
-            step.text = s.expect<std::string>(value, "\"send\"");
-            if (std::string why = control_character_problem("send", step.text); !why.empty()) {
-                s.fail(value, why + " (each send is one line; CRLF is added)");
-            }
-            if (step.text.size() > max_dialogue_send_bytes) {
-                s.fail(value, "\"send\" is longer than " + std::to_string(max_dialogue_send_bytes) + " bytes");
-            }
-        } else if (key == "starttls") {
-            step.kind = DialogueStep::Kind::starttls;
-            if (!s.expect<bool>(value, "\"starttls\"")) {
-                s.fail(value, "\"starttls\" in a dialogue step must be true (leave the step out otherwise)");
-            }
-            if (protocol != Protocol::tcp) {
-                s.fail(value, "a starttls step applies only to protocol \"tcp\" (protocol " +
-                                  in_quotes(to_string(protocol)) + " is TLS from the start)");
-            }
-        } else {
-            s.fail(value, "unknown dialogue step " + in_quotes(key.str()) + " (expected one of: " +
-                              joined(dialogue_step_keys) + ")" + did_you_mean(key.str(), dialogue_step_keys));
-        }
-        steps.push_back(std::move(step));
-    }
-    return steps;
-}
-
 // The outbound address (public_address, else address) of every node of the check's roles, in
 // node order without repeats: what a mail_domain check's SPF record must cover. A node known only
 // by name is refused here rather than resolved per probe: its mail leaves from a public address
@@ -519,7 +450,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     std::vector<std::string_view> known(check_common_keys.begin(), check_common_keys.end());
     known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
     known.insert(known.end(), http_settings_keys().begin(), http_settings_keys().end());
-    known.insert(known.end(), tcp_only_keys.begin(), tcp_only_keys.end());
+    known.insert(known.end(), tcp_settings_keys().begin(), tcp_settings_keys().end());
     known.insert(known.end(), mail_settings_keys().begin(), mail_settings_keys().end());
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
     known.insert(known.end(), ldap_settings_keys().begin(), ldap_settings_keys().end());
@@ -528,7 +459,6 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), fcrdns_settings_keys().begin(), fcrdns_settings_keys().end());
     known.insert(known.end(), mail_domain_settings_keys().begin(), mail_domain_settings_keys().end());
     s.reject_unknown_keys(known);
-    const bool is_http = check.protocol == Protocol::http || check.protocol == Protocol::https;
     reject_foreign_mail_keys(s, check.protocol);
     if (!supports_starttls(check.protocol)) {
         s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication",
@@ -538,10 +468,6 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
         check.mail = read_mail_settings(s, check.protocol);
     }
     reject_foreign_ldap_keys(s, check.protocol);
-    if (check.protocol == Protocol::ldap_replication && s.has("nlbs")) {
-        // Replication is a property of each server; through an NLB the "node" would change per connection.
-        s.fail("nlbs", "\"nlbs\" does not apply to protocol \"ldap_replication\": it compares the nodes of \"roles\"");
-    }
     if (is_ldap_family(check.protocol)) {
         check.ldap = read_ldap_settings(s, check.protocol);
     }
@@ -550,27 +476,13 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     reject_foreign_fcrdns_keys(s, check.protocol);
     if (check.protocol == Protocol::fcrdns) check.fcrdns = read_fcrdns_settings(s);
     reject_foreign_mail_domain_keys(s, check.protocol);
-    if (checks_a_domain(check.protocol)) {
-        check.mail_domain = read_mail_domain_settings(s);
-        if (s.has("nlbs")) {
-            s.fail("nlbs", "\"nlbs\" does not apply to protocol \"mail_domain\": its \"roles\" name the MTAs whose "
-                           "outbound addresses SPF must cover");
-        }
-    }
+    if (checks_a_domain(check.protocol)) check.mail_domain = read_mail_domain_settings(s);
     reject_foreign_roundtrip_keys(s, check.protocol);
     if (check.protocol == Protocol::roundtrip) {
-        if (s.has("port")) {
-            s.fail("port", "\"port\" does not apply to protocol \"roundtrip\": the ports are those of \"submit\" "
-                           "and \"fetch\"");
-        }
         check.roundtrip = read_roundtrip_settings(s);
     }
-    if (check.protocol == Protocol::tcp || check.protocol == Protocol::tls) {
-        check.dialogue = read_dialogue(s, check.protocol);
-        if (!check.dialogue.empty() && s.has("banner_regex")) {
-            s.fail("banner_regex", "\"banner_regex\" and \"dialogue\" exclude each other: make the banner the "
-                                   "dialogue's first expect step");
-        }
+    if (traits(check.protocol).family == ProtocolFamily::tcp) {
+        check.tcp = read_tcp_settings(s, check.protocol);
     }
     if (!check.uses_tls()) {
         s.reject_keys_for(tls_only_keys,
@@ -578,9 +490,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
                           to_string(check.protocol));
     }
     reject_foreign_http_keys(s, check.protocol);
-    if (check.protocol != Protocol::tcp && check.protocol != Protocol::tls) {
-        s.reject_keys_for(tcp_only_keys, "protocols tcp, tls", to_string(check.protocol));
-    }
+    reject_foreign_tcp_keys(s, check.protocol);
 
     const auto port = s.integer("port", 1, 65535);
     if (check.protocol == Protocol::roundtrip) {
@@ -628,8 +538,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
         require_readable(in.ca_file.set_at.value_or(s.where()), "ca_file", check.tls.ca_file);
     }
 
-    check.banner_regex = s.regex("banner_regex", check.banner_regex_text);
-    if (is_http) {
+    if (traits(check.protocol).family == ProtocolFamily::web) {
         check.http = read_http_settings(s);
     }
 

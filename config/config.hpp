@@ -22,6 +22,7 @@
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
 #include "probes/roundtrip/settings/roundtrip_settings.hpp"
+#include "probes/tcp/settings/tcp_settings.hpp"
 
 namespace tierwatch {
 
@@ -104,14 +105,6 @@ struct TlsSettings {
     Duration cert_refresh = std::chrono::hours(1);
 };
 
-// One step of a tcp check's line dialogue, like blackbox_exporter's query_response.
-struct DialogueStep {
-    enum class Kind : std::uint8_t { expect, send, starttls };
-    Kind kind = Kind::expect;
-    std::string text;                   // send: the line (CRLF appended); expect: the pattern
-    std::optional<boost::regex> regex;  // expect: compiled at load
-};
-
 struct Check {
     std::string name;
     Protocol protocol = Protocol::tcp;
@@ -129,8 +122,7 @@ struct Check {
     Duration cert_critical{};
 
     TlsSettings tls;  // used when uses_tls() is true
-    std::optional<boost::regex> banner_regex;  // tcp: expected first line
-    std::string banner_regex_text;
+    TcpSettings tcp;  // tcp, tls: banner or dialogue
     HttpSettings http;
     MailSettings mail;
     LdapSettings ldap;
@@ -138,7 +130,6 @@ struct Check {
     DnsblSettings dnsbl;
     FcrdnsSettings fcrdns;
     MailDomainSettings mail_domain;
-    std::vector<DialogueStep> dialogue;  // tcp, tls: expect / send / starttls, in order
 
     std::string username;
     Secret password;  // from password_file
@@ -157,8 +148,7 @@ struct Check {
                (checks_a_domain(protocol) && mail_domain.mta_sts) ||  // the MTA-STS policy's HTTPS
                roundtrip.submit.starttls || roundtrip.fetch.starttls ||
                uses_implicit_tls(roundtrip.submit.protocol) || uses_implicit_tls(roundtrip.fetch.protocol) ||
-               std::any_of(dialogue.begin(), dialogue.end(),
-                           [](const DialogueStep& step) { return step.kind == DialogueStep::Kind::starttls; });
+               tcp.starttls();
     }
 };
 

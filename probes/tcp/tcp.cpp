@@ -1,7 +1,7 @@
 // The tcp prober: a connect, then the optional banner expectation.
 #include "probes/tcp/tcp.hpp"
 
-#include "probes/net/banner.hpp"
+#include "probes/tcp/banner.hpp"
 #include "probes/net/connection.hpp"
 #include "probes/tcp/dialogue.hpp"
 
@@ -10,7 +10,7 @@ namespace tierwatch {
 boost::asio::awaitable<ProbeResult> probe_tcp(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     if (const bool connected = co_await session.connect(); connected) {
-        if (session.check().dialogue.empty()) {
+        if (session.check().tcp.dialogue.empty()) {
             co_await expect_banner(session);
         } else {
             co_await run_dialogue(session);

@@ -1,7 +1,7 @@
 // The tls prober: connect, handshake, verify, then the optional banner expectation.
 #include "probes/tcp/tls.hpp"
 
-#include "probes/net/banner.hpp"
+#include "probes/tcp/banner.hpp"
 #include "probes/net/connection.hpp"
 #include "probes/tcp/dialogue.hpp"
 
@@ -14,7 +14,7 @@ boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, ProbeC
     if (ready) ready = co_await session.start_tls();
     if (ready) {
         bool dialogue_ok = false;
-        if (session.check().dialogue.empty()) {
+        if (session.check().tcp.dialogue.empty()) {
             dialogue_ok = co_await expect_banner(session);
         } else {
             dialogue_ok = co_await run_dialogue(session);

@@ -30,6 +30,8 @@ DNS_RESOLVER = "127.0.69.2"
 DNS_PORT = 5353
 DNS_SIGNED_ZONE = "tierwatch.test"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+# Set by CMake on the integration tests of the sanitizer build (build-fuzz/, label `sanitize`).
+SANITIZED = os.environ.get("TIERWATCH_SANITIZED") == "1"
 
 
 class Fleet:
@@ -39,6 +41,19 @@ class Fleet:
         self.dir = tempfile.mkdtemp(prefix=f"tierwatch-{name}-")
         os.chmod(self.dir, 0o755)
         self.processes = []
+        if SANITIZED:
+            self._collect_sanitizer_reports()
+
+    def _collect_sanitizer_reports(self):
+        """Every sanitized process this test starts (daemons, --once, the fault server) writes its
+        ASan, UBSan or LeakSanitizer report to a file of its own here, one per pid: a daemon that a
+        test restarts under the same log name cannot overwrite an earlier report, and close()
+        fails the test on any."""
+        self.sanitizer_reports = self.path("sanitizer")
+        for variable in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            options = [option for option in os.environ.get(variable, "").split(":")
+                       if option and not option.startswith("log_path=")]
+            os.environ[variable] = ":".join(options + [f"log_path={self.sanitizer_reports}"])
 
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
@@ -202,10 +217,17 @@ zone:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        reports = self._sanitizer_reports() if SANITIZED else []
         if os.environ.get("TIERWATCH_KEEP_TEST_DIR"):
             print(f"kept {self.dir}", file=sys.stderr)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        check(not reports, "sanitizer reports:\n" + "\n".join(reports))
+
+    def _sanitizer_reports(self):
+        folder, prefix = os.path.split(self.sanitizer_reports)
+        return [f"--- {name}\n{read(os.path.join(folder, name))}" for name in sorted(os.listdir(folder))
+                if name.startswith(prefix + ".")]
 
     def __enter__(self):
         return self

@@ -775,9 +775,9 @@ roles = ["proxy"]
 
     const Check& smtp = config.checks[2];
     EXPECT_EQ(smtp.protocol, Protocol::tcp);
-    ASSERT_TRUE(smtp.banner_regex.has_value());
-    EXPECT_TRUE(boost::regex_search("220 mx.example.com ESMTP", *smtp.banner_regex));
-    EXPECT_FALSE(boost::regex_search("421 busy", *smtp.banner_regex));
+    ASSERT_TRUE(smtp.tcp.banner_regex.has_value());
+    EXPECT_TRUE(boost::regex_search("220 mx.example.com ESMTP", *smtp.tcp.banner_regex));
+    EXPECT_FALSE(boost::regex_search("421 busy", *smtp.tcp.banner_regex));
 
     const Check& plain = config.checks[3];
     EXPECT_EQ(plain.port, 80);
@@ -1093,7 +1093,7 @@ TEST_F(RoundtripConfigTest, KeysThatDoNotApply) {
 TEST_F(ConfigTest, TcpDialogueStepsCompiledAtLoad) {
     const Config config = parse(with_tcp_check(
         "dialogue = [{ expect = \"^220 \" }, { send = \"EHLO tierwatch.invalid\" }, { expect = \"^250 \" }]\n"));
-    const auto& steps = config.checks.at(0).dialogue;
+    const auto& steps = config.checks.at(0).tcp.dialogue;
     ASSERT_EQ(steps.size(), 3u);
     EXPECT_EQ(steps[0].kind, DialogueStep::Kind::expect);
     ASSERT_TRUE(steps[0].regex);
@@ -1132,6 +1132,8 @@ TEST_F(ConfigTest, TcpDialogueMistakes) {
     std::string many = "dialogue = [";
     for (int i = 0; i < 65; ++i) many += "{ send = \"x\" },";
     expect_error(with_tcp_check(many + "]\n"), "15:12", "\"dialogue\" has 65 steps, at most 64");
+    expect_error(with_tcp_check("dialogue = [{ send = \"" + std::string(4097, 'x') + "\" }]\n"), "15:22",
+                 "\"send\" is longer than 4096 bytes");
 }
 
 }  // namespace

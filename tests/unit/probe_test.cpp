@@ -78,12 +78,12 @@ TEST_F(ProbeTest, TcpConnectSucceedsAndTimesPhases) {
 TEST_F(ProbeTest, TcpBannerRegexMatchesOrIsBadGreeting) {
     FaultServer server(serving(Behaviour::banner, "220 mta.test ESMTP Postfix\r\n"));
     auto check = make_check(Protocol::tcp);
-    check.banner_regex = boost::regex("^220 .*ESMTP");
-    check.banner_regex_text = "^220 .*ESMTP";
+    check.tcp.banner_regex = boost::regex("^220 .*ESMTP");
+    check.tcp.banner_regex_text = "^220 .*ESMTP";
     EXPECT_TRUE(probe(check, server).ok());
 
-    check.banner_regex = boost::regex("^\\+OK");
-    check.banner_regex_text = "^\\+OK";
+    check.tcp.banner_regex = boost::regex("^\\+OK");
+    check.tcp.banner_regex_text = "^\\+OK";
     const auto result = probe(check, server);
     EXPECT_REASON(result, FailureReason::bad_greeting);
     EXPECT_NE(result.detail.find("220 mta.test ESMTP Postfix"), std::string::npos) << result.detail;
@@ -107,7 +107,7 @@ TEST_F(ProbeTest, FullAcceptQueueIsConnectTimeout) {
 TEST_F(ProbeTest, SilenceAfterAcceptIsBannerTimeoutOrTimeout) {
     FaultServer server(serving(Behaviour::silent));
     auto tcp = make_check(Protocol::tcp, 300ms);
-    tcp.banner_regex = boost::regex("^220");
+    tcp.tcp.banner_regex = boost::regex("^220");
     EXPECT_REASON(probe(tcp, server), FailureReason::banner_timeout);
     // HTTP waits for a response, not a banner: plain timeout.
     EXPECT_REASON(probe(make_check(Protocol::http, 300ms), server), FailureReason::timeout);
@@ -118,7 +118,7 @@ TEST_F(ProbeTest, SilenceAfterAcceptIsBannerTimeoutOrTimeout) {
 TEST_F(ProbeTest, ResetAfterAccept) {
     FaultServer server(serving(Behaviour::reset));
     auto check = make_check(Protocol::tcp);
-    check.banner_regex = boost::regex("^220");
+    check.tcp.banner_regex = boost::regex("^220");
     EXPECT_REASON(probe(check, server), FailureReason::connection_reset);
 }
 
@@ -255,7 +255,7 @@ TEST_F(ProbeTest, MebibyteHeaderLineIsABoundedProtocolError) {
 TEST_F(ProbeTest, MebibyteBannerLineIsABoundedProtocolError) {
     FaultServer server(serving(Behaviour::banner, std::string(1 << 20, 'x')));
     auto check = make_check(Protocol::tcp, 5s);
-    check.banner_regex = boost::regex("^220");
+    check.tcp.banner_regex = boost::regex("^220");
     const auto result = probe(check, server);
     EXPECT_REASON(result, FailureReason::protocol);
     EXPECT_NE(result.detail.find("longer than"), std::string::npos) << result.detail;
@@ -273,7 +273,7 @@ TEST_F(ProbeTest, Ipv6Loopback) {
         socket.read_some(boost::asio::buffer(&byte, 1), ignored);  // until the probe closes
     });
     auto check = make_check(Protocol::tcp);
-    check.banner_regex = boost::regex("^220 v6");
+    check.tcp.banner_regex = boost::regex("^220 v6");
     const auto result = probe(check, acceptor.local_endpoint());
     server.join();
     EXPECT_TRUE(result.ok()) << result.detail;

@@ -190,8 +190,8 @@ TEST_F(TlsResumeTest, ABannerReadCatchesTheTicketToo) {
     options.text = "* OK ready\r\n";
     FaultServer server(options);
     auto check = resuming(Protocol::tls);
-    check.banner_regex = boost::regex("^\\* OK");
-    check.banner_regex_text = "^\\* OK";
+    check.tcp.banner_regex = boost::regex("^\\* OK");
+    check.tcp.banner_regex_text = "^\\* OK";
     bool resumed = true;
     ASSERT_TRUE(probe(check, server, resumed).ok());
     EXPECT_FALSE(resumed);

@@ -44,6 +44,10 @@ void reject_foreign_ldap_keys(const Section& s, Protocol protocol) {
 }
 
 LdapSettings read_ldap_settings(const Section& s, Protocol protocol) {
+    if (protocol == Protocol::ldap_replication && s.has("nlbs")) {
+        // Replication is a property of each server; through an NLB the "node" would change per connection.
+        s.fail("nlbs", "\"nlbs\" does not apply to protocol \"ldap_replication\": it compares the nodes of \"roles\"");
+    }
     LdapSettings ldap;
     ldap.starttls = s.flag("starttls").value_or(false);
     ldap.bind_dn = s.get<std::string>("bind_dn", [](const std::string& value) {

@@ -58,6 +58,10 @@ void reject_foreign_mail_domain_keys(const Section& s, Protocol protocol) {
 
 MailDomainSettings read_mail_domain_settings(const Section& s) {
     MailDomainSettings settings;
+    if (s.has("nlbs")) {
+        s.fail("nlbs", "\"nlbs\" does not apply to protocol \"mail_domain\": its \"roles\" name the MTAs whose "
+                       "outbound addresses SPF must cover");
+    }
     const auto domain = s.get<std::string>("domain", [](const std::string& name) {
         const std::string problem = dns_name_problem(name, longest_domain_prefix);
         return problem.empty() ? problem : "\"domain\": " + problem;

@@ -109,6 +109,10 @@ void reject_foreign_roundtrip_keys(const Section& s, Protocol protocol) {
 }
 
 RoundtripSettings read_roundtrip_settings(const Section& s) {
+    if (s.has("port")) {
+        s.fail("port", "\"port\" does not apply to protocol \"roundtrip\": the ports are those of \"submit\" "
+                       "and \"fetch\"");
+    }
     RoundtripSettings settings;
     settings.submit = read_leg(s, "submit", true);
     settings.fetch = read_leg(s, "fetch", false);

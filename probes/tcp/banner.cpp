@@ -1,10 +1,10 @@
 // Banner expectation shared by the tcp and tls probers.
-#include "probes/net/banner.hpp"
+#include "probes/tcp/banner.hpp"
 
 namespace tierwatch {
 
 boost::asio::awaitable<bool> expect_banner(ProbeSession& session) {
-    const auto& regex = session.check().banner_regex;
+    const auto& regex = session.check().tcp.banner_regex;
     if (!regex) co_return true;
     session.begin(Phase::greeting);
     std::string_view line;
@@ -19,7 +19,7 @@ boost::asio::awaitable<bool> expect_banner(ProbeSession& session) {
     if (!matched) {
         co_return session.fail(FailureReason::bad_greeting,
                                "banner \"" + printable_excerpt(line) + "\" does not match /" +
-                                   session.check().banner_regex_text + "/");
+                                   session.check().tcp.banner_regex_text + "/");
     }
     co_return true;
 }
