@@ -6,6 +6,8 @@
 #include "probes/dane/settings/dane_settings.hpp"
 #include "probes/dnsbl/settings/dnsbl_settings.hpp"
 #include "probes/fcrdns/settings/fcrdns_settings.hpp"
+#include "probes/mail_domain/settings/mail_domain_settings.hpp"
+#include "probes/wire/maildns/address.hpp"
 #include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
@@ -118,7 +120,7 @@ TlsSettings dane_decides(TlsSettings tls) {
     return tls;
 }
 
-// The least interval of the DNS checks (dnsbl, fcrdns, dane) that do not set their own.
+// The least interval of the DNS checks (dnsbl, fcrdns, dane, mail_domain) that do not set their own.
 constexpr Duration slow_dns_interval = std::chrono::minutes(5);
 
 // An IPv4 or IPv6 address, no port, no zone id (the configuration layer has no Asio).
@@ -432,6 +434,26 @@ void resolve_roundtrip_leg(RoundtripLeg& leg, const Check& check, const std::vec
     }
 }
 
+// The outbound address (public_address, else address) of every node of the check's roles, in
+// node order without repeats: what a mail_domain check's SPF record must cover. A node known only
+// by name is refused here rather than resolved per probe: its mail leaves from a public address
+// the operator knows, and SPF is about that address, not the one tierwatch reaches it on.
+std::vector<IpAddress> outbound_addresses(const Section& s, const Check& check, const std::vector<Node>& nodes) {
+    std::vector<IpAddress> out;
+    for (const Node& node : nodes) {
+        if (std::find(check.roles.begin(), check.roles.end(), node.role) == check.roles.end()) continue;
+        const std::string& text = node.public_address.empty() ? node.address : node.public_address;
+        const auto address = parse_ip(text);
+        if (!address) {
+            s.fail("roles", "[[check]] " + in_quotes(check.name) + " (protocol \"mail_domain\") needs the outbound "
+                            "address of node " + in_quotes(node.name) + ", whose address " + in_quotes(text) +
+                            " is a name: set its \"public_address\" to the address its mail leaves from");
+        }
+        if (std::find(out.begin(), out.end(), *address) == out.end()) out.push_back(*address);
+    }
+    return out;
+}
+
 Check read_check(const Section& s, const Inherited& defaults, const Targets& targets) {
     Check check;
     check.name = s.required_text("name");
@@ -449,6 +471,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     known.insert(known.end(), dnsbl_settings_keys().begin(), dnsbl_settings_keys().end());
     known.insert(known.end(), fcrdns_settings_keys().begin(), fcrdns_settings_keys().end());
     known.insert(known.end(), dane_settings_keys().begin(), dane_settings_keys().end());
+    known.insert(known.end(), mail_domain_settings_keys().begin(), mail_domain_settings_keys().end());
     s.reject_unknown_keys(known);
     reject_foreign_mail_keys(s, check.protocol);
     if (!supports_starttls(check.protocol)) {
@@ -473,6 +496,8 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
         s.reject_keys_for(dane_decides_keys, "protocols that trust a CA (a dane check trusts its TLSA records)",
                           to_string(check.protocol));
     }
+    reject_foreign_mail_domain_keys(s, check.protocol);
+    if (checks_a_domain(check.protocol)) check.mail_domain = read_mail_domain_settings(s);
     reject_foreign_roundtrip_keys(s, check.protocol);
     if (check.protocol == Protocol::roundtrip) {
         check.roundtrip = read_roundtrip_settings(s);
@@ -507,7 +532,7 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
 
     Inherited in = read_inherited(s, defaults);
     if (checks_slow_dns_facts(check.protocol) && !in.interval.here) {
-        // Block-list entries, reverse DNS and TLSA records change over hours: unless the check
+        // Block-list entries, reverse DNS, TLSA and mail records change over hours: unless the check
         // sets its own interval, looking every few seconds only loads the servers asked.
         in.interval.value = std::max<Duration>(in.interval.value, slow_dns_interval);
     }
@@ -624,6 +649,9 @@ Config read_config(const toml::table& root, const ConfigContext& context) {
         if (Check& check = config.checks.back(); check.protocol == Protocol::roundtrip) {
             resolve_roundtrip_leg(check.roundtrip.submit, check, config.nodes, config.nlbs);
             resolve_roundtrip_leg(check.roundtrip.fetch, check, config.nodes, config.nlbs);
+        }
+        if (Check& check = config.checks.back(); checks_a_domain(check.protocol)) {
+            check.mail_domain.outbound = outbound_addresses(s, check, config.nodes);
         }
         if (config.checks.back().protocol == Protocol::ldap_replication) {
             config.checks.back().ldap.members = replication_members(s, config.checks.back(), config.nodes);

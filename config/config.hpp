@@ -18,6 +18,7 @@
 #include "probes/dane/settings/dane_settings.hpp"
 #include "probes/dnsbl/settings/dnsbl_settings.hpp"
 #include "probes/fcrdns/settings/fcrdns_settings.hpp"
+#include "probes/mail_domain/settings/mail_domain_settings.hpp"
 #include "probes/http/settings/http_settings.hpp"
 #include "probes/ldap/settings/ldap_settings.hpp"
 #include "probes/mail/settings/mail_settings.hpp"
@@ -85,7 +86,7 @@ struct Node {
     std::string address;  // IP literal or host name
     std::string fqdn;     // SNI and certificate name; empty: none
     // The IP address its mail leaves from (NAT, a separate outbound interface), which dnsbl and
-    // fcrdns look up; empty: `address`. Validated as an IP literal at load.
+    // fcrdns look up and mail_domain's SPF must cover; empty: `address`. Validated as an IP literal at load.
     std::string public_address;
     SourceLocation where;
 };
@@ -130,14 +131,23 @@ struct Check {
     DnsblSettings dnsbl;
     FcrdnsSettings fcrdns;
     DaneSettings dane;
+    MailDomainSettings mail_domain;
 
     std::string username;
     Secret password;  // from password_file
     SourceLocation where;
 
+    // The domain a check of a domain (checks_a_domain) judges: its one target is named by it.
+    // Empty for every other check.
+    const std::string& probed_domain() const noexcept {
+        static const std::string none;
+        return checks_a_domain(protocol) ? mail_domain.domain : none;
+    }
+
     // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
     bool uses_tls() const noexcept {
         return uses_implicit_tls(protocol) || mail.starttls || ldap.starttls ||
+               (checks_a_domain(protocol) && mail_domain.mta_sts) ||  // the MTA-STS policy's HTTPS
                roundtrip.submit.starttls || roundtrip.fetch.starttls ||
                uses_implicit_tls(roundtrip.submit.protocol) || uses_implicit_tls(roundtrip.fetch.protocol) ||
                tcp.starttls();

@@ -10,7 +10,7 @@ namespace {
 using enum ProtocolFamily;
 
 // In enum order (checked below), so traits() is an index.
-constexpr std::array<ProtocolTraits, 19> protocol_table{{
+constexpr std::array<ProtocolTraits, 20> protocol_table{{
     // protocol                    name                family     port   implicit starttls single
     {Protocol::tcp,              "tcp",              tcp,       {},    false,   false,   true},
     {Protocol::tls,              "tls",              tcp,       {},    true,    false,   true},
@@ -37,6 +37,9 @@ constexpr std::array<ProtocolTraits, 19> protocol_table{{
     // Always STARTTLS over SMTP (the check has no `starttls` key); its TLSA lookup needs
     // [daemon] nameservers, which `tierwatch check` does not read.
     {Protocol::dane,             "dane",             dane,      25,    false,   false,   false},
+    // A domain's mail records through [daemon] nameservers; the port is the MTA-STS policy's
+    // HTTPS port on mta-sts.<domain> (RFC 8461 says 443; a test server may use another).
+    {Protocol::mail_domain,      "mail_domain",      mail_domain, 443, false,   false,   false},
 }};
 
 constexpr bool in_enum_order() {

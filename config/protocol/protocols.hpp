@@ -30,10 +30,11 @@ enum class Protocol : std::uint8_t {
     dnsbl,
     fcrdns,
     dane,
+    mail_domain,
 };
 
 // Which protocol-specific keys a check may set (config/config.cpp refuses the others).
-enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip, dnsbl, fcrdns, dane };
+enum class ProtocolFamily : std::uint8_t { tcp, web, smtp, imap, pop3, ldap, roundtrip, dnsbl, fcrdns, dane, mail_domain };
 
 struct ProtocolTraits {
     Protocol protocol;
@@ -65,7 +66,13 @@ inline bool is_mail_protocol(Protocol p) noexcept { return is_smtp_family(p) || 
 // Checks of a node's reputation in DNS (dnsbl, fcrdns): they look up the address its mail leaves
 // from (a node's `public_address`, else its `address`) and never connect to it.
 inline bool checks_outbound_address(Protocol p) noexcept { return p == Protocol::dnsbl || p == Protocol::fcrdns; }
-// Checks of DNS facts that change over hours (dnsbl, fcrdns, dane): probed every few minutes.
-inline bool checks_slow_dns_facts(Protocol p) noexcept { return checks_outbound_address(p) || p == Protocol::dane; }
+// Checks of a mail domain's DNS records (mail_domain): one probe per check, not per node; the
+// nodes of its roles are the MTAs whose outbound addresses its SPF record must cover.
+inline bool checks_a_domain(Protocol p) noexcept { return p == Protocol::mail_domain; }
+// Checks of DNS facts that change over hours (dnsbl, fcrdns, dane, mail_domain): probed every few
+// minutes.
+inline bool checks_slow_dns_facts(Protocol p) noexcept {
+    return checks_outbound_address(p) || p == Protocol::dane || checks_a_domain(p);
+}
 
 }  // namespace tierwatch

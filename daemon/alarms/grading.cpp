@@ -14,6 +14,10 @@ std::string_view to_string(Grade grade) noexcept {
     return "unknown";
 }
 
+Grade grade_of_state(double value) noexcept {
+    return value > 1 ? Grade::critical : value > 0 ? Grade::warning : Grade::ok;
+}
+
 Graded grade_result(const ProbeResult& result, const Check& check,
                     std::chrono::system_clock::time_point now) {
     if (!result.ok()) {
@@ -50,6 +54,20 @@ Graded grade_result(const ProbeResult& result, const Check& check,
                 instead->kind->thresholds ? instead->kind->thresholds(check) : latency_bounds);
     } else {
         against("latency", std::chrono::duration_cast<Duration>(result.total), latency_bounds);
+    }
+    // A state measurement (a mail record's) is graded by its value; the first of the worst names
+    // the grade, and the result's detail, which says what is wrong with each, completes the reason.
+    const Measurement* worst_state = nullptr;
+    for (const auto& m : result.measurements) {
+        if (m.kind->unit == MeasurementUnit::state && m.value > 0 && (!worst_state || m.value > worst_state->value)) {
+            worst_state = &m;
+        }
+    }
+    if (worst_state) {
+        const auto& m = *worst_state;
+        raise(grade_of_state(m.value), GradeCause::failure,
+              std::string(m.kind->graded_as) + " " + m.label + " " + std::string(state_word(m.value)) +
+                  (result.detail.empty() ? "" : ": " + result.detail));
     }
     for (std::size_t i = 0; i < result.measurements.size(); ++i) {
         const MeasurementKind* kind = result.measurements[i].kind;

@@ -24,6 +24,9 @@ struct Graded {
     std::string why;                      // empty when ok
 };
 
+// The grade a state measurement's value stands for: 0 ok, 1 warning, 2 (or more) critical.
+Grade grade_of_state(double value) noexcept;
+
 Graded grade_result(const ProbeResult& result, const Check& check,
                     std::chrono::system_clock::time_point now);
 

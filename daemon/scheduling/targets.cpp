@@ -58,6 +58,17 @@ std::vector<TargetSpec> expand_targets(const Config& config, const ResolvedNames
     };
 
     for (const auto& check : config.checks) {
+        if (checks_a_domain(check.protocol)) {
+            // One probe for the domain (its records are the domain's, not a node's), carried by
+            // the first node of its roles: every output places a target on a node or an NLB.
+            const auto node = std::find_if(config.nodes.begin(), config.nodes.end(), [&](const Node& n) {
+                return std::find(check.roles.begin(), check.roles.end(), n.role) != check.roles.end();
+            });
+            if (node != config.nodes.end()) {
+                add({&check, &*node, nullptr, {}, {}, check.name + "|domain:" + check.probed_domain()});
+            }
+            continue;
+        }
         for (const auto& node : config.nodes) {
             if (std::find(check.roles.begin(), check.roles.end(), node.role) == check.roles.end()) {
                 continue;
@@ -123,13 +134,16 @@ TargetTable::Change TargetTable::sync(std::vector<TargetSpec> specs) {
         const Check& check = *spec.check;
         const bool unresolved = !spec.dns_error.empty();
         // Assign only on change: a running probe may be reading these strings.
-        auto label = unresolved ? (spec.node ? spec.node->address : spec.nlb->fqdn) + ":" +
-                                      std::to_string(check.port)
-                                : endpoint_label(spec.address, check.port);
+        const bool domain = checks_a_domain(check.protocol);  // named by its domain, connects nowhere
+        auto label = domain       ? check.probed_domain()
+                     : unresolved ? (spec.node ? spec.node->address : spec.nlb->fqdn) + ":" +
+                                        std::to_string(check.port)
+                                  : endpoint_label(spec.address, check.port);
         if (target->label != label) target->label = std::move(label);
-        const std::string& server_name = spec.node ? spec.node->fqdn : spec.nlb->fqdn;
+        const std::string& server_name =
+            domain ? check.probed_domain() : spec.node ? spec.node->fqdn : spec.nlb->fqdn;
         if (target->server_name != server_name) target->server_name = server_name;
-        target->host = host_index(unresolved ? target->label : spec.address.to_string());
+        target->host = host_index(unresolved || domain ? target->label : spec.address.to_string());
         // Created, never replaced: a running probe may be using it.
         if (check.tls.resume && !target->tls_session) {
             target->tls_session = std::make_unique<TlsSessionSlot>();

@@ -44,7 +44,9 @@ void append_result_json(boost::json::object& out, const ProbeResult& result) {
     for (const auto& m : result.measurements) {
         const MeasurementKind& kind = *m.kind;
         boost::json::value value;
-        if (kind.unit == MeasurementUnit::count) {
+        if (kind.unit == MeasurementUnit::state) {
+            value = boost::json::string(state_word(m.value));
+        } else if (kind.unit == MeasurementUnit::count) {
             value = static_cast<std::int64_t>(m.value);
         } else {
             value = m.value;

@@ -529,6 +529,29 @@ void problems_html(std::string& out, const StatusSnapshot& s) {
     }
 }
 
+// Records x state: the labelled state measurements of each target that has them.
+void states_html(std::string& out, const StatusSnapshot& s) {
+    if (s.state_rows.empty()) return;
+    out += "<h2>Record states</h2><table class=\"list\" id=\"states\"><thead><tr><th>check</th>"
+           "<th>target</th><th>states</th></tr></thead><tbody>";
+    for (const auto& row : s.state_rows) {
+        out += "<tr><td data-label=\"check\"><a href=\"/status/target/" + std::to_string(row.id) + "\">";
+        append_html_escaped(out, row.check);
+        out += "</a></td><td data-label=\"target\"><code>";
+        append_html_escaped(out, row.target);
+        out += "</code></td><td data-label=\"states\">";
+        for (const auto& [label, grade] : row.states) {
+            out += "<span class=\"state\">";
+            append_html_escaped(out, label);
+            out += ' ';
+            grade_badge(out, grade);
+            out += "</span> ";
+        }
+        out += "</td></tr>";
+    }
+    out += "</tbody></table>";
+}
+
 std::string milliseconds_text(std::chrono::nanoseconds d) {
     char text[32];
     std::snprintf(text, sizeof text, "%.1f ms",
@@ -562,6 +585,7 @@ std::string render_status_page(const StatusSnapshot& snapshot) {
     out += "</section><section>";
     alarms_html(out, snapshot);
     problems_html(out, snapshot);
+    states_html(out, snapshot);
     out += "</section></div>";
     out +=
         "<p class=\"dim\">JSON: <a href=\"/api/v1/targets\">targets</a> \u00B7 <a "

@@ -108,6 +108,15 @@ struct TargetRow {
     std::string why;
 };
 
+// A target whose prober reports labelled state measurements (a mail domain's records), for the
+// page's panel of them: one row per target, each labelled value as "label" and its grade.
+struct StateRow {
+    std::uint32_t id = 0;
+    std::string check;
+    std::string target;  // the `target` label (a mail domain's name)
+    std::vector<std::pair<std::string, Grade>> states;
+};
+
 struct StatusSnapshot {
     TimePoint now;
     std::string version;
@@ -119,6 +128,7 @@ struct StatusSnapshot {
     std::size_t alarms_total = 0;     // all firing, shown or not
     std::vector<TargetRow> problems;  // worst first, bounded
     std::size_t problems_total = 0;
+    std::vector<StateRow> state_rows;  // in target order, bounded; no panel when empty
     int refresh_seconds = 10;
 };
 

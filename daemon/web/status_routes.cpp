@@ -105,6 +105,21 @@ std::optional<std::string> percent_decode(std::string_view text) {
 }
 
 // Builds the page's snapshot over the whole table, yielding between slices.
+// The target's labelled state measurements as a row of the page's panel; none, no row.
+void add_state_row(const Target& target, std::vector<StateRow>& rows) {
+    if (!target.has_result || rows.size() >= page_problem_limit) return;
+    StateRow row;
+    for (const Measurement& m : target.last.measurements) {
+        if (m.kind->unit != MeasurementUnit::state || m.kind->label.empty()) continue;
+        row.states.emplace_back(m.label, grade_of_state(m.value));
+    }
+    if (row.states.empty()) return;
+    row.id = target.id;
+    row.check = target.spec.check->name;
+    row.target = target.label;
+    rows.push_back(std::move(row));
+}
+
 asio::awaitable<void> collect_snapshot(const Engine& engine, StatusSnapshot& snapshot) {
     const auto executor = co_await asio::this_coro::executor;
     const Config& config = engine.config();
@@ -140,6 +155,7 @@ asio::awaitable<void> collect_snapshot(const Engine& engine, StatusSnapshot& sna
             }
             if (grade && (*grade != Grade::ok || flapping))
                 problems.push_back({id, *grade, flapping});
+            add_state_row(target, snapshot.state_rows);
         }
         if ((id + 1) % page_targets_per_slice == 0)
             co_await asio::post(executor, asio::use_awaitable);

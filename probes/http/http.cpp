@@ -55,6 +55,14 @@ std::optional<std::string> same_host_path(std::string_view location, std::string
 
 }  // namespace
 
+http::request<http::empty_body> make_http_request(http::verb verb, std::string_view path, std::string_view host) {
+    http::request<http::empty_body> request(verb, path, 11);
+    request.set(http::field::host, host);
+    request.set(http::field::user_agent, "tierwatch/" TIERWATCH_VERSION);
+    request.set(http::field::connection, "close");
+    return request;
+}
+
 asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     const HttpSettings& settings = target.check->http;
@@ -68,10 +76,7 @@ asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext
 
     for (std::uint32_t hop = 0;; ++hop) {
         session.begin(Phase::command);
-        http::request<http::empty_body> request(http::string_to_verb(settings.method), path, 11);
-        request.set(http::field::host, host);
-        request.set(http::field::user_agent, "tierwatch/" TIERWATCH_VERSION);
-        request.set(http::field::connection, "close");
+        const auto request = make_http_request(http::string_to_verb(settings.method), path, host);
         auto [write_error, written] = co_await http::async_write(session.stream(), request, use_tuple);
         if (write_error) {
             session.fail_io(write_error);

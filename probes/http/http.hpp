@@ -3,6 +3,10 @@
 
 #include <array>
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <string_view>
 
 #include "probes/net/probe.hpp"
 
@@ -15,5 +19,11 @@ inline constexpr MeasurementKind http_status_measurement{
 inline constexpr std::array<const MeasurementKind*, 1> http_measurements{&http_status_measurement};
 
 boost::asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext& context);
+
+// A request as tierwatch sends one: `verb` and `path`, Host, its User-Agent, and Connection: close
+// (one request a connection). The http prober's and the mail_domain prober's MTA-STS fetch.
+boost::beast::http::request<boost::beast::http::empty_body> make_http_request(boost::beast::http::verb verb,
+                                                                               std::string_view path,
+                                                                               std::string_view host);
 
 }  // namespace tierwatch

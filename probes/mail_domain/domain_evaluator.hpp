@@ -15,19 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "probes/mail_domain/settings/mail_domain_settings.hpp"
 #include "probes/mail_domain/verdict.hpp"
 #include "probes/wire/maildns/spf.hpp"
 
 namespace tierwatch {
 
-struct MailDomainSettings {
-    std::string domain;
-    std::vector<IpAddress> outbound;          // every MTA's outbound address: SPF must cover each
-    std::vector<std::string> dkim_selectors;  // one dkim:<selector> verdict each
-    std::vector<std::string> expected_mx;     // empty: any MX host is fine
-    bool mta_sts = true;                      // check MTA-STS (TXT and policy)
-    bool tls_rpt = true;                      // check the TLS-RPT record
-};
 
 class MailDomainEvaluator {
 public:

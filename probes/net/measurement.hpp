@@ -18,7 +18,13 @@ struct Check;
 enum class MeasurementUnit : std::uint8_t {
     count,    // an integer: JSON number without fraction, page text as is
     seconds,  // JSON number, page "%.1f s", graded as a duration
+    // A graded state: 0 ok, 1 warning, 2 critical (a mail record's). The JSON API and the page
+    // write the word, /metrics the number; grading raises the target's grade to the worst value.
+    state,
 };
+
+// The word of a state value ("ok", "warning", "critical"); a value outside 0-2 is "critical".
+std::string_view state_word(double value) noexcept;
 
 // The warning and critical bounds a graded measurement is compared with (above is bad).
 struct MeasurementThresholds {
@@ -39,7 +45,8 @@ struct MeasurementKind {
     // Written with the value in the plugin's status line (" HTTP 200"). Empty: not written.
     std::string_view summary;
     // Grading: the words in the reason ("delivery 6s above 5s") and the check's bounds for the
-    // largest value of the kind. Null: not graded.
+    // largest value of the kind. Null: not graded (a state is graded by its value, with
+    // `graded_as` and its label in the reason).
     std::string_view graded_as;
     MeasurementThresholds (*thresholds)(const Check&) = nullptr;
     // Graded in place of the probe's duration, against `thresholds` or else the check's latency
@@ -53,7 +60,8 @@ struct Measurement {
     std::string label;  // the value of kind->label ("ldap2"); empty when the kind has none
 };
 
-// The value as outputs write it: a count as an integer, seconds as "1.5 s" (one decimal).
+// The value as outputs write it: a count as an integer, seconds as "1.5 s" (one decimal), a
+// state as its word.
 std::string format_measurement(const Measurement& measurement);
 
 // A graded value in seconds as the check's Duration (milliseconds, truncated).

@@ -6,7 +6,14 @@
 
 namespace tierwatch {
 
+std::string_view state_word(double value) noexcept {
+    if (value <= 0) return "ok";
+    if (value <= 1) return "warning";
+    return "critical";
+}
+
 std::string format_measurement(const Measurement& measurement) {
+    if (measurement.kind->unit == MeasurementUnit::state) return std::string(state_word(measurement.value));
     if (measurement.kind->unit == MeasurementUnit::count) {
         return std::to_string(static_cast<std::int64_t>(measurement.value));
     }

@@ -12,6 +12,7 @@
 #include "probes/imap/imap.hpp"
 #include "probes/ldap/ldap.hpp"
 #include "probes/ldap/ldap_replication.hpp"
+#include "probes/mail_domain/mail_domain.hpp"
 #include "probes/pop3/pop3.hpp"
 #include "probes/roundtrip/roundtrip.hpp"
 #include "probes/smtp/smtp.hpp"
@@ -45,6 +46,7 @@ constexpr std::array probers{
     ProberEntry{Protocol::dnsbl, &probe_dnsbl, dnsbl_measurements},
     ProberEntry{Protocol::fcrdns, &probe_fcrdns, none},
     ProberEntry{Protocol::dane, &probe_dane, dane_measurements},
+    ProberEntry{Protocol::mail_domain, &probe_mail_domain, mail_domain_measurements},
 };
 
 constexpr bool in_enum_order() {
@@ -54,7 +56,7 @@ constexpr bool in_enum_order() {
     return true;
 }
 static_assert(in_enum_order(), "one line per Protocol, in enum order");
-static_assert(probers.size() == static_cast<std::size_t>(Protocol::dane) + 1,
+static_assert(probers.size() == static_cast<std::size_t>(Protocol::mail_domain) + 1,
               "every Protocol has a prober");
 
 }  // namespace

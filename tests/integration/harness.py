@@ -321,6 +321,14 @@ def http_get(url, timeout=5):
         return response.status, response.read().decode()
 
 
+def api_targets(listen):
+    """The daemon's /api/v1/targets list, or [] while it is not answering yet."""
+    try:
+        return json.loads(http_get(f"http://{listen}/api/v1/targets")[1])["targets"]
+    except OSError:
+        return []
+
+
 def free_port(address):
     with socket.socket() as s:
         s.bind((address, 0))

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 
-from harness import DNS_QUERY, DNS_SIGNED_ZONE, TIERWATCHD, Fleet, check, http_get, parse_metrics, wait_for
+from harness import DNS_QUERY, DNS_SIGNED_ZONE, TIERWATCHD, Fleet, api_targets, check, http_get, parse_metrics, wait_for
 
 SILENT_DNS = "127.0.69.3"
 LISTEN = "127.0.69.9:29469"
@@ -129,11 +129,7 @@ def main():
         fleet.tierwatchd(config(resolver, interval="2s"))
 
         def api_reasons():
-            try:
-                targets = json.loads(http_get(f"http://{LISTEN}/api/v1/targets")[1])["targets"]
-            except OSError:
-                return {}
-            return {(t["check"], t.get("node")): (t["last"] or {}).get("reason") or "none" for t in targets
+            return {(t["check"], t.get("node")): (t["last"] or {}).get("reason") or "none" for t in api_targets(LISTEN)
                     if t.get("last")}
         wait_for(lambda: all(api_reasons().get(key) == reason for key, reason in EXPECTED.items()), 30,
                  "every DNS target probed by the daemon with its expected reason")

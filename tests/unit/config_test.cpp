@@ -287,7 +287,7 @@ TEST_F(ConfigTest, UnsupportedAndUnknownProtocols) {
     };
     const std::string supported =
         "tcp, tls, http, https, smtp, smtps, submission, lmtp, imap, imaps, pop3, pop3s, ldap, ldaps, ldap_replication, "
-        "roundtrip, dnsbl, fcrdns, dane";
+        "roundtrip, dnsbl, fcrdns, dane, mail_domain";
     expect_error(check("foo"), "12:12", "unknown protocol \"foo\" (expected one of: " + supported + ")");
     expect_error(check("htps"), "12:12",
                  "unknown protocol \"htps\" (expected one of: " + supported + ") (did you mean \"https\"?)");
@@ -1236,6 +1236,57 @@ TEST_F(ConfigTest, DaneRefusesCaTrustAndForeignKeys) {
                  "least a TTL before it is used");
     expect_error(with_tcp_check("require_dnssec = true\n"), "15:18",
                  "\"require_dnssec\" applies only to protocol dane, not to protocol \"tcp\"");
+}
+
+// Lines 10-14 after kBase: a mail_domain check on the mta role; text appended starts on line 15.
+constexpr std::string_view kMailDomainCheck =
+    "[[check]]\n"
+    "name = \"domain\"\n"
+    "protocol = \"mail_domain\"\n"
+    "roles = [\"mta\"]\n"
+    "domain = \"Example.COM.\"\n";
+
+TEST_F(ConfigTest, MailDomainReadsItsSettingsAndTheMtasOutboundAddresses) {
+    const Config config = parse(
+        "[[node]]\nname = \"mta1\"\nrole = \"mta\"\naddress = \"10.0.0.1\"\npublic_address = \"198.51.100.7\"\n"
+        "[[node]]\nname = \"mta2\"\nrole = \"mta\"\naddress = \"2001:db8::2\"\n"
+        "[[node]]\nname = \"imap1\"\nrole = \"imap\"\naddress = \"10.0.0.9\"\n" +
+        std::string(kMailDomainCheck) +
+        "dkim_selectors = [\"s2024\", \"ED\"]\nexpected_mx = [\"mx1.example.com.\"]\ntls_rpt = false\n");
+    const Check& check = config.checks.at(0);
+    EXPECT_EQ(check.protocol, Protocol::mail_domain);
+    EXPECT_EQ(check.mail_domain.domain, "example.com");
+    EXPECT_EQ(check.mail_domain.dkim_selectors, (std::vector<std::string>{"s2024", "ed"}));
+    EXPECT_EQ(check.mail_domain.expected_mx, (std::vector<std::string>{"mx1.example.com"}));
+    EXPECT_TRUE(check.mail_domain.mta_sts);
+    EXPECT_FALSE(check.mail_domain.tls_rpt);
+    // The public address where there is one, else the address; only the nodes of its roles.
+    EXPECT_EQ(check.mail_domain.outbound,
+              (std::vector<IpAddress>{parse_ip("198.51.100.7").value(), parse_ip("2001:db8::2").value()}));
+    EXPECT_EQ(check.port, 443);  // the MTA-STS policy's
+    EXPECT_EQ(check.interval, std::chrono::minutes(5));
+    EXPECT_TRUE(check.uses_tls()) << "the policy is fetched over verified HTTPS";
+    const Config no_sts = parse(with_base(std::string(kMailDomainCheck) + "mta_sts = false\n"));
+    EXPECT_FALSE(no_sts.checks.at(0).uses_tls());
+}
+
+TEST_F(ConfigTest, MailDomainRefusesWhatItCannotUse) {
+    expect_error(with_base("[[check]]\nname = \"domain\"\nprotocol = \"mail_domain\"\nroles = [\"mta\"]\n"), "10:1",
+                 "a mail_domain check needs \"domain\": the mail domain whose records it judges, e.g. \"example.com\"");
+    expect_error(with_base(std::string(kMailDomainCheck) + "dkim_selectors = [\"a\", \"A\"]\n"), "15:18",
+                 "\"dkim_selectors\" lists \"a\" twice");
+    expect_error(with_base(std::string(kMailDomainCheck) + "expected_mx = [\"mx..example\"]\n"), "15:16",
+                 "\"expected_mx\" entry \"mx..example\": invalid label \"\" (1 to 63 letters, digits, '-' or '_')");
+    expect_error(with_base(std::string(kMailDomainCheck) + "nlbs = [\"mail\"]\n"), "15:8",
+                 "\"nlbs\" does not apply to protocol \"mail_domain\": its \"roles\" name the MTAs whose outbound "
+                 "addresses SPF must cover");
+    expect_error(with_tcp_check("domain = \"example.com\"\n"), "15:10",
+                 "\"domain\" applies only to protocol mail_domain, not to protocol \"tcp\"");
+    expect_error("[[node]]\nname = \"mta1\"\nrole = \"mta\"\naddress = \"mta1.example.com\"\n" +
+                     std::string(kMailDomainCheck),
+                 "8:9",
+                 "[[check]] \"domain\" (protocol \"mail_domain\") needs the outbound address of node \"mta1\", whose "
+                 "address \"mta1.example.com\" is a name: set its \"public_address\" to the address its mail leaves from");
 }
 
 TEST_F(ConfigTest, NodePublicAddressIsAnIpAddress) {

@@ -332,6 +332,18 @@ TEST(StatusPageHtml, BoundedListsSayHowManyMore) {
     EXPECT_NE(html.find("Waiting for the first results"), std::string::npos);
 }
 
+TEST(StatusPageHtml, RecordStatesPanelOnlyWhenATargetHasStates) {
+    StatusSnapshot s;
+    s.now = kNow;
+    EXPECT_EQ(render_status_page(s).find("Record states"), std::string::npos);
+    s.state_rows.push_back({7, "mail<domain>", "example.com", {{"spf", Grade::critical}, {"dkim:<s1>", Grade::ok}}});
+    const std::string html = render_status_page(s);
+    EXPECT_NE(html.find("<h2>Record states</h2>"), std::string::npos);
+    EXPECT_NE(html.find("<a href=\"/status/target/7\">mail&lt;domain&gt;</a>"), std::string::npos);
+    EXPECT_NE(html.find("<span class=\"state\">spf <span class=\"badge critical\">"), std::string::npos);
+    EXPECT_NE(html.find("dkim:&lt;s1&gt; <span class=\"badge ok\">"), std::string::npos) << html;
+}
+
 TEST(TargetFilterQuery, ParsesDecodesAndNamesBadParameters) {
     auto filter = parse_target_filter("zone=zone%2Da&role=mta&grade=critical&check=smtp+tls&id=4");
     ASSERT_TRUE(filter) << filter.error();
