@@ -2,12 +2,12 @@
 #include "probes/net/connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "probes/net/probe_socket.hpp"
 #include "probes/net/tls_context.hpp"
 #include "probes/net/tls_session.hpp"
 
@@ -95,8 +95,16 @@ bool ProbeSession::fail_io(const boost::system::error_code& error) {
 asio::awaitable<bool> ProbeSession::connect() {
     begin(Phase::connect);
     const asio::ip::tcp::endpoint endpoint(target_.address, target_.port);
-    auto [error] = co_await stream_.lowest_layer().async_connect(endpoint, use_tuple);
-    if (error) co_return fail_io(error);
+    auto& socket = stream_.lowest_layer();
+    bool in_progress = false;
+    const auto started = start_connect(socket, endpoint, in_progress);
+    if (started) co_return fail_io(started);
+    if (!in_progress) co_return true;
+    // The deadline closes the socket, which ends this wait with operation_aborted.
+    auto [waited] = co_await socket.async_wait(asio::ip::tcp::socket::wait_write, use_tuple);
+    if (waited) co_return fail_io(waited);
+    const auto connected = connect_result(socket);
+    if (connected) co_return fail_io(connected);
     co_return true;
 }
 
