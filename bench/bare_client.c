@@ -8,6 +8,10 @@
  * Prints one line of key=value pairs: probes ok fail seconds rate p50_ms p99_ms cpu_s maxrss_kb.
  * TLS uses one SSL_CTX (and so one X509_STORE) for every probe, with chain and host-name
  * verification, as a careful prober would. Bounded by --count and --max-seconds.
+ * An honest floor does only what a prober must: sockets created non-blocking, no socket options,
+ * one edge-triggered epoll registration per socket (read and write at once, so no re-arming and
+ * no delete: close removes it), O(1) slot and deadline bookkeeping (every probe has the same
+ * timeout, so deadlines fall in start order: a FIFO), and one clock read per loop turn (plus one per probe for its latency).
  * tls_resume: implicit TLS resuming one session per target address; a TLS 1.3 ticket is used once,
  * so after each handshake it sends close_notify and reads until a new ticket or the server's close.
  */
@@ -16,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -52,6 +55,7 @@ enum phase { P_FREE, P_CONNECT, P_TLS, P_DIALOGUE, P_TICKET };
 
 struct conn {
     int fd;
+    unsigned long generation; /* bumped when the slot is freed: stale deadline entries are skipped */
     enum phase phase;
     int step;
     SSL *ssl;
@@ -74,6 +78,10 @@ static double *latencies;
 static long done_ok, done_fail;
 static int in_flight;
 static int epfd;
+static double loop_now; /* the one clock read of the current loop turn */
+static long *free_slots; /* stack of free slot indices */
+static long free_count;
+static struct conn *conns;
 
 static double now(void) {
     struct timespec ts;
@@ -83,6 +91,7 @@ static double now(void) {
 
 static void finish(struct conn *c, int ok) {
     if (ok) {
+        /* Its own clock read (vDSO, no system call): the turn's would miss this turn's crypto work. */
         latencies[done_ok++] = now() - c->started;
     } else {
         done_fail++;
@@ -93,17 +102,14 @@ static void finish(struct conn *c, int ok) {
         SSL_free(c->ssl);
         c->ssl = NULL;
     }
-    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    close(c->fd); /* also leaves the epoll set: the descriptor was never duplicated */
     c->fd = -1;
     c->phase = P_FREE;
+    c->generation++;
+    free_slots[free_count++] = c - conns;
     in_flight--;
 }
 
-static void want(struct conn *c, uint32_t events) {
-    struct epoll_event ev = {.events = events, .data.ptr = c};
-    epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
-}
 
 static int send_all(struct conn *c, const char *s) {
     size_t n = strlen(s);
@@ -142,10 +148,7 @@ static int drive_ticket(struct conn *c) {
     if (r == 0) r = SSL_shutdown(c->ssl); /* close_notify sent: now read towards the server's */
     if (r == 1 || c->got_session) return 1;
     int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ) {
-        want(c, EPOLLIN);
-        return 0;
-    }
+    if (e == SSL_ERROR_WANT_READ) return 0;
     ERR_clear_error();
     return 1; /* the probe itself succeeded; the server closed without a ticket */
 }
@@ -153,33 +156,33 @@ static int drive_ticket(struct conn *c) {
 /* Enters the line dialogue at the current step: sends what that step sends first, if anything. */
 static int enter_dialogue(struct conn *c) {
     c->phase = P_DIALOGUE;
-    want(c, EPOLLIN);
     if (c->step < nsteps && steps[c->step].send && send_all(c, steps[c->step].send) < 0) return -1;
     return 0;
 }
 
 /* Consumes complete lines; advances the dialogue; returns 1 done, 0 more, -1 failure. */
-static int on_readable(struct conn *c) {
+static int on_readable(struct conn *c, uint32_t events) {
+    /* Plain TCP reads only on an EPOLLIN edge and stops at a short read: the receive queue was
+     * empty then, and whatever arrives later raises a new edge. So no read ends in EAGAIN. */
+    if (!c->ssl && !(events & EPOLLIN)) return 0;
     for (;;) {
         ssize_t n;
+        size_t room = sizeof c->buf - c->len;
         if (c->ssl) {
             int r = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof c->buf - c->len));
             if (r <= 0) {
                 int e = SSL_get_error(c->ssl, r);
-                if (e == SSL_ERROR_WANT_READ) return 0;
-                if (e == SSL_ERROR_WANT_WRITE) {
-                    want(c, EPOLLOUT);
-                    return 0;
-                }
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
                 ERR_clear_error();
                 return -1;
             }
             n = r;
         } else {
-            n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+            n = recv(c->fd, c->buf + c->len, room, 0);
             if (n == 0) return -1;
             if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
         }
+        int drained = !c->ssl && (size_t)n < room;
         c->len += (size_t)n;
         char *line = c->buf;
         char *nl;
@@ -201,6 +204,7 @@ static int on_readable(struct conn *c) {
         if (rest == sizeof c->buf) return -1; /* an oversized line: bounded reads */
         memmove(c->buf, line, rest);
         c->len = rest;
+        if (drained) return 0;
     }
 }
 
@@ -209,31 +213,23 @@ static int drive_tls(struct conn *c) {
     int r = SSL_connect(c->ssl);
     if (r == 1) return 1;
     int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ) {
-        want(c, EPOLLIN);
-        return 0;
-    }
-    if (e == SSL_ERROR_WANT_WRITE) {
-        want(c, EPOLLOUT);
-        return 0;
-    }
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
     ERR_clear_error();
     return -1;
 }
 
 static void on_event(struct conn *c, uint32_t events) {
     if (c->phase == P_CONNECT) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err || (events & EPOLLERR)) return finish(c, 0);
+        /* A failed connect reports EPOLLERR (and HUP); the reason does not matter to the floor. */
+        if (events & (EPOLLERR | EPOLLHUP)) return finish(c, 0);
+        if (!(events & EPOLLOUT)) return;
         if (mode == M_TCP) return finish(c, 1);
         if (tls_after == 0) {
             start_tls(c);
-        } else {
-            if (enter_dialogue(c) < 0) finish(c, 0);
-            return;
+        } else if (enter_dialogue(c) < 0) {
+            return finish(c, 0);
         }
+        /* Edge-triggered: the banner may have come with this event, so read on until EAGAIN. */
     }
     if (c->phase == P_TICKET) {
         if (drive_ticket(c)) finish(c, 1);
@@ -250,16 +246,15 @@ static void on_event(struct conn *c, uint32_t events) {
         }
         if (r < 0 || nsteps == 0) return finish(c, r == 1);
         if (enter_dialogue(c) < 0) return finish(c, 0);
-        /* TLS may already hold the server's first line. */
-        if (SSL_pending(c->ssl) == 0 && c->step > 0) return;
+        /* Edge-triggered: the first line may already be in TLS's buffer or the socket's. */
     }
-    int r = on_readable(c);
+    int r = on_readable(c, events);
     if (r == 2) {
         r = drive_tls(c);
         if (r == 0) return;
         if (r < 0) return finish(c, 0);
         if (enter_dialogue(c) < 0) return finish(c, 0);
-        r = on_readable(c);
+        r = on_readable(c, events);
     }
     if (r != 0) finish(c, r == 1);
 }
@@ -320,6 +315,8 @@ int main(int argc, char **argv) {
     if (tls_after >= 0) {
         ctx = SSL_CTX_new(TLS_client_method());
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        /* Whole socket buffers per read, not a header and a body per record: fewer system calls. */
+        SSL_CTX_set_read_ahead(ctx, 1);
         if (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 : SSL_CTX_set_default_verify_paths(ctx) != 1)
             usage("cannot load CA");
         if (!strcmp(mode_name, "tls_resume")) {
@@ -336,58 +333,79 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     latencies = calloc((size_t)count, sizeof *latencies);
-    struct conn *conns = calloc((size_t)concurrency, sizeof *conns);
-    for (long i = 0; i < concurrency; i++) conns[i].fd = -1;
+    conns = calloc((size_t)concurrency, sizeof *conns);
+    free_slots = calloc((size_t)concurrency, sizeof *free_slots);
+    for (long i = concurrency; i-- > 0;) {
+        conns[i].fd = -1;
+        free_slots[free_count++] = i;
+    }
+    /* Deadline FIFO: (slot, generation) in start order; at most `concurrency` entries are live, but a
+     * finished probe's entry stays until it reaches the head, so size it for every probe started. */
+    struct pending {
+        long slot;
+        unsigned long generation;
+    } *deadlines = calloc((size_t)count, sizeof *deadlines);
+    long deadline_head = 0, deadline_tail = 0;
+    const double timeout_s = (double)timeout_ms / 1000.0;
     epfd = epoll_create1(0);
     struct epoll_event *events = calloc((size_t)concurrency, sizeof *events);
 
     double t0 = now(), deadline = t0 + max_seconds;
+    loop_now = t0;
     long started = 0;
-    while ((started < count || in_flight > 0) && now() < deadline) {
-        double t = now();
+    while ((started < count || in_flight > 0) && loop_now < deadline) {
+        const double t = loop_now;
         /* Start what the rate and concurrency allow. */
         while (started < count && in_flight < concurrency && (rate <= 0 || t0 + (double)started / rate <= t)) {
-            struct conn *c = NULL;
-            for (long i = 0; i < concurrency; i++) {
-                if (conns[i].phase == P_FREE) {
-                    c = &conns[i];
-                    break;
-                }
-            }
+            struct conn *c = &conns[free_slots[--free_count]];
             struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
             sa.sin_addr.s_addr = htonl(base_h + (uint32_t)(started % naddr));
             c->target = (unsigned)(started % naddr);
             started++;
             c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
             if (c->fd < 0) {
+                free_count++;
                 done_fail++;
                 continue;
             }
-            int one = 1;
-            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             c->started = t;
             c->step = 0;
             c->len = 0;
             c->phase = P_CONNECT;
             in_flight++;
-            struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+            deadlines[deadline_tail++] = (struct pending){c - conns, c->generation};
+            if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
+                finish(c, 0);
+                continue;
+            }
+            struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
             epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
-            if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) finish(c, 0);
         }
-        int wait_ms = 100;
-        if (rate > 0 && started < count && in_flight < concurrency) {
-            double next = t0 + (double)started / rate - now();
-            wait_ms = next <= 0 ? 0 : (int)(next * 1000) + 1;
-        }
+        /* Drop the heads that already finished; the first live one bounds the wait. */
+        while (deadline_head < deadline_tail &&
+               conns[deadlines[deadline_head].slot].generation != deadlines[deadline_head].generation)
+            deadline_head++;
+        double wake = deadline;
+        if (deadline_head < deadline_tail) wake = conns[deadlines[deadline_head].slot].started + timeout_s;
+        if (rate > 0 && started < count && in_flight < concurrency && t0 + (double)started / rate < wake)
+            wake = t0 + (double)started / rate;
+        if (rate <= 0 && started < count && in_flight < concurrency) wake = t;
+        int wait_ms = wake <= t ? 0 : (int)((wake - t) * 1000) + 1;
         int n = epoll_wait(epfd, events, (int)concurrency, wait_ms);
+        loop_now = now();
         for (int i = 0; i < n; i++) on_event(events[i].data.ptr, events[i].events);
-        /* Probe deadline: a linear scan is cheap beside the syscalls at these concurrencies. */
-        double limit = now() - (double)timeout_ms / 1000.0;
-        for (long i = 0; i < concurrency; i++) {
-            if (conns[i].phase != P_FREE && conns[i].started < limit) finish(&conns[i], 0);
+        /* Probe deadlines, in start order. */
+        while (deadline_head < deadline_tail) {
+            struct pending *head = &deadlines[deadline_head];
+            struct conn *c = &conns[head->slot];
+            if (c->generation == head->generation) {
+                if (c->started + timeout_s > loop_now) break;
+                finish(c, 0);
+            }
+            deadline_head++;
         }
     }
-    double seconds = now() - t0;
+    double seconds = loop_now - t0;
     for (long i = 0; i < concurrency; i++) {
         if (conns[i].phase != P_FREE) finish(&conns[i], 0);
     }

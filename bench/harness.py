@@ -27,6 +27,7 @@ BLACKBOX = shutil.which("prometheus-blackbox-exporter")
 
 # Ports of the comparison scenarios; each listens on COMPARE_ADDRS addresses from 127.0.60.1.
 COMPARE_FIRST = "127.0.60.1"
+COMPARE_LISTEN_PORT = 19470  # tierwatchd's /metrics in the comparison runs
 SCENARIOS = {
     # name: (load_server mode, port, bare_client mode, tierwatch protocol, blackbox module, plugin argv)
     "tcp": ("tcp", 11000, "tcp", "tcp", "tcp", ["check_tcp"]),
@@ -39,8 +40,17 @@ SCENARIOS = {
     "https": ("https", 11443, "https", "https", "https", ["check_http", "--ssl"]),
     # Sessions resumed between probes of a target (tierwatchd and the bare client); compared with the tls rows.
     "tls_resume": ("tls", 11465, "tls_resume", "tls", None, None),
+    # 1,000 targets at a 1 s interval: the same dialogues paced at 1,000 probes/s (tierwatchd and the floor).
+    "tcp_1s": ("tcp", 11000, "tcp", "tcp", None, None),
+    "smtp_1s": ("smtp", 11025, "smtp", "smtp", None, None),
 }
 REFERENCE_SCENARIO = {"tls_resume": "tls"}
+# Scenarios that reuse another's listeners (load_server binds each port once).
+SHARED_LISTENERS = {"tls_resume", "tcp_1s", "smtp_1s"}
+# (interval s, probes/s) of the paced scenarios that differ from the profile's default.
+SCENARIO_PACE = {"tcp_1s": (1, 1000), "smtp_1s": (1, 1000)}
+# System calls per probe are counted in runs of their own (perf stat on the syscall tracepoints).
+SYSCALL_SCENARIOS = ["tcp", "smtp", "tcp_1s", "smtp_1s", "tls"]
 TIERWATCH_EXTRA = {"tls_resume": ["tls_resume = true"], "smtp_starttls": ["starttls = true"]}
 BLACKBOX_TARGET = {"https": "https://{}/"}
 SCALE_FIRST = (127, 1, 0, 1)   # scale targets: 127.1.x.y, SCALE_PORTS ports each
@@ -223,49 +233,125 @@ class Daemon:
         self.procs.stop(self.p)
 
 
-def run_tierwatch(ctx, scenario, rate, window):
+def pace(ctx, scenario, rate):
+    """(interval s, probes/s, probe timeout s) of a comparison scenario."""
+    interval, rate = SCENARIO_PACE.get(scenario, (ctx.interval, rate))
+    return interval, rate, min(5, interval)
+
+
+def steady_tierwatch(ctx, scenario, rate, measure):
+    """Starts tierwatchd for a scenario, lets one interval pass, and calls measure(pid) between two
+    scrapes; returns (the two scrapes, measure's result, RSS at the end, the target count)."""
     mode, port, _, proto, _, _ = SCENARIOS[scenario]
-    interval = ctx.interval
+    interval, rate, timeout = pace(ctx, scenario, rate)
     targets = int(rate * interval)
     nodes = [addr((127, 0, 60, 1), i % ctx.compare_addrs) for i in range(targets)]
-    d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"tw_{scenario}", 19470)
+    d = Daemon(ctx.procs, ctx.tierwatchd, ctx.work, f"tw_{scenario}", COMPARE_LISTEN_PORT)
     extra = TIERWATCH_EXTRA.get(scenario, [])
-    tierwatch_config(d.config, d.port, nodes, [(scenario, proto, port)], f"{interval}s", f"{min(5, interval)}s",
+    tierwatch_config(d.config, d.port, nodes, [(scenario, proto, port)], f"{interval}s", f"{timeout}s",
                      ctx.ca, check_extra=extra)
     pid = d.start()
     time.sleep(interval + 1)  # one full spread: every target has a schedule slot and a first result
     s0, _, _ = d.scrape()
-    c0, t0 = cpu_seconds(pid), time.monotonic()
-    time.sleep(window)
-    c1, t1 = cpu_seconds(pid), time.monotonic()
+    measured = measure(pid)
     s1, _, _ = d.scrape()
     rss = rss_kb(pid)
     d.stop()
+    return s0, s1, measured, rss, targets
+
+
+def run_tierwatch(ctx, scenario, rate, window):
+    interval = pace(ctx, scenario, rate)[0]
+    def cpu_window(pid):
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        time.sleep(window)
+        return cpu_seconds(pid) - c0, time.monotonic() - t0
+    s0, s1, (cpu, seconds), rss, targets = steady_tierwatch(ctx, scenario, rate, cpu_window)
+    extra = TIERWATCH_EXTRA.get(scenario, [])
     n = metric_sum(s1, "tierwatch_probes_total") - metric_sum(s0, "tierwatch_probes_total")
     ok = metric_sum(s1, "tierwatch_probes_total", 'result="success"') - metric_sum(s0, "tierwatch_probes_total",
                                                                                    'result="success"')
     lat = [v for name, l, v in s1 if name == "probe_duration_seconds"]
     resumed = metric_sum(s1, "tierwatch_tls_resumed_total") - metric_sum(s0, "tierwatch_tls_resumed_total")
-    return dict(probes=int(n), ok=int(ok), seconds=t1 - t0, cpu=c1 - c0, p50=percentile(lat, 0.5) * 1e3,
+    return dict(probes=int(n), ok=int(ok), seconds=seconds, cpu=cpu, p50=percentile(lat, 0.5) * 1e3,
                 p99=percentile(lat, 0.99) * 1e3, rss_kb=rss,
                 note=f"daemon, {targets} targets / {interval}s" + (f", {int(resumed)} resumed" if "tls_resume = true" in extra else ""))
 
 
 # ---------------------------------------------------------------- bare client
 
-def run_bare(ctx, scenario, rate, window):
+def bare_argv(ctx, scenario, rate, window):
     mode, port, bare_mode, _, _, _ = SCENARIOS[scenario]
+    _, rate, timeout = pace(ctx, scenario, rate)
+    return [ctx.bare_client, "--mode", bare_mode, "--targets", f"{COMPARE_FIRST},{ctx.compare_addrs},{port}",
+            "--count", str(int(rate * window)), "--concurrency", str(ctx.concurrency), "--rate", str(rate),
+            "--ca", ctx.ca, "--sni", "bench.test", "--timeout-ms", str(timeout * 1000),
+            "--max-seconds", str(window * 4 + 10)]
+
+
+def run_bare(ctx, scenario, rate, window):
+    bare_mode = SCENARIOS[scenario][2]
+    _, rate, _ = pace(ctx, scenario, rate)
     count = int(rate * window)
-    out = subprocess.run([ctx.bare_client, "--mode", bare_mode, "--targets",
-                          f"{COMPARE_FIRST},{ctx.compare_addrs},{port}", "--count", str(count),
-                          "--concurrency", str(ctx.concurrency), "--rate", str(rate), "--ca", ctx.ca,
-                          "--sni", "bench.test", "--max-seconds", str(window * 4 + 10)],
-                         capture_output=True, text=True, timeout=window * 4 + 30)
+    out = subprocess.run(bare_argv(ctx, scenario, rate, window), capture_output=True, text=True,
+                         timeout=window * 4 + 30)
     kv = dict(x.split("=") for x in out.stdout.split())
     return dict(probes=int(kv["probes"]), ok=int(kv["ok"]), seconds=float(kv["seconds"]), cpu=float(kv["cpu_s"]),
                 p50=float(kv["p50_ms"]), p99=float(kv["p99_ms"]), rss_kb=int(kv["maxrss_kb"]),
                 note=f"{count} probes at {rate}/s, concurrency {ctx.concurrency}"
                      + (f", {kv['resumed']} resumed" if bare_mode == "tls_resume" else ""))
+
+
+# ---------------------------------------------------------------- system calls per probe
+
+PERF = shutil.which("perf")
+# Counted with perf's syscall tracepoints: cheap enough not to change the daemon's pace (strace's
+# ptrace stops slowed tierwatchd below 1,000 probes/s and so changed what was counted).
+COUNTED_SYSCALLS = ["socket", "connect", "close", "epoll_ctl", "epoll_wait", "epoll_pwait", "timerfd_settime",
+                    "getsockopt", "setsockopt", "poll", "ppoll", "ioctl", "fcntl", "recvfrom", "sendto", "read",
+                    "write", "readv", "writev", "recvmsg", "sendmsg", "futex", "io_uring_enter", "mmap",
+                    "munmap", "brk"]
+
+
+def perf_syscalls(argv_tail, path, timeout):
+    """Runs perf stat counting system calls (all of them, and the listed ones by name)."""
+    events = ",".join(["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{n}" for n in COUNTED_SYSCALLS])
+    return subprocess.run([PERF, "stat", "-x,", "-o", path, "-e", events] + argv_tail, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def syscall_row(path):
+    """Calls per probe from perf's counts. Every probe of the counted scenarios opens one connection,
+    so connect() calls count the probes exactly over the same span as the other calls."""
+    counts, total = {}, 0
+    with open(path) as f:
+        for line in f:
+            fields = line.strip().split(",")
+            if len(fields) < 3 or not fields[0].isdigit():
+                continue
+            if fields[2] == "raw_syscalls:sys_enter":
+                total = int(fields[0])
+            else:
+                counts[fields[2].removeprefix("syscalls:sys_enter_")] = int(fields[0])
+    probes = counts.get("connect", 0)
+    top = sorted(counts.items(), key=lambda kv: -kv[1])
+    return dict(probes=probes, calls=total, per_probe=total / probes if probes else float("nan"),
+                top=" ".join(f"{name} {n / probes:.2f}" for name, n in top if probes and n / probes >= 0.05))
+
+
+def syscalls_bare(ctx, scenario, rate, window):
+    """The floor for a fixed number of probes (its start-up calls included)."""
+    path = os.path.join(ctx.work, f"syscalls_bare_{scenario}.csv")
+    perf_syscalls(["--"] + bare_argv(ctx, scenario, rate, window), path, window * 4 + 60)
+    return syscall_row(path)
+
+
+def syscalls_tierwatch(ctx, scenario, rate, window):
+    """tierwatchd in steady state, counted for `window` seconds."""
+    path = os.path.join(ctx.work, f"syscalls_tw_{scenario}.csv")
+    steady_tierwatch(ctx, scenario, rate,
+                     lambda pid: perf_syscalls(["-p", str(pid), "--", "sleep", str(window)], path, window + 60))
+    return syscall_row(path)
 
 
 # ---------------------------------------------------------------- blackbox_exporter
@@ -599,6 +685,7 @@ def main():
     ctx.interval = 2 if smoke else 10
     rate = 100 if smoke else 300       # probes/s of every comparison run
     window = 2 if smoke else 10        # seconds of steady state measured
+    syscall_window = 2 if smoke else 5
     plugin_count, plugin_conc = (10, 2) if smoke else (300, 4)
     # The second 100k run has no scrape inside its window: the pair shows what a scrape does to the lag.
     scales = [(200, True)] if smoke else [(10000, True), (50000, True), (100000, True), (100000, False)]
@@ -608,7 +695,7 @@ def main():
 
     listen = []
     for name, (mode, port, *_rest) in SCENARIOS.items():
-        if name not in REFERENCE_SCENARIO:
+        if name not in SHARED_LISTENERS:
             listen += ["--listen", f"{mode},{COMPARE_FIRST},{ctx.compare_addrs},{port}"]
     for p in SCALE_PORTS:
         listen += ["--listen", f"tcp,{addr(SCALE_FIRST, 0)},{ctx.scale_addrs},{p}"]
@@ -616,7 +703,7 @@ def main():
     server = ctx.procs.start([ctx.load_server, "--cert", os.path.join(a.work, "server.pem"),
                               "--key", os.path.join(a.work, "server.key"), "--ready", ready,
                               "--max-seconds", "3600"] + listen, os.path.join(a.work, "load_server.log"))
-    rows, scale_rows, inflight_rows, scale_rows_failed = [], [], [], []
+    rows, scale_rows, inflight_rows, scale_rows_failed, syscall_rows = [], [], [], [], []
     server_cpu0 = 0.0
     try:
         wait_for(lambda: os.path.exists(ready), 30, "load_server")
@@ -636,11 +723,11 @@ def main():
             for scenario in (a.scenarios.split(",") if a.scenarios else SCENARIOS):
                 probers = [("bare_client", lambda s: run_bare(ctx, s, rate, window)),
                            ("tierwatchd", lambda s: run_tierwatch(ctx, s, rate, window))]
-                if scenario in REFERENCE_SCENARIO:
-                    pass  # blackbox_exporter and the plugins cannot resume; their tls rows are the reference
-                elif have_blackbox:
+                # blackbox_exporter and the plugins cannot resume (their tls rows are the reference), and
+                # the 1 s scenarios compare tierwatchd with the floor only.
+                if SCENARIOS[scenario][4] is not None and have_blackbox:
                     probers.append(("blackbox_exporter", lambda s: run_blackbox(ctx, s, rate, window)))
-                if have_plugins and scenario not in REFERENCE_SCENARIO:
+                if have_plugins and SCENARIOS[scenario][5] is not None:
                     probers.append(("monitoring-plugins", lambda s: run_plugins(ctx, s, plugin_count, plugin_conc)))
                 for prober, fn in probers:
                     r = fn(scenario)
@@ -653,6 +740,19 @@ def main():
                     rows.append(r)
             if have_blackbox:
                 ctx.procs.stop(ctx.blackbox)
+            picked = a.scenarios.split(",") if a.scenarios else SCENARIOS
+            for scenario in [s for s in SYSCALL_SCENARIOS if s in picked] if PERF else []:
+                for prober, fn in (("bare_client", syscalls_bare), ("tierwatchd", syscalls_tierwatch)):
+                    try:
+                        r = fn(ctx, scenario, rate, syscall_window)
+                    except (OSError, KeyError, ValueError, subprocess.SubprocessError) as e:
+                        # e.g. perf not permitted in a container: the table just lacks the row
+                        print(f"  syscalls {scenario} {prober}: not measured: {e!r}", flush=True)
+                        continue
+                    r.update(scenario=scenario, prober=prober)
+                    print(f"  syscalls {scenario:8} {prober:12} {r['per_probe']:.2f}/probe over {r['probes']} "
+                          f"probes: {r['top']}", flush=True)
+                    syscall_rows.append(r)
         if "scale" in only:
             picked = [(int(x.split(":")[0]), not x.endswith(":none")) for x in a.scales.split(",")] if a.scales else []
             for t, scrapes in picked or scales:
@@ -673,8 +773,11 @@ def main():
         server_cpu = cpu_seconds(server.pid) - server_cpu0 if server.poll() is None else float("nan")
         ctx.procs.stop_all()
 
-    report = render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_rows_failed)
+    report = render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_rows_failed, syscall_rows)
     print(report)
+    if a.out and scale_rows_failed:
+        # A half run must not replace the last complete table.
+        sys.exit(f"harness: {len(scale_rows_failed)} scale run(s) failed; {a.out} left as it was")
     if a.out:
         # Hand-written analysis below the marker survives a re-run; the figures above it are replaced.
         notes = ""
@@ -682,11 +785,12 @@ def main():
             old = open(a.out).read()
             if NOTES_MARKER in old:
                 notes = old[old.index(NOTES_MARKER):]
-        with open(a.out, "w") as f:
+        with open(a.out + ".tmp", "w") as f:
             f.write(report + ("\n" + notes if notes else ""))
+        os.replace(a.out + ".tmp", a.out)
 
 
-def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_failed=()):
+def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_failed=(), syscall_rows=()):
     out = [f"# tierwatch benchmark ({a.profile} profile)", "",
            f"Reproduce: `{a.command}` (from a checkout, as root or through sudo).", "",
            "## Machine", ""] + machine_facts(ctx) + [""]
@@ -708,6 +812,21 @@ def render(ctx, a, rows, scale_rows, inflight_rows, server_cpu, scale_failed=())
             out.append(f"| {r['scenario']} | {r['prober']} | {r['probes']} | {r['ok']} | {fmt(r['rate_measured'], 1)} "
                        f"| {fmt(r['cpu_per_1k'], 3)} | {ratio(bare)} | {ratio(bb)} | {fmt(r['p50'])} | "
                        f"{fmt(r['p99'])} | {fmt(r['rss_kb'] and r['rss_kb'] / 1024, 1)} | {r['note']} |")
+        out += [""]
+    if syscall_rows:
+        out += ["## System calls per probe", "",
+                "`perf stat` on the raw_syscalls and syscalls tracepoints, in runs of their own: the bare client "
+                "for a fixed number of probes (its start-up calls included), tierwatchd attached for "
+                f"{'2' if a.profile == 'smoke' else '5'} s of steady state. Probes: connect() calls (each of "
+                "these probes connects once). Paced as above; the names list the calls above 0.05 per probe.",
+                "", "| scenario | prober | probes | calls | calls / probe | −bare | per probe (≥ 0.05) |",
+                "|---|---|---|---|---|---|---|"]
+        for r in syscall_rows:
+            bare = next((x for x in syscall_rows if x["scenario"] == r["scenario"] and x["prober"] == "bare_client"),
+                        None)
+            diff = fmt(r["per_probe"] - bare["per_probe"]) if bare else "n/a"
+            out.append(f"| {r['scenario']} | {r['prober']} | {r['probes']} | {r['calls']} | {fmt(r['per_probe'])} | "
+                       f"{'' if r is bare else diff} | {r['top']} |")
         out += [""]
     if scale_rows:
         out += ["## tierwatchd at scale (tcp connect targets, 4 ports × many 127.1.x.y addresses)", "",

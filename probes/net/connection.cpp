@@ -2,12 +2,12 @@
 #include "probes/net/connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "probes/net/probe_socket.hpp"
 #include "probes/net/tls_context.hpp"
 #include "probes/net/tls_session.hpp"
 
@@ -16,29 +16,32 @@ namespace tierwatch {
 namespace asio = boost::asio;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-struct ProbeSession::Deadline {
-    explicit Deadline(asio::any_io_executor executor) : timer(std::move(executor)) {}
-    asio::steady_timer timer;
-    ProbeStream* stream = nullptr;  // cleared when the session ends
-    bool expired = false;
-};
+void ProbeSession::Deadline::expire(void* self) {
+    auto& deadline = *static_cast<Deadline*>(self);
+    deadline.expired = true;
+    deadline.stream->close();
+}
+
+namespace {
+
+std::shared_ptr<DeadlineQueue> deadline_queue(ProbeContext& context) {
+    if (!context.deadlines) context.deadlines = DeadlineQueue::create(context.executor);
+    return context.deadlines;
+}
+
+}  // namespace
 
 ProbeSession::ProbeSession(const ProbeRequest& target, ProbeContext& context)
     : target_(target),
       context_(context),
       stream_(context.executor),
-      deadline_(std::make_shared<Deadline>(context.executor)),
+      deadlines_(deadline_queue(context)),
+      deadline_{&stream_},
       started_(std::chrono::steady_clock::now()),
       phase_started_(started_) {
     // One deadline for the whole probe: when it fires, closing the socket aborts whatever
     // phase is in progress, and fail_io() names the phase.
-    deadline_->stream = &stream_;
-    deadline_->timer.expires_after(target.deadline);
-    deadline_->timer.async_wait([state = deadline_](const boost::system::error_code& ec) {
-        if (ec || state->stream == nullptr) return;
-        state->expired = true;
-        state->stream->close();
-    });
+    deadline_.key = deadlines_->add(started_ + target.deadline, &Deadline::expire, &deadline_);
     if (auto* slot = resume_slot()) slot->begin_probe();
 }
 
@@ -46,10 +49,7 @@ TlsSessionSlot* ProbeSession::resume_slot() const noexcept {
     return target_.tls->resume ? target_.tls_session : nullptr;
 }
 
-ProbeSession::~ProbeSession() {
-    deadline_->stream = nullptr;
-    deadline_->timer.cancel();
-}
+ProbeSession::~ProbeSession() { deadlines_->cancel(deadline_.key); }
 
 void ProbeSession::begin(Phase phase) {
     const auto now = std::chrono::steady_clock::now();
@@ -58,7 +58,7 @@ void ProbeSession::begin(Phase phase) {
     phase_started_ = now;
 }
 
-bool ProbeSession::deadline_expired() const noexcept { return deadline_->expired; }
+bool ProbeSession::deadline_expired() const noexcept { return deadline_.expired; }
 
 bool ProbeSession::fail(FailureReason reason, std::string detail) {
     if (result_.ok()) {
@@ -71,7 +71,7 @@ bool ProbeSession::fail(FailureReason reason, std::string detail) {
 bool ProbeSession::fail_io(const boost::system::error_code& error) {
     const Phase phase = phase_.value_or(Phase::connect);
     const std::string during = std::string(" during ") + std::string(to_string(phase));
-    if (deadline_->expired) {
+    if (deadline_.expired) {
         const auto reason = phase == Phase::connect    ? FailureReason::connect_timeout
                             : phase == Phase::greeting ? FailureReason::banner_timeout
                                                        : FailureReason::timeout;
@@ -95,8 +95,16 @@ bool ProbeSession::fail_io(const boost::system::error_code& error) {
 asio::awaitable<bool> ProbeSession::connect() {
     begin(Phase::connect);
     const asio::ip::tcp::endpoint endpoint(target_.address, target_.port);
-    auto [error] = co_await stream_.lowest_layer().async_connect(endpoint, use_tuple);
-    if (error) co_return fail_io(error);
+    auto& socket = stream_.lowest_layer();
+    bool in_progress = false;
+    const auto started = start_connect(socket, endpoint, in_progress);
+    if (started) co_return fail_io(started);
+    if (!in_progress) co_return true;
+    // The deadline closes the socket, which ends this wait with operation_aborted.
+    auto [waited] = co_await socket.async_wait(asio::ip::tcp::socket::wait_write, use_tuple);
+    if (waited) co_return fail_io(waited);
+    const auto connected = connect_result(socket);
+    if (connected) co_return fail_io(connected);
     co_return true;
 }
 

@@ -6,7 +6,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "probes/wire/line_reader.hpp"
+#include "probes/net/deadline_queue.hpp"
 #include "probes/net/probe.hpp"
 #include "probes/net/result.hpp"
 
@@ -111,7 +111,13 @@ public:
     ProbeResult finish();
 
 private:
-    struct Deadline;
+    struct Deadline {
+        ProbeStream* stream;
+        bool expired = false;
+        DeadlineQueue::Key key{};
+        // The queue's callback: closing the socket aborts whatever phase is in progress.
+        static void expire(void* self);
+    };
 
     // The target's session slot when its check resumes sessions, else null.
     TlsSessionSlot* resume_slot() const noexcept;
@@ -119,7 +125,8 @@ private:
     const ProbeRequest& target_;
     ProbeContext& context_;
     ProbeStream stream_;
-    std::shared_ptr<Deadline> deadline_;  // outlives the session if its handler is pending
+    std::shared_ptr<DeadlineQueue> deadlines_;  // the context's; kept alive while the session is
+    Deadline deadline_;
     std::optional<LineReader> lines_;
     ProbeResult result_;
     std::chrono::steady_clock::time_point started_;

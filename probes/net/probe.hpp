@@ -4,6 +4,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 
 namespace tierwatch {
 
+class DeadlineQueue;
 class TlsContextCache;
 class TlsSessionSlot;
 
@@ -47,6 +49,8 @@ struct ProbeContext {
     // opens its own DnsClient on them under its deadline. Empty: the system resolver. A copy:
     // a reload may replace the configuration it came from (nameservers need a restart).
     std::vector<std::string> nameservers;
+    // Every probe's deadline on one timer; made by the first probe that runs on this context.
+    std::shared_ptr<DeadlineQueue> deadlines = nullptr;
 };
 
 using ProbeFunction = boost::asio::awaitable<ProbeResult> (*)(const ProbeRequest&, ProbeContext&);
