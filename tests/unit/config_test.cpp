@@ -940,6 +940,27 @@ TEST_F(ConfigTest, ReferenceExampleLoadsWithItsCredentials) {
     EXPECT_EQ(webmail->nlbs, std::vector<std::string>{"mail"});
 }
 
+// scripts/demo runs fleet.toml with demo-dns.toml appended: the fragment must stay a valid tail
+// of it, with its mail DNS checks on both MTAs.
+TEST_F(ConfigTest, DemoConfigurationIsTheFleetExampleWithItsDnsChecks) {
+    write("pki/root.pem", "");
+    write("secrets/probe.password", "s3cret\n");
+    write("secrets/ldap.password", "s3cret\n");
+    const auto examples =
+        std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "config" / "examples";
+    auto text_of = [](const std::filesystem::path& path) {
+        std::ifstream in(path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const Config config = parse(text_of(examples / "fleet.toml") + "\n" + text_of(examples / "demo-dns.toml"));
+    for (const Protocol protocol : {Protocol::dnsbl, Protocol::fcrdns, Protocol::dane, Protocol::mail_domain}) {
+        const auto check = std::find_if(config.checks.begin(), config.checks.end(),
+                                        [&](const Check& c) { return c.protocol == protocol; });
+        ASSERT_NE(check, config.checks.end()) << to_string(protocol);
+        EXPECT_EQ(check->roles, std::vector<std::string>{"mta"}) << to_string(protocol);
+    }
+}
+
 // ---- roundtrip ----
 
 // Lines 10-18 after kBase: a round trip through the NLB; text appended to it starts on line 19.
