@@ -60,6 +60,8 @@ constexpr std::array<std::string_view, 8> tls_only_keys{
     "tls_resume", "cert_refresh", "cert_warning", "cert_critical",
 };
 constexpr std::array<std::string_view, 1> starttls_only_keys{"starttls"};
+// Read by the dane and mail_domain settings readers, each with its own default.
+constexpr std::array<std::string_view, 1> dnssec_only_keys{"require_dnssec"};
 // A dane check judges the chain by its TLSA records, never by a CA (RFC 7672 §3.1.1: DANE-EE
 // ignores names and expiry), and must see the chain on every probe, so nothing is resumed.
 constexpr std::array<std::string_view, 4> dane_decides_keys{"ca_file", "tls_verify", "tls_verify_hostname",
@@ -454,6 +456,58 @@ std::vector<IpAddress> outbound_addresses(const Section& s, const Check& check, 
     return out;
 }
 
+// One row per family of protocol settings (probes/<p>/settings): the keys it reads, their refusal
+// on the protocols it does not serve, and the reader that fills its part of the check when it
+// serves it. A protocol with keys of its own is one row here and one member of Check.
+struct SettingsFamily {
+    std::span<const std::string_view> (*keys)() noexcept;
+    void (*reject_foreign)(const Section& s, Protocol protocol);
+    void (*read)(const Section& s, Check& check);
+};
+
+constexpr std::array<SettingsFamily, 9> settings_families{{
+    {tcp_settings_keys, reject_foreign_tcp_keys,
+     [](const Section& s, Check& c) {
+         if (traits(c.protocol).family == ProtocolFamily::tcp) c.tcp = read_tcp_settings(s, c.protocol);
+     }},
+    {http_settings_keys, reject_foreign_http_keys,
+     [](const Section& s, Check& c) {
+         if (traits(c.protocol).family == ProtocolFamily::web) c.http = read_http_settings(s);
+     }},
+    {mail_settings_keys, reject_foreign_mail_keys,
+     [](const Section& s, Check& c) {
+         if (is_mail_protocol(c.protocol)) c.mail = read_mail_settings(s, c.protocol);
+     }},
+    {ldap_settings_keys, reject_foreign_ldap_keys,
+     [](const Section& s, Check& c) {
+         if (is_ldap_family(c.protocol)) c.ldap = read_ldap_settings(s, c.protocol);
+     }},
+    {roundtrip_settings_keys, reject_foreign_roundtrip_keys,
+     [](const Section& s, Check& c) {
+         if (c.protocol == Protocol::roundtrip) c.roundtrip = read_roundtrip_settings(s);
+     }},
+    {dnsbl_settings_keys, reject_foreign_dnsbl_keys,
+     [](const Section& s, Check& c) {
+         if (c.protocol == Protocol::dnsbl) c.dnsbl = read_dnsbl_settings(s);
+     }},
+    {fcrdns_settings_keys, reject_foreign_fcrdns_keys,
+     [](const Section& s, Check& c) {
+         if (c.protocol == Protocol::fcrdns) c.fcrdns = read_fcrdns_settings(s);
+     }},
+    {dane_settings_keys, reject_foreign_dane_keys,
+     [](const Section& s, Check& c) {
+         if (c.protocol != Protocol::dane) return;
+         c.dane = read_dane_settings(s);
+         c.mail.starttls = true;  // DANE for SMTP is about the certificate STARTTLS presents
+         s.reject_keys_for(dane_decides_keys, "protocols that trust a CA (a dane check trusts its TLSA records)",
+                           to_string(c.protocol));
+     }},
+    {mail_domain_settings_keys, reject_foreign_mail_domain_keys,
+     [](const Section& s, Check& c) {
+         if (checks_a_domain(c.protocol)) c.mail_domain = read_mail_domain_settings(s);
+     }},
+}};
+
 Check read_check(const Section& s, const Inherited& defaults, const Targets& targets) {
     Check check;
     check.name = s.required_text("name");
@@ -462,56 +516,26 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
 
     std::vector<std::string_view> known(check_common_keys.begin(), check_common_keys.end());
     known.insert(known.end(), tls_only_keys.begin(), tls_only_keys.end());
-    known.insert(known.end(), http_settings_keys().begin(), http_settings_keys().end());
-    known.insert(known.end(), tcp_settings_keys().begin(), tcp_settings_keys().end());
-    known.insert(known.end(), mail_settings_keys().begin(), mail_settings_keys().end());
     known.insert(known.end(), starttls_only_keys.begin(), starttls_only_keys.end());
-    known.insert(known.end(), ldap_settings_keys().begin(), ldap_settings_keys().end());
-    known.insert(known.end(), roundtrip_settings_keys().begin(), roundtrip_settings_keys().end());
-    known.insert(known.end(), dnsbl_settings_keys().begin(), dnsbl_settings_keys().end());
-    known.insert(known.end(), fcrdns_settings_keys().begin(), fcrdns_settings_keys().end());
-    known.insert(known.end(), dane_settings_keys().begin(), dane_settings_keys().end());
-    known.insert(known.end(), mail_domain_settings_keys().begin(), mail_domain_settings_keys().end());
+    known.insert(known.end(), dnssec_only_keys.begin(), dnssec_only_keys.end());
+    for (const SettingsFamily& family : settings_families) {
+        known.insert(known.end(), family.keys().begin(), family.keys().end());
+    }
     s.reject_unknown_keys(known);
-    reject_foreign_mail_keys(s, check.protocol);
+    for (const SettingsFamily& family : settings_families) family.reject_foreign(s, check.protocol);
     if (!supports_starttls(check.protocol)) {
         s.reject_keys_for(starttls_only_keys, "protocols smtp, submission, lmtp, imap, pop3, ldap, ldap_replication",
                           to_string(check.protocol));
     }
-    if (is_mail_protocol(check.protocol)) {
-        check.mail = read_mail_settings(s, check.protocol);
+    if (!checks_dnssec(check.protocol)) {
+        s.reject_keys_for(dnssec_only_keys, "protocols dane and mail_domain", to_string(check.protocol));
     }
-    reject_foreign_ldap_keys(s, check.protocol);
-    if (is_ldap_family(check.protocol)) {
-        check.ldap = read_ldap_settings(s, check.protocol);
-    }
-    reject_foreign_dnsbl_keys(s, check.protocol);
-    if (check.protocol == Protocol::dnsbl) check.dnsbl = read_dnsbl_settings(s);
-    reject_foreign_fcrdns_keys(s, check.protocol);
-    if (check.protocol == Protocol::fcrdns) check.fcrdns = read_fcrdns_settings(s);
-    reject_foreign_dane_keys(s, check.protocol);
-    if (check.protocol == Protocol::dane) {
-        check.dane = read_dane_settings(s);
-        check.mail.starttls = true;  // DANE for SMTP is about the certificate STARTTLS presents
-        s.reject_keys_for(dane_decides_keys, "protocols that trust a CA (a dane check trusts its TLSA records)",
-                          to_string(check.protocol));
-    }
-    reject_foreign_mail_domain_keys(s, check.protocol);
-    if (checks_a_domain(check.protocol)) check.mail_domain = read_mail_domain_settings(s);
-    reject_foreign_roundtrip_keys(s, check.protocol);
-    if (check.protocol == Protocol::roundtrip) {
-        check.roundtrip = read_roundtrip_settings(s);
-    }
-    if (traits(check.protocol).family == ProtocolFamily::tcp) {
-        check.tcp = read_tcp_settings(s, check.protocol);
-    }
+    for (const SettingsFamily& family : settings_families) family.read(s, check);
     if (!check.uses_tls()) {
         s.reject_keys_for(tls_only_keys,
                           "protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks with starttls = true",
                           to_string(check.protocol));
     }
-    reject_foreign_http_keys(s, check.protocol);
-    reject_foreign_tcp_keys(s, check.protocol);
 
     const auto port = s.integer("port", 1, 65535);
     if (check.protocol == Protocol::roundtrip) {
@@ -558,10 +582,6 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (check.protocol == Protocol::dane) check.tls = dane_decides(check.tls);
     if (check.uses_tls() && check.tls.verify) {
         require_readable(in.ca_file.set_at.value_or(s.where()), "ca_file", check.tls.ca_file);
-    }
-
-    if (traits(check.protocol).family == ProtocolFamily::web) {
-        check.http = read_http_settings(s);
     }
 
     check.username = s.text("username").value_or("");

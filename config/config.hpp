@@ -144,13 +144,15 @@ struct Check {
         return checks_a_domain(protocol) ? mail_domain.domain : none;
     }
 
+    // The probe's own connection starts plain and is upgraded (STARTTLS, STLS, a dialogue's).
+    bool upgrades_to_tls() const noexcept { return mail.starttls || ldap.starttls || tcp.starttls(); }
+
     // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
     bool uses_tls() const noexcept {
-        return uses_implicit_tls(protocol) || mail.starttls || ldap.starttls ||
+        return uses_implicit_tls(protocol) || upgrades_to_tls() ||
                (checks_a_domain(protocol) && mail_domain.mta_sts) ||  // the MTA-STS policy's HTTPS
                roundtrip.submit.starttls || roundtrip.fetch.starttls ||
-               uses_implicit_tls(roundtrip.submit.protocol) || uses_implicit_tls(roundtrip.fetch.protocol) ||
-               tcp.starttls();
+               uses_implicit_tls(roundtrip.submit.protocol) || uses_implicit_tls(roundtrip.fetch.protocol);
     }
 };
 

@@ -69,6 +69,9 @@ inline bool checks_outbound_address(Protocol p) noexcept { return p == Protocol:
 // Checks of a mail domain's DNS records (mail_domain): one probe per check, not per node; the
 // nodes of its roles are the MTAs whose outbound addresses its SPF record must cover.
 inline bool checks_a_domain(Protocol p) noexcept { return p == Protocol::mail_domain; }
+// Checks whose DNS answers can be required to be DNSSEC-validated (`require_dnssec`: the
+// resolver's AD bit): dane (default on) and mail_domain (default off).
+inline bool checks_dnssec(Protocol p) noexcept { return p == Protocol::dane || checks_a_domain(p); }
 // Checks of DNS facts that change over hours (dnsbl, fcrdns, dane, mail_domain): probed every few
 // minutes.
 inline bool checks_slow_dns_facts(Protocol p) noexcept {

@@ -601,7 +601,7 @@ PluginReport report_probe(const PluginRequest& request, const Check& check,
 
     const double total = rounded_seconds(result.total);
     std::string summary(endpoint);
-    if (check.mail.starttls || check.ldap.starttls) summary += " STARTTLS";
+    if (check.upgrades_to_tls()) summary += " STARTTLS";
     if (result.certificate && !result.certificate->tls_version.empty())
         summary += " " + result.certificate->tls_version;
     for (const auto& m : result.measurements) {

@@ -1,6 +1,7 @@
 // The mail_domain check as one sans-io state machine (see domain_evaluator.hpp).
 #include "probes/mail_domain/domain_evaluator.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "probes/wire/maildns/dkim.hpp"
@@ -33,6 +34,23 @@ IpAddress MailDomainEvaluator::spf_address() const {
 void MailDomainEvaluator::start_spf() {
     spf_.emplace(settings_.domain, spf_address());
     ask(spf_->query().name, spf_->query().type);
+}
+
+// With require_dnssec a record the resolver did not validate is `dnssec` whatever it says: a
+// forged answer looks the same. A record already wrong keeps its own reason, with the note added;
+// a failed lookup (dns_error) says nothing about signatures.
+void MailDomainEvaluator::add(RecordVerdict verdict, const MailDnsAnswer& answer, const std::string& name) {
+    if (settings_.require_dnssec && !answer.authentic && answer.status != MailDnsAnswer::Status::error) {
+        const std::string why = "the answer for " + name + " is not DNSSEC-validated (no AD bit from the resolver)";
+        if (verdict.ok()) {
+            verdict.reason = MailDnsReason::dnssec;
+            verdict.detail = why;
+        } else {
+            verdict.detail += "; " + why;
+        }
+        verdict.state = std::max(verdict.state, default_state(MailDnsReason::dnssec));
+    }
+    verdict_.records.push_back(std::move(verdict));
 }
 
 void MailDomainEvaluator::enter(Step step) {
@@ -75,9 +93,10 @@ void MailDomainEvaluator::feed(const MailDnsAnswer& answer) {
     switch (step_) {
         case Step::mx:
             mx_ = answer.status == MailDnsAnswer::Status::ok ? answer.mx : std::vector<MxHost>();
-            verdict_.records.push_back(judge_mx(answer, settings_.expected_mx));
+            add(judge_mx(answer, settings_.expected_mx), answer, query_.name);
             return enter(Step::spf);
         case Step::spf:
+            if (query_.name == settings_.domain && query_.type == MailDnsType::txt) spf_txt_ = answer;
             spf_->feed(answer);
             if (!spf_->done()) return ask(spf_->query().name, spf_->query().type);
             coverage_.push_back(SpfCoverage{spf_address(), spf_->result()});
@@ -85,13 +104,13 @@ void MailDomainEvaluator::feed(const MailDnsAnswer& answer) {
                 spf_.emplace(settings_.domain, spf_address());
                 return ask(spf_->query().name, spf_->query().type);
             }
-            verdict_.records.push_back(judge_spf(coverage_, !settings_.outbound.empty()));
+            add(judge_spf(coverage_, !settings_.outbound.empty()), spf_txt_, settings_.domain);
             return enter(Step::dmarc);
         case Step::dmarc:
-            verdict_.records.push_back(judge_dmarc(answer));
+            add(judge_dmarc(answer), answer, query_.name);
             return enter(Step::dkim);
         case Step::dkim:
-            verdict_.records.push_back(judge_dkim(settings_.dkim_selectors[index_], answer));
+            add(judge_dkim(settings_.dkim_selectors[index_], answer), answer, query_.name);
             if (++index_ < settings_.dkim_selectors.size()) {
                 return ask(dkim_key_name(settings_.dkim_selectors[index_], settings_.domain),
                            MailDnsType::txt);
@@ -102,11 +121,11 @@ void MailDomainEvaluator::feed(const MailDnsAnswer& answer) {
             // Judged without a policy, a sound TXT record only lacks the fetch: go and fetch it.
             RecordVerdict alone = judge_mta_sts(answer, std::nullopt, mx_);
             if (alone.reason == MailDnsReason::mta_sts_fetch) return enter(Step::mta_sts_policy);
-            verdict_.records.push_back(std::move(alone));
+            add(std::move(alone), answer, query_.name);
             return enter(Step::tls_rpt);
         }
         case Step::tls_rpt:
-            verdict_.records.push_back(judge_tls_rpt(answer));
+            add(judge_tls_rpt(answer), answer, query_.name);
             return enter(Step::done);
         case Step::mta_sts_policy:
         case Step::done:
@@ -116,7 +135,7 @@ void MailDomainEvaluator::feed(const MailDnsAnswer& answer) {
 
 void MailDomainEvaluator::feed_policy(const MtaStsFetch& fetch) {
     if (need_ != Need::policy) return;
-    verdict_.records.push_back(judge_mta_sts(mta_sts_txt_, fetch, mx_));
+    add(judge_mta_sts(mta_sts_txt_, fetch, mx_), mta_sts_txt_, "_mta-sts." + settings_.domain);
     enter(Step::tls_rpt);
 }
 

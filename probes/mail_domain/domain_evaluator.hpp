@@ -41,6 +41,8 @@ private:
     void enter(Step step);  // sets up the step's first query, skipping steps with nothing to do
     void ask(std::string name, MailDnsType type);
     void start_spf();
+    // Adds a record's verdict, judged from the answer for `name` (require_dnssec applied).
+    void add(RecordVerdict verdict, const MailDnsAnswer& answer, const std::string& name);
     IpAddress spf_address() const;
 
     MailDomainSettings settings_;
@@ -52,6 +54,7 @@ private:
     std::vector<SpfCoverage> coverage_;
     std::vector<MxHost> mx_;
     MailDnsAnswer mta_sts_txt_;
+    MailDnsAnswer spf_txt_;  // the domain's own TXT answer, for require_dnssec
     DomainVerdict verdict_;
 };
 

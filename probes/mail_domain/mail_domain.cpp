@@ -169,6 +169,7 @@ MailDnsAnswer mail_dns_answer(const DnsAnswer& answer, MailDnsType type) {
         return out;
     }
     const DnsMessage& message = answer.message;
+    out.authentic = message.authentic_data;  // a validated NXDOMAIN is authenticated denial
     if (message.rcode_is(DnsRcode::nxdomain)) {
         out.status = MailDnsAnswer::Status::nxdomain;
         return out;

@@ -75,7 +75,6 @@ RecordState default_state(MailDnsReason reason) noexcept {
         case MailDnsReason::spf_not_covered:
         case MailDnsReason::mta_sts_mx_mismatch:
         case MailDnsReason::tlsa_mismatch:
-        case MailDnsReason::dnssec:
             return RecordState::critical;
         default:
             return RecordState::warning;

@@ -48,7 +48,8 @@ const std::array<MailDnsReason, mail_dns_reason_count>& all_mail_dns_reasons() n
 
 // Issue 13's grading: what makes receivers refuse mail now is critical (no MX, an MTA that SPF
 // does not cover or a broken SPF evaluation, a DANE mismatch, an enforced MTA-STS policy without
-// the MX, an unverifiable DNSSEC answer); record drift is a warning.
+// the MX); record drift is a warning, and so is a record answer that lost its DNSSEC validation
+// (senders fall back to unauthenticated delivery; the dane check's own `dnssec` fails its probe).
 RecordState default_state(MailDnsReason reason) noexcept;
 
 }  // namespace tierwatch

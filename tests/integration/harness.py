@@ -25,8 +25,7 @@ FLEET = os.path.join(SOURCE, "tests", "fleet", "fleet")
 DNS_ZONES = os.path.join(SOURCE, "tests", "fleet", "dns")  # the zone files Fleet.dns serves
 DNS_QUERY = os.path.join(BUILD, "tests", "tierwatch-dnsquery")
 # Fleet.dns: the authoritative knotd and the validating unbound, both on port 5353 (not 53).
-DNS_AUTHORITATIVE = "127.0.69.1"
-DNS_RESOLVER = "127.0.69.2"
+DNS_SUBNET = "127.0.69"  # Fleet.dns()'s default: knotd on .1, unbound on .2
 DNS_PORT = 5353
 DNS_SIGNED_ZONE = "tierwatch.test"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
@@ -92,14 +91,16 @@ class Fleet:
         wait_for(lambda: "started" in read(self.path("dnsmasq.log")), 10, "dnsmasq start")
         return process
 
-    def dns(self, records=None, zones_text=None):
+    def dns(self, records=None, zones_text=None, subnet=DNS_SUBNET):
         """The DNS checks' fleet, everything under the test directory and run as the invoking user:
-        knotd serving every tests/fleet/dns/*.zone on DNS_AUTHORITATIVE:DNS_PORT, signing
-        DNS_SIGNED_ZONE itself, and unbound on DNS_RESOLVER:DNS_PORT validating it with its DNSKEY
+        knotd serving every tests/fleet/dns/*.zone on <subnet>.1:DNS_PORT, signing
+        DNS_SIGNED_ZONE itself, and unbound on <subnet>.2:DNS_PORT validating it with its DNSKEY
         as trust anchor, stub zones pointing at knotd. Returns the resolver as "ip:port".
         `records` ({zone: lines}) appends what a test knows only at run time (a TLSA record of a
         certificate generated per run) to a file's copy; `zones_text` ({zone: text}) adds unsigned
-        zones of the test's own."""
+        zones of the test's own. `subnet` ("127.0.N") gives each test its own two addresses (.1
+        knotd, .2 unbound), so that tests running side by side never share a DNS fleet."""
+        authoritative, resolver_address = f"{subnet}.1", f"{subnet}.2"
         zones_text = zones_text or {}
         zones = sorted([name[:-len(".zone")] for name in os.listdir(DNS_ZONES) if name.endswith(".zone")] +
                        list(zones_text))
@@ -120,7 +121,7 @@ class Fleet:
         with open(os.path.join(knot_dir, "knot.conf"), "w") as f:
             f.write(f"""server:
   rundir: "{knot_dir}"
-  listen: {DNS_AUTHORITATIVE}@{DNS_PORT}
+  listen: {authoritative}@{DNS_PORT}
 database:
   storage: "{knot_dir}/db"
   kasp-db: "{knot_dir}/kasp"
@@ -142,7 +143,7 @@ template:
 zone:
 {zone_lines}""")
         self.start(["knotd", "-c", os.path.join(knot_dir, "knot.conf")], "knotd.log")
-        server = [f"@{DNS_AUTHORITATIVE}", "-p", str(DNS_PORT), "+short", "+time=1", "+retry=0"]
+        server = [f"@{authoritative}", "-p", str(DNS_PORT), "+short", "+time=1", "+retry=0"]
 
         def signed_key():
             out = subprocess.run(["kdig", *server, DNS_SIGNED_ZONE, "DNSKEY"], capture_output=True, text=True)
@@ -152,7 +153,7 @@ zone:
 
         unbound_dir = self.path("unbound")
         os.makedirs(unbound_dir)
-        stubs = "".join(f'stub-zone:\n  name: "{zone}"\n  stub-addr: {DNS_AUTHORITATIVE}@{DNS_PORT}\n'
+        stubs = "".join(f'stub-zone:\n  name: "{zone}"\n  stub-addr: {authoritative}@{DNS_PORT}\n'
                         for zone in zones)
         # unbound's built-in local zones answer for .test and the documentation ranges' reverse
         # zones; nodefault hands them to the stubs.
@@ -162,7 +163,7 @@ zone:
         nodefault = "".join(f'  local-zone: "{zone}." nodefault\n' for zone in local)
         with open(os.path.join(unbound_dir, "unbound.conf"), "w") as f:
             f.write(f"""server:
-  interface: {DNS_RESOLVER}@{DNS_PORT}
+  interface: {resolver_address}@{DNS_PORT}
   port: {DNS_PORT}
   access-control: 127.0.0.0/8 allow
   do-not-query-localhost: no
@@ -181,11 +182,11 @@ zone:
   control-enable: no
 {stubs}""")
         self.start(["unbound", "-d", "-c", os.path.join(unbound_dir, "unbound.conf")], "unbound.log")
-        resolver = [f"@{DNS_RESOLVER}", "-p", str(DNS_PORT), "+time=1", "+retry=0"]
+        resolver = [f"@{resolver_address}", "-p", str(DNS_PORT), "+time=1", "+retry=0"]
         wait_for(lambda: " ad;" in subprocess.run(["kdig", *resolver, f"ns1.{DNS_SIGNED_ZONE}", "A"],
                                                   capture_output=True, text=True).stdout,
                  15, f"unbound validating {DNS_SIGNED_ZONE}")
-        return f"{DNS_RESOLVER}:{DNS_PORT}"
+        return f"{resolver_address}:{DNS_PORT}"
 
     def tierwatchd(self, config_text, *extra, name="tierwatchd"):
         """A tierwatchd on `config_text`; `name` names its configuration and log when a test runs
@@ -253,6 +254,12 @@ zone:
                 if name.endswith(".log"):
                     print(f"--- {name}\n{tail(self.path(name))}", file=sys.stderr)
         self.close()
+
+
+def unsigned_zone(origin, body):
+    """The text of an unsigned zone for Fleet.dns(zones_text=): SOA, NS and `body`'s records."""
+    return (f"$ORIGIN {origin}.\n$TTL 60\n@ SOA ns1.tierwatch.test. hostmaster.tierwatch.test. 1 3600 600 86400 60\n"
+            f"@ NS ns1.tierwatch.test.\n{body}\n")
 
 
 def read(path):

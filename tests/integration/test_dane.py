@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from harness import TIERWATCHD, check, http_get, on_mail_fleet, parse_metrics, wait_for
+from harness import TIERWATCHD, check, http_get, on_mail_fleet, parse_metrics, unsigned_zone, wait_for
 SUBNET = "127.72"
 MTA1, MTA2 = f"{SUBNET}.10.1", f"{SUBNET}.20.1"  # the fleet's address plan
 SMTP_PORT = 10025
@@ -36,9 +36,7 @@ def spki_sha256(certificate):
     return hashlib.sha256(der).hexdigest()
 
 
-def zone(origin, body):
-    return (f"$ORIGIN {origin}.\n$TTL 60\n@ SOA ns1.tierwatch.test. hostmaster.tierwatch.test. 1 3600 600 86400 60\n"
-            f"@ NS ns1.tierwatch.test.\n{body}\n")
+DNS_SUBNET = "127.0.73"  # its own knotd and unbound (Fleet.dns)
 
 
 def config(resolver, interval=None):
@@ -93,12 +91,13 @@ greeting_port = {SMTP_PORT}
 def run(fleet, env):
     digest = spki_sha256(os.path.join(env["FLEET_DIR"], "pki", "nodes", "mta1.pem"))
     resolver = fleet.dns(
+        subnet=DNS_SUBNET,
         records={"tierwatch.test": f"_{SMTP_PORT}._tcp.mx-good TLSA 3 1 1 {digest}\n"
                                    f"mx2 A {MTA2}  ; mta2's PTR: forward-confirmed, not its greeting's name"},
         zones_text={
-            "unsigned.test": zone("unsigned.test", f"_{SMTP_PORT}._tcp.mx TLSA 3 1 1 {digest}"),
-            "example.test": zone("example.test", f"mta1 A {MTA1}"),
-            f"{SUBNET.split('.')[1]}.127.in-addr.arpa": zone(
+            "unsigned.test": unsigned_zone("unsigned.test", f"_{SMTP_PORT}._tcp.mx TLSA 3 1 1 {digest}"),
+            "example.test": unsigned_zone("example.test", f"mta1 A {MTA1}"),
+            f"{SUBNET.split('.')[1]}.127.in-addr.arpa": unsigned_zone(
                 f"{SUBNET.split('.')[1]}.127.in-addr.arpa",
                 "1.10 PTR mta1.example.test.\n1.20 PTR mx2.tierwatch.test."),
         })

@@ -11,11 +11,16 @@ import subprocess
 import sys
 import threading
 
-from harness import TIERWATCHD, Fleet, api_targets, check, http_get, parse_metrics, wait_for
+from harness import TIERWATCHD, Fleet, api_targets, check, http_get, parse_metrics, unsigned_zone, wait_for
 
 POLICY_ADDRESS = "127.0.71.1"  # mta-sts.<domain> A records in the zone point here
 LISTEN = "127.0.71.9:29471"
 ZONE = "tierwatch.test"
+DNS_SUBNET = "127.0.74"  # its own knotd and unbound (Fleet.dns)
+# Sound records in a zone nobody signed: with require_dnssec each is `dnssec`, a warning.
+UNSIGNED_ZONE = "unsigned-mail.test"
+UNSIGNED_RECORDS = ("@ MX 10 mx1\nmx1 A 127.0.71.100\n@ TXT \"v=spf1 ip4:198.51.100.10 ip4:198.51.100.20 -all\"\n"
+                    "_dmarc TXT \"v=DMARC1; p=reject\"")
 
 # The policy file each mta-sts.<domain> serves (RFC 8461 §3.2).
 POLICIES = {
@@ -43,9 +48,14 @@ EXPECTED = {
     "untrusted": ({**ALL_OK, "mta_sts": "warning"}, ["mta_sts mta_sts_fetch:", "tls_verify"]),
     # The good domain with an MX outside the expected names.
     "unexpected-mx": ({**ALL_OK, "mx": "warning"}, ["mx mx_unexpected:", f"mx2.good.{ZONE}"]),
+    # The signed good domain with require_dnssec: every answer carries unbound's AD bit.
+    "good-dnssec": (ALL_OK, []),
+    "unsigned": ({"mx": "warning", "spf": "warning", "dmarc": "warning"},
+                 [f"mx dnssec: the answer for {UNSIGNED_ZONE} is not DNSSEC-validated",
+                  f"dmarc dnssec: the answer for _dmarc.{UNSIGNED_ZONE} is not DNSSEC-validated"]),
 }
 GRADES = {"good": "ok", "lookups": "critical", "include": "warning", "uncovered": "critical", "broken": "critical",
-          "untrusted": "warning", "unexpected-mx": "warning"}
+          "untrusted": "warning", "unexpected-mx": "warning", "good-dnssec": "ok", "unsigned": "warning"}
 
 
 def make_pki(fleet):
@@ -123,6 +133,8 @@ address = "198.51.100.20"
         "untrusted": 'domain = "good.tierwatch.test."\ndkim_selectors = ["s2048", "ed"]\nca_file = "other-ca.pem"\n',
         "unexpected-mx": 'domain = "good.tierwatch.test"\ndkim_selectors = ["s2048", "ed"]\n'
                          'expected_mx = ["mx1.good.tierwatch.test"]\n',
+        "good-dnssec": 'domain = "good.tierwatch.test"\ndkim_selectors = ["s2048", "ed"]\nrequire_dnssec = true\n',
+        "unsigned": f'domain = "{UNSIGNED_ZONE}"\nmta_sts = false\ntls_rpt = false\nrequire_dnssec = true\n',
     }
     for name, keys in checks.items():
         text += f'\n[[check]]\nname = "{name}"\nprotocol = "mail_domain"\nroles = ["mta"]\n{keys}'
@@ -141,7 +153,8 @@ def check_states(name, states, detail):
 
 def main():
     with Fleet("mail-domain") as fleet:
-        resolver = fleet.dns()
+        resolver = fleet.dns(zones_text={UNSIGNED_ZONE: unsigned_zone(UNSIGNED_ZONE, UNSIGNED_RECORDS)},
+                             subnet=DNS_SUBNET)
         make_pki(fleet)
         server = policy_server(fleet)
         try:

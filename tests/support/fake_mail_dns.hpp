@@ -44,7 +44,19 @@ public:
         return *this;
     }
 
+    // Answers for `name` come without the AD bit (every other answer is validated).
+    FakeMailDns& unsigned_name(const std::string& name) {
+        unsigned_.insert(name);
+        return *this;
+    }
+
     MailDnsAnswer answer(const MailDnsQuery& query) const {
+        MailDnsAnswer out = answer_records(query);
+        out.authentic = !unsigned_.count(query.name) && out.status != MailDnsAnswer::Status::error;
+        return out;
+    }
+
+    MailDnsAnswer answer_records(const MailDnsQuery& query) const {
         MailDnsAnswer out;
         if (failing_.count(query.name)) {
             out.status = MailDnsAnswer::Status::error;
@@ -86,6 +98,7 @@ private:
     std::map<std::pair<std::string, MailDnsType>, MailDnsAnswer> records_;
     std::set<std::string> names_;
     std::set<std::string> failing_;
+    std::set<std::string> unsigned_;
 };
 
 }  // namespace tierwatch::test

@@ -1256,7 +1256,7 @@ TEST_F(ConfigTest, DaneRefusesCaTrustAndForeignKeys) {
                  "\"renewal_window\" is counted in days (like \"30d\"): a certificate's next key must be in DNS at "
                  "least a TTL before it is used");
     expect_error(with_tcp_check("require_dnssec = true\n"), "15:18",
-                 "\"require_dnssec\" applies only to protocol dane, not to protocol \"tcp\"");
+                 "\"require_dnssec\" applies only to protocols dane and mail_domain, not to protocol \"tcp\"");
 }
 
 // Lines 10-14 after kBase: a mail_domain check on the mta role; text appended starts on line 15.
@@ -1281,6 +1281,7 @@ TEST_F(ConfigTest, MailDomainReadsItsSettingsAndTheMtasOutboundAddresses) {
     EXPECT_EQ(check.mail_domain.expected_mx, (std::vector<std::string>{"mx1.example.com"}));
     EXPECT_TRUE(check.mail_domain.mta_sts);
     EXPECT_FALSE(check.mail_domain.tls_rpt);
+    EXPECT_FALSE(check.mail_domain.require_dnssec) << "most mail domains are unsigned";
     // The public address where there is one, else the address; only the nodes of its roles.
     EXPECT_EQ(check.mail_domain.outbound,
               (std::vector<IpAddress>{parse_ip("198.51.100.7").value(), parse_ip("2001:db8::2").value()}));
@@ -1289,6 +1290,8 @@ TEST_F(ConfigTest, MailDomainReadsItsSettingsAndTheMtasOutboundAddresses) {
     EXPECT_TRUE(check.uses_tls()) << "the policy is fetched over verified HTTPS";
     const Config no_sts = parse(with_base(std::string(kMailDomainCheck) + "mta_sts = false\n"));
     EXPECT_FALSE(no_sts.checks.at(0).uses_tls());
+    const Config strict = parse(with_base(std::string(kMailDomainCheck) + "require_dnssec = true\n"));
+    EXPECT_TRUE(strict.checks.at(0).mail_domain.require_dnssec);
 }
 
 TEST_F(ConfigTest, MailDomainRefusesWhatItCannotUse) {

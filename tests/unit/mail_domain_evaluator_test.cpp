@@ -152,5 +152,34 @@ TEST(MailDomainEvaluator, FeedsOutOfTurnAreIgnored) {
     EXPECT_TRUE(evaluator.verdict().records.empty());
 }
 
+TEST(MailDomainEvaluator, RequireDnssecMarksEachUnvalidatedRecord) {
+    test::FakeMailDns dns = healthy_zone();
+    dns.unsigned_name("example.com").unsigned_name("_smtp._tls.example.com").fail("_dmarc.example.com");
+    MailDomainSettings settings;
+    settings.domain = "example.com";
+    settings.outbound = {parse_ip("192.0.2.1").value()};
+    const DomainRun lax = run(dns, settings, good_policy);
+    EXPECT_EQ(lax.verdict.records[0].state, RecordState::ok) << "off by default: unsigned answers are fine";
+
+    settings.require_dnssec = true;
+    settings.outbound = {parse_ip("198.51.100.9").value()};  // SPF does not cover it: its own reason stays
+    const DomainRun strict = run(dns, settings, good_policy);
+    ASSERT_EQ(names(strict.verdict), (std::vector<std::string>{"mx", "spf", "dmarc", "mta_sts", "tls_rpt"}));
+    const auto& records = strict.verdict.records;
+    EXPECT_EQ(records[0].reason, MailDnsReason::dnssec);
+    EXPECT_EQ(records[0].state, RecordState::warning);
+    EXPECT_EQ(records[0].detail, "the answer for example.com is not DNSSEC-validated (no AD bit from the resolver)");
+    EXPECT_EQ(records[1].reason, MailDnsReason::spf_not_covered);
+    EXPECT_EQ(records[1].state, RecordState::critical);
+    EXPECT_EQ(records[1].detail,
+              "198.51.100.9 is not covered (fail): -all in example.com matched; the answer for example.com is not "
+              "DNSSEC-validated (no AD bit from the resolver)");
+    EXPECT_EQ(records[2].reason, MailDnsReason::dns_error) << "a failed lookup says nothing about signatures";
+    EXPECT_EQ(records[2].detail.find("DNSSEC"), std::string::npos);
+    EXPECT_TRUE(records[3].ok()) << "validated _mta-sts record and policy: " << records[3].detail;
+    EXPECT_EQ(records[4].reason, MailDnsReason::dnssec);
+    EXPECT_NE(records[4].detail.find("_smtp._tls.example.com"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tierwatch

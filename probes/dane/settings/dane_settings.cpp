@@ -9,7 +9,8 @@ namespace tierwatch {
 
 namespace {
 
-constexpr std::array<std::string_view, 2> dane_only_keys{"require_dnssec", "renewal_window"};
+// `require_dnssec` is shared with mail_domain: the core knows and refuses it (checks_dnssec).
+constexpr std::array<std::string_view, 1> dane_only_keys{"renewal_window"};
 
 }  // namespace
 

@@ -72,6 +72,7 @@ MailDomainSettings read_mail_domain_settings(const Section& s) {
     settings.expected_mx = read_names(s, "expected_mx");
     settings.mta_sts = s.flag("mta_sts").value_or(settings.mta_sts);
     settings.tls_rpt = s.flag("tls_rpt").value_or(settings.tls_rpt);
+    settings.require_dnssec = s.flag("require_dnssec").value_or(settings.require_dnssec);
     return settings;
 }
 

@@ -24,6 +24,9 @@ struct MailDomainSettings {
     std::vector<std::string> expected_mx;     // empty: any MX host is fine
     bool mta_sts = true;                      // check MTA-STS (TXT and the policy over HTTPS)
     bool tls_rpt = true;                      // check the TLS-RPT record
+    // Every record's answer must carry the AD bit (a validating resolver proved it signed). Off
+    // by default: most mail domains are unsigned, and MTA-STS exists for them.
+    bool require_dnssec = false;
 };
 
 // The keys read_mail_domain_settings() reads, for the core's list of keys a check may have.
@@ -31,7 +34,8 @@ std::span<const std::string_view> mail_domain_settings_keys() noexcept;
 // Refuses, for any protocol but mail_domain, a mail_domain key it would ignore.
 void reject_foreign_mail_domain_keys(const Section& s, Protocol protocol);
 // A mail_domain check's settings: `domain` is required; `dkim_selectors` and `expected_mx` are
-// lists of DNS names without repeats; `mta_sts` and `tls_rpt` default to true. `outbound` is
+// lists of DNS names without repeats; `mta_sts` and `tls_rpt` default to true, `require_dnssec`
+// (read here, refused on other protocols by the core) to false. `outbound` is
 // left empty (the core fills it).
 MailDomainSettings read_mail_domain_settings(const Section& s);
 

@@ -36,6 +36,7 @@ struct MailDnsAnswer {
     std::vector<MxHost> mx;            // MX
     std::vector<std::string> names;    // PTR
     std::string error_detail;          // what failed ("SERVFAIL", "timeout"), for details
+    bool authentic = false;            // the resolver's AD bit: it validated the answer (DNSSEC)
 };
 
 }  // namespace tierwatch
