@@ -1,6 +1,7 @@
-// The failure reasons of the mail_domain and dane checks (issue 13), proposed as one closed set
-// with a default state each. Kept apart from probes/net/result.hpp's FailureReason until the
-// prober is wired in; then each maps to one `reason` label.
+// The reasons a mail DNS record is not ok, one closed set with a default state each. mail_domain
+// reports them per record (its probe succeeds; the records carry the findings); dane judges its
+// TLSA records with them and fails its probe with the matching FailureReason (tlsa_missing,
+// tlsa_mismatch, dnssec in probes/net/result.hpp).
 #pragma once
 
 #include <array>
