@@ -23,7 +23,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 
-
 }  // namespace
 
 Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> config)
@@ -260,11 +259,6 @@ void Engine::evaluate_alarms() {
         alarm_state_error_logged_ = false;
     }
 }
-
-
-
-
-
 
 
 asio::awaitable<void> Engine::render_metrics(std::string& out) const {

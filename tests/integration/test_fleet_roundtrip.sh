@@ -60,8 +60,18 @@ expect "--check-config names where each round trip leg goes" check-config \
   grep -q "roundtrip-direct: .*; submit submission+starttls to each target port $FLEET_SUBMISSION_PORT; fetch imap+starttls to mailbox1.example.test port $FLEET_IMAP_PORT$" \
   "$WORK/check-config.log"
 once "$DIR/tierwatch.toml" fleet
-expect "fleet.toml --once: exit 0, every target ok" fleet \
-  test "$(cat "$WORK/fleet.rc") $(jq '[.targets[] | select(.grade != "ok")] | length' "$WORK/fleet.json")" = "0 0"
+# Every probe succeeds and every target is ok. A latency warning is the one exception: on a loaded
+# 2-core machine a TLS handshake can take longer than fleet.toml's 1 s latency_warning; the exit code
+# is then the worst grade, 1.
+fleet_verdict() {
+  local failed other latency
+  failed=$(jq '[.targets[] | select(.success | not)] | length' "$WORK/fleet.json")
+  other=$(jq '[.targets[] | select(.grade != "ok" and ((.why // "") | startswith("latency ") | not))] | length' "$WORK/fleet.json")
+  latency=$(jq '[.targets[] | select(.grade == "warning" and ((.why // "") | startswith("latency ")))] | length' "$WORK/fleet.json")
+  echo "rc $(cat "$WORK/fleet.rc") failed $failed other $other latency-warning $((latency > 0))"
+}
+expect "fleet.toml --once: every probe succeeds, every target ok (or only late)" fleet \
+  bash -c '[[ "$1" == "rc 0 failed 0 other 0 latency-warning 0" || "$1" == "rc 1 failed 0 other 0 latency-warning 1" ]]' _ "$(fleet_verdict)"
 expect "fleet.toml covers every protocol" fleet test "$(jq -r '[.targets[].protocol] | unique | join(",")' "$WORK/fleet.json")" = \
   "https,imap,imaps,ldap,ldap_replication,ldaps,lmtp,pop3s,roundtrip,smtp,smtps,submission,tcp"
 expect "round trip through both NLB addresses: delivered, delivery time measured" fleet \
