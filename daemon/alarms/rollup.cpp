@@ -50,8 +50,11 @@ Transition TargetGrader::observe(const Graded& graded, std::uint32_t rise, std::
 }
 
 void TargetGrader::record_change(Grade from, Duration flap_window, TimePoint now) {
-    if (changes_.empty()) {
+    if (max_changes_ == 0) {
         return;
+    }
+    if (changes_.empty()) {
+        changes_.resize(max_changes_);
     }
     const bool was_flapping = flapping(now);
     changes_[next_change_] = now;
@@ -173,18 +176,19 @@ void Rollup::set_targets(std::span<const RollupTarget> targets) {
         }
         return it->second;
     };
+    // Sized once to the largest id: growing by doubling would leave up to half the slots unused.
+    std::size_t slot_count = slots_.size();
     for (const RollupTarget& target : targets) {
-        if (target.id >= slots_.size()) {
-            slots_.resize(target.id + 1);
-        }
+        slot_count = std::max<std::size_t>(slot_count, target.id + 1);
+    }
+    slots_.resize(slot_count);
+    for (const RollupTarget& target : targets) {
         Slot& slot = slots_[target.id];
         if (slot.target.identity != target.identity || !slot.target.check) {
             slot.grader = TargetGrader(alerting_->flapping);
         }
         slot.present = true;
         slot.target = target;
-        slot.key = alarm_key(AlarmKind::target, target.identity);
-        slot.flapping_key = alarm_key(AlarmKind::flapping, target.identity);
         slot.maintenance = matching(alerting_->maintenance, target);
         slot.silences = matching(silences_, target);
         slot.capped = false;
@@ -301,7 +305,7 @@ void Rollup::target_conditions(const Slot& slot, TimePoint now,
     if (flapping) {
         // One alarm for the whole episode instead of one page per change.
         c.kind = AlarmKind::flapping;
-        c.key = slot.flapping_key;
+        c.key = alarm_key(AlarmKind::flapping, slot.target.identity);
         c.severity = capped_at_warning(grader.flap_worst(), slot.capped);
         c.summary = describe(slot.target) +
                     " is flapping: " + std::to_string(alerting_->flapping.max_changes) +
@@ -309,7 +313,7 @@ void Rollup::target_conditions(const Slot& slot, TimePoint now,
                     ", now " + std::string(to_string(grader.grade()));
     } else {
         c.kind = AlarmKind::target;
-        c.key = slot.key;
+        c.key = alarm_key(AlarmKind::target, slot.target.identity);
         c.severity = capped_at_warning(grader.grade(), slot.capped);
         c.cause = grader.cause();
         c.summary = describe(slot.target) + ": " + grader.why();

@@ -136,7 +136,7 @@ int run_once(std::shared_ptr<const Config> config, bool json) {
             asio::co_spawn(io, [&, id = launch.target]() -> asio::awaitable<void> {
                 Target& target = table.at(id);
                 target.last = co_await probe_target(
-                    target.spec, probe_request(*target.spec.check, target.spec.address, target.server_name),
+                    target.spec, probe_request(*target.spec.check, target.spec.address, target.server_name()),
                     context);
                 target.has_result = true;
                 limiter.complete(id, epoch + std::chrono::seconds(2), launches);

@@ -191,7 +191,7 @@ asio::awaitable<void> ProbeLoop::run_target(std::uint32_t id) {
     const Check* const probed_check = target.spec.check;
     ProbeResult result = co_await probe_target(
         target.spec,
-        probe_request(*probed_check, target.spec.address, target.server_name, target.tls_session.get()),
+        probe_request(*probed_check, target.spec.address, target.server_name(), target.tls_session.get()),
         probe_context_);
     if (stopping_) co_return;
     if (target.active && target.spec.check == probed_check) record(target, std::move(result));

@@ -33,6 +33,11 @@ void ResultHistory::push(std::chrono::system_clock::time_point at, const ProbeRe
     if (size_ < capacity) ++size_;
 }
 
+const std::string& Target::server_name() const noexcept {
+    if (checks_a_domain(spec.check->protocol)) return spec.check->probed_domain();
+    return spec.node ? spec.node->fqdn : spec.nlb->fqdn;
+}
+
 std::vector<std::string> names_to_resolve(const Config& config) {
     std::vector<std::string> names;
     for (const auto& nlb : config.nlbs) names.push_back(nlb.fqdn);
@@ -140,9 +145,6 @@ TargetTable::Change TargetTable::sync(std::vector<TargetSpec> specs) {
                                         std::to_string(check.port)
                                   : endpoint_label(spec.address, check.port);
         if (target->label != label) target->label = std::move(label);
-        const std::string& server_name =
-            domain ? check.probed_domain() : spec.node ? spec.node->fqdn : spec.nlb->fqdn;
-        if (target->server_name != server_name) target->server_name = server_name;
         target->host = host_index(unresolved || domain ? target->label : spec.address.to_string());
         // Created, never replaced: a running probe may be using it.
         if (check.tls.resume && !target->tls_session) {

@@ -69,9 +69,8 @@ private:
 struct Target {
     std::uint32_t id = 0;
     TargetSpec spec;
-    std::string label;        // the `target` label: "address:port", or the name when unresolved
-    std::string server_name;  // SNI / certificate name / Host
-    std::uint32_t host = 0;   // index of the address, for the per-host limit
+    std::string label;       // the `target` label: "address:port", or the name when unresolved
+    std::uint32_t host = 0;  // index of the address, for the per-host limit
     bool active = false;
 
     // Run-time state, updated after every probe.
@@ -82,6 +81,10 @@ struct Target {
     ResultHistory history;  // newest entry: when `last` finished
     // With tls_resume: the session the next probe offers (created once, kept across reloads).
     std::unique_ptr<TlsSessionSlot> tls_session;
+
+    // SNI / certificate name / Host: the probed domain, or the node's or NLB's fqdn. Read from
+    // the configuration rather than copied into every target.
+    const std::string& server_name() const noexcept;
 };
 
 // The specs for a configuration and the current resolutions, in a stable order.

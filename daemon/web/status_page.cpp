@@ -632,7 +632,7 @@ std::string render_target_page(const Target& target, const TargetGrader* grader,
                  target.spec.dns_error.empty() ? target.spec.address.to_string()
                                                : "does not resolve: " + target.spec.dns_error);
     }
-    if (!target.server_name.empty()) text_row(out, "server name", target.server_name);
+    if (!target.server_name().empty()) text_row(out, "server name", target.server_name());
     if (grader && grader->flapping(now))
         row(out, "flapping", "<span class=\"badge pending\">\u21C5 yes</span>");
     row(out, "probes",

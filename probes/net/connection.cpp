@@ -147,7 +147,7 @@ asio::awaitable<bool> ProbeSession::start_tls() {
         result_.certificate = slot->certificate();
         co_return true;
     }
-    result_.certificate = read_certificate_facts(ssl);
+    result_.certificate = std::make_shared<const CertificateFacts>(read_certificate_facts(ssl));
     std::string detail;
     const auto verdict = verification_failure(ssl, settings, detail);
     if (verdict != FailureReason::none) {
@@ -157,7 +157,7 @@ asio::awaitable<bool> ProbeSession::start_tls() {
         }
         co_return fail(verdict, std::move(detail));
     }
-    if (slot != nullptr) slot->record_full_handshake(started, *result_.certificate);
+    if (slot != nullptr) slot->record_full_handshake(started, result_.certificate);
     co_return true;
 }
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,8 +74,10 @@ struct ProbeResult {
     std::array<Duration, phase_count> phase_durations{};
     Duration total{};
     // TLS facts, shared by every protocol that does TLS: typed, not measurements (see
-    // docs/ARCHITECTURE.md).
-    std::optional<CertificateFacts> certificate;
+    // docs/ARCHITECTURE.md). Held apart and immutable: most targets do no TLS, yet every
+    // target keeps its last result (about 150 bytes a target inline), and a resumed probe
+    // shares the facts of the full handshake instead of copying them.
+    std::shared_ptr<const CertificateFacts> certificate;
     // What the prober measured, in the order it measured it; kinds its protocol declares.
     std::vector<Measurement> measurements;
 

@@ -56,9 +56,9 @@ void TlsSessionSlot::store(SSL_SESSION* session) noexcept {
 }
 
 void TlsSessionSlot::record_full_handshake(Clock::time_point started,
-                                           const CertificateFacts& facts) {
+                                           std::shared_ptr<const CertificateFacts> facts) {
     full_handshake_at_ = started;
-    certificate_ = facts;
+    certificate_ = std::move(facts);
 }
 
 void TlsSessionSlot::forget() noexcept {

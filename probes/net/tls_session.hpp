@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <utility>
 
 #include "probes/net/result.hpp"
@@ -39,10 +38,13 @@ public:
 
     // A full handshake that verified, started at `started`: resumed probes report these facts
     // until the next full handshake.
-    void record_full_handshake(Clock::time_point started, const CertificateFacts& facts);
+    void record_full_handshake(Clock::time_point started,
+                               std::shared_ptr<const CertificateFacts> facts);
     // The handshake failed or did not verify: the next probe does a full handshake.
     void forget() noexcept;
-    const std::optional<CertificateFacts>& certificate() const noexcept { return certificate_; }
+    const std::shared_ptr<const CertificateFacts>& certificate() const noexcept {
+        return certificate_;
+    }
 
     // Whether the latest probe resumed its session (cleared when a probe starts).
     void begin_probe() noexcept { last_probe_resumed_ = false; }
@@ -58,7 +60,7 @@ private:
 
     std::unique_ptr<SSL_SESSION, SessionFree> session_;
     Clock::time_point full_handshake_at_{};
-    std::optional<CertificateFacts> certificate_;
+    std::shared_ptr<const CertificateFacts> certificate_;
     bool received_ = false;
     bool last_probe_resumed_ = false;
 };

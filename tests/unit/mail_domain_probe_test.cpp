@@ -161,7 +161,7 @@ TEST(ExpandTargets, OneMailDomainTargetPerDomainNamedByIt) {
     TargetTable table;
     table.sync(specs);
     EXPECT_EQ(table.at(0).label, "example.com");
-    EXPECT_EQ(table.at(0).server_name, "example.com");
+    EXPECT_EQ(table.at(0).server_name(), "example.com");
 }
 
 }  // namespace

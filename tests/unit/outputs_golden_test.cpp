@@ -57,10 +57,10 @@ std::int64_t epoch_seconds(TimePoint at) {
     return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
 }
 
-CertificateFacts certificate(std::chrono::hours left, std::string tls_version) {
-    return {epoch_seconds(kNow + left), "CN=mail.example.test", "CN=Example CA",
-            {"mail.example.test", "imap.example.test"}, std::move(tls_version),
-            "TLS_AES_256_GCM_SHA384"};
+std::shared_ptr<const CertificateFacts> certificate(std::chrono::hours left, std::string tls_version) {
+    return std::make_shared<const CertificateFacts>(CertificateFacts{
+        epoch_seconds(kNow + left), "CN=mail.example.test", "CN=Example CA",
+        {"mail.example.test", "imap.example.test"}, std::move(tls_version), "TLS_AES_256_GCM_SHA384"});
 }
 
 // The lag of `node` behind each (peer, seconds), as ldap_replication reports it.

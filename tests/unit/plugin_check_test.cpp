@@ -500,11 +500,12 @@ protected:
         result.add_phase(Phase::connect, 1000us);
         result.add_phase(Phase::greeting, 5000us);
         result.add_phase(Phase::tls, 4000us);
-        result.certificate = CertificateFacts{};
-        result.certificate->tls_version = "TLS 1.3";
-        result.certificate->earliest_not_after =
+        CertificateFacts certificate;
+        certificate.tls_version = "TLS 1.3";
+        certificate.earliest_not_after =
             std::chrono::duration_cast<std::chrono::seconds>((now_ + cert_left).time_since_epoch())
                 .count();
+        result.certificate = std::make_shared<const CertificateFacts>(std::move(certificate));
         return result;
     }
 

@@ -224,12 +224,11 @@ struct HostileTarget {
         check.protocol = Protocol::imaps;
         check.cert_warning = std::chrono::days(21);
         check.cert_critical = std::chrono::days(7);
-        node = Node{"node" + evil, "role" + evil, "zone" + evil, "10.0.0.1", "", "", {}};
+        node = Node{"node" + evil, "role" + evil, "zone" + evil, "10.0.0.1", "name" + evil, "", {}};
         target.id = 7;
         target.spec.check = &check;
         target.spec.node = &node;
         target.label = "10.0.0.1:993" + evil;
-        target.server_name = "name" + evil;
         target.has_result = true;
         target.probes = 5;
         target.failures = 1;
@@ -238,7 +237,7 @@ struct HostileTarget {
         target.last.total = 12ms;
         target.last.add_phase(Phase::connect, 1ms);
         target.last.add_phase(Phase::tls, 4ms);
-        target.last.certificate =
+        target.last.certificate = std::make_shared<const CertificateFacts>(
             CertificateFacts{std::chrono::duration_cast<std::chrono::seconds>(
                                  (kNow + std::chrono::days(5)).time_since_epoch())
                                  .count(),
@@ -246,7 +245,7 @@ struct HostileTarget {
                              "CN=issuer" + evil,
                              {"san" + evil},
                              "TLS 1.3",
-                             "cipher" + evil};
+                             "cipher" + evil});
         target.last.measurements.push_back({&ldap_replication_lag_measurement, 1.5, "peer" + evil});
         target.history.push(kNow - 1s, target.last);
         grader.observe({Grade::critical, GradeCause::failure, "bad_greeting: " + evil}, 1, 1, 1h,

@@ -24,11 +24,11 @@ using Clock = TlsSessionSlot::Clock;
 
 // ---- the slot, sans-io ----
 
-CertificateFacts facts_expiring_at(std::int64_t not_after) {
+std::shared_ptr<const CertificateFacts> facts_expiring_at(std::int64_t not_after) {
     CertificateFacts facts;
     facts.earliest_not_after = not_after;
     facts.subject = "CN=node.test";
-    return facts;
+    return std::make_shared<const CertificateFacts>(std::move(facts));
 }
 
 // An SSL_SESSION OpenSSL would offer: it has a session id (whose first byte, `tag`, names it).
