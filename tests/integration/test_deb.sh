@@ -35,6 +35,9 @@ cleanup() {
     userdel tierwatch 2>/dev/null || true
     if getent group tierwatch >/dev/null; then groupdel tierwatch 2>/dev/null || true; fi
   fi
+  if [[ $installed_by_us -eq 1 ]] && ! dpkg-query -W -f='${Status}' tierwatch 2>/dev/null | grep -q 'installed\|config-files'; then
+    rm -f "$marker"
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -43,10 +46,24 @@ trap cleanup EXIT
 exec 9>/run/lock/tierwatch-test-deb.lock
 flock -w 600 9 || { echo "test_deb: another package test holds /run/lock/tierwatch-test-deb.lock" >&2; exit 1; }
 
-if dpkg-query -W -f='${Status}' tierwatch 2>/dev/null | grep -q 'installed'; then
-  echo "test_deb: a tierwatch package is installed on this machine already; not replacing it" >&2
-  exit 1
+# While the package this test installed is on the machine, this file says so: a run killed before
+# its cleanup (SIGKILL, a machine stopped mid-test) leaves both behind, and the next run removes
+# that package instead of refusing forever. A package an operator installed has no such file.
+marker=/var/lib/tierwatch-test-deb.installed
+if dpkg-query -W -f='${Status}' tierwatch 2>/dev/null | grep -q 'installed\|config-files'; then
+  if [[ ! -e $marker ]]; then
+    echo "test_deb: a tierwatch package is installed on this machine already (not by this test); not replacing it" >&2
+    exit 1
+  fi
+  echo "test_deb: purging the package that a killed run of this test left installed ($(cat "$marker"))"
+  dpkg --purge tierwatch >"$work/purge-leftover.log" 2>&1 || { cat "$work/purge-leftover.log" >&2; exit 1; }
+  if [[ $(cut -d' ' -f2 "$marker") == created-user ]] && getent passwd tierwatch >/dev/null; then
+    userdel tierwatch 2>/dev/null || true
+    if getent group tierwatch >/dev/null; then groupdel tierwatch 2>/dev/null || true; fi
+    user_existed=0
+  fi
 fi
+rm -f "$marker"
 
 if [[ -n ${TIERWATCH_DEB:-} ]]; then
   deb=$TIERWATCH_DEB  # a package built already (release checks)
@@ -74,8 +91,9 @@ if excluded=$(grep -ls '^path-exclude[= ]*/usr/share/man' /etc/dpkg/dpkg.cfg /et
   exit 1
 fi
 
-dpkg -i "$deb" >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
+echo "$(date -u +%FT%TZ) $([[ $user_existed -eq 1 ]] && echo kept-user || echo created-user)" >"$marker"
 installed_by_us=1
+dpkg -i "$deb" >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
 
 # --- Files where Debian expects them.
 for path in /usr/sbin/tierwatchd /usr/bin/tierwatch; do
