@@ -577,7 +577,6 @@ def run_scale(ctx, targets, interval, window, scrapes=True):
     s1, secs, size = d.scrape()
     # CPU of the daemon across one scrape: an upper bound, since probes keep running during it.
     scrape_cpu = cpu_seconds(pid) - c1
-    t1_counted = t1
     scrape_times.append(secs)
     sizes.append(size)
     rss, fds = rss_kb(pid), fd_count(pid)
@@ -588,7 +587,7 @@ def run_scale(ctx, targets, interval, window, scrapes=True):
     probes = metric_sum(s1, "tierwatch_probes_total") - metric_sum(s0, "tierwatch_probes_total")
     ok = metric_sum(s1, "tierwatch_probes_total", 'result="success"') - metric_sum(
         s0, "tierwatch_probes_total", 'result="success"')
-    return dict(targets=targets, interval=interval, scrapes=scrapes, expected_rate=targets / interval, rate=probes / (t1_counted - t0_counted),
+    return dict(targets=targets, interval=interval, scrapes=scrapes, expected_rate=targets / interval, rate=probes / (t1 - t0_counted),
                 most_per_target=most_per_target, targets_over_schedule=over,
                 ok_share=ok / probes if probes else 0, cpu_share=(c1 - c0) / (t1 - t0),
                 cpu_per_1k=(c1 - c0) / probes * 1000 if probes else float("nan"),

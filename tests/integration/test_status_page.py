@@ -216,7 +216,7 @@ def expected_cell(targets):
     """What a grid cell must show for these targets: the worst grade's CSS word and "up/total"."""
     grades = [t["grade"] for t in targets]
     worst = next((g for g in ("critical", "warning", "ok") if g in grades), "pending")
-    return worst, f"{sum(g != 'critical' for g in grades)}/{len(grades)} up"
+    return worst, f"{sum(g in ('ok', 'warning') for g in grades)}/{len(grades)} up"  # pending is not up
 
 
 def run_with_fleet(fleet, fleet_dir, env):
