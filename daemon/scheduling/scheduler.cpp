@@ -100,7 +100,7 @@ void Scheduler::start(TargetId id, SteadyTime now, std::vector<Launch>& launches
     ++stats_.in_flight;
     ++host_in_flight_[entry.host];
     ++stats_.launched;
-    launches.push_back({id, now - entry.slot});
+    launches.push_back({id, std::max(now - entry.slot, SteadyDuration::zero())});  // early: no lag
 }
 
 void Scheduler::enqueue(TargetId id) {
@@ -114,12 +114,17 @@ void Scheduler::enqueue(TargetId id) {
     }
 }
 
-void Scheduler::advance(SteadyTime now, std::vector<Launch>& launches) {
-    while (!heap_.empty() && heap_.top().due <= now) {
+void Scheduler::advance(SteadyTime now, std::vector<Launch>& launches, SteadyDuration early) {
+    std::vector<HeapItem> not_yet;  // early slots of busy targets: not missed before their time
+    while (!heap_.empty() && heap_.top().due <= now + early) {
         const HeapItem item = heap_.top();
         heap_.pop();
         Entry& entry = entries_[item.target];
         if (item.generation != entry.generation || entry.state == State::absent) continue;
+        if (item.due > now && entry.state != State::idle) {
+            not_yet.push_back(item);
+            continue;
+        }
 
         // Slots that passed entirely while the loop was away are skipped, not replayed.
         const auto behind = (now - item.due) / entry.interval;
@@ -138,6 +143,7 @@ void Scheduler::advance(SteadyTime now, std::vector<Launch>& launches) {
             enqueue(item.target);
         }
     }
+    for (const HeapItem& item : not_yet) heap_.push(item);
 }
 
 void Scheduler::complete(TargetId id, SteadyTime now, std::vector<Launch>& launches) {

@@ -51,8 +51,12 @@ public:
 
     // Earliest time at which advance() has something to do.
     std::optional<SteadyTime> next_due() const;
-    // Processes every slot due at `now`; appends what may start now to `launches`.
-    void advance(SteadyTime now, std::vector<Launch>& launches);
+    // Processes every slot due at `now`, or within `early` after it; appends what may start now
+    // to `launches`. Slots keep their phase: a slot run early is still the slot, and the next one
+    // is an interval after it. The loop passes a few milliseconds of `early` so that one wake-up
+    // launches every probe due in that window instead of re-arming the timer for each one.
+    void advance(SteadyTime now, std::vector<Launch>& launches,
+                 SteadyDuration early = SteadyDuration::zero());
     // A launched target finished; frees its limits and appends queued work that may now start.
     void complete(TargetId id, SteadyTime now, std::vector<Launch>& launches);
 

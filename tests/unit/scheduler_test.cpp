@@ -62,6 +62,43 @@ TEST(Scheduler, StalledLoopCountsEveryMissedSlotOnce) {
     EXPECT_EQ(*scheduler.next_due(), first + 40s);
 }
 
+TEST(Scheduler, EarlyWindowLaunchesSlotsDueWithinItAndKeepsTheirPhase) {
+    Scheduler scheduler({10, 10}, 1);
+    scheduler.add(0, 0, 10s, 0, at(0s));
+    const SteadyTime first = *scheduler.next_due();
+    Launches launches;
+
+    scheduler.advance(first - 11ms, launches, 10ms);  // due after the window: not yet
+    EXPECT_TRUE(launches.empty());
+    scheduler.advance(first - 4ms, launches, 10ms);
+    ASSERT_EQ(launches.size(), 1u);
+    EXPECT_EQ(launches[0].lag, 0ns);  // early is no lag
+    EXPECT_EQ(*scheduler.next_due(), first + 10s);  // the next slot is the slot's, not the launch's
+
+    // Still running when its next slot comes into the window: that slot is not missed yet.
+    launches.clear();
+    scheduler.advance(first + 10s - 4ms, launches, 10ms);
+    EXPECT_TRUE(launches.empty());
+    EXPECT_EQ(scheduler.stats().skipped_slots, 0u);
+    EXPECT_EQ(*scheduler.next_due(), first + 10s);
+    scheduler.complete(0, first + 10s - 2ms, launches);
+    scheduler.advance(first + 10s - 2ms, launches, 10ms);
+    ASSERT_EQ(launches.size(), 1u);
+    EXPECT_EQ(scheduler.stats().skipped_slots, 0u);
+    EXPECT_EQ(*scheduler.next_due(), first + 20s);
+}
+
+TEST(Scheduler, EarlyWindowWiderThanTheIntervalRunsATargetOnceAtATime) {
+    Scheduler scheduler({10, 10}, 1);
+    scheduler.add(0, 0, 2ms, 0, at(0s));
+    const SteadyTime first = *scheduler.next_due();
+    Launches launches;
+    scheduler.advance(first, launches, 10ms);
+    ASSERT_EQ(launches.size(), 1u);
+    EXPECT_EQ(scheduler.stats().skipped_slots, 0u);  // its later slots in the window are not due yet
+    EXPECT_EQ(*scheduler.next_due(), first + 2ms);
+}
+
 TEST(Scheduler, PerHostLimitQueuesInOrderAndNeverDrops) {
     Scheduler scheduler({100, 2}, 1);
     for (Scheduler::TargetId id = 0; id < 5; ++id) scheduler.add(id, 7, 10s, 0, at(0s));
