@@ -3,7 +3,7 @@
  *
  *   bare_client --mode tcp|smtp|imap|pop3|tls|tls_resume|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT
  *               --count N [--concurrency C] [--rate R] [--ca FILE] [--sni NAME]
- *               [--timeout-ms T] [--max-seconds S]
+ *               [--timeout-ms T] [--max-seconds S] [--batch-ms B]
  *
  * Prints one line of key=value pairs: probes ok fail seconds rate p50_ms p99_ms cpu_s maxrss_kb.
  * TLS uses one SSL_CTX (and so one X509_STORE) for every probe, with chain and host-name
@@ -14,6 +14,8 @@
  * timeout, so deadlines fall in start order: a FIFO), and one clock read per loop turn (plus one per probe for its latency).
  * tls_resume: implicit TLS resuming one session per target address; a TLS 1.3 ticket is used once,
  * so after each handshake it sends close_notify and reads until a new ticket or the server's close.
+ * --batch-ms B starts every probe due within the next B ms at once, as tierwatchd's scheduler does
+ * (10 ms): paced at the same rate, the floor then pays the same number of wake-ups.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -267,7 +269,8 @@ static int cmp_double(const void *a, const void *b) {
 static void usage(const char *why) {
     fprintf(stderr,
             "bare_client: %s\nusage: bare_client --mode tcp|smtp|imap|pop3|tls|tls_resume|imaps|smtp_starttls|https --targets FIRST_127_ADDR,COUNT,PORT "
-            "--count N [--concurrency C] [--rate R] [--ca FILE] [--sni NAME] [--timeout-ms T] [--max-seconds S]\n",
+            "--count N [--concurrency C] [--rate R] [--ca FILE] [--sni NAME] [--timeout-ms T] [--max-seconds S] "
+            "[--batch-ms B]\n",
             why);
     exit(2);
 }
@@ -275,7 +278,7 @@ static void usage(const char *why) {
 int main(int argc, char **argv) {
     const char *mode_name = NULL, *targets = NULL, *ca = NULL;
     long count = 0, concurrency = 64, timeout_ms = 5000;
-    double rate = 0, max_seconds = 300;
+    double rate = 0, max_seconds = 300, batch_s = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 >= argc) usage("missing value");
@@ -289,6 +292,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--sni")) sni = v;
         else if (!strcmp(a, "--timeout-ms")) timeout_ms = atol(v);
         else if (!strcmp(a, "--max-seconds")) max_seconds = atof(v);
+        else if (!strcmp(a, "--batch-ms")) batch_s = atof(v) / 1000.0;
         else usage("unknown argument");
     }
     if (!mode_name || !targets || count <= 0 || concurrency <= 0) usage("--mode, --targets and --count are required");
@@ -356,7 +360,7 @@ int main(int argc, char **argv) {
     while ((started < count || in_flight > 0) && loop_now < deadline) {
         const double t = loop_now;
         /* Start what the rate and concurrency allow. */
-        while (started < count && in_flight < concurrency && (rate <= 0 || t0 + (double)started / rate <= t)) {
+        while (started < count && in_flight < concurrency && (rate <= 0 || t0 + (double)started / rate <= t + batch_s)) {
             struct conn *c = &conns[free_slots[--free_count]];
             struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
             sa.sin_addr.s_addr = htonl(base_h + (uint32_t)(started % naddr));

@@ -50,6 +50,9 @@ REFERENCE_SCENARIO = {"tls_resume": "tls"}
 SHARED_LISTENERS = {"tls_resume", "tcp_1s", "smtp_1s"}
 # (interval s, probes/s) of the paced scenarios that differ from the profile's default.
 SCENARIO_PACE = {"tcp_1s": (1, 1000), "smtp_1s": (1, 1000)}
+# tierwatchd starts every probe due within this window at one wake-up (launch_window in
+# daemon/engine/probe_loop.cpp); the floor is paced the same way, so both pay the same wake-ups.
+LAUNCH_WINDOW_MS = 10
 # System calls per probe are counted in runs of their own (perf stat on the syscall tracepoints).
 SYSCALL_SCENARIOS = ["tcp", "smtp", "tcp_1s", "smtp_1s", "tls"]
 TIERWATCH_EXTRA = {"tls_resume": ["tls_resume = true"], "smtp_starttls": ["starttls = true"]}
@@ -311,7 +314,7 @@ def bare_argv(ctx, scenario, rate, window):
     return [ctx.bare_client, "--mode", bare_mode, "--targets", f"{COMPARE_FIRST},{ctx.compare_addrs},{port}",
             "--count", str(int(rate * window)), "--concurrency", str(ctx.concurrency), "--rate", str(rate),
             "--ca", ctx.ca, "--sni", "bench.test", "--timeout-ms", str(timeout * 1000),
-            "--max-seconds", str(window * 4 + 10)]
+            "--max-seconds", str(window * 4 + 10), "--batch-ms", str(LAUNCH_WINDOW_MS)]
 
 
 def run_bare(ctx, scenario, rate, window):
@@ -323,7 +326,7 @@ def run_bare(ctx, scenario, rate, window):
     kv = dict(x.split("=") for x in out.stdout.split())
     return dict(probes=int(kv["probes"]), ok=int(kv["ok"]), seconds=float(kv["seconds"]), cpu=float(kv["cpu_s"]),
                 p50=float(kv["p50_ms"]), p99=float(kv["p99_ms"]), rss_kb=int(kv["maxrss_kb"]),
-                note=f"{count} probes at {rate}/s, concurrency {ctx.concurrency}"
+                note=f"{count} probes at {rate}/s in {LAUNCH_WINDOW_MS} ms batches, concurrency {ctx.concurrency}"
                      + (f", {kv['resumed']} resumed" if bare_mode == "tls_resume" else ""))
 
 
