@@ -126,8 +126,9 @@ void Scheduler::advance(SteadyTime now, std::vector<Launch>& launches, SteadyDur
             continue;
         }
 
-        // Slots that passed entirely while the loop was away are skipped, not replayed.
-        const auto behind = (now - item.due) / entry.interval;
+        // Slots that passed entirely while the loop was away are skipped, not replayed. A slot
+        // taken early (due after `now`) has none behind it, however short the interval.
+        const auto behind = item.due <= now ? (now - item.due) / entry.interval : 0;
         const SteadyTime slot = item.due + behind * entry.interval;
         stats_.skipped_slots += static_cast<std::uint64_t>(behind);
         heap_.push({slot + entry.interval, item.target, item.generation});

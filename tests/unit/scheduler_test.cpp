@@ -97,6 +97,16 @@ TEST(Scheduler, EarlyWindowWiderThanTheIntervalRunsATargetOnceAtATime) {
     ASSERT_EQ(launches.size(), 1u);
     EXPECT_EQ(scheduler.stats().skipped_slots, 0u);  // its later slots in the window are not due yet
     EXPECT_EQ(*scheduler.next_due(), first + 2ms);
+
+    // Its first slot taken 8 ms early, four intervals ahead: nothing is behind it.
+    Scheduler ahead({10, 10}, 1);
+    ahead.add(0, 0, 2ms, 0, at(0s));
+    const SteadyTime due = *ahead.next_due();
+    Launches early;
+    ahead.advance(due - 8ms, early, 10ms);
+    ASSERT_EQ(early.size(), 1u);
+    EXPECT_EQ(ahead.stats().skipped_slots, 0u);
+    EXPECT_EQ(*ahead.next_due(), due + 2ms);
 }
 
 TEST(Scheduler, PerHostLimitQueuesInOrderAndNeverDrops) {
