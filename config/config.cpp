@@ -457,56 +457,67 @@ std::vector<IpAddress> outbound_addresses(const Section& s, const Check& check, 
 }
 
 // One row per family of protocol settings (probes/<p>/settings): the keys it reads, their refusal
-// on the protocols it does not serve, and the reader that fills its part of the check when it
-// serves it. A protocol with keys of its own is one row here and one member of Check.
+// on the protocols it does not serve, which protocols it serves, the reader that fills its part
+// of the check, and that part as the prober receives it (Check::settings). A protocol with keys
+// of its own is one row here and one member of Check.
 struct SettingsFamily {
     std::span<const std::string_view> (*keys)() noexcept;
     void (*reject_foreign)(const Section& s, Protocol protocol);
+    bool (*serves)(Protocol protocol);
     void (*read)(const Section& s, Check& check);
+    ProtocolSettings (*own)(const Check& check);
 };
 
 constexpr std::array<SettingsFamily, 9> settings_families{{
     {tcp_settings_keys, reject_foreign_tcp_keys,
-     [](const Section& s, Check& c) {
-         if (traits(c.protocol).family == ProtocolFamily::tcp) c.tcp = read_tcp_settings(s, c.protocol);
-     }},
+     [](Protocol p) { return traits(p).family == ProtocolFamily::tcp; },
+     [](const Section& s, Check& c) { c.tcp = read_tcp_settings(s, c.protocol); },
+     [](const Check& c) -> ProtocolSettings { return &c.tcp; }},
     {http_settings_keys, reject_foreign_http_keys,
-     [](const Section& s, Check& c) {
-         if (traits(c.protocol).family == ProtocolFamily::web) c.http = read_http_settings(s);
-     }},
-    {mail_settings_keys, reject_foreign_mail_keys,
-     [](const Section& s, Check& c) {
-         if (is_mail_protocol(c.protocol)) c.mail = read_mail_settings(s, c.protocol);
-     }},
-    {ldap_settings_keys, reject_foreign_ldap_keys,
-     [](const Section& s, Check& c) {
-         if (is_ldap_family(c.protocol)) c.ldap = read_ldap_settings(s, c.protocol);
-     }},
+     [](Protocol p) { return traits(p).family == ProtocolFamily::web; },
+     [](const Section& s, Check& c) { c.http = read_http_settings(s); },
+     [](const Check& c) -> ProtocolSettings { return &c.http; }},
+    {mail_settings_keys, reject_foreign_mail_keys, is_mail_protocol,
+     [](const Section& s, Check& c) { c.mail = read_mail_settings(s, c.protocol); },
+     [](const Check& c) -> ProtocolSettings { return &c.mail; }},
+    {ldap_settings_keys, reject_foreign_ldap_keys, is_ldap_family,
+     [](const Section& s, Check& c) { c.ldap = read_ldap_settings(s, c.protocol); },
+     [](const Check& c) -> ProtocolSettings { return &c.ldap; }},
     {roundtrip_settings_keys, reject_foreign_roundtrip_keys,
-     [](const Section& s, Check& c) {
-         if (c.protocol == Protocol::roundtrip) c.roundtrip = read_roundtrip_settings(s);
-     }},
+     [](Protocol p) { return p == Protocol::roundtrip; },
+     [](const Section& s, Check& c) { c.roundtrip = read_roundtrip_settings(s); },
+     [](const Check& c) -> ProtocolSettings { return &c.roundtrip; }},
     {dnsbl_settings_keys, reject_foreign_dnsbl_keys,
-     [](const Section& s, Check& c) {
-         if (c.protocol == Protocol::dnsbl) c.dnsbl = read_dnsbl_settings(s);
-     }},
+     [](Protocol p) { return p == Protocol::dnsbl; },
+     [](const Section& s, Check& c) { c.dnsbl = read_dnsbl_settings(s); },
+     [](const Check& c) -> ProtocolSettings { return &c.dnsbl; }},
     {fcrdns_settings_keys, reject_foreign_fcrdns_keys,
-     [](const Section& s, Check& c) {
-         if (c.protocol == Protocol::fcrdns) c.fcrdns = read_fcrdns_settings(s);
-     }},
+     [](Protocol p) { return p == Protocol::fcrdns; },
+     [](const Section& s, Check& c) { c.fcrdns = read_fcrdns_settings(s); },
+     [](const Check& c) -> ProtocolSettings { return &c.fcrdns; }},
     {dane_settings_keys, reject_foreign_dane_keys,
+     [](Protocol p) { return p == Protocol::dane; },
      [](const Section& s, Check& c) {
-         if (c.protocol != Protocol::dane) return;
          c.dane = read_dane_settings(s);
-         c.mail.starttls = true;  // DANE for SMTP is about the certificate STARTTLS presents
          s.reject_keys_for(dane_decides_keys, "protocols that trust a CA (a dane check trusts its TLSA records)",
                            to_string(c.protocol));
-     }},
-    {mail_domain_settings_keys, reject_foreign_mail_domain_keys,
-     [](const Section& s, Check& c) {
-         if (checks_a_domain(c.protocol)) c.mail_domain = read_mail_domain_settings(s);
-     }},
+     },
+     [](const Check& c) -> ProtocolSettings { return &c.dane; }},
+    {mail_domain_settings_keys, reject_foreign_mail_domain_keys, checks_a_domain,
+     [](const Section& s, Check& c) { c.mail_domain = read_mail_domain_settings(s); },
+     [](const Check& c) -> ProtocolSettings { return &c.mail_domain; }},
 }};
+
+}  // namespace
+
+ProtocolSettings Check::settings() const noexcept {
+    for (const SettingsFamily& family : settings_families) {
+        if (family.serves(protocol)) return family.own(*this);
+    }
+    return std::monostate{};
+}
+
+namespace {
 
 Check read_check(const Section& s, const Inherited& defaults, const Targets& targets) {
     Check check;
@@ -530,7 +541,9 @@ Check read_check(const Section& s, const Inherited& defaults, const Targets& tar
     if (!checks_dnssec(check.protocol)) {
         s.reject_keys_for(dnssec_only_keys, "protocols dane and mail_domain", to_string(check.protocol));
     }
-    for (const SettingsFamily& family : settings_families) family.read(s, check);
+    for (const SettingsFamily& family : settings_families) {
+        if (family.serves(check.protocol)) family.read(s, check);
+    }
     if (!check.uses_tls()) {
         s.reject_keys_for(tls_only_keys,
                           "protocols with TLS (tls, https, smtps, imaps, pop3s, ldaps) and checks with starttls = true",

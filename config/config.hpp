@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/protocol/protocols.hpp"
@@ -106,6 +107,13 @@ struct TlsSettings {
     Duration cert_refresh = std::chrono::hours(1);
 };
 
+// What a prober receives of its check: its protocol family's typed settings, by reference to the
+// loaded configuration (probes/net/probe.hpp hands it over in the ProbeRequest).
+using ProtocolSettings =
+    std::variant<std::monostate, const TcpSettings*, const HttpSettings*, const MailSettings*, const LdapSettings*,
+                 const RoundtripSettings*, const DnsblSettings*, const FcrdnsSettings*, const DaneSettings*,
+                 const MailDomainSettings*>;
+
 struct Check {
     std::string name;
     Protocol protocol = Protocol::tcp;
@@ -144,8 +152,14 @@ struct Check {
         return checks_a_domain(protocol) ? mail_domain.domain : none;
     }
 
-    // The probe's own connection starts plain and is upgraded (STARTTLS, STLS, a dialogue's).
-    bool upgrades_to_tls() const noexcept { return mail.starttls || ldap.starttls || tcp.starttls(); }
+    // The settings of the family that serves this check's protocol (config.cpp's family rows).
+    ProtocolSettings settings() const noexcept;
+
+    // The probe's own connection starts plain and is upgraded (STARTTLS, STLS, a dialogue's;
+    // DANE for SMTP is about the certificate STARTTLS presents).
+    bool upgrades_to_tls() const noexcept {
+        return mail.starttls || ldap.starttls || tcp.starttls() || protocol == Protocol::dane;
+    }
 
     // Implicit TLS, or a STARTTLS upgrade: either way the TLS settings apply.
     bool uses_tls() const noexcept {

@@ -466,9 +466,8 @@ asio::awaitable<SendResult> Pager::deliver(asio::any_io_executor executor, const
     for (const auto& entry : endpoints) {
         const auto left = deadline - std::chrono::steady_clock::now();
         if (left <= Duration::zero()) break;
-        const ProbeRequest request{&transport_, entry.endpoint().address(), url_.port, url_.host,
-                                   std::chrono::duration_cast<Duration>(left), &transport_.tls,
-                                   nullptr};
+        ProbeRequest request = probe_request(transport_, entry.endpoint().address(), url_.host);
+        request.deadline = std::chrono::duration_cast<Duration>(left);
         ProbeSession session(request, context);
         try {
             result = co_await converse(session, event);

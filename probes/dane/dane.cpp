@@ -56,9 +56,16 @@ asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext
                              "no TLSA record at " + name + " (" + dns_rcode_name(message.rcode) + ")");
     }
 
-    // The connection gets what the lookup left of the deadline.
+    // The connection gets what the lookup left of the deadline, and the SMTP dialogue of an smtp
+    // check with starttls: DANE for SMTP is about the certificate STARTTLS presents.
+    static const MailSettings upgrade_to_tls = [] {
+        MailSettings settings;
+        settings.starttls = true;
+        return settings;
+    }();
     ProbeRequest smtp = target;
     smtp.deadline = dns.remaining();
+    smtp.settings = &upgrade_to_tls;
     ProbeSession session(smtp, context);
     SmtpClient client(session);
     const bool opened = co_await client.open();
@@ -67,19 +74,20 @@ asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext
     const bool quit = co_await client.quit();
     if (!quit) co_return with_lookup(session.finish(), dns);
 
+    const DaneSettings& settings = target.settings_as<DaneSettings>();
     const DaneCheck verdict = check_dane(records, chain, std::chrono::system_clock::now(),
-                                        DaneOptions{target.check->dane.renewal_window});
+                                        DaneOptions{settings.renewal_window});
     const bool matched = !verdict.matches.empty();
     session.result().measurements.push_back({&dane_tlsa_matched_measurement, matched ? 1.0 : 0.0, {}});
     double unprepared = 0;
     if (verdict.reason == MailDnsReason::tlsa_next_key_missing && verdict.seconds_to_expiry) {
-        const auto window = std::chrono::seconds(target.check->dane.renewal_window).count();
+        const auto window = std::chrono::seconds(settings.renewal_window).count();
         unprepared = static_cast<double>(std::max<std::int64_t>(window - *verdict.seconds_to_expiry, 1));
     }
     if (matched) session.result().measurements.push_back({&dane_renewal_unprepared_measurement, unprepared, {}});
 
     const std::string records_say = name + ": " + verdict.detail;
-    if (target.check->dane.require_dnssec && !message.authentic_data) {
+    if (target.settings_as<DaneSettings>().require_dnssec && !message.authentic_data) {
         // A DANE sender ignores records it cannot validate: they neither protect nor refuse mail.
         session.fail(FailureReason::dnssec, "the TLSA answer for " + name +
                                                 " is not DNSSEC-validated (no AD bit from the resolver), so DANE "

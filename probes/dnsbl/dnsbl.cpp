@@ -43,7 +43,7 @@ asio::awaitable<ProbeResult> probe_dnsbl(const ProbeRequest& target, ProbeContex
     std::string errors;
     std::string timeouts;
     const auto note = [](std::string& into, const std::string& what) { into += (into.empty() ? "" : "; ") + what; };
-    for (const std::string& zone : target.check->dnsbl.zones) {
+    for (const std::string& zone : target.settings_as<DnsblSettings>().zones) {
         const std::string name = reverse_lookup_name(dns.address_bytes(), zone);
         const auto answer = co_await dns.query(name, DnsType::a);
         if (!answer.ok()) {

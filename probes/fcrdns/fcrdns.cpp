@@ -41,7 +41,7 @@ struct Greeting {
 // deadline; the connection's phases join the probe's.
 asio::awaitable<Greeting> read_greeting_host(const ProbeRequest& target, ProbeContext& context, DnsProbe& dns) {
     ProbeRequest smtp = target;
-    smtp.port = target.check->fcrdns.greeting_port;
+    smtp.port = target.settings_as<FcrdnsSettings>().greeting_port;
     smtp.deadline = dns.remaining();
     ProbeSession session(smtp, context);
     SmtpReplyParser parser;
@@ -70,6 +70,7 @@ asio::awaitable<Greeting> read_greeting_host(const ProbeRequest& target, ProbeCo
 }  // namespace
 
 asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, ProbeContext& context) {
+    const FcrdnsSettings& settings = target.settings_as<FcrdnsSettings>();
     DnsProbe dns(target, context);
     const std::string address = target.address.to_string();
     const bool v4 = dns.address_bytes().size() == 4;
@@ -115,20 +116,20 @@ asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, ProbeConte
         co_return dns.finish(FailureReason::ptr_mismatch,
                              "no PTR name of " + address + " resolves back to it: " + joined(mismatches));
     }
-    const std::string& expected = target.check->fcrdns.expect_hostname;
+    const std::string& expected = settings.expect_hostname;
     if (!expected.empty() && std::none_of(confirmed.begin(), confirmed.end(),
                                           [&](const std::string& name) { return same_dns_name(name, expected); })) {
         co_return dns.finish(FailureReason::hostname_mismatch, "PTR of " + address + " names " + joined(confirmed) +
                                                                    ", expected " + expected);
     }
-    if (target.check->fcrdns.match_greeting) {
+    if (settings.match_greeting) {
         const Greeting greeting = co_await read_greeting_host(target, context, dns);
         if (greeting.reason != FailureReason::none) co_return dns.finish(greeting.reason, greeting.detail);
         if (std::none_of(confirmed.begin(), confirmed.end(),
                          [&](const std::string& name) { return same_dns_name(name, greeting.host); })) {
             co_return dns.finish(FailureReason::greeting_mismatch,
                                  "PTR of " + address + " names " + joined(confirmed) + ", the SMTP greeting on port " +
-                                     std::to_string(target.check->fcrdns.greeting_port) + " announces \"" +
+                                     std::to_string(settings.greeting_port) + " announces \"" +
                                      printable_excerpt(greeting.host) + "\"");
         }
     }

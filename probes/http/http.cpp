@@ -20,7 +20,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t header_limit = HttpLimits{}.header;
 
 std::string host_header(const ProbeRequest& target) {
-    const auto& settings = target.check->http;
+    const auto& settings = target.settings_as<HttpSettings>();
     if (!settings.host.empty()) return settings.host;
     std::string host;
     if (!target.server_name.empty()) {
@@ -30,7 +30,7 @@ std::string host_header(const ProbeRequest& target) {
     } else {
         host = target.address.to_string();
     }
-    const std::uint16_t default_port = target.check->protocol == Protocol::https ? 443 : 80;
+    const std::uint16_t default_port = target.protocol == Protocol::https ? 443 : 80;
     if (target.port != default_port) host += ":" + std::to_string(target.port);
     return host;
 }
@@ -65,8 +65,8 @@ http::request<http::empty_body> make_http_request(http::verb verb, std::string_v
 
 asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
-    const HttpSettings& settings = target.check->http;
-    const bool https = target.check->protocol == Protocol::https;
+    const HttpSettings& settings = target.settings_as<HttpSettings>();
+    const bool https = target.protocol == Protocol::https;
     // Named locals: GCC 12 mis-compiles co_await in conditions (probes/mail/mail_session.hpp).
     bool ready = co_await session.connect();
     if (ready && https) ready = co_await session.start_tls();

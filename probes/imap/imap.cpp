@@ -55,7 +55,7 @@ asio::awaitable<bool> ImapClient::open() {
     if (!imap_capabilities(greeting, capabilities_)) {
         if (const bool ok = co_await command("CAPABILITY"); !ok) co_return false;
     }
-    if (check_.mail.starttls) {
+    if (mail_.starttls) {
         if (!check_starttls_offered(session_, capabilities_, "STARTTLS")) co_return false;
         if (preauth_) {
             co_return session_.fail(FailureReason::protocol, "STARTTLS impossible after PREAUTH");
@@ -68,7 +68,7 @@ asio::awaitable<bool> ImapClient::open() {
         if (const bool ok = co_await command("CAPABILITY"); !ok) co_return false;
     }
     if (!check_capabilities(session_, capabilities_)) co_return false;
-    if (!check_.username.empty() && !preauth_) {
+    if (!request_.username.empty() && !preauth_) {
         session_.begin(Phase::auth);
         if (const bool ok = co_await login(); !ok) co_return false;
         session_.begin(Phase::command);
@@ -77,19 +77,19 @@ asio::awaitable<bool> ImapClient::open() {
 }
 
 asio::awaitable<bool> ImapClient::login() {
-    const std::string& password = check_.password.reveal();
-    if (check_.mail.auth == MailAuth::plain) {
+    const std::string& password = request_.password_text();
+    if (mail_.auth == MailAuth::plain) {
         if (!has_capability(capabilities_, "AUTH=PLAIN")) {
             co_return session_.fail(FailureReason::protocol, "AUTH=PLAIN not offered");
         }
-        const std::string response = sasl_plain(check_.username, password) + "\r\n";
+        const std::string response = sasl_plain(request_.username, password) + "\r\n";
         co_return co_await command("AUTHENTICATE PLAIN", {}, std::span(&response, 1));
     }
     if (has_capability(capabilities_, "LOGINDISABLED")) {
         co_return session_.fail(FailureReason::protocol,
                                 "LOGIN disabled by the server (LOGINDISABLED)");
     }
-    const std::string_view arguments[] = {check_.username, password};
+    const std::string_view arguments[] = {request_.username, password};
     co_return co_await command("LOGIN", arguments);
 }
 
@@ -164,9 +164,8 @@ boost::asio::awaitable<ProbeResult> probe_imap(const ProbeRequest& target, Probe
     ProbeSession session(target, context);
     ImapClient client(session);
     bool ok = co_await client.open();
-    const Check& check = session.check();
-    if (ok && (!check.username.empty() || client.preauthenticated())) {
-        const std::string_view mailbox = check.mail.mailbox;
+    if (ok && (!target.username.empty() || client.preauthenticated())) {
+        const std::string_view mailbox = target.settings_as<MailSettings>().mailbox;
         ok = co_await client.command("EXAMINE", std::span(&mailbox, 1));
     }
     if (ok) co_await client.command("LOGOUT");

@@ -14,10 +14,10 @@
 
 namespace tierwatch {
 
-// Drives the session's check (starttls, username, password, auth).
+// Drives the session's request (login) and mail settings (starttls, auth).
 class ImapClient {
 public:
-    explicit ImapClient(ProbeSession& session) : session_(session), check_(session.check()) {}
+    explicit ImapClient(ProbeSession& session) : session_(session), request_(session.target()), mail_(session.settings<MailSettings>()) {}
 
     // Greeting, CAPABILITY, STARTTLS and CAPABILITY again, capability checks, and the login when
     // the check has a username. Ends in the command phase.
@@ -43,7 +43,8 @@ private:
                                           std::span<const std::string> parts);
 
     ProbeSession& session_;
-    const Check& check_;
+    const ProbeRequest& request_;
+    const MailSettings& mail_;
     ImapResponseParser parser_;
     std::vector<std::string> capabilities_;
     std::vector<std::uint32_t> search_results_;

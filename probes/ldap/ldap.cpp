@@ -89,13 +89,13 @@ LdapClient::LdapClient(ProbeSession& session)
 
 asio::awaitable<bool> LdapClient::open() {
     if (const bool ok = co_await session_.connect(); !ok) co_return false;
-    const Check& check = session_.check();
-    if (uses_implicit_tls(check.protocol)) {
+    const LdapSettings& settings = session_.settings<LdapSettings>();
+    if (uses_implicit_tls(session_.target().protocol)) {
         if (const bool ok = co_await session_.start_tls(); !ok) co_return false;
-    } else if (check.ldap.starttls) {
+    } else if (settings.starttls) {
         if (const bool ok = co_await start_tls(); !ok) co_return false;
     }
-    if (!check.ldap.bind_dn.empty()) {
+    if (!settings.bind_dn.empty()) {
         if (const bool ok = co_await bind(); !ok) co_return false;
     }
     co_return true;
@@ -122,17 +122,17 @@ asio::awaitable<bool> LdapClient::start_tls() {
 
 asio::awaitable<bool> LdapClient::bind() {
     session_.begin(Phase::auth);
-    const Check& check = session_.check();
+    const std::string& bind_dn = session_.settings<LdapSettings>().bind_dn;
     const std::int32_t id = next_id_++;
     out_.clear();
-    append_bind_request(out_, id, check.ldap.bind_dn, check.password.reveal());
+    append_bind_request(out_, id, bind_dn, session_.target().password_text());
     const bool written = co_await session_.write(out_);
     // The PDU holds the password in clear: wipe it before anything else can reuse the buffer.
     OPENSSL_cleanse(out_.data(), out_.size());
     out_.clear();
     if (!written) co_return false;
     if (const bool ok = co_await expect(id, LdapOp::bind_response, "bind"); !ok) co_return false;
-    if (auto failure = ldap_result_failure("bind as " + printable_excerpt(check.ldap.bind_dn),
+    if (auto failure = ldap_result_failure("bind as " + printable_excerpt(bind_dn),
                                            message_.result)) {
         co_return session_.fail(failure->reason, std::move(failure->detail));
     }
@@ -227,7 +227,7 @@ asio::awaitable<bool> LdapClient::read_message() {
 asio::awaitable<ProbeResult> probe_ldap(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     LdapClient client(session);
-    const LdapSettings& settings = target.check->ldap;
+    const LdapSettings& settings = target.settings_as<LdapSettings>();
     if (const bool opened = co_await client.open(); opened) {
         const LdapSearch search{
             .base_dn = settings.search_base,

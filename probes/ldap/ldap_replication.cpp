@@ -35,7 +35,7 @@ asio::awaitable<NodeRead> read_context_csn(ProbeRequest target, ProbeContext& co
     ProbeSession session(target, context);
     LdapClient client(session);
     if (const bool opened = co_await client.open(); opened) {
-        const std::string& base = target.check->ldap.search_base;
+        const std::string& base = target.settings_as<LdapSettings>().search_base;
         const LdapSearch search{
             .base_dn = base,
             .scope = LdapScope::base,
@@ -139,7 +139,7 @@ double replication_lag_seconds(std::span<const ContextCsn> node, std::span<const
 asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
                                                     ProbeContext& context) {
     const auto started = std::chrono::steady_clock::now();
-    const Check& check = *target.check;
+    const LdapSettings& settings = target.settings_as<LdapSettings>();
 
     // Peers are the other members; "other" by address, the identity of a target.
     struct Peer {
@@ -148,7 +148,7 @@ asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
         std::string error;
     };
     std::vector<Peer> peers;
-    for (const ReplicationMember& member : check.ldap.members) {
+    for (const ReplicationMember& member : settings.members) {
         std::string error;
         const auto addresses = co_await member_addresses(member, context, error);
         if (std::find(addresses.begin(), addresses.end(), target.address) != addresses.end())

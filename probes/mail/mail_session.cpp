@@ -7,7 +7,7 @@ namespace tierwatch {
 
 boost::asio::awaitable<bool> open_mail_session(ProbeSession& session) {
     if (const bool ok = co_await session.connect(); !ok) co_return false;
-    if (uses_implicit_tls(session.check().protocol)) {
+    if (uses_implicit_tls(session.target().protocol)) {
         if (const bool ok = co_await session.start_tls(); !ok) co_return false;
     }
     session.begin(Phase::greeting);
@@ -15,8 +15,9 @@ boost::asio::awaitable<bool> open_mail_session(ProbeSession& session) {
 }
 
 bool check_capabilities(ProbeSession& session, std::span<const std::string> offered) {
-    std::vector<std::string> expected = session.check().mail.expect_capabilities;
-    if (session.check().mail.starttls) {
+    const MailSettings& settings = session.settings<MailSettings>();
+    std::vector<std::string> expected = settings.expect_capabilities;
+    if (settings.starttls) {
         // Servers stop listing STARTTLS (POP3: STLS) once it is in use; it was offered and used,
         // so a check may expect it, as the SPEC's example does, and still check after TLS.
         std::erase_if(expected, [](const std::string& capability) {

@@ -71,8 +71,11 @@ asio::awaitable<MtaStsFetch> fetch_policy(const std::string& url, const ProbeReq
     const auto address = co_await policy_address(host, dns, why);
     if (!address) co_return fetch_failed(why);
     const auto left = std::chrono::duration_cast<Duration>(dns.deadline - std::chrono::steady_clock::now());
-    const ProbeRequest request{target.check, *address, target.port, host, std::max(left, Duration(0)), target.tls,
-                               nullptr};
+    ProbeRequest request = target;
+    request.address = *address;
+    request.server_name = host;
+    request.deadline = std::max(left, Duration(0));
+    request.tls_session = nullptr;
     ProbeSession session(request, context);
     // Named locals: GCC 12 mis-compiles co_await in conditions (probes/mail/mail_session.hpp).
     bool ready = co_await session.connect();
@@ -212,7 +215,7 @@ void report_verdict(const DomainVerdict& verdict, ProbeResult& result) {
 
 asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, ProbeContext& context) {
     DnsProbe dns(target, context);
-    const MailDomainSettings& settings = target.check->mail_domain;
+    const MailDomainSettings& settings = target.settings_as<MailDomainSettings>();
     AnswerCache cache;
     const std::vector<MailDnsQuery> ahead = independent_queries(settings);
     co_await ask_together(ahead, dns, cache);

@@ -71,7 +71,11 @@ public:
     ProbeSession& operator=(const ProbeSession&) = delete;
 
     const ProbeRequest& target() const noexcept { return target_; }
-    const Check& check() const noexcept { return *target_.check; }
+    // The protocol family's settings the request carries (ProbeRequest::settings_as).
+    template <typename Settings>
+    const Settings& settings() const {
+        return target_.settings_as<Settings>();
+    }
     ProbeStream& stream() noexcept { return stream_; }
     ProbeResult& result() noexcept { return result_; }
 

@@ -14,7 +14,7 @@ namespace asio = boost::asio;
 
 class Pop3Dialogue {
 public:
-    explicit Pop3Dialogue(ProbeSession& session) : session_(session), check_(session.check()) {}
+    explicit Pop3Dialogue(ProbeSession& session) : session_(session), request_(session.target()), mail_(session.settings<MailSettings>()) {}
 
     asio::awaitable<bool> run() {
         parser_.expect(false);
@@ -24,7 +24,7 @@ public:
         }
         session_.begin(Phase::command);
         if (const bool ok = co_await capa(); !ok) co_return false;
-        if (check_.mail.starttls) {
+        if (mail_.starttls) {
             if (!check_starttls_offered(session_, capabilities_, "STLS")) co_return false;
             if (const bool ok = co_await command("STLS\r\n", "STLS"); !ok) co_return false;
             if (const bool ok = co_await session_.start_tls(); !ok) co_return false;
@@ -33,7 +33,7 @@ public:
             if (const bool ok = co_await capa(); !ok) co_return false;
         }
         if (!check_capabilities(session_, capabilities_)) co_return false;
-        if (!check_.username.empty()) {
+        if (!request_.username.empty()) {
             session_.begin(Phase::auth);
             if (const bool ok = co_await login(); !ok) co_return false;
             session_.begin(Phase::command);
@@ -74,10 +74,10 @@ private:
     }
 
     asio::awaitable<bool> login() {
-        const std::string& password = check_.password.reveal();
-        if (check_.mail.auth == MailAuth::plain) {
+        const std::string& password = request_.password_text();
+        if (mail_.auth == MailAuth::plain) {
             // RFC 5034 initial response; a server that wants it separately sends "+ " first.
-            const std::string response = sasl_plain(check_.username, password);
+            const std::string response = sasl_plain(request_.username, password);
             const std::string initial = "AUTH PLAIN " + response + "\r\n";
             if (const bool ok = co_await exchange(initial); !ok) co_return false;
             if (reply().kind == Pop3Reply::Kind::challenge) {
@@ -91,12 +91,12 @@ private:
             return std::none_of(text.begin(), text.end(),
                                 [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
         };
-        if (!line_safe(check_.username) || !line_safe(password)) {
+        if (!line_safe(request_.username) || !line_safe(password)) {
             co_return session_.fail(
                 FailureReason::auth,
                 "USER/PASS cannot send a line break or NUL; use auth_mechanism = \"plain\"");
         }
-        const std::string user = "USER " + check_.username + "\r\n";
+        const std::string user = "USER " + std::string(request_.username) + "\r\n";
         if (const bool ok = co_await command(user, "USER", FailureReason::auth); !ok) {
             co_return false;
         }
@@ -105,7 +105,8 @@ private:
     }
 
     ProbeSession& session_;
-    const Check& check_;
+    const ProbeRequest& request_;
+    const MailSettings& mail_;
     Pop3ReplyParser parser_;
     std::vector<std::string> capabilities_;
 };

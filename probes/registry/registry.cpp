@@ -82,7 +82,7 @@ ProbeFunction find_prober(Protocol protocol) noexcept {
 }
 
 boost::asio::awaitable<ProbeResult> run_probe(const ProbeRequest& target, ProbeContext& context) {
-    return find_prober(target.check->protocol)(target, context);
+    return find_prober(target.protocol)(target, context);
 }
 
 }  // namespace tierwatch

@@ -77,10 +77,12 @@ RoundtripTurns& turns() {
     return instance;
 }
 
-// One leg as a check of its own (protocol, port, STARTTLS), so SmtpClient and ImapClient run it
-// exactly as they run an smtp or imap check; its deadline and TLS options travel in the request.
+// One leg as a request of its own (protocol, port, mail settings with its STARTTLS, its TLS
+// options), so SmtpClient and ImapClient run it exactly as they run an smtp or imap check. The
+// request points into the leg: a leg stays where it was prepared.
 struct Leg {
-    Check check;
+    MailSettings mail;
+    TlsSettings tls;
     ProbeRequest target;
 };
 
@@ -88,21 +90,20 @@ struct Leg {
 asio::awaitable<bool> prepare_leg(Leg& leg, const RoundtripLeg& url, const ProbeRequest& target,
                                   ProbeContext& context, Duration timeout, ProbeResult& result,
                                   std::string_view name) {
-    leg.check = *target.check;
-    leg.check.protocol = url.protocol;
-    leg.check.port = url.port;
-    leg.check.mail = MailSettings{};
-    leg.check.mail.starttls = url.starttls;
-    leg.check.mail.auth = is_imap(url.protocol) ? MailAuth::login : MailAuth::plain;
+    leg.mail = MailSettings{};
+    leg.mail.starttls = url.starttls;
+    leg.mail.auth = is_imap(url.protocol) ? MailAuth::login : MailAuth::plain;
+    leg.tls = *target.tls;
     leg.target = target;
-    leg.target.check = &leg.check;
+    leg.target.protocol = url.protocol;
     leg.target.port = url.port;
     leg.target.deadline = timeout;
-    leg.target.tls = &leg.check.tls;
+    leg.target.tls = &leg.tls;
     leg.target.tls_session = nullptr;
+    leg.target.settings = &leg.mail;
     if (url.via_target) co_return true;
     // A fixed server: its own name is the one its certificate must carry.
-    leg.check.tls.server_name.clear();
+    leg.tls.server_name.clear();
     leg.target.server_name = url.host;
     boost::system::error_code ec;
     leg.target.address = asio::ip::make_address(url.address, ec);
@@ -138,7 +139,7 @@ asio::awaitable<ProbeResult> submit_message(const Leg& leg, ProbeContext& contex
                                             const std::string& token) {
     ProbeSession session(leg.target, context);
     SmtpClient smtp(session);
-    const std::string& mailbox = leg.check.username;
+    const std::string mailbox(leg.target.username);
     const std::string from = "MAIL FROM:<" + mailbox + ">\r\n";
     const std::string to = "RCPT TO:<" + mailbox + ">\r\n";
     const std::string message = roundtrip_message(token, mailbox, std::chrono::system_clock::now());
@@ -323,11 +324,12 @@ void RoundtripTurns::release(const std::string& key) {
 }
 
 asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, ProbeContext& context) {
-    const Check& check = *target.check;
-    const RoundtripTurns::Turn turn = co_await turns().acquire(check.name, context.executor);
+    const RoundtripSettings& settings = target.settings_as<RoundtripSettings>();
+    const std::string check_name(target.check_name);
+    const RoundtripTurns::Turn turn = co_await turns().acquire(check_name, context.executor);
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + target.deadline;
-    const std::string prefix = roundtrip_token_prefix(local_host_name(), check.name);
+    const std::string prefix = roundtrip_token_prefix(local_host_name(), check_name);
     const std::string token = prefix + "-" + random_suffix();
     ProbeResult result;
     const auto finish = [&] {
@@ -336,7 +338,7 @@ asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, ProbeCo
     };
 
     Leg submit;
-    if (const bool ready = co_await prepare_leg(submit, check.roundtrip.submit, target, context,
+    if (const bool ready = co_await prepare_leg(submit, settings.submit, target, context,
                                                 target.deadline, result, "submit");
         !ready) {
         co_return finish();
@@ -348,7 +350,7 @@ asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, ProbeCo
     Leg fetch;
     const auto left = std::chrono::duration_cast<Duration>(deadline - submitted);
     if (const bool ready =
-            co_await prepare_leg(fetch, check.roundtrip.fetch, target, context,
+            co_await prepare_leg(fetch, settings.fetch, target, context,
                                  std::max(left, Duration::zero()) + cleanup_grace, result, "fetch");
         !ready) {
         co_return finish();

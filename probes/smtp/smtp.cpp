@@ -19,7 +19,7 @@ asio::awaitable<bool> SmtpClient::open() {
     }
     session_.begin(Phase::command);
     if (const bool ok = co_await hello(); !ok) co_return false;
-    if (check_.mail.starttls) {
+    if (mail_.starttls) {
         if (!check_starttls_offered(session_, capabilities_, "STARTTLS")) co_return false;
         if (const bool ok = co_await command("STARTTLS\r\n", "STARTTLS", 220); !ok) {
             co_return false;
@@ -30,7 +30,7 @@ asio::awaitable<bool> SmtpClient::open() {
         if (const bool ok = co_await hello(); !ok) co_return false;
     }
     if (!check_capabilities(session_, capabilities_)) co_return false;
-    if (!check_.username.empty()) {
+    if (!request_.username.empty()) {
         session_.begin(Phase::auth);
         if (const bool ok = co_await authenticate(); !ok) co_return false;
         session_.begin(Phase::command);
@@ -58,32 +58,32 @@ asio::awaitable<bool> SmtpClient::exchange(std::string_view line) {
 }
 
 asio::awaitable<bool> SmtpClient::hello() {
-    const bool lmtp = check_.protocol == Protocol::lmtp;
+    const bool lmtp = request_.protocol == Protocol::lmtp;
     const std::string verb = lmtp ? "LHLO" : "EHLO";
-    const std::string line = verb + " " + check_.mail.helo_name + "\r\n";
+    const std::string line = verb + " " + mail_.helo_name + "\r\n";
     if (const bool ok = co_await command(line, verb, 250); !ok) co_return false;
     capabilities_ = ehlo_capabilities(reply());
     co_return true;
 }
 
 asio::awaitable<bool> SmtpClient::authenticate() {
-    const bool plain = check_.mail.auth == MailAuth::plain;
+    const bool plain = mail_.auth == MailAuth::plain;
     const std::string_view mechanism = plain ? "PLAIN" : "LOGIN";
     if (!has_capability(capabilities_, "AUTH " + std::string(mechanism))) {
         // Postfix offers AUTH only after STARTTLS by default (smtpd_tls_auth_only).
         co_return session_.fail(FailureReason::protocol,
                                 "AUTH " + std::string(mechanism) + " not offered");
     }
-    const std::string& password = check_.password.reveal();
+    const std::string& password = request_.password_text();
     if (plain) {
-        const std::string line = "AUTH PLAIN " + sasl_plain(check_.username, password) + "\r\n";
+        const std::string line = "AUTH PLAIN " + sasl_plain(request_.username, password) + "\r\n";
         if (const bool ok = co_await exchange(line); !ok) co_return false;
     } else {
         // RFC 4954 LOGIN: two 334 challenges (user name, password), each answered in base64.
         if (const bool ok = co_await exchange("AUTH LOGIN\r\n"); !ok) co_return false;
-        for (const std::string* answer : {&check_.username, &password}) {
+        for (const std::string_view answer : {request_.username, std::string_view(password)}) {
             if (reply().code != 334) break;
-            const std::string line = base64_encode(*answer) + "\r\n";
+            const std::string line = base64_encode(answer) + "\r\n";
             if (const bool ok = co_await exchange(line); !ok) co_return false;
         }
     }

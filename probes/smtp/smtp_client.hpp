@@ -12,11 +12,11 @@
 
 namespace tierwatch {
 
-// Drives the session's check (protocol, starttls, helo_name, username, password, auth). The
+// Drives the session's request (protocol, login) and mail settings (starttls, helo_name, auth). The
 // e-mail pager drives it too, towards its relay.
 class SmtpClient {
 public:
-    explicit SmtpClient(ProbeSession& session) : session_(session), check_(session.check()) {}
+    explicit SmtpClient(ProbeSession& session) : session_(session), request_(session.target()), mail_(session.settings<MailSettings>()) {}
 
     // Greeting, EHLO (LHLO), STARTTLS and EHLO again, capability checks, AUTH when the check has
     // a username: everything before the first mail transaction. Ends in the command phase.
@@ -34,7 +34,8 @@ private:
     boost::asio::awaitable<bool> authenticate();
 
     ProbeSession& session_;
-    const Check& check_;
+    const ProbeRequest& request_;
+    const MailSettings& mail_;
     SmtpReplyParser parser_;
     std::vector<std::string> capabilities_;
 };

@@ -4,7 +4,7 @@
 namespace tierwatch {
 
 boost::asio::awaitable<bool> expect_banner(ProbeSession& session) {
-    const auto& regex = session.check().tcp.banner_regex;
+    const auto& regex = session.settings<TcpSettings>().banner_regex;
     if (!regex) co_return true;
     session.begin(Phase::greeting);
     std::string_view line;
@@ -19,7 +19,7 @@ boost::asio::awaitable<bool> expect_banner(ProbeSession& session) {
     if (!matched) {
         co_return session.fail(FailureReason::bad_greeting,
                                "banner \"" + printable_excerpt(line) + "\" does not match /" +
-                                   session.check().tcp.banner_regex_text + "/");
+                                   session.settings<TcpSettings>().banner_regex_text + "/");
     }
     co_return true;
 }

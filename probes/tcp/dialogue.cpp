@@ -87,7 +87,7 @@ void explain_failed_read(ProbeSession& session, const DialogueMachine& machine) 
 }  // namespace
 
 boost::asio::awaitable<bool> run_dialogue(ProbeSession& session) {
-    DialogueMachine machine(session.check().tcp.dialogue);
+    DialogueMachine machine(session.settings<TcpSettings>().dialogue);
     session.begin(Phase::greeting);
     while (true) {
         switch (machine.next()) {

@@ -10,7 +10,7 @@ namespace tierwatch {
 boost::asio::awaitable<ProbeResult> probe_tcp(const ProbeRequest& target, ProbeContext& context) {
     ProbeSession session(target, context);
     if (const bool connected = co_await session.connect(); connected) {
-        if (session.check().tcp.dialogue.empty()) {
+        if (session.settings<TcpSettings>().dialogue.empty()) {
             co_await expect_banner(session);
         } else {
             co_await run_dialogue(session);

@@ -14,7 +14,7 @@ boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, ProbeC
     if (ready) ready = co_await session.start_tls();
     if (ready) {
         bool dialogue_ok = false;
-        if (session.check().tcp.dialogue.empty()) {
+        if (session.settings<TcpSettings>().dialogue.empty()) {
             dialogue_ok = co_await expect_banner(session);
         } else {
             dialogue_ok = co_await run_dialogue(session);

@@ -1230,7 +1230,7 @@ TEST_F(ConfigTest, DaneUpgradesWithStarttlsAndLetsItsRecordsDecide) {
     const Check& check = config.checks.at(0);
     EXPECT_EQ(check.protocol, Protocol::dane);
     EXPECT_EQ(check.port, 25);
-    EXPECT_TRUE(check.mail.starttls);
+    EXPECT_TRUE(check.upgrades_to_tls());
     EXPECT_TRUE(check.uses_tls());
     EXPECT_FALSE(check.tls.verify);
     EXPECT_FALSE(check.tls.verify_hostname);

@@ -27,6 +27,61 @@ using test::CertVariant;
 using test::FaultOptions;
 using test::FaultServer;
 
+// A prober receives its family's settings and nothing else of the check: the request for each
+// protocol carries the member of the check that the protocol's family reads.
+TEST(ProbeRequestTest, CarriesTheProtocolFamilysSettings) {
+    Check check;
+    check.name = "c";
+    check.username = "monitor";
+    check.password = Secret("pw");
+    const auto address = boost::asio::ip::make_address("127.0.0.1");
+    for (const ProtocolTraits& protocol : all_protocols()) {
+        check.protocol = protocol.protocol;
+        const ProbeRequest request = probe_request(check, address, "node.test");
+        SCOPED_TRACE(std::string(protocol.name));
+        EXPECT_EQ(request.protocol, protocol.protocol);
+        EXPECT_EQ(request.check_name, "c");
+        EXPECT_EQ(request.username, "monitor");
+        EXPECT_EQ(request.password_text(), "pw");
+        EXPECT_FALSE(std::holds_alternative<std::monostate>(request.settings));
+        const void* held = std::visit(
+            [](auto settings) -> const void* {
+                if constexpr (std::is_same_v<decltype(settings), std::monostate>) {
+                    return nullptr;
+                } else {
+                    return settings;
+                }
+            },
+            request.settings);
+        const void* expected = nullptr;
+        switch (protocol.family) {
+            case ProtocolFamily::tcp: expected = &check.tcp; break;
+            case ProtocolFamily::web: expected = &check.http; break;
+            case ProtocolFamily::smtp:
+            case ProtocolFamily::imap:
+            case ProtocolFamily::pop3: expected = &check.mail; break;
+            case ProtocolFamily::ldap: expected = &check.ldap; break;
+            case ProtocolFamily::roundtrip: expected = &check.roundtrip; break;
+            case ProtocolFamily::dnsbl: expected = &check.dnsbl; break;
+            case ProtocolFamily::fcrdns: expected = &check.fcrdns; break;
+            case ProtocolFamily::dane: expected = &check.dane; break;
+            case ProtocolFamily::mail_domain: expected = &check.mail_domain; break;
+        }
+        EXPECT_EQ(held, expected);
+    }
+}
+
+// Asking for another family's settings is a bug in a prober: it throws, and probe_target turns
+// that into a failed probe instead of ending the loop.
+TEST(ProbeRequestTest, AnotherFamilysSettingsAreRefused) {
+    Check check;
+    check.protocol = Protocol::smtp;
+    const ProbeRequest request = probe_request(check, boost::asio::ip::make_address("127.0.0.1"), "");
+    EXPECT_EQ(&request.settings_as<MailSettings>(), &check.mail);
+    EXPECT_THROW(static_cast<void>(request.settings_as<LdapSettings>()), std::logic_error);
+    EXPECT_EQ(request.password_text(), "");
+}
+
 class ProbeTest : public test::ProbeFixture {
 protected:
     static void SetUpTestSuite() { make_suite_pki("probe-test"); }
