@@ -166,7 +166,7 @@ asio::awaitable<SendResult> EmailPager::converse(ProbeSession& session,
     if (!username_.empty() && !url_.tls && !starttls_) {
         co_return SendResult{SendFailure::tls, 0, "refusing AUTH without TLS", {}};
     }
-    SmtpClient client(session);
+    SmtpClient client(session, transport_.mail);
     bool accepted = co_await client.open();
     if (accepted) {
         const std::string mail_from = "MAIL FROM:<" + from_ + ">\r\n";

@@ -30,7 +30,7 @@ ProbeResult with_lookup(ProbeResult connection, DnsProbe& dns) {
 
 }  // namespace
 
-asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, const DaneSettings& settings, ProbeContext& context) {
     const std::string host(target.tls->server_name.empty() ? target.server_name : target.tls->server_name);
     DnsProbe dns(target, context);
     if (host.empty()) {
@@ -65,16 +65,14 @@ asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext
     }();
     ProbeRequest smtp = target;
     smtp.deadline = dns.remaining();
-    smtp.settings = &upgrade_to_tls;
     ProbeSession session(smtp, context);
-    SmtpClient client(session);
+    SmtpClient client(session, upgrade_to_tls);
     const bool opened = co_await client.open();
     if (!opened) co_return with_lookup(session.finish(), dns);
     const std::vector<DerCertificate> chain = session.presented_chain();
     const bool quit = co_await client.quit();
     if (!quit) co_return with_lookup(session.finish(), dns);
 
-    const DaneSettings& settings = target.settings_as<DaneSettings>();
     const DaneCheck verdict = check_dane(records, chain, std::chrono::system_clock::now(),
                                         DaneOptions{settings.renewal_window});
     const bool matched = !verdict.matches.empty();
@@ -87,7 +85,7 @@ asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext
     if (matched) session.result().measurements.push_back({&dane_renewal_unprepared_measurement, unprepared, {}});
 
     const std::string records_say = name + ": " + verdict.detail;
-    if (target.settings_as<DaneSettings>().require_dnssec && !message.authentic_data) {
+    if (settings.require_dnssec && !message.authentic_data) {
         // A DANE sender ignores records it cannot validate: they neither protect nor refuse mail.
         session.fail(FailureReason::dnssec, "the TLSA answer for " + name +
                                                 " is not DNSSEC-validated (no AD bit from the resolver), so DANE "

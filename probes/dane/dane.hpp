@@ -37,6 +37,6 @@ inline constexpr std::array<const MeasurementKind*, 2> dane_measurements{&dane_t
 // of the connection; tlsa_mismatch (no usable record matches the chain); dnssec (require_dnssec
 // and the answer lacks AD; the detail still says whether the records match). The chain is never
 // verified against a CA: the records decide.
-boost::asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_dane(const ProbeRequest& target, const DaneSettings& settings, ProbeContext& context);
 
 }  // namespace tierwatch

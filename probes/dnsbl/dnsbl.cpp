@@ -37,13 +37,13 @@ DnsblVerdict dnsbl_verdict(const DnsMessage& answer) {
     return verdict;
 }
 
-asio::awaitable<ProbeResult> probe_dnsbl(const ProbeRequest& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_dnsbl(const ProbeRequest& target, const DnsblSettings& settings, ProbeContext& context) {
     DnsProbe dns(target, context);
     std::string listed;
     std::string errors;
     std::string timeouts;
     const auto note = [](std::string& into, const std::string& what) { into += (into.empty() ? "" : "; ") + what; };
-    for (const std::string& zone : target.settings_as<DnsblSettings>().zones) {
+    for (const std::string& zone : settings.zones) {
         const std::string name = reverse_lookup_name(dns.address_bytes(), zone);
         const auto answer = co_await dns.query(name, DnsType::a);
         if (!answer.ok()) {

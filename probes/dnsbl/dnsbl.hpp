@@ -27,7 +27,7 @@ inline constexpr std::array<const MeasurementKind*, 1> dnsbl_measurements{&dnsbl
 // `listed` (with each listing zone, its return code and its TXT explanation in the detail), then
 // `dnsbl_error` (a 127.255.255.252-255 error code, an answer outside 127/8, SERVFAIL, REFUSED),
 // then `timeout`. NXDOMAIN is "not listed".
-boost::asio::awaitable<ProbeResult> probe_dnsbl(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_dnsbl(const ProbeRequest& target, const DnsblSettings& settings, ProbeContext& context);
 
 // ---- sans-io -------------------------------------------------------------------------------
 

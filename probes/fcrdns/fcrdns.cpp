@@ -39,9 +39,10 @@ struct Greeting {
 
 // Reads the greeting on greeting_port of the target's address within what is left of the
 // deadline; the connection's phases join the probe's.
-asio::awaitable<Greeting> read_greeting_host(const ProbeRequest& target, ProbeContext& context, DnsProbe& dns) {
+asio::awaitable<Greeting> read_greeting_host(const ProbeRequest& target, std::uint16_t port, ProbeContext& context,
+                                             DnsProbe& dns) {
     ProbeRequest smtp = target;
-    smtp.port = target.settings_as<FcrdnsSettings>().greeting_port;
+    smtp.port = port;
     smtp.deadline = dns.remaining();
     ProbeSession session(smtp, context);
     SmtpReplyParser parser;
@@ -69,8 +70,7 @@ asio::awaitable<Greeting> read_greeting_host(const ProbeRequest& target, ProbeCo
 
 }  // namespace
 
-asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, ProbeContext& context) {
-    const FcrdnsSettings& settings = target.settings_as<FcrdnsSettings>();
+asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, const FcrdnsSettings& settings, ProbeContext& context) {
     DnsProbe dns(target, context);
     const std::string address = target.address.to_string();
     const bool v4 = dns.address_bytes().size() == 4;
@@ -123,7 +123,7 @@ asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, ProbeConte
                                                                    ", expected " + expected);
     }
     if (settings.match_greeting) {
-        const Greeting greeting = co_await read_greeting_host(target, context, dns);
+        const Greeting greeting = co_await read_greeting_host(target, settings.greeting_port, context, dns);
         if (greeting.reason != FailureReason::none) co_return dns.finish(greeting.reason, greeting.detail);
         if (std::none_of(confirmed.begin(), confirmed.end(),
                          [&](const std::string& name) { return same_dns_name(name, greeting.host); })) {

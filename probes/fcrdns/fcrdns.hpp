@@ -14,6 +14,6 @@ namespace tierwatch {
 // names is expect_hostname), greeting_mismatch (match_greeting: none is the host name the SMTP
 // greeting announces; a greeting that cannot be read fails with its connection's reason, e.g.
 // connect_refused or bad_greeting); timeout when the deadline passes, dns for SERVFAIL or REFUSED.
-boost::asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_fcrdns(const ProbeRequest& target, const FcrdnsSettings& settings, ProbeContext& context);
 
 }  // namespace tierwatch

@@ -19,8 +19,7 @@ namespace http = boost::beast::http;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t header_limit = HttpLimits{}.header;
 
-std::string host_header(const ProbeRequest& target) {
-    const auto& settings = target.settings_as<HttpSettings>();
+std::string host_header(const ProbeRequest& target, const HttpSettings& settings) {
     if (!settings.host.empty()) return settings.host;
     std::string host;
     if (!target.server_name.empty()) {
@@ -63,15 +62,14 @@ http::request<http::empty_body> make_http_request(http::verb verb, std::string_v
     return request;
 }
 
-asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, const HttpSettings& settings, ProbeContext& context) {
     ProbeSession session(target, context);
-    const HttpSettings& settings = target.settings_as<HttpSettings>();
     const bool https = target.protocol == Protocol::https;
     // Named locals: GCC 12 mis-compiles co_await in conditions (probes/mail/mail_session.hpp).
     bool ready = co_await session.connect();
     if (ready && https) ready = co_await session.start_tls();
     if (!ready) co_return session.finish();
-    const std::string host = host_header(target);
+    const std::string host = host_header(target, settings);
     std::string path = settings.path;
 
     for (std::uint32_t hop = 0;; ++hop) {

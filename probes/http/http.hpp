@@ -18,7 +18,7 @@ inline constexpr MeasurementKind http_status_measurement{
     "HTTP status of the last response.", "HTTP status", "HTTP", "", nullptr, false};
 inline constexpr std::array<const MeasurementKind*, 1> http_measurements{&http_status_measurement};
 
-boost::asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_http(const ProbeRequest& target, const HttpSettings& settings, ProbeContext& context);
 
 // A request as tierwatch sends one: `verb` and `path`, Host, its User-Agent, and Connection: close
 // (one request a connection). The http prober's and the mail_domain prober's MTA-STS fetch.

@@ -67,7 +67,7 @@ asio::awaitable<bool> ImapClient::open() {
         capabilities_.clear();
         if (const bool ok = co_await command("CAPABILITY"); !ok) co_return false;
     }
-    if (!check_capabilities(session_, capabilities_)) co_return false;
+    if (!check_capabilities(session_, mail_, capabilities_)) co_return false;
     if (!request_.username.empty() && !preauth_) {
         session_.begin(Phase::auth);
         if (const bool ok = co_await login(); !ok) co_return false;
@@ -160,12 +160,12 @@ asio::awaitable<bool> ImapClient::exchange(std::string_view verb, std::string_vi
     }
 }
 
-boost::asio::awaitable<ProbeResult> probe_imap(const ProbeRequest& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_imap(const ProbeRequest& target, const MailSettings& settings, ProbeContext& context) {
     ProbeSession session(target, context);
-    ImapClient client(session);
+    ImapClient client(session, settings);
     bool ok = co_await client.open();
     if (ok && (!target.username.empty() || client.preauthenticated())) {
-        const std::string_view mailbox = target.settings_as<MailSettings>().mailbox;
+        const std::string_view mailbox = settings.mailbox;
         ok = co_await client.command("EXAMINE", std::span(&mailbox, 1));
     }
     if (ok) co_await client.command("LOGOUT");

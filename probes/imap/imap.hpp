@@ -8,6 +8,6 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_imap(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_imap(const ProbeRequest& target, const MailSettings& settings, ProbeContext& context);
 
 }  // namespace tierwatch

@@ -17,7 +17,8 @@ namespace tierwatch {
 // Drives the session's request (login) and mail settings (starttls, auth).
 class ImapClient {
 public:
-    explicit ImapClient(ProbeSession& session) : session_(session), request_(session.target()), mail_(session.settings<MailSettings>()) {}
+    ImapClient(ProbeSession& session, const MailSettings& settings)
+        : session_(session), request_(session.target()), mail_(settings) {}
 
     // Greeting, CAPABILITY, STARTTLS and CAPABILITY again, capability checks, and the login when
     // the check has a username. Ends in the command phase.

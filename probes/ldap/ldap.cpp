@@ -84,18 +84,17 @@ std::optional<LdapVerdict> judge_search(const LdapSearchOutcome& outcome, std::i
     return std::nullopt;
 }
 
-LdapClient::LdapClient(ProbeSession& session)
-    : session_(session), reader_(LdapReaderLimits{.max_message_size = max_ldap_message}) {}
+LdapClient::LdapClient(ProbeSession& session, const LdapSettings& settings)
+    : session_(session), settings_(settings), reader_(LdapReaderLimits{.max_message_size = max_ldap_message}) {}
 
 asio::awaitable<bool> LdapClient::open() {
     if (const bool ok = co_await session_.connect(); !ok) co_return false;
-    const LdapSettings& settings = session_.settings<LdapSettings>();
     if (uses_implicit_tls(session_.target().protocol)) {
         if (const bool ok = co_await session_.start_tls(); !ok) co_return false;
-    } else if (settings.starttls) {
+    } else if (settings_.starttls) {
         if (const bool ok = co_await start_tls(); !ok) co_return false;
     }
-    if (!settings.bind_dn.empty()) {
+    if (!settings_.bind_dn.empty()) {
         if (const bool ok = co_await bind(); !ok) co_return false;
     }
     co_return true;
@@ -122,7 +121,7 @@ asio::awaitable<bool> LdapClient::start_tls() {
 
 asio::awaitable<bool> LdapClient::bind() {
     session_.begin(Phase::auth);
-    const std::string& bind_dn = session_.settings<LdapSettings>().bind_dn;
+    const std::string& bind_dn = settings_.bind_dn;
     const std::int32_t id = next_id_++;
     out_.clear();
     append_bind_request(out_, id, bind_dn, session_.target().password_text());
@@ -224,10 +223,9 @@ asio::awaitable<bool> LdapClient::read_message() {
     }
 }
 
-asio::awaitable<ProbeResult> probe_ldap(const ProbeRequest& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_ldap(const ProbeRequest& target, const LdapSettings& settings, ProbeContext& context) {
     ProbeSession session(target, context);
-    LdapClient client(session);
-    const LdapSettings& settings = target.settings_as<LdapSettings>();
+    LdapClient client(session, settings);
     if (const bool opened = co_await client.open(); opened) {
         const LdapSearch search{
             .base_dn = settings.search_base,

@@ -15,7 +15,7 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_ldap(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_ldap(const ProbeRequest& target, const LdapSettings& settings, ProbeContext& context);
 
 // ---- sans-io judgements --------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ std::optional<LdapVerdict> judge_search(const LdapSearchOutcome& outcome, std::i
 // ProbeSession's own steps. Messages are read through a bounded LdapReader.
 class LdapClient {
 public:
-    explicit LdapClient(ProbeSession& session);
+    LdapClient(ProbeSession& session, const LdapSettings& settings);
 
     // Connects; TLS for ldaps or after the StartTLS extended operation when the check asks for
     // it; then the simple bind when the check has a bind_dn (phase auth).
@@ -67,6 +67,7 @@ private:
     boost::asio::awaitable<bool> read_message();
 
     ProbeSession& session_;
+    const LdapSettings& settings_;
     LdapReader reader_;
     LdapMessage message_;
     std::string out_;

@@ -29,13 +29,13 @@ struct NodeRead {
 };
 
 // One full LDAP session to `target`: open (TLS, bind), a base search for contextCSN, unbind.
-asio::awaitable<NodeRead> read_context_csn(ProbeRequest target, ProbeContext& context) {
+asio::awaitable<NodeRead> read_context_csn(ProbeRequest target, const LdapSettings& settings, ProbeContext& context) {
     static const std::array<std::string, 1> attributes{"contextCSN"};
     NodeRead read;
     ProbeSession session(target, context);
-    LdapClient client(session);
+    LdapClient client(session, settings);
     if (const bool opened = co_await client.open(); opened) {
-        const std::string& base = target.settings_as<LdapSettings>().search_base;
+        const std::string& base = settings.search_base;
         const LdapSearch search{
             .base_dn = base,
             .scope = LdapScope::base,
@@ -136,11 +136,9 @@ double replication_lag_seconds(std::span<const ContextCsn> node, std::span<const
     return std::chrono::duration<double>(lag).count();
 }
 
-asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
+asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target, const LdapSettings& settings,
                                                     ProbeContext& context) {
     const auto started = std::chrono::steady_clock::now();
-    const LdapSettings& settings = target.settings_as<LdapSettings>();
-
     // Peers are the other members; "other" by address, the identity of a target.
     struct Peer {
         const ReplicationMember* member;
@@ -158,18 +156,18 @@ asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
                          std::move(error)});
     }
 
-    using Read = decltype(asio::co_spawn(context.executor, read_context_csn(target, context),
+    using Read = decltype(asio::co_spawn(context.executor, read_context_csn(target, settings, context),
                                          asio::deferred));
     std::vector<Read> reads;
     reads.push_back(
-        asio::co_spawn(context.executor, read_context_csn(target, context), asio::deferred));
+        asio::co_spawn(context.executor, read_context_csn(target, settings, context), asio::deferred));
     for (const Peer& peer : peers) {
         if (!peer.address) continue;
         ProbeRequest peer_target = target;  // same deadline and TLS options, another server
         peer_target.address = *peer.address;
         peer_target.server_name = peer.member->fqdn;
         peer_target.tls_session = nullptr;
-        reads.push_back(asio::co_spawn(context.executor, read_context_csn(peer_target, context),
+        reads.push_back(asio::co_spawn(context.executor, read_context_csn(peer_target, settings, context),
                                        asio::deferred));
     }
     auto [order, exceptions, results] =

@@ -31,7 +31,7 @@ inline constexpr std::array<const MeasurementKind*, 1> ldap_replication_measurem
 // The target is one (check, node) pair: its own node must be readable (else that is the failure,
 // with its own reason), and each readable peer adds one ldap_replication_lag_measurement. A
 // peer that cannot be read is not a lag here: its own target reports it.
-boost::asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target,
+boost::asio::awaitable<ProbeResult> probe_ldap_replication(const ProbeRequest& target, const LdapSettings& settings,
                                                            ProbeContext& context);
 
 // ---- sans-io -------------------------------------------------------------------------------

@@ -14,8 +14,7 @@ boost::asio::awaitable<bool> open_mail_session(ProbeSession& session) {
     co_return true;
 }
 
-bool check_capabilities(ProbeSession& session, std::span<const std::string> offered) {
-    const MailSettings& settings = session.settings<MailSettings>();
+bool check_capabilities(ProbeSession& session, const MailSettings& settings, std::span<const std::string> offered) {
     std::vector<std::string> expected = settings.expect_capabilities;
     if (settings.starttls) {
         // Servers stop listing STARTTLS (POP3: STLS) once it is in use; it was offered and used,

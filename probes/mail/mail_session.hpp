@@ -47,7 +47,7 @@ boost::asio::awaitable<bool> read_greeting(ProbeSession& session, Parser& parser
 
 // Fails with protocol, naming what is missing, unless `offered` has every expect_capabilities
 // entry of the check (STARTTLS and STLS count as offered once the session was upgraded).
-bool check_capabilities(ProbeSession& session, std::span<const std::string> offered);
+bool check_capabilities(ProbeSession& session, const MailSettings& settings, std::span<const std::string> offered);
 
 // Fails with protocol when STARTTLS was asked for and `offered` lacks `keyword` (STARTTLS, STLS).
 bool check_starttls_offered(ProbeSession& session, std::span<const std::string> offered,

@@ -213,9 +213,8 @@ void report_verdict(const DomainVerdict& verdict, ProbeResult& result) {
     }
 }
 
-asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, ProbeContext& context) {
+asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, const MailDomainSettings& settings, ProbeContext& context) {
     DnsProbe dns(target, context);
-    const MailDomainSettings& settings = target.settings_as<MailDomainSettings>();
     AnswerCache cache;
     const std::vector<MailDnsQuery> ahead = independent_queries(settings);
     co_await ask_together(ahead, dns, cache);

@@ -33,7 +33,7 @@ inline constexpr std::array<const MeasurementKind*, 1> mail_domain_measurements{
 
 // The probe's result is a failure only when the evaluation itself cannot run; a record's state,
 // however bad, is a measurement graded by its value.
-boost::asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_mail_domain(const ProbeRequest& target, const MailDomainSettings& settings, ProbeContext& context);
 
 // ---- sans-io -------------------------------------------------------------------------------
 

@@ -71,11 +71,6 @@ public:
     ProbeSession& operator=(const ProbeSession&) = delete;
 
     const ProbeRequest& target() const noexcept { return target_; }
-    // The protocol family's settings the request carries (ProbeRequest::settings_as).
-    template <typename Settings>
-    const Settings& settings() const {
-        return target_.settings_as<Settings>();
-    }
     ProbeStream& stream() noexcept { return stream_; }
     ProbeResult& result() noexcept { return result_; }
 

@@ -14,7 +14,8 @@ namespace asio = boost::asio;
 
 class Pop3Dialogue {
 public:
-    explicit Pop3Dialogue(ProbeSession& session) : session_(session), request_(session.target()), mail_(session.settings<MailSettings>()) {}
+    Pop3Dialogue(ProbeSession& session, const MailSettings& settings)
+        : session_(session), request_(session.target()), mail_(settings) {}
 
     asio::awaitable<bool> run() {
         parser_.expect(false);
@@ -32,7 +33,7 @@ public:
             // RFC 2595 4: capabilities may change with TLS; ask again.
             if (const bool ok = co_await capa(); !ok) co_return false;
         }
-        if (!check_capabilities(session_, capabilities_)) co_return false;
+        if (!check_capabilities(session_, mail_, capabilities_)) co_return false;
         if (!request_.username.empty()) {
             session_.begin(Phase::auth);
             if (const bool ok = co_await login(); !ok) co_return false;
@@ -113,9 +114,9 @@ private:
 
 }  // namespace
 
-boost::asio::awaitable<ProbeResult> probe_pop3(const ProbeRequest& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_pop3(const ProbeRequest& target, const MailSettings& settings, ProbeContext& context) {
     ProbeSession session(target, context);
-    Pop3Dialogue dialogue(session);
+    Pop3Dialogue dialogue(session, settings);
     co_await dialogue.run();
     co_return session.finish();
 }

@@ -7,6 +7,6 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_pop3(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_pop3(const ProbeRequest& target, const MailSettings& settings, ProbeContext& context);
 
 }  // namespace tierwatch

@@ -25,28 +25,39 @@ namespace {
 
 constexpr std::span<const MeasurementKind* const> none;
 
+// A prober names the settings it reads in its signature, (request, settings, context); the
+// registry hands it its family's member of the request, so a row stays one line.
+template <typename Settings>
+Settings settings_read_by(boost::asio::awaitable<ProbeResult> (*)(const ProbeRequest&, const Settings&, ProbeContext&));
+
+template <auto prober>
+boost::asio::awaitable<ProbeResult> with_settings(const ProbeRequest& request, ProbeContext& context) {
+    using Settings = decltype(settings_read_by(prober));
+    return prober(request, request.settings_as<Settings>(), context);
+}
+
 // In enum order: find_prober indexes it.
 constexpr std::array probers{
-    ProberEntry{Protocol::tcp, &probe_tcp, none},
-    ProberEntry{Protocol::tls, &probe_tls, none},
-    ProberEntry{Protocol::http, &probe_http, http_measurements},
-    ProberEntry{Protocol::https, &probe_http, http_measurements},
-    ProberEntry{Protocol::smtp, &probe_smtp, none},
-    ProberEntry{Protocol::smtps, &probe_smtp, none},
-    ProberEntry{Protocol::submission, &probe_smtp, none},
-    ProberEntry{Protocol::lmtp, &probe_smtp, none},
-    ProberEntry{Protocol::imap, &probe_imap, none},
-    ProberEntry{Protocol::imaps, &probe_imap, none},
-    ProberEntry{Protocol::pop3, &probe_pop3, none},
-    ProberEntry{Protocol::pop3s, &probe_pop3, none},
-    ProberEntry{Protocol::ldap, &probe_ldap, none},
-    ProberEntry{Protocol::ldaps, &probe_ldap, none},
-    ProberEntry{Protocol::ldap_replication, &probe_ldap_replication, ldap_replication_measurements},
-    ProberEntry{Protocol::roundtrip, &probe_roundtrip, roundtrip_measurements},
-    ProberEntry{Protocol::dnsbl, &probe_dnsbl, dnsbl_measurements},
-    ProberEntry{Protocol::fcrdns, &probe_fcrdns, none},
-    ProberEntry{Protocol::dane, &probe_dane, dane_measurements},
-    ProberEntry{Protocol::mail_domain, &probe_mail_domain, mail_domain_measurements},
+    ProberEntry{Protocol::tcp, with_settings<probe_tcp>, none},
+    ProberEntry{Protocol::tls, with_settings<probe_tls>, none},
+    ProberEntry{Protocol::http, with_settings<probe_http>, http_measurements},
+    ProberEntry{Protocol::https, with_settings<probe_http>, http_measurements},
+    ProberEntry{Protocol::smtp, with_settings<probe_smtp>, none},
+    ProberEntry{Protocol::smtps, with_settings<probe_smtp>, none},
+    ProberEntry{Protocol::submission, with_settings<probe_smtp>, none},
+    ProberEntry{Protocol::lmtp, with_settings<probe_smtp>, none},
+    ProberEntry{Protocol::imap, with_settings<probe_imap>, none},
+    ProberEntry{Protocol::imaps, with_settings<probe_imap>, none},
+    ProberEntry{Protocol::pop3, with_settings<probe_pop3>, none},
+    ProberEntry{Protocol::pop3s, with_settings<probe_pop3>, none},
+    ProberEntry{Protocol::ldap, with_settings<probe_ldap>, none},
+    ProberEntry{Protocol::ldaps, with_settings<probe_ldap>, none},
+    ProberEntry{Protocol::ldap_replication, with_settings<probe_ldap_replication>, ldap_replication_measurements},
+    ProberEntry{Protocol::roundtrip, with_settings<probe_roundtrip>, roundtrip_measurements},
+    ProberEntry{Protocol::dnsbl, with_settings<probe_dnsbl>, dnsbl_measurements},
+    ProberEntry{Protocol::fcrdns, with_settings<probe_fcrdns>, none},
+    ProberEntry{Protocol::dane, with_settings<probe_dane>, dane_measurements},
+    ProberEntry{Protocol::mail_domain, with_settings<probe_mail_domain>, mail_domain_measurements},
 };
 
 constexpr bool in_enum_order() {

@@ -100,7 +100,6 @@ asio::awaitable<bool> prepare_leg(Leg& leg, const RoundtripLeg& url, const Probe
     leg.target.deadline = timeout;
     leg.target.tls = &leg.tls;
     leg.target.tls_session = nullptr;
-    leg.target.settings = &leg.mail;
     if (url.via_target) co_return true;
     // A fixed server: its own name is the one its certificate must carry.
     leg.tls.server_name.clear();
@@ -138,7 +137,7 @@ void absorb(ProbeResult& into, ProbeResult leg, std::string_view name) {
 asio::awaitable<ProbeResult> submit_message(const Leg& leg, ProbeContext& context,
                                             const std::string& token) {
     ProbeSession session(leg.target, context);
-    SmtpClient smtp(session);
+    SmtpClient smtp(session, leg.mail);
     const std::string mailbox(leg.target.username);
     const std::string from = "MAIL FROM:<" + mailbox + ">\r\n";
     const std::string to = "RCPT TO:<" + mailbox + ">\r\n";
@@ -154,8 +153,8 @@ asio::awaitable<ProbeResult> submit_message(const Leg& leg, ProbeContext& contex
 
 class Fetcher {
 public:
-    Fetcher(ProbeSession& session, ProbeContext& context)
-        : session_(session), imap_(session), timer_(context.executor) {}
+    Fetcher(ProbeSession& session, const MailSettings& settings, ProbeContext& context)
+        : session_(session), imap_(session, settings), timer_(context.executor) {}
 
     // Polls for `token` until `deadline`; sets `delivery` (from `submitted`) when it is found.
     asio::awaitable<bool> await_message(const std::string& token,
@@ -323,8 +322,7 @@ void RoundtripTurns::release(const std::string& key) {
     queues_.erase(found);
 }
 
-asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, ProbeContext& context) {
-    const RoundtripSettings& settings = target.settings_as<RoundtripSettings>();
+asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, const RoundtripSettings& settings, ProbeContext& context) {
     const std::string check_name(target.check_name);
     const RoundtripTurns::Turn turn = co_await turns().acquire(check_name, context.executor);
     const auto started = std::chrono::steady_clock::now();
@@ -356,7 +354,7 @@ asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, ProbeCo
         co_return finish();
     }
     ProbeSession session(fetch.target, context);
-    Fetcher fetcher(session, context);
+    Fetcher fetcher(session, fetch.mail, context);
     std::optional<std::chrono::nanoseconds> delivery;
     const bool awaited = co_await fetcher.await_message(token, submitted, deadline, delivery);
     // Also after a timeout: it deletes what earlier round trips left, and a message that

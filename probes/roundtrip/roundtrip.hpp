@@ -38,7 +38,7 @@ inline constexpr MeasurementKind roundtrip_delivery_measurement{
 inline constexpr std::array<const MeasurementKind*, 1> roundtrip_measurements{
     &roundtrip_delivery_measurement};
 
-boost::asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target,
+boost::asio::awaitable<ProbeResult> probe_roundtrip(const ProbeRequest& target, const RoundtripSettings& settings,
                                                     ProbeContext& context);
 
 // The header that carries the token; IMAP SEARCH HEADER finds messages by it.

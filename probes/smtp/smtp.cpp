@@ -29,7 +29,7 @@ asio::awaitable<bool> SmtpClient::open() {
         // RFC 3207: everything learnt before TLS is void; the capabilities after it count.
         if (const bool ok = co_await hello(); !ok) co_return false;
     }
-    if (!check_capabilities(session_, capabilities_)) co_return false;
+    if (!check_capabilities(session_, mail_, capabilities_)) co_return false;
     if (!request_.username.empty()) {
         session_.begin(Phase::auth);
         if (const bool ok = co_await authenticate(); !ok) co_return false;
@@ -95,9 +95,9 @@ asio::awaitable<bool> SmtpClient::authenticate() {
                             "AUTH " + std::string(mechanism) + " answered " + reply().summary());
 }
 
-boost::asio::awaitable<ProbeResult> probe_smtp(const ProbeRequest& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_smtp(const ProbeRequest& target, const MailSettings& settings, ProbeContext& context) {
     ProbeSession session(target, context);
-    SmtpClient client(session);
+    SmtpClient client(session, settings);
     if (const bool opened = co_await client.open(); opened) co_await client.quit();
     co_return session.finish();
 }

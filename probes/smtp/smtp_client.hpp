@@ -16,7 +16,8 @@ namespace tierwatch {
 // e-mail pager drives it too, towards its relay.
 class SmtpClient {
 public:
-    explicit SmtpClient(ProbeSession& session) : session_(session), request_(session.target()), mail_(session.settings<MailSettings>()) {}
+    SmtpClient(ProbeSession& session, const MailSettings& settings)
+        : session_(session), request_(session.target()), mail_(settings) {}
 
     // Greeting, EHLO (LHLO), STARTTLS and EHLO again, capability checks, AUTH when the check has
     // a username: everything before the first mail transaction. Ends in the command phase.

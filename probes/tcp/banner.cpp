@@ -3,8 +3,8 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<bool> expect_banner(ProbeSession& session) {
-    const auto& regex = session.settings<TcpSettings>().banner_regex;
+boost::asio::awaitable<bool> expect_banner(ProbeSession& session, const TcpSettings& settings) {
+    const auto& regex = settings.banner_regex;
     if (!regex) co_return true;
     session.begin(Phase::greeting);
     std::string_view line;
@@ -19,7 +19,7 @@ boost::asio::awaitable<bool> expect_banner(ProbeSession& session) {
     if (!matched) {
         co_return session.fail(FailureReason::bad_greeting,
                                "banner \"" + printable_excerpt(line) + "\" does not match /" +
-                                   session.settings<TcpSettings>().banner_regex_text + "/");
+                                   settings.banner_regex_text + "/");
     }
     co_return true;
 }

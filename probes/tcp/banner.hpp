@@ -9,6 +9,6 @@ namespace tierwatch {
 
 // No-op when the check has no banner_regex; else reads one line in the greeting phase and
 // fails with bad_greeting when it does not match.
-boost::asio::awaitable<bool> expect_banner(ProbeSession& session);
+boost::asio::awaitable<bool> expect_banner(ProbeSession& session, const TcpSettings& settings);
 
 }  // namespace tierwatch

@@ -86,8 +86,8 @@ void explain_failed_read(ProbeSession& session, const DialogueMachine& machine) 
 
 }  // namespace
 
-boost::asio::awaitable<bool> run_dialogue(ProbeSession& session) {
-    DialogueMachine machine(session.settings<TcpSettings>().dialogue);
+boost::asio::awaitable<bool> run_dialogue(ProbeSession& session, const TcpSettings& settings) {
+    DialogueMachine machine(settings.dialogue);
     session.begin(Phase::greeting);
     while (true) {
         switch (machine.next()) {

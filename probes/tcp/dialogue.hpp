@@ -51,6 +51,6 @@ private:
 };
 
 // Runs the session's check's dialogue over an open (and, for tls, handshaken) session.
-boost::asio::awaitable<bool> run_dialogue(ProbeSession& session);
+boost::asio::awaitable<bool> run_dialogue(ProbeSession& session, const TcpSettings& settings);
 
 }  // namespace tierwatch

@@ -7,13 +7,13 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_tcp(const ProbeRequest& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_tcp(const ProbeRequest& target, const TcpSettings& settings, ProbeContext& context) {
     ProbeSession session(target, context);
     if (const bool connected = co_await session.connect(); connected) {
-        if (session.settings<TcpSettings>().dialogue.empty()) {
-            co_await expect_banner(session);
+        if (settings.dialogue.empty()) {
+            co_await expect_banner(session, settings);
         } else {
-            co_await run_dialogue(session);
+            co_await run_dialogue(session, settings);
         }
     }
     co_return session.finish();

@@ -7,17 +7,17 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, ProbeContext& context) {
+boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, const TcpSettings& settings, ProbeContext& context) {
     ProbeSession session(target, context);
     // Named locals: GCC 12 mis-compiles co_await in conditions (probes/mail/mail_session.hpp).
     bool ready = co_await session.connect();
     if (ready) ready = co_await session.start_tls();
     if (ready) {
         bool dialogue_ok = false;
-        if (session.settings<TcpSettings>().dialogue.empty()) {
-            dialogue_ok = co_await expect_banner(session);
+        if (settings.dialogue.empty()) {
+            dialogue_ok = co_await expect_banner(session, settings);
         } else {
-            dialogue_ok = co_await run_dialogue(session);
+            dialogue_ok = co_await run_dialogue(session, settings);
         }
         if (dialogue_ok) co_await session.collect_session_ticket();
     }

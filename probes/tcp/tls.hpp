@@ -7,6 +7,6 @@
 
 namespace tierwatch {
 
-boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, ProbeContext& context);
+boost::asio::awaitable<ProbeResult> probe_tls(const ProbeRequest& target, const TcpSettings& settings, ProbeContext& context);
 
 }  // namespace tierwatch
