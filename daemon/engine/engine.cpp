@@ -4,6 +4,7 @@
 #include "daemon/clock/rfc3339.hpp"
 #include "daemon/paging/pagers.hpp"
 #include "daemon/metrics/probe_metrics.hpp"
+#include "probes/net/use_tuple.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -18,12 +19,6 @@
 namespace tierwatch {
 
 namespace asio = boost::asio;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-namespace {
-
-
-}  // namespace
 
 Engine::Engine(asio::any_io_executor executor, std::shared_ptr<const Config> config)
     : executor_(executor),
@@ -215,7 +210,6 @@ Expected<bool> Engine::expire_silence(std::string_view id) {
 
 Engine::~Engine() = default;
 
-
 void Engine::start() {
     if (dispatcher_) dispatcher_->start();
     probe_loop_.start();
@@ -228,7 +222,6 @@ void Engine::stop() {
     alarm_timer_.cancel();
     if (dispatcher_) dispatcher_->stop();
 }
-
 
 asio::awaitable<void> Engine::alarm_loop() {
     while (!stopping_) {
@@ -259,7 +252,6 @@ void Engine::evaluate_alarms() {
         alarm_state_error_logged_ = false;
     }
 }
-
 
 asio::awaitable<void> Engine::render_metrics(std::string& out) const {
     // Sized from the previous scrape: growing a 50 MB string by doubling copies tens of MB at once,

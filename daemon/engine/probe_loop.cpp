@@ -11,11 +11,11 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "daemon/scheduling/probe_target.hpp"
+#include "probes/net/use_tuple.hpp"
 
 namespace tierwatch {
 
 namespace asio = boost::asio;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 

@@ -10,11 +10,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
 
+#include "probes/net/use_tuple.hpp"
+
 namespace tierwatch {
 
 namespace asio = boost::asio;
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 }
 
 std::chrono::milliseconds Backoff::delay(unsigned attempt, double u) const noexcept {

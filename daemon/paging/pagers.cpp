@@ -2,6 +2,7 @@
 // webhook schema.
 #include "daemon/paging/pagers.hpp"
 #include "daemon/clock/rfc3339.hpp"
+#include "probes/net/use_tuple.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -386,8 +387,6 @@ std::unique_ptr<Pager> make_pager(const PagerConfig& config, const PagerOptions&
 // ---------------------------------------------------------------------------------------------
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
     unsigned seconds = 0;

@@ -15,12 +15,13 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <stdexcept>
 
+#include "probes/net/use_tuple.hpp"
+
 namespace tierwatch {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 asio::ip::tcp::endpoint parse_listen_address(const std::string& listen) {
     const auto colon = listen.rfind(':');

@@ -10,13 +10,13 @@
 
 #include "probes/http/http_response.hpp"
 #include "probes/net/connection.hpp"
+#include "probes/net/use_tuple.hpp"
 
 namespace tierwatch {
 namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t header_limit = HttpLimits{}.header;
 
 std::string host_header(const ProbeRequest& target, const HttpSettings& settings) {

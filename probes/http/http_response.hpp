@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "probes/net/use_tuple.hpp"
+
 namespace tierwatch {
 
 struct HttpLimits {
@@ -48,7 +50,6 @@ template <class Stream>
 boost::asio::awaitable<HttpRead> read_http_response(Stream& stream, HttpLimits limits) {
     namespace asio = boost::asio;
     namespace http = boost::beast::http;
-    constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
     http::response_parser<http::string_body> parser;
     // The header's size is counted here, not by Beast's header_limit: that one applies to the
     // start line and the fields apart, and only to bytes that arrive in pieces, so the same

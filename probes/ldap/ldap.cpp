@@ -8,13 +8,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "probes/net/use_tuple.hpp"
+
 namespace tierwatch {
 
 namespace asio = boost::asio;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Server diagnostics are free text; a long one is cut so a detail stays one readable line.
 constexpr std::size_t max_diagnostic = 160;

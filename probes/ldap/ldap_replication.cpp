@@ -14,14 +14,13 @@
 
 #include "probes/net/connection.hpp"
 #include "probes/ldap/ldap.hpp"
+#include "probes/net/use_tuple.hpp"
 
 namespace tierwatch {
 
 namespace asio = boost::asio;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct NodeRead {
     ProbeResult result;

@@ -15,6 +15,7 @@
 #include "probes/mail_domain/domain_evaluator.hpp"
 #include "probes/net/connection.hpp"
 #include "probes/net/dns_probe.hpp"
+#include "probes/net/use_tuple.hpp"
 #include "probes/wire/maildns/dkim.hpp"
 #include "probes/wire/printable.hpp"
 #include "probes/wire/url.hpp"
@@ -26,7 +27,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // RFC 8461 sets no size; real policies are a few hundred bytes.
 constexpr HttpLimits policy_limits{16 * 1024, 64 * 1024};
 

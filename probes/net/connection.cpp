@@ -10,11 +10,11 @@
 #include "probes/net/probe_socket.hpp"
 #include "probes/net/tls_context.hpp"
 #include "probes/net/tls_session.hpp"
+#include "probes/net/use_tuple.hpp"
 
 namespace tierwatch {
 
 namespace asio = boost::asio;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 void ProbeSession::Deadline::expire(void* self) {
     auto& deadline = *static_cast<Deadline*>(self);

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "probes/imap/imap_client.hpp"
+#include "probes/net/use_tuple.hpp"
 #include "probes/smtp/smtp_client.hpp"
 
 namespace tierwatch {
@@ -21,8 +22,6 @@ namespace tierwatch {
 namespace asio = boost::asio;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // After a timeout the IMAP session still deletes what it can find within this much more time.
 constexpr std::chrono::seconds cleanup_grace{10};

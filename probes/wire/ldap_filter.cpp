@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "probes/wire/ascii.hpp"
 #include "probes/wire/ldap_codec.hpp"
 
 namespace tierwatch {
@@ -35,12 +36,6 @@ inline constexpr std::uint8_t match_value = 0x83;
 inline constexpr std::uint8_t dn_attributes = 0x84;
 }  // namespace filter_tag
 
-bool is_alpha(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-bool is_digit(char c) noexcept {
-    return c >= '0' && c <= '9';
-}
 bool is_keychar(char c) noexcept {
     return is_alpha(c) || is_digit(c) || c == '-';
 }

@@ -1,17 +1,10 @@
 // SMTP reply assembly and validation (see smtp_parser.hpp).
 #include "probes/wire/smtp_parser.hpp"
 
+#include "probes/wire/ascii.hpp"
 #include "probes/wire/printable.hpp"
 
 namespace tierwatch {
-
-namespace {
-
-bool is_digit(char c) noexcept {
-    return c >= '0' && c <= '9';
-}
-
-}  // namespace
 
 std::string SmtpReply::summary() const {
     std::string text = std::to_string(code);

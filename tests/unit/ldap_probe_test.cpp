@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "probes/ldap/ldap.hpp"
+#include "probes/net/use_tuple.hpp"
 #include "probes/wire/ldap_codec.hpp"
 #include "probes/wire/ldap_filter.hpp"
 #include "probes/ldap/ldap_replication.hpp"
@@ -35,7 +36,6 @@ using namespace std::chrono_literals;
 using asio::ip::tcp;
 using detail::BerWriter;
 namespace ber = detail::ber;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // ---- server-side BER: the responses a real slapd sends -----------------------------------------
 

@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "probes/net/use_tuple.hpp"
 #include "probes/wire/mail_common.hpp"
 #include "probes/net/probe.hpp"
 #include "probes/roundtrip/roundtrip.hpp"
@@ -34,7 +35,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // One step of a conversation, from the server's side.
 struct Step {

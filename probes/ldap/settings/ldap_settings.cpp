@@ -20,7 +20,7 @@ constexpr std::array<std::string_view, 5> ldap_search_keys{
     "search_scope", "search_filter", "search_attributes", "size_limit", "min_entries",
 };
 constexpr std::array<std::string_view, 2> replication_only_keys{"lag_warning", "lag_critical"};
-constexpr std::array<std::string_view, 9> all_keys{
+constexpr std::array<std::string_view, 9> ldap_keys{
     "bind_dn", "search_base", "search_scope", "search_filter", "search_attributes", "size_limit", "min_entries",
     "lag_warning", "lag_critical",
 };
@@ -28,7 +28,7 @@ constexpr std::array<std::string_view, 3> ldap_scopes{"base", "one", "sub"};
 
 }  // namespace
 
-std::span<const std::string_view> ldap_settings_keys() noexcept { return all_keys; }
+std::span<const std::string_view> ldap_settings_keys() noexcept { return ldap_keys; }
 
 void reject_foreign_ldap_keys(const Section& s, Protocol protocol) {
     const std::string_view name = to_string(protocol);

@@ -18,12 +18,12 @@ using detail::joined;
 constexpr std::array<std::string_view, 2> mail_only_keys{"expect_capabilities", "auth_mechanism"};
 constexpr std::array<std::string_view, 1> smtp_only_keys{"helo_name"};
 constexpr std::array<std::string_view, 1> imap_only_keys{"mailbox"};
-constexpr std::array<std::string_view, 4> all_keys{"expect_capabilities", "auth_mechanism", "helo_name", "mailbox"};
+constexpr std::array<std::string_view, 4> mail_keys{"expect_capabilities", "auth_mechanism", "helo_name", "mailbox"};
 constexpr std::array<std::string_view, 2> auth_mechanisms{"plain", "login"};
 
 }  // namespace
 
-std::span<const std::string_view> mail_settings_keys() noexcept { return all_keys; }
+std::span<const std::string_view> mail_settings_keys() noexcept { return mail_keys; }
 
 void reject_foreign_mail_keys(const Section& s, Protocol protocol) {
     const std::string_view name = to_string(protocol);

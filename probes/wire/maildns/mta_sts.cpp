@@ -3,13 +3,11 @@
 
 #include <algorithm>
 
+#include "probes/wire/ascii.hpp"
+
 namespace tierwatch {
 
 namespace {
-
-bool is_alnum(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 // A host name of letters, digits and hyphens in dot-separated labels of 1 to 63 bytes.
 bool is_host_name(std::string_view name) {

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <utility>
 
+#include "probes/wire/ascii.hpp"
+
 namespace tierwatch {
 
 namespace {
@@ -13,15 +15,6 @@ namespace {
 constexpr std::string_view mechanism_names[] = {"all", "include", "a",   "mx",
                                                 "ptr", "ip4",     "ip6", "exists"};
 
-bool is_alpha(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) noexcept {
-    return c >= '0' && c <= '9';
-}
-bool is_alnum(char c) noexcept {
-    return is_alpha(c) || is_digit(c);
-}
 bool is_delimiter(char c) noexcept {
     return std::string_view(".-+,/_=").find(c) != std::string_view::npos;
 }

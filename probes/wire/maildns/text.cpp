@@ -4,19 +4,14 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "probes/wire/ascii.hpp"
+
 namespace tierwatch {
 
 namespace {
 
 char lower(char c) noexcept {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool is_alpha(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) noexcept {
-    return c >= '0' && c <= '9';
 }
 
 int base64_value(char c) noexcept {
